@@ -1,0 +1,68 @@
+"""`frameduel doctor`: what this machine offers FrameDuel, without importing any framework here."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+from profiler.launcher import child_environment
+from profiler.nvml import GpuMonitor
+from profiler.paths import cache_dir_for, default_store_path
+
+
+def probe_frameworks(python: str | None = None, timeout_s: float = 120.0) -> dict[str, Any]:
+    """Ask a child interpreter which frameworks it has (version, devices); never raises."""
+    env = child_environment(cache_dir_for(default_store_path()))
+    try:
+        out = subprocess.run(
+            [python or sys.executable, "-m", "workloads.probe"],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            env=env,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return {"error": f"could not run the framework probe: {exc}"}
+    try:
+        result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        return {"error": f"the framework probe failed: {out.stderr.strip()[-500:]}"}
+    return result
+
+
+def doctor(store: str | None = None) -> int:
+    """Print frameworks, GPU/NVML state, Qt platform and the store's path; always exit 0."""
+    print("FrameDuel doctor")
+    print(f"  python      {sys.version.split()[0]} ({sys.executable})")
+    frameworks = probe_frameworks()
+    if "error" in frameworks:
+        print(f"  frameworks  {frameworks['error']}")
+    for name in ("torch", "tensorflow", "jax"):
+        info = frameworks.get(name)
+        if not isinstance(info, dict):
+            continue
+        if info.get("available"):
+            devices = ", ".join(info.get("devices") or []) or "no devices listed"
+            print(f"  {name:<11} {info.get('version')}  devices: {devices}")
+        else:
+            print(f"  {name:<11} not available ({info.get('error') or 'not installed'})")
+    gpu = GpuMonitor()
+    print(f"  gpu         {gpu.status}")
+    gpu.close()
+    has_qt = importlib.util.find_spec("PySide6") is not None
+    platform = os.environ.get("QT_QPA_PLATFORM") or (
+        "xcb"
+        if os.environ.get("DISPLAY")
+        else "wayland"
+        if os.environ.get("WAYLAND_DISPLAY")
+        else None
+    )
+    qt = "PySide6 installed" if has_qt else "PySide6 not installed (headless commands only)"
+    print(f"  qt          {qt}; platform: {platform or 'no display (use `frameduel run`)'}")
+    print(f"  store       {store or default_store_path()}")
+    return 0

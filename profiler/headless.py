@@ -1,0 +1,183 @@
+"""The headless pipeline: run a session with a progress bar per run, then write the reports."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.table import Table
+
+from profiler.colors import color_of, label_of
+from profiler.config import Config
+from profiler.protocol import Event
+from profiler.sampler import Sample
+from profiler.session import ComparisonSession, RunInfo, RunOutcome
+from profiler.store import Store
+
+
+class ProgressListener:
+    """Shows one progress bar per run (or plain lines when stderr is not a terminal)."""
+
+    def __init__(self, console: Console, runs: list[RunInfo]) -> None:
+        self.console = console
+        self.live = console.is_terminal
+        self._lock = threading.Lock()
+        self._names = {r.run_id: _run_name(r) for r in runs}
+        self._phase: dict[int, str] = {}
+        self._speed: dict[int, str] = {}
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[phase]:<8} {task.fields[speed]}"),
+            console=console,
+            disable=not self.live,
+        )
+        self._tasks: dict[int, TaskID] = {
+            r.run_id: self.progress.add_task(
+                self._names[r.run_id], total=r.total_steps, phase="queued", speed=""
+            )
+            for r in runs
+        }
+
+    def _say(self, text: str) -> None:
+        if not self.live:
+            self.console.print(text, highlight=False)
+
+    def run_started(self, run: RunInfo) -> None:
+        """A child was launched."""
+        self._update(run.run_id, phase="starting")
+        self._say(f"{self._names[run.run_id]}: started")
+
+    def run_event(self, run_id: int, t: float, event: Event) -> None:
+        """Phases move the label; windows move the bar."""
+        if event.kind == "phase" and event.get("state") == "start":
+            self._update(run_id, phase=str(event.get("name")))
+            self._say(f"{self._names[run_id]}: {event.get('name')} (t={t:.1f} s)")
+        elif event.kind == "window":
+            seconds = event.get("seconds") or 0.0
+            speed = f"{event.get('steps', 0) / seconds:,.0f} steps/s" if seconds > 0 else ""
+            self._update(run_id, completed=int(event.get("step", 0)), speed=speed)
+
+    def run_sample(self, run_id: int, t: float, sample: Sample) -> None:
+        """Samples are not shown in the terminal."""
+
+    def run_log(self, run_id: int, t: float, line: str) -> None:
+        """Child logs are stored, not printed."""
+
+    def run_finished(self, outcome: RunOutcome) -> None:
+        """Mark the bar done or failed."""
+        phase = outcome.status if outcome.status != "ok" else "done"
+        self._update(outcome.run_id, phase=phase)
+        line = f"{self._names[outcome.run_id]}: {outcome.status}"
+        if outcome.error:
+            line += f" ({outcome.error})"
+        if self.live:
+            self.progress.console.print(line, highlight=False)
+        else:
+            self._say(line)
+
+    def _update(self, run_id: int, **fields: Any) -> None:
+        with self._lock:
+            self.progress.update(self._tasks[run_id], **fields)
+
+
+def _run_name(run: RunInfo) -> str:
+    color = color_of(run.framework)
+    return f"[{color}]{label_of(run.framework):<10}[/] #{run.repeat + 1}"
+
+
+def run_headless(
+    config: Config,
+    store: Store,
+    config_path: str | None,
+    *,
+    report: str | None = None,
+    json_out: str | None = None,
+) -> int:
+    """Run ``config`` with progress bars; write the reports; 0 if every run was ok, else 1."""
+    console = Console(stderr=True)
+    session = ComparisonSession(config, store, config_path=config_path)
+    runs = session.prepare()
+    listener = ProgressListener(console, runs)
+    session.listener = listener
+    console.print(
+        f"FrameDuel: [bold]{config.name}[/] — {len(runs)} run(s), "
+        f"session {session.session_id} in {store.path}",
+        highlight=False,
+    )
+
+    def _interrupt(signum: int, frame: FrameType | None) -> None:
+        session.stop()
+
+    previous = signal.signal(signal.SIGINT, _interrupt)
+    try:
+        with listener.progress:
+            outcomes = session.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+    from profiler.report import write_report
+    from profiler.report.json_report import write_json
+    from profiler.report.model import build_report
+
+    assert session.session_id is not None
+    model = build_report(store.load(session.session_id))
+    _print_summary(console, model)
+    for out in (report, json_out):
+        if out is None:
+            continue
+        path = Path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if out == json_out:
+            write_json(model, path)
+        else:
+            write_report(model, path)
+        console.print(f"wrote {path.resolve()}", highlight=False)
+    if any(o.status != "ok" for o in outcomes):
+        print("frameduel: a run did not succeed; see the summary above", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _fmt(value: Any, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def _print_summary(console: Console, model: Any) -> None:
+    from profiler.report.json_report import to_dict
+
+    runs = to_dict(model)["runs"]
+    table = Table(title="Summary (measured phase)", title_justify="left")
+    table.add_column("metric")
+    for run in runs:
+        name = f"[{color_of(run['framework'])}]{label_of(run['framework'])}[/]"
+        table.add_column(f"{name} #{run['repeat'] + 1}", justify="right")
+    rows: list[tuple[str, str, str]] = [
+        ("status", "status", "s"),
+        ("steps/s", "steps_per_s", ",.1f"),
+        ("samples/s", "samples_per_s", ",.0f"),
+        ("step time median (ms)", "step_time_ms.median", ".3f"),
+        ("step time p95 (ms)", "step_time_ms.p95", ".3f"),
+        ("time to first step (s)", "first_step_s", ".2f"),
+        ("peak RSS (MiB)", "rss_peak_mib", ",.0f"),
+        ("mean CPU %", "cpu_percent_mean", ".0f"),
+        ("params", "params", ",d"),
+        ("first loss", "loss_first", ".4f"),
+        ("last loss", "loss_last", ".4f"),
+    ]
+    for label, key, spec in rows:
+        cells = []
+        for run in runs:
+            value: Any = run
+            for part in key.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            cells.append(_fmt(value, spec))
+        table.add_row(label, *cells)
+    console.print(table)

@@ -1,0 +1,159 @@
+"""Starts one framework's child process and reads what it says.
+
+One place builds the child's command line (as in pyperf). The child is a fresh interpreter (never
+a fork) in its own session, so the whole tree can be signalled at once; its events arrive on a
+dedicated pipe, its stdout/stderr are kept as logs and never parsed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+import psutil
+
+from profiler.config import Config
+from profiler.paths import project_root
+from profiler.protocol import Event, GarbageLine, decode_event
+
+
+def child_command(
+    framework: str, config: Config, event_fd: int, python: str | None = None
+) -> list[str]:
+    """The argv running ``framework``'s workload for ``config``, events to ``event_fd``."""
+    spec = {"config": config.model_dump(mode="json"), "window_steps": config.window_steps()}
+    return [
+        python or sys.executable,
+        "-u",
+        "-m",
+        "workloads.worker",
+        "--framework",
+        framework,
+        "--event-fd",
+        str(event_fd),
+        "--spec",
+        json.dumps(spec, separators=(",", ":")),
+    ]
+
+
+def child_environment(cache_dir: Path, threads: int | None = None) -> dict[str, str]:
+    """The child's environment: our workloads importable, caches out of home, threads pinned."""
+    env = dict(os.environ)
+    root = str(project_root())
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir / "torchinductor"))
+    env.setdefault("KERAS_HOME", str(cache_dir / "keras"))
+    env.setdefault("MPLCONFIGDIR", str(cache_dir / "matplotlib"))
+    env.setdefault("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
+    env["TF_CPP_MIN_LOG_LEVEL"] = env.get("TF_CPP_MIN_LOG_LEVEL", "2")
+    if threads is not None:
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            env[var] = str(threads)
+    return env
+
+
+class ChildProcess:
+    """A running workload: its Popen, an event-reader thread and a log-reader thread."""
+
+    def __init__(
+        self,
+        framework: str,
+        config: Config,
+        *,
+        cache_dir: Path,
+        on_event: Callable[[Event], None],
+        on_garbage: Callable[[str], None],
+        on_log: Callable[[str], None],
+        python: str | None = None,
+    ) -> None:
+        read_fd, write_fd = os.pipe()
+        try:
+            self.proc = subprocess.Popen(
+                child_command(framework, config, write_fd, python),
+                env=child_environment(cache_dir, config.threads),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                pass_fds=(write_fd,),
+                start_new_session=True,
+                cwd=str(cache_dir.parent),
+            )
+        except BaseException:
+            os.close(read_fd)
+            raise
+        finally:
+            os.close(write_fd)
+        self.pid = self.proc.pid
+        self._events = os.fdopen(read_fd, "rb")
+        self._on_event = on_event
+        self._on_garbage = on_garbage
+        self._on_log = on_log
+        self._readers = [
+            threading.Thread(target=self._read_events, name=f"events-{self.pid}", daemon=True),
+            threading.Thread(target=self._read_logs, name=f"logs-{self.pid}", daemon=True),
+        ]
+        for t in self._readers:
+            t.start()
+
+    def _read_events(self) -> None:
+        with self._events:
+            for raw in self._events:
+                if not raw.endswith(b"\n"):
+                    self._on_garbage(f"half line at end of pipe: {raw[:200]!r}")
+                    continue
+                try:
+                    event = decode_event(raw)
+                except GarbageLine as exc:
+                    self._on_garbage(str(exc))
+                    continue
+                self._on_event(event)
+
+    def _read_logs(self) -> None:
+        stream: IO[bytes] | None = self.proc.stdout
+        if stream is None:
+            return
+        with stream:
+            for raw in stream:
+                self._on_log(raw.decode("utf-8", errors="replace").rstrip("\n"))
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the child to exit (raises subprocess.TimeoutExpired), then for its readers."""
+        code = self.proc.wait(timeout)
+        # The readers end at EOF; grandchildren holding the pipes must not hang us.
+        for t in self._readers:
+            t.join(timeout=5.0)
+        return code
+
+    def kill_tree(self) -> None:
+        """SIGKILL the child's session and every descendant (even ones that left the group)."""
+        try:
+            descendants = psutil.Process(self.pid).children(recursive=True)
+        except psutil.Error:
+            descendants = []
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+        for p in descendants:
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.kill()
+
+
+def describe_exit(code: int) -> str:
+    """Words for an exit status: 'killed by SIGKILL' or 'exited with code 3'."""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"killed by {name}"
+    return f"exited with code {code}"

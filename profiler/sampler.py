@@ -1,0 +1,139 @@
+"""Samples a child's whole process tree (CPU %, RSS, threads) and its GPU on a drift-free clock."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psutil
+
+from profiler.nvml import GpuMonitor, GpuReading
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One measurement of a run's process tree; ``t`` is ``time.monotonic()`` seconds."""
+
+    t: float
+    cpu_percent: float
+    rss_mib: float
+    threads: int
+    gpu_util_percent: float = math.nan
+    gpu_mem_mib: float = math.nan
+    gpu_power_w: float = math.nan
+
+
+class ProcessTreeSampler:
+    """CPU %, RSS and threads summed over a root process and all its descendants.
+
+    The process list is cached and refreshed at most every ``refresh_s`` seconds, because
+    walking children on every tick is what makes naive samplers expensive.
+    """
+
+    def __init__(self, root_pid: int, refresh_s: float = 0.5) -> None:
+        self.root_pid = root_pid
+        self._refresh_s = refresh_s
+        self._procs: dict[int, psutil.Process] = {}
+        self._next_refresh = 0.0
+        try:
+            self._root: psutil.Process | None = psutil.Process(root_pid)
+        except psutil.Error:
+            self._root = None
+
+    def pids(self) -> set[int]:
+        """The pids currently sampled."""
+        return set(self._procs)
+
+    def _refresh(self) -> None:
+        if self._root is None:
+            return
+        try:
+            tree = [self._root, *self._root.children(recursive=True)]
+        except psutil.Error:
+            tree = []
+        current = {p.pid for p in tree}
+        for pid in list(self._procs):
+            if pid not in current:
+                del self._procs[pid]
+        for p in tree:
+            if p.pid not in self._procs:
+                try:
+                    p.cpu_percent(None)  # primes the counter; the first value is meaningless
+                except psutil.Error:
+                    continue
+                self._procs[p.pid] = p
+
+    def sample(self, now: float | None = None) -> Sample:
+        """Measure the tree once (cheap calls only: cpu_percent, memory_info, num_threads)."""
+        now = time.monotonic() if now is None else now
+        if now >= self._next_refresh:
+            self._refresh()
+            self._next_refresh = now + self._refresh_s
+        cpu = 0.0
+        rss = 0
+        threads = 0
+        for pid, proc in list(self._procs.items()):
+            try:
+                with proc.oneshot():
+                    cpu += proc.cpu_percent(None)
+                    rss += proc.memory_info().rss
+                    threads += proc.num_threads()
+            except psutil.Error:
+                self._procs.pop(pid, None)
+        return Sample(t=now, cpu_percent=cpu, rss_mib=rss / 2**20, threads=threads)
+
+
+class SamplerThread:
+    """Calls ``on_sample`` at ``hz`` with the tree's and the GPU's readings, without drift."""
+
+    def __init__(
+        self,
+        tree: ProcessTreeSampler,
+        on_sample: Callable[[Sample], None],
+        hz: float = 10.0,
+        gpu: GpuMonitor | None = None,
+    ) -> None:
+        self._tree = tree
+        self._gpu = gpu
+        self._on_sample = on_sample
+        self._interval = 1.0 / hz
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="sampler", daemon=True)
+
+    def start(self) -> None:
+        """Start sampling in a background thread."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop and wait for the thread (it takes one last sample first)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _loop(self) -> None:
+        next_tick = time.monotonic()
+        while True:
+            self._on_sample(self._measure())
+            if self._stop.is_set():
+                return
+            # Scheduling from the previous target, not from "now", keeps the rate exact.
+            next_tick += self._interval
+            delay = next_tick - time.monotonic()
+            if delay < 0:
+                next_tick = time.monotonic()
+                delay = 0
+            if self._stop.wait(delay):
+                self._on_sample(self._measure())
+                return
+
+    def _measure(self) -> Sample:
+        s = self._tree.sample()
+        if self._gpu is None or not self._gpu.available:
+            return s
+        g: GpuReading = self._gpu.read(self._tree.pids())
+        return Sample(
+            s.t, s.cpu_percent, s.rss_mib, s.threads, g.util_percent, g.mem_mib, g.power_w
+        )

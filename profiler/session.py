@@ -1,0 +1,274 @@
+"""Runs a comparison: one child per framework (and repeat), one after another, all recorded.
+
+The session reports to a listener (the CLI's progress bars, the GUI's Qt adapter) from its own
+threads; listeners must be quick and thread-safe. Everything also goes to the store as it arrives.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from profiler.config import Config
+from profiler.environment import machine_environment
+from profiler.launcher import ChildProcess, describe_exit
+from profiler.nvml import GpuMonitor
+from profiler.paths import cache_dir_for
+from profiler.protocol import Event
+from profiler.sampler import ProcessTreeSampler, Sample, SamplerThread
+from profiler.store import Store
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A planned run: its store id, framework, repeat number and position in the session."""
+
+    run_id: int
+    framework: str
+    repeat: int
+    seq: int
+    total_steps: int
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a run ended: status is ok, failed, timeout or stopped."""
+
+    run_id: int
+    framework: str
+    status: str
+    error: str | None
+    exit_code: int | None
+
+
+class SessionListener(Protocol):
+    """What a session tells its observers; ``t`` is seconds since the session started."""
+
+    def run_started(self, run: RunInfo) -> None: ...
+    def run_event(self, run_id: int, t: float, event: Event) -> None: ...
+    def run_sample(self, run_id: int, t: float, sample: Sample) -> None: ...
+    def run_log(self, run_id: int, t: float, line: str) -> None: ...
+    def run_finished(self, outcome: RunOutcome) -> None: ...
+
+
+class NullListener:
+    """A listener that ignores everything."""
+
+    def run_started(self, run: RunInfo) -> None:
+        """Ignore."""
+
+    def run_event(self, run_id: int, t: float, event: Event) -> None:
+        """Ignore."""
+
+    def run_sample(self, run_id: int, t: float, sample: Sample) -> None:
+        """Ignore."""
+
+    def run_log(self, run_id: int, t: float, line: str) -> None:
+        """Ignore."""
+
+    def run_finished(self, outcome: RunOutcome) -> None:
+        """Ignore."""
+
+
+def device_index(device: str) -> int:
+    """The CUDA index a device string names ('cuda:1' -> 1; others -> 0)."""
+    return int(device.split(":", 1)[1]) if device.startswith("cuda:") else 0
+
+
+class ComparisonSession:
+    """One comparison of a config across frameworks, stored in ``store``."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        config_path: str | None = None,
+        listener: SessionListener | None = None,
+        gpu: GpuMonitor | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.config_path = config_path
+        self.listener: SessionListener = listener or NullListener()
+        self._gpu = gpu
+        self._stop = threading.Event()
+        self._current: ChildProcess | None = None
+        self._lock = threading.Lock()
+        self.session_id: int | None = None
+        self.t0 = time.monotonic()
+        self.runs: list[RunInfo] = []
+
+    def prepare(self) -> list[RunInfo]:
+        """Check the store, record the session and plan its runs (repeats interleaved A B A B)."""
+        self.store.check_writable()
+        if self._gpu is None:
+            self._gpu = GpuMonitor(device_index(self.config.device))
+        env = machine_environment(self._gpu)
+        self.t0 = time.monotonic()
+        self.session_id = self.store.create_session(
+            self.config.name, self.config.model_dump(mode="json"), self.config_path, env
+        )
+        seq = 0
+        for repeat in range(self.config.run.repeats):
+            for fw in self.config.frameworks:
+                run_id = self.store.create_run(self.session_id, seq, fw, repeat)
+                self.runs.append(RunInfo(run_id, fw, repeat, seq, self.config.train.steps))
+                seq += 1
+        return list(self.runs)
+
+    def run(self) -> list[RunOutcome]:
+        """Run every planned run in order; returns their outcomes. Blocks until done or stopped."""
+        if self.session_id is None:
+            self.prepare()
+        assert self.session_id is not None
+        outcomes: list[RunOutcome] = []
+        try:
+            for info in self.runs:
+                if self._stop.is_set():
+                    outcome = RunOutcome(
+                        info.run_id, info.framework, "stopped", "not started", None
+                    )
+                    self.store.update_run(info.run_id, status="stopped", error="not started")
+                else:
+                    outcome = self._run_one(info)
+                outcomes.append(outcome)
+                self.listener.run_finished(outcome)
+        finally:
+            status = "stopped" if self._stop.is_set() else _session_status(outcomes)
+            self.store.finish_session(self.session_id, status)
+            if self._gpu is not None:
+                self._gpu.close()
+        return outcomes
+
+    def stop(self) -> None:
+        """Stop the session: kill the running child's whole tree and skip the rest."""
+        self._stop.set()
+        with self._lock:
+            if self._current is not None:
+                self._current.kill_tree()
+
+    def _rel(self, t: float) -> float:
+        return t - self.t0
+
+    def _run_one(self, info: RunInfo) -> RunOutcome:
+        run_id = info.run_id
+        state: dict[str, Any] = {"done": False, "error": None}
+        store, listener = self.store, self.listener
+
+        def on_event(event: Event) -> None:
+            t = self._rel(event.t)
+            if event.kind == "done":
+                state["done"] = True
+            elif event.kind == "error":
+                state["error"] = event.payload
+            store.add_event(run_id, t, event.kind, event.payload)
+            listener.run_event(run_id, t, event)
+
+        def on_garbage(reason: str) -> None:
+            t = self._rel(time.monotonic())
+            store.add_event(run_id, t, "garbage", {"reason": reason})
+            line = f"[frameduel] ignored a bad line on the event pipe: {reason}"
+            store.add_log(run_id, t, line)
+            listener.run_log(run_id, t, line)
+
+        def on_log(line: str) -> None:
+            t = self._rel(time.monotonic())
+            store.add_log(run_id, t, line)
+            listener.run_log(run_id, t, line)
+
+        def on_sample(sample: Sample) -> None:
+            t = self._rel(sample.t)
+            store.add_sample(
+                run_id,
+                (
+                    t,
+                    sample.cpu_percent,
+                    sample.rss_mib,
+                    sample.threads,
+                    sample.gpu_util_percent,
+                    sample.gpu_mem_mib,
+                    sample.gpu_power_w,
+                ),
+            )
+            listener.run_sample(run_id, t, sample)
+
+        cache = cache_dir_for(self.store.path)
+        cache.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        with self._lock:
+            if self._stop.is_set():
+                return RunOutcome(run_id, info.framework, "stopped", "not started", None)
+            child = ChildProcess(
+                info.framework,
+                self.config,
+                cache_dir=cache,
+                on_event=on_event,
+                on_garbage=on_garbage,
+                on_log=on_log,
+            )
+            self._current = child
+        store.update_run(run_id, status="running", started_t=self._rel(started))
+        listener.run_started(info)
+        sampler = SamplerThread(
+            ProcessTreeSampler(child.pid), on_sample, self.config.run.sample_hz, self._gpu
+        )
+        sampler.start()
+        timed_out = False
+        try:
+            code = child.wait(timeout=self.config.run.timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            child.kill_tree()
+            code = child.wait()
+        finally:
+            sampler.stop()
+            # Grandchildren may outlive a child that exited normally: never leave them behind.
+            child.kill_tree()
+            with self._lock:
+                self._current = None
+        status, error = self._verdict(code, timed_out, state)
+        store.update_run(
+            run_id,
+            status=status,
+            error=error,
+            exit_code=code,
+            ended_t=self._rel(time.monotonic()),
+            info={"pid": child.pid, "launch_t": self._rel(started)},
+        )
+        return RunOutcome(run_id, info.framework, status, error, code)
+
+    def _verdict(self, code: int, timed_out: bool, state: dict[str, Any]) -> tuple[str, str | None]:
+        if self._stop.is_set() and not state["done"]:
+            return "stopped", "stopped by the user"
+        if timed_out:
+            return (
+                "timeout",
+                f"timed out after {self.config.run.timeout_s:g} s; the process tree was killed",
+            )
+        err = state["error"]
+        if err is not None:
+            kind = "out of memory" if err.get("oom") else err.get("type", "error")
+            return "failed", f"{kind}: {err.get('message', '')}".strip()
+        if code != 0:
+            return "failed", f"the workload {describe_exit(code)} without reporting an error"
+        if not state["done"]:
+            return "failed", "the workload exited without finishing (no 'done' event)"
+        return "ok", None
+
+
+def _session_status(outcomes: list[RunOutcome]) -> str:
+    if outcomes and all(o.status == "ok" for o in outcomes):
+        return "ok"
+    return "failed" if outcomes else "empty"
+
+
+def store_for(path: str | Path | None) -> Store:
+    """Open the store at ``path`` (default: XDG data dir or $FRAMEDUEL_STORE)."""
+    from profiler.paths import default_store_path
+
+    return Store(Path(path) if path else default_store_path())

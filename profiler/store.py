@@ -1,0 +1,415 @@
+"""The SQLite store: sessions, runs, events, samples and logs, written as they arrive.
+
+WAL mode lets the GUI's history view read while a run writes. Bulk rows (events, samples, logs)
+go through a queue to one writer thread that commits in small batches, so sampling never waits
+on the disk; sessions and runs are created synchronously because their ids are needed at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import queue
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+
+SCHEMA_VERSION = 1
+MIN_FREE_BYTES = 64 * 1024 * 1024
+
+SAMPLE_COLUMNS: tuple[str, ...] = (
+    "t",
+    "cpu_percent",
+    "rss_mib",
+    "threads",
+    "gpu_util_percent",
+    "gpu_mem_mib",
+    "gpu_power_w",
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL,
+    config_path TEXT, config_json TEXT NOT NULL, env_json TEXT NOT NULL DEFAULT '{}',
+    status TEXT NOT NULL, owner_pid INTEGER, ended_at TEXT);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL, framework TEXT NOT NULL, repeat INTEGER NOT NULL,
+    status TEXT NOT NULL, error TEXT, exit_code INTEGER,
+    started_t REAL, ended_t REAL, info_json TEXT NOT NULL DEFAULT '{}');
+CREATE TABLE IF NOT EXISTS events (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    t REAL NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS samples (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    t REAL NOT NULL, cpu_percent REAL, rss_mib REAL, threads INTEGER,
+    gpu_util_percent REAL, gpu_mem_mib REAL, gpu_power_w REAL);
+CREATE TABLE IF NOT EXISTS logs (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    t REAL NOT NULL, line TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_run ON events(run_id, t);
+CREATE INDEX IF NOT EXISTS samples_run ON samples(run_id, t);
+CREATE INDEX IF NOT EXISTS logs_run ON logs(run_id, t);
+"""
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used (unwritable, disk full, not a FrameDuel store)."""
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One stored session, as listed."""
+
+    id: int
+    name: str
+    created_at: str
+    status: str
+    config_path: str | None
+    frameworks: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event as stored: ``t`` in seconds since the session started."""
+
+    t: float
+    kind: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class StoredRun:
+    """One run with everything recorded for it."""
+
+    id: int
+    seq: int
+    framework: str
+    repeat: int
+    status: str
+    error: str | None
+    exit_code: int | None
+    started_t: float | None
+    ended_t: float | None
+    info: dict[str, Any]
+    events: list[StoredEvent] = field(default_factory=list)
+    samples: dict[str, np.ndarray] = field(default_factory=dict)
+    logs: list[tuple[float, str]] = field(default_factory=list)
+
+    def events_of(self, kind: str) -> list[StoredEvent]:
+        """The run's events of one kind, in order."""
+        return [e for e in self.events if e.kind == kind]
+
+
+@dataclass
+class StoredSession:
+    """A session with its config, environment and runs."""
+
+    id: int
+    name: str
+    created_at: str
+    status: str
+    config_path: str | None
+    config: dict[str, Any]
+    env: dict[str, Any]
+    runs: list[StoredRun]
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _nan_to_none(value: float | None) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+class Store:
+    """A FrameDuel SQLite store; one writer per process, any number of readers."""
+
+    def __init__(self, path: str | Path, *, flush_interval_s: float = 0.25) -> None:
+        self.path = Path(path).expanduser()
+        self._flush_interval_s = flush_interval_s
+        self._lock = threading.Lock()
+        self._queue: queue.SimpleQueue[tuple[str, tuple[Any, ...]] | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._write_error: BaseException | None = None
+        self._conn = self._open()
+
+    # -- opening and checks -------------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10.0)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            with conn:
+                conn.executescript(_SCHEMA)
+                row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+                if row is None:
+                    conn.execute(
+                        "INSERT INTO meta(key, value) VALUES ('schema_version', ?)",
+                        (str(SCHEMA_VERSION),),
+                    )
+                elif int(row[0]) > SCHEMA_VERSION:
+                    raise StoreError(
+                        f"{self.path}: written by a newer FrameDuel (schema {row[0]}); "
+                        "upgrade FrameDuel or pick another store with --store"
+                    )
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"cannot use the store {self.path}: {exc}. Pick a writable location with --store "
+                "or FRAMEDUEL_STORE"
+            ) from None
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the store {self.path}: {exc.strerror or exc}. Pick a writable "
+                "location with --store or FRAMEDUEL_STORE"
+            ) from None
+        self._mark_interrupted(conn)
+        return conn
+
+    def _mark_interrupted(self, conn: sqlite3.Connection) -> None:
+        """Sessions left 'running' by a process that no longer exists were interrupted."""
+        rows = conn.execute("SELECT id, owner_pid FROM sessions WHERE status='running'").fetchall()
+        dead = [sid for sid, pid in rows if pid is None or not _pid_alive(int(pid))]
+        if dead:
+            with conn:
+                marks = ",".join("?" * len(dead))
+                conn.execute(
+                    f"UPDATE sessions SET status='interrupted' WHERE id IN ({marks})", dead
+                )
+                conn.execute(
+                    "UPDATE runs SET status='interrupted', error='FrameDuel stopped during the run'"
+                    f" WHERE status IN ('running', 'pending') AND session_id IN ({marks})",
+                    dead,
+                )
+
+    def check_writable(self) -> None:
+        """Raise StoreError when the store's disk is (nearly) full or the file is read-only."""
+        free = shutil.disk_usage(self.path.parent).free
+        if free < MIN_FREE_BYTES:
+            raise StoreError(
+                f"only {free / 2**20:.0f} MiB free on the disk of {self.path}; free some space "
+                "or pick another store with --store"
+            )
+        if not os.access(self.path, os.W_OK):
+            raise StoreError(f"the store {self.path} is read-only; pick another with --store")
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def create_session(
+        self, name: str, config: dict[str, Any], config_path: str | None, env: dict[str, Any]
+    ) -> int:
+        """Record a new running session and return its id."""
+        with self._lock, self._conn:
+            cur = self._conn.execute(
+                "INSERT INTO sessions(name, created_at, config_path, config_json, env_json, status,"
+                " owner_pid) VALUES (?, ?, ?, ?, ?, 'running', ?)",
+                (name, _now_iso(), config_path, json.dumps(config), json.dumps(env), os.getpid()),
+            )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def finish_session(self, session_id: int, status: str) -> None:
+        """Mark a session finished (after flushing its pending rows)."""
+        self.flush()
+        with self._lock, self._conn:
+            self._conn.execute(
+                "UPDATE sessions SET status=?, ended_at=? WHERE id=?",
+                (status, _now_iso(), session_id),
+            )
+
+    def create_run(self, session_id: int, seq: int, framework: str, repeat: int) -> int:
+        """Record a pending run and return its id."""
+        with self._lock, self._conn:
+            cur = self._conn.execute(
+                "INSERT INTO runs(session_id, seq, framework, repeat, status) "
+                "VALUES (?, ?, ?, ?, 'pending')",
+                (session_id, seq, framework, repeat),
+            )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def update_run(self, run_id: int, **fields: Any) -> None:
+        """Update a run's columns (status, error, exit_code, started_t, ended_t, info)."""
+        if "info" in fields:
+            fields["info_json"] = json.dumps(fields.pop("info"))
+        allowed = {"status", "error", "exit_code", "started_t", "ended_t", "info_json"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"unknown run fields {sorted(unknown)}")
+        self.flush()
+        sets = ", ".join(f"{k}=?" for k in fields)
+        with self._lock, self._conn:
+            self._conn.execute(f"UPDATE runs SET {sets} WHERE id=?", (*fields.values(), run_id))
+
+    def add_event(self, run_id: int, t: float, kind: str, payload: dict[str, Any]) -> None:
+        """Queue an event row (t in seconds since the session started)."""
+        self._put("INSERT INTO events VALUES (?, ?, ?, ?)", (run_id, t, kind, json.dumps(payload)))
+
+    def add_sample(self, run_id: int, values: tuple[float, ...]) -> None:
+        """Queue a sample row; ``values`` follow SAMPLE_COLUMNS, NaN for a missing metric."""
+        row = tuple(_nan_to_none(v) for v in values)
+        self._put("INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (run_id, *row))
+
+    def add_log(self, run_id: int, t: float, line: str) -> None:
+        """Queue one line of a child's stdout/stderr."""
+        self._put("INSERT INTO logs VALUES (?, ?, ?)", (run_id, t, line))
+
+    def _put(self, sql: str, params: tuple[Any, ...]) -> None:
+        if self._writer is None:
+            self._writer = threading.Thread(
+                target=self._write_loop, name="store-writer", daemon=True
+            )
+            self._writer.start()
+        self._queue.put((sql, params))
+
+    def _write_loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            deadline = time.monotonic() + self._flush_interval_s
+            stop = False
+            while time.monotonic() < deadline and len(batch) < 5000:
+                try:
+                    nxt = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+            self._commit(batch)
+            if stop:
+                return
+
+    def _commit(self, batch: list[tuple[str, tuple[Any, ...]]]) -> None:
+        try:
+            with self._lock, self._conn:
+                for sql, params in batch:
+                    self._conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            self._write_error = exc
+
+    def flush(self) -> None:
+        """Write every queued row now (blocks until done)."""
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join()
+            self._writer = None
+        if self._write_error is not None:
+            err, self._write_error = self._write_error, None
+            raise StoreError(f"could not write to the store {self.path}: {err}")
+
+    def close(self) -> None:
+        """Flush and close the store."""
+        try:
+            self.flush()
+        finally:
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading ----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=10.0)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def sessions(self) -> list[SessionRow]:
+        """Every stored session, newest first."""
+        with self._reader() as conn:
+            rows = conn.execute(
+                "SELECT s.id, s.name, s.created_at, s.status, s.config_path,"
+                " (SELECT group_concat(DISTINCT framework) FROM runs WHERE session_id = s.id)"
+                " FROM sessions s ORDER BY s.id DESC"
+            ).fetchall()
+        return [
+            SessionRow(r[0], r[1], r[2], r[3], r[4], tuple(sorted((r[5] or "").split(",")) or ()))
+            for r in rows
+        ]
+
+    def delete_session(self, session_id: int) -> bool:
+        """Delete a session and everything recorded for it; False when there was none."""
+        with self._lock, self._conn:
+            cur = self._conn.execute("DELETE FROM sessions WHERE id=?", (session_id,))
+        return cur.rowcount > 0
+
+    def load(self, session_id: int) -> StoredSession:
+        """Read a whole session back; raise KeyError when it does not exist."""
+        with self._reader() as conn:
+            row = conn.execute(
+                "SELECT id, name, created_at, status, config_path, config_json, env_json"
+                " FROM sessions WHERE id=?",
+                (session_id,),
+            ).fetchone()
+            if row is None:
+                raise KeyError(session_id)
+            runs = [
+                StoredRun(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], json.loads(r[9]))
+                for r in conn.execute(
+                    "SELECT id, seq, framework, repeat, status, error, exit_code, started_t,"
+                    " ended_t, info_json FROM runs WHERE session_id=? ORDER BY seq",
+                    (session_id,),
+                )
+            ]
+            for run in runs:
+                run.events = [
+                    StoredEvent(t, kind, json.loads(payload))
+                    for t, kind, payload in conn.execute(
+                        "SELECT t, kind, payload FROM events WHERE run_id=? ORDER BY rowid",
+                        (run.id,),
+                    )
+                ]
+                data = conn.execute(
+                    f"SELECT {', '.join(SAMPLE_COLUMNS)} FROM samples WHERE run_id=? ORDER BY t",
+                    (run.id,),
+                ).fetchall()
+                arr = np.array(data, dtype=float).reshape(-1, len(SAMPLE_COLUMNS))
+                run.samples = {name: arr[:, i] for i, name in enumerate(SAMPLE_COLUMNS)}
+                run.logs = conn.execute(
+                    "SELECT t, line FROM logs WHERE run_id=? ORDER BY rowid", (run.id,)
+                ).fetchall()
+        return StoredSession(
+            id=row[0],
+            name=row[1],
+            created_at=row[2],
+            status=row[3],
+            config_path=row[4],
+            config=json.loads(row[5]),
+            env=json.loads(row[6]),
+            runs=runs,
+        )
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        return psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
