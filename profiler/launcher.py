@@ -25,8 +25,15 @@ from profiler.paths import project_root
 from profiler.protocol import Event, GarbageLine, decode_event
 
 
+WORKER_MODULE = "workloads.worker"
+
+
 def child_command(
-    framework: str, config: Config, event_fd: int, python: str | None = None
+    framework: str,
+    config: Config,
+    event_fd: int,
+    python: str | None = None,
+    worker_module: str = WORKER_MODULE,
 ) -> list[str]:
     """The argv running ``framework``'s workload for ``config``, events to ``event_fd``."""
     spec = {"config": config.model_dump(mode="json"), "window_steps": config.window_steps()}
@@ -34,7 +41,7 @@ def child_command(
         python or sys.executable,
         "-u",
         "-m",
-        "workloads.worker",
+        worker_module,
         "--framework",
         framework,
         "--event-fd",
@@ -74,11 +81,12 @@ class ChildProcess:
         on_garbage: Callable[[str], None],
         on_log: Callable[[str], None],
         python: str | None = None,
+        worker_module: str = WORKER_MODULE,
     ) -> None:
         read_fd, write_fd = os.pipe()
         try:
             self.proc = subprocess.Popen(
-                child_command(framework, config, write_fd, python),
+                child_command(framework, config, write_fd, python, worker_module),
                 env=child_environment(cache_dir, config.threads),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -146,6 +154,8 @@ class ChildProcess:
                 p.kill()
         with contextlib.suppress(ProcessLookupError):
             self.proc.kill()
+        # SIGKILL is asynchronous: make sure the tree is gone before anyone measures the next run.
+        psutil.wait_procs(descendants, timeout=2.0)
 
 
 def describe_exit(code: int) -> str:

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from profiler.config import Config
 from profiler.environment import machine_environment
-from profiler.launcher import ChildProcess, describe_exit
+from profiler.launcher import WORKER_MODULE, ChildProcess, describe_exit
 from profiler.nvml import GpuMonitor
 from profiler.paths import cache_dir_for
 from profiler.protocol import Event
@@ -90,8 +90,10 @@ class ComparisonSession:
         config_path: str | None = None,
         listener: SessionListener | None = None,
         gpu: GpuMonitor | None = None,
+        worker_module: str = WORKER_MODULE,
     ) -> None:
         self.config = config
+        self.worker_module = worker_module
         self.store = store
         self.config_path = config_path
         self.listener: SessionListener = listener or NullListener()
@@ -210,6 +212,7 @@ class ComparisonSession:
                 on_event=on_event,
                 on_garbage=on_garbage,
                 on_log=on_log,
+                worker_module=self.worker_module,
             )
             self._current = child
         store.update_run(run_id, status="running", started_t=self._rel(started))

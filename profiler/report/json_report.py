@@ -1,0 +1,81 @@
+"""The report as JSON: every summary, comparison and parity figure, for scripts and archives.
+
+Missing values are ``null`` (never 0, never NaN, which is not JSON). Readers should check
+``schema_version`` and accept older versions.
+
+Schema history (``schema_version``):
+
+1  first version: generated_from, config, environment, runs (RunSummary fields with units in
+   their names), comparisons (metric, baseline, other, higher_is_better, baseline_median,
+   other_median, ratio = other/baseline of medians, ci95 [low, high] or null, p_value,
+   n_baseline, n_other), parity (losses, max_rel_diff, ok, tolerance); with
+   ``include_series`` also series (per run: phases and the raw series, times in seconds since
+   the run's launch).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from profiler.report.model import Report, RunSeries
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as plain JSON types: NaN/inf -> None, tuples -> lists, numpy -> Python."""
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        return _plain(value.item())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _series_dict(series: RunSeries) -> dict[str, Any]:
+    return {
+        "run_id": series.run_id,
+        "framework": series.framework,
+        "repeat": series.repeat,
+        "launch_t": series.launch_t,
+        "phases": [dataclasses.asdict(p) for p in series.phases],
+        "window_t_s": series.window_t_s,
+        "window_phase": list(series.window_phase),
+        **series.window_series(),
+        "sample_t_s": series.sample_t_s,
+        **series.sample_series(),
+    }
+
+
+def to_dict(report: Report, *, include_series: bool = False) -> dict[str, Any]:
+    """The report as a JSON-ready dict (series left out unless ``include_series``)."""
+    out: dict[str, Any] = {
+        "schema_version": report.schema_version,
+        "generated_from": dataclasses.asdict(report.generated_from),
+        "config": report.config,
+        "environment": report.environment,
+        "runs": [dataclasses.asdict(r) for r in report.runs],
+        "comparisons": [dataclasses.asdict(c) for c in report.comparisons],
+        "parity": dataclasses.asdict(report.parity),
+    }
+    if include_series:
+        out["series"] = [_series_dict(s) for s in report.series]
+    plain: dict[str, Any] = _plain(out)
+    return plain
+
+
+def write_json(report: Report, path: str | Path, *, include_series: bool = False) -> Path:
+    """Write the report as indented JSON (UTF-8); returns the path."""
+    target = Path(path)
+    text = json.dumps(to_dict(report, include_series=include_series), indent=2, allow_nan=False)
+    target.write_text(text + "\n", encoding="utf-8")
+    return target

@@ -1,0 +1,89 @@
+"""A real child process that misbehaves on purpose, for the engine's fault tests.
+
+Run by the engine exactly like ``workloads.worker`` (same command line); ``--framework`` names the
+misbehaviour instead of a framework.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from workloads.emitter import EventEmitter
+
+
+def _windows(em: EventEmitter, steps: int, step_s: float) -> None:
+    em.emit("phase", name="measure", state="start")
+    for i in range(steps):
+        time.sleep(step_s)
+        em.emit("window", phase="measure", step=i + 1, steps=1, seconds=step_s, loss=1.0, samples=8)
+    em.emit("phase", name="measure", state="end")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--framework")
+    p.add_argument("--event-fd", type=int)
+    p.add_argument("--spec")
+    args = p.parse_args()
+    spec = json.loads(args.spec)
+    steps = int(spec["config"]["train"]["steps"])
+    em = EventEmitter(args.event_fd)
+    how = args.framework
+    em.emit("hello", pid=os.getpid(), framework=how, framework_version="0", device="cpu")
+    print(f"misbehaving worker: {how}", flush=True)
+    if how == "ok":
+        _windows(em, steps, 0.01)
+    elif how == "exception":
+        _windows(em, 2, 0.01)
+        try:
+            raise ValueError("shape mismatch in layer 2")
+        except ValueError as exc:
+            import traceback
+
+            em.emit("error", type="ValueError", message=str(exc), traceback=traceback.format_exc())
+            return 1
+    elif how == "oom":
+        em.emit("error", type="OutOfMemoryError", message="tried to allocate 4 GiB", oom=True)
+        return 1
+    elif how == "segfault":
+        _windows(em, 2, 0.01)
+        ctypes.string_at(0)
+    elif how == "sigkill":
+        _windows(em, 2, 0.01)
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif how == "hang":
+        _windows(em, 1, 0.01)
+        time.sleep(3600)
+    elif how == "silent-exit":
+        _windows(em, 1, 0.01)
+        return 0
+    elif how == "garbage":
+        fd = os.dup(args.event_fd)
+        os.write(fd, b"this is not json\n")
+        os.write(fd, b'{"kind": 3}\n')
+        _windows(em, steps, 0.01)
+        em.emit("done", steps=steps)
+        em.close()
+        os.write(fd, b'{"kind": "window", "t": 1.0, "half')
+        os.close(fd)
+        return 0
+    elif how == "grandchildren":
+        kids = [
+            subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
+            for _ in range(2)
+        ]
+        em.emit("log", level="info", message=f"grandchildren {[k.pid for k in kids]}")
+        time.sleep(3600)
+    em.emit("done", steps=steps)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Sampling real process trees; the GPU path through a fake at the NVML boundary."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import threading
+import time
+from types import SimpleNamespace
+from typing import Any
+
+import psutil
+
+from profiler.nvml import GpuMonitor
+from profiler.sampler import ProcessTreeSampler, Sample, SamplerThread
+
+BURN_WITH_CHILDREN = """
+import subprocess, sys, time
+kids = [subprocess.Popen([sys.executable, "-c", "b = bytearray(64 * 2**20); import time; time.sleep(60)"]) for _ in range(2)]
+print("ready", flush=True)
+end = time.time() + 60
+while time.time() < end:
+    pass
+"""
+
+
+def test_tree_sampler_sums_cpu_and_rss_over_grandchildren() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BURN_WITH_CHILDREN], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        time.sleep(0.3)  # let the grandchildren allocate their 64 MiB
+        sampler = ProcessTreeSampler(proc.pid, refresh_s=0.1)
+        sampler.sample()
+        time.sleep(0.5)
+        s = sampler.sample()
+        assert len(sampler.pids()) == 3
+        assert s.rss_mib > 2 * 64  # both grandchildren's buffers are counted
+        assert 50 < s.cpu_percent < 250  # one busy loop, on a 2-core machine
+        assert s.threads >= 3
+        assert math.isnan(s.gpu_util_percent)
+    finally:
+        for p in psutil.Process(proc.pid).children(recursive=True):
+            p.kill()
+        proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def test_sampler_thread_keeps_its_rate_without_drift() -> None:
+    got: list[Sample] = []
+    sampler = SamplerThread(ProcessTreeSampler(psutil.Process().pid), got.append, hz=50)
+    start = time.monotonic()
+    sampler.start()
+    time.sleep(1.0)
+    sampler.stop()
+    elapsed = time.monotonic() - start
+    assert abs(len(got) - elapsed * 50) <= 4
+    gaps = [b.t - a.t for a, b in zip(got, got[1:], strict=False)]
+    assert max(gaps[:-1]) < 0.25  # a loaded 2-core machine may stall one tick, not the rate
+    assert not any(t.name == "sampler" for t in threading.enumerate())
+
+
+class FakeNvmlNoGpu:
+    """A stand-in for ``pynvml`` on a machine whose driver is missing."""
+
+    class NVMLError(Exception):
+        pass
+
+    def nvmlInit(self) -> None:
+        raise self.NVMLError("NVML Shared Library Not Found")
+
+
+class FakeNvmlOneGpu:
+    """A stand-in for ``pynvml`` with one GPU: the same function names, canned readings."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.shutdown = False
+
+    def nvmlInit(self) -> None: ...
+    def nvmlShutdown(self) -> None:
+        self.shutdown = True
+
+    def nvmlDeviceGetCount(self) -> int:
+        return 1
+
+    def nvmlDeviceGetHandleByIndex(self, i: int) -> str:
+        return f"gpu{i}"
+
+    def nvmlDeviceGetName(self, h: str) -> bytes:
+        return b"NVIDIA H100 80GB HBM3"
+
+    def nvmlSystemGetDriverVersion(self) -> str:
+        return "560.35"
+
+    def nvmlDeviceGetMemoryInfo(self, h: str) -> Any:
+        return SimpleNamespace(total=80 * 2**30, used=3 * 2**30)
+
+    def nvmlDeviceGetUtilizationRates(self, h: str) -> Any:
+        return SimpleNamespace(gpu=87, memory=40)
+
+    def nvmlDeviceGetPowerUsage(self, h: str) -> int:
+        return 312_500
+
+    def nvmlDeviceGetComputeRunningProcesses(self, h: str) -> list[Any]:
+        mib = 2**20
+        return [
+            SimpleNamespace(pid=self.pid, usedGpuMemory=1000 * mib),
+            SimpleNamespace(pid=self.pid, usedGpuMemory=1000 * mib),  # listed twice: count once
+            SimpleNamespace(pid=999_999, usedGpuMemory=5000 * mib),  # someone else's
+        ]
+
+
+def test_no_gpu_is_a_state_not_an_error() -> None:
+    gpu = GpuMonitor(nvml=FakeNvmlNoGpu())
+    assert not gpu.available
+    assert gpu.status.startswith("no NVIDIA GPU: NVML unavailable")
+    reading = gpu.read({1})
+    assert math.isnan(reading.util_percent) and math.isnan(reading.power_w)
+
+
+def test_gpu_readings_through_fake_nvml_are_attached_to_samples() -> None:
+    me = psutil.Process().pid
+    nvml = FakeNvmlOneGpu(me)
+    gpu = GpuMonitor(0, nvml=nvml)
+    assert gpu.available and gpu.status == "NVIDIA GPU 0: NVIDIA H100 80GB HBM3"
+    info = gpu.info()
+    assert info is not None and info.memory_total_mib == 80 * 1024
+    got: list[Sample] = []
+    thread = SamplerThread(ProcessTreeSampler(me), got.append, hz=20, gpu=gpu)
+    thread.start()
+    time.sleep(0.2)
+    thread.stop()
+    s = got[-1]
+    assert (s.gpu_util_percent, s.gpu_mem_mib, s.gpu_power_w) == (87.0, 1000.0, 312.5)
+    gpu.close()
+    assert nvml.shutdown

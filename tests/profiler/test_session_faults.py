@@ -1,0 +1,85 @@
+"""Faults survived, explained, nothing lost: real misbehaving children through the real engine."""
+
+from __future__ import annotations
+
+import psutil
+
+from profiler.session import ComparisonSession, RunOutcome
+from profiler.store import Store
+from tests.profiler.conftest import tiny_config
+
+MISBEHAVING = "tests.profiler.misbehaving_worker"
+
+
+def _session(store: Store, frameworks: list[str], **run: object) -> ComparisonSession:
+    return ComparisonSession(tiny_config(frameworks, **run), store, worker_module=MISBEHAVING)
+
+
+def _by_framework(outcomes: list[RunOutcome]) -> dict[str, RunOutcome]:
+    return {o.framework: o for o in outcomes}
+
+
+def test_each_fault_is_named_and_the_other_runs_continue(store: Store) -> None:
+    session = _session(store, ["exception", "oom", "segfault", "sigkill", "silent-exit", "ok"])
+    out = _by_framework(session.run())
+    assert out["exception"].status == "failed"
+    assert "ValueError: shape mismatch in layer 2" in (out["exception"].error or "")
+    assert (out["oom"].error or "").startswith("out of memory")
+    assert "SIGSEGV" in (out["segfault"].error or "")
+    assert "SIGKILL" in (out["sigkill"].error or "")
+    assert "without finishing" in (out["silent-exit"].error or "")
+    assert out["ok"].status == "ok"
+    stored = store.load(session.session_id or -1)
+    assert stored.status == "failed"
+    by_fw = {r.framework: r for r in stored.runs}
+    tb = by_fw["exception"].events_of("error")[0].payload["traceback"]
+    assert "Traceback" in tb and "shape mismatch" in tb
+    # What arrived before the crash is kept.
+    assert len(by_fw["segfault"].events_of("window")) == 2
+    assert any("misbehaving worker: segfault" in line for _, line in by_fw["segfault"].logs)
+
+
+def test_hang_is_ended_by_the_timeout_and_its_tree_killed(store: Store) -> None:
+    session = _session(store, ["hang", "ok"], timeout_s=1.5)
+    out = _by_framework(session.run())
+    assert out["hang"].status == "timeout"
+    assert "timed out after 1.5 s" in (out["hang"].error or "")
+    assert out["ok"].status == "ok"
+
+
+def test_garbage_on_the_pipe_is_logged_and_the_run_goes_on(store: Store) -> None:
+    session = _session(store, ["garbage"])
+    (outcome,) = session.run()
+    assert outcome.status == "ok", outcome.error
+    run = store.load(session.session_id or -1).runs[0]
+    reasons = [e.payload["reason"] for e in run.events_of("garbage")]
+    assert len(reasons) == 3
+    assert any("not JSON" in r for r in reasons)
+    assert any("half line" in r for r in reasons)
+    assert len(run.events_of("window")) == 5
+
+
+def test_stop_kills_grandchildren_too(store: Store) -> None:
+    session = _session(store, ["grandchildren", "ok"])
+    pids: list[int] = []
+
+    class Listener:
+        def run_started(self, run: object) -> None: ...
+        def run_sample(self, *a: object) -> None: ...
+        def run_log(self, *a: object) -> None: ...
+        def run_finished(self, outcome: object) -> None: ...
+
+        def run_event(self, run_id: int, t: float, event: object) -> None:
+            msg = getattr(event, "payload", {}).get("message", "")
+            if msg.startswith("grandchildren"):
+                pids.extend(int(p) for p in msg.split("[")[1].rstrip("]").split(","))
+                session.stop()
+
+    session.listener = Listener()
+    out = _by_framework(session.run())
+    assert out["grandchildren"].status == "stopped"
+    assert out["ok"].status == "stopped" and out["ok"].error == "not started"
+    assert len(pids) == 2
+    for pid in pids:
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert store.load(session.session_id or -1).status == "stopped"

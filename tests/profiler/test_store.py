@@ -1,0 +1,89 @@
+"""The SQLite store: written as data arrives, read back whole, interrupted sessions marked."""
+
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from profiler.store import SCHEMA_VERSION, Store, StoreError
+
+
+def test_rows_are_on_disk_before_close(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    sid = store.create_session("n", {"a": 1}, "cfg.yaml", {"cpu": "x"})
+    rid = store.create_run(sid, 0, "torch", 0)
+    store.add_event(rid, 0.5, "hello", {"pid": 1})
+    store.add_sample(rid, (0.6, 50.0, 123.0, 4, math.nan, math.nan, math.nan))
+    store.add_log(rid, 0.7, "hello from child")
+    store.flush()
+    # Another connection (the GUI's history view, a crash survivor) sees it all.
+    with sqlite3.connect(tmp_path / "s.sqlite3") as conn:
+        assert conn.execute("SELECT count(*) FROM events").fetchone() == (1,)
+        assert conn.execute("SELECT gpu_util_percent FROM samples").fetchone() == (None,)
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    loaded = store.load(sid)
+    run = loaded.runs[0]
+    assert run.events[0].payload == {"pid": 1}
+    assert run.samples["rss_mib"].tolist() == [123.0]
+    assert math.isnan(run.samples["gpu_util_percent"][0])
+    assert run.logs == [(0.7, "hello from child")]
+    assert loaded.config == {"a": 1} and loaded.env == {"cpu": "x"}
+    store.close()
+
+
+def test_session_of_a_killed_process_shows_as_interrupted(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    code = (
+        "import os, sys; from profiler.store import Store\n"
+        f"s = Store({str(path)!r}); sid = s.create_session('n', {{}}, None, {{}})\n"
+        "rid = s.create_run(sid, 0, 'torch', 0); s.update_run(rid, status='running')\n"
+        "s.add_event(rid, 1.0, 'window', {'step': 3}); s.flush()\n"
+        "os._exit(9)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=False, env=os.environ)
+    store = Store(path)
+    (row,) = store.sessions()
+    assert row.status == "interrupted"
+    session = store.load(row.id)
+    assert session.runs[0].status == "interrupted"
+    assert session.runs[0].events_of("window")[0].payload == {"step": 3}
+    store.close()
+
+
+def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(StoreError, match=r"cannot create the store .*--store"):
+        Store(blocker / "sub" / "s.sqlite3")
+
+
+def test_not_a_store_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.sqlite3"
+    path.write_bytes(b"definitely not sqlite" * 100)
+    with pytest.raises(StoreError, match="cannot use the store"):
+        Store(path)
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    Store(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (SCHEMA_VERSION + 1,))
+    with pytest.raises(StoreError, match="newer FrameDuel"):
+        Store(path)
+
+
+def test_delete_session(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite3") as store:
+        sid = store.create_session("n", {}, None, {})
+        store.add_event(store.create_run(sid, 0, "torch", 0), 0.1, "hello", {})
+        store.flush()
+        assert store.delete_session(sid)
+        assert not store.delete_session(sid)
+        assert store.sessions() == []
