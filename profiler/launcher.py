@@ -24,7 +24,6 @@ from profiler.config import Config
 from profiler.paths import project_root
 from profiler.protocol import Event, GarbageLine, decode_event
 
-
 WORKER_MODULE = "workloads.worker"
 
 

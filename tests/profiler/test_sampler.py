@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import subprocess
 import sys
@@ -17,7 +18,8 @@ from profiler.sampler import ProcessTreeSampler, Sample, SamplerThread
 
 BURN_WITH_CHILDREN = """
 import subprocess, sys, time
-kids = [subprocess.Popen([sys.executable, "-c", "b = bytearray(64 * 2**20); import time; time.sleep(60)"]) for _ in range(2)]
+hold = "b = bytearray(64 * 2**20); import time; time.sleep(60)"
+kids = [subprocess.Popen([sys.executable, "-c", hold]) for _ in range(2)]
 print("ready", flush=True)
 end = time.time() + 60
 while time.time() < end:
@@ -59,7 +61,7 @@ def test_sampler_thread_keeps_its_rate_without_drift() -> None:
     sampler.stop()
     elapsed = time.monotonic() - start
     assert abs(len(got) - elapsed * 50) <= 4
-    gaps = [b.t - a.t for a, b in zip(got, got[1:], strict=False)]
+    gaps = [b.t - a.t for a, b in itertools.pairwise(got)]
     assert max(gaps[:-1]) < 0.25  # a loaded 2-core machine may stall one tick, not the rate
     assert not any(t.name == "sampler" for t in threading.enumerate())
 
