@@ -1,0 +1,1 @@
+"""Benchmarks: performance targets measured as ratios within one run (see the README)."""
