@@ -17,11 +17,41 @@ NAN = math.nan
 
 @dataclass(frozen=True)
 class GpuReading:
-    """One GPU sample; NaN where NVML could not say."""
+    """One GPU sample; NaN where NVML could not say.
+
+    ``energy_j`` is the board's total-energy counter (since the driver loaded), NaN on cards
+    without one; ``throttle_reasons`` is NVML's clocks-event bitmask (0 = running free).
+    """
 
     util_percent: float = NAN
     mem_mib: float = NAN
     power_w: float = NAN
+    temp_c: float = NAN
+    sm_clock_mhz: float = NAN
+    energy_j: float = NAN
+    throttle_reasons: float = NAN
+    other_pids: tuple[int, ...] = ()
+
+
+# Throttle reasons that mean the measurement is being slowed by the hardware, not by idling.
+_IDLE_OR_APP_CLOCKS = 0x1 | 0x2
+THROTTLE_NAMES: dict[int, str] = {
+    0x4: "software power cap",
+    0x8: "hardware slowdown",
+    0x10: "sync boost",
+    0x20: "software thermal slowdown",
+    0x40: "hardware thermal slowdown",
+    0x80: "hardware power brake",
+    0x100: "display clock setting",
+}
+
+
+def throttle_words(mask: float) -> list[str]:
+    """Names of the hardware throttle reasons set in an NVML bitmask (idle is not one)."""
+    if math.isnan(mask):
+        return []
+    bits = int(mask) & ~_IDLE_OR_APP_CLOCKS
+    return [name for bit, name in THROTTLE_NAMES.items() if bits & bit]
 
 
 @dataclass(frozen=True)
@@ -79,9 +109,9 @@ class GpuMonitor:
         """The GPU's name, memory and driver, or None without a GPU."""
         if self._handle is None:
             return None
-        name = self._try(self._nvml.nvmlDeviceGetName, self._handle)
-        mem = self._try(self._nvml.nvmlDeviceGetMemoryInfo, self._handle)
-        driver = self._try(self._nvml.nvmlSystemGetDriverVersion)
+        name = self._call("nvmlDeviceGetName", self._handle)
+        mem = self._call("nvmlDeviceGetMemoryInfo", self._handle)
+        driver = self._call("nvmlSystemGetDriverVersion")
         return GpuInfo(
             index=self.device_index,
             name=_text(name) if name is not None else "unknown GPU",
@@ -93,38 +123,58 @@ class GpuMonitor:
         """Utilisation (device), memory used by ``pids`` (MiB) and power (W)."""
         if self._handle is None:
             return GpuReading()
-        util = self._try(self._nvml.nvmlDeviceGetUtilizationRates, self._handle)
-        power_mw = self._try(self._nvml.nvmlDeviceGetPowerUsage, self._handle)
+        nvml, h = self._nvml, self._handle
+        util = self._call("nvmlDeviceGetUtilizationRates", h)
+        power_mw = self._call("nvmlDeviceGetPowerUsage", h)
+        temp = self._call("nvmlDeviceGetTemperature", h, getattr(nvml, "NVML_TEMPERATURE_GPU", 0))
+        clock = self._call("nvmlDeviceGetClockInfo", h, getattr(nvml, "NVML_CLOCK_SM", 1))
+        energy_mj = self._call("nvmlDeviceGetTotalEnergyConsumption", h)
+        throttle = self._call("nvmlDeviceGetCurrentClocksThrottleReasons", h)
+        mem_mib, others = self._process_memory(pids)
         return GpuReading(
-            util_percent=float(util.gpu) if util is not None else NAN,
-            mem_mib=self._process_memory_mib(pids),
-            power_w=float(power_mw) / 1000.0 if power_mw is not None else NAN,
+            util_percent=_num(util.gpu if util is not None else None),
+            mem_mib=mem_mib,
+            power_w=_num(power_mw, 1e-3),
+            temp_c=_num(temp),
+            sm_clock_mhz=_num(clock),
+            energy_j=_num(energy_mj, 1e-3),
+            throttle_reasons=_num(throttle),
+            other_pids=others,
         )
 
-    def _process_memory_mib(self, pids: set[int]) -> float:
-        procs = self._try(self._nvml.nvmlDeviceGetComputeRunningProcesses, self._handle)
+    def _process_memory(self, pids: set[int]) -> tuple[float, tuple[int, ...]]:
+        """Memory used by ``pids`` (MiB) and the pids of other processes on this GPU."""
+        procs = self._call("nvmlDeviceGetComputeRunningProcesses", self._handle)
         if procs is None:
-            return NAN
+            return NAN, ()
         # A process can be listed more than once (compute + graphics contexts): count it once.
         used: dict[int, int] = {}
+        others: set[int] = set()
         for p in procs:
             mem = getattr(p, "usedGpuMemory", None)
-            if p.pid in pids and isinstance(mem, int):
+            if p.pid not in pids:
+                others.add(int(p.pid))
+            elif isinstance(mem, int):
                 used[p.pid] = max(used.get(p.pid, 0), mem)
-        return sum(used.values()) / 2**20 if used else 0.0
+        return (sum(used.values()) / 2**20 if used else 0.0), tuple(sorted(others))
 
-    def _try(self, fn: Any, *args: Any) -> Any:
+    def _call(self, name: str, *args: Any) -> Any:
+        """Call an NVML function; None when it is missing, unsupported or fails."""
         try:
-            return fn(*args)
+            return getattr(self._nvml, name)(*args)
         except Exception:
             return None
 
     def close(self) -> None:
         """Release NVML."""
         if self._nvml is not None:
-            self._try(self._nvml.nvmlShutdown)
+            self._call("nvmlShutdown")
             self._nvml = None
             self._handle = None
+
+
+def _num(value: Any, scale: float = 1.0) -> float:
+    return float(value) * scale if isinstance(value, int | float) else NAN
 
 
 def _reason(exc: Exception) -> str:

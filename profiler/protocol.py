@@ -10,12 +10,15 @@ Kinds (version 1):
 ``phase``   name (import|build|compile|warmup|measure), state (start|end)
 ``model``   params, parity_loss (first-batch loss before any update), flops_per_step (or null)
 ``env``     settings: dict of framework settings that affect fairness (threads, tf32, ...)
-``first_step``  step 1 has finished (synchronised)
+``first_step``  step 1 has finished (synchronised): step, seconds, loss
 ``window``  phase, step (steps done so far), steps, seconds, loss, samples
 ``memory``  allocator_bytes, allocator_peak_bytes (framework's own view; null when unknown)
 ``log``     level, message
 ``error``   type, message, traceback, oom (bool)
 ``done``    steps
+
+The parent adds kinds of its own to a run's stored events: ``garbage`` (reason: a bad line on
+the pipe) and ``warning`` (message: a measurement-quality problem seen by the sampler).
 
 Unknown kinds are kept but otherwise skipped; lines that are not JSON objects are reported as
 garbage and never stop a run. History: 1 = first version.

@@ -6,7 +6,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import psutil
 
@@ -24,6 +24,29 @@ class Sample:
     gpu_util_percent: float = math.nan
     gpu_mem_mib: float = math.nan
     gpu_power_w: float = math.nan
+    gpu_temp_c: float = math.nan
+    gpu_sm_clock_mhz: float = math.nan
+    gpu_energy_j: float = math.nan
+    gpu_throttle_reasons: float = math.nan
+    sys_mem_used_mib: float = math.nan
+    cpu_per_core: tuple[float, ...] = ()
+    gpu_other_pids: tuple[int, ...] = ()
+
+    def row(self) -> tuple[float, ...]:
+        """The values in the store's SAMPLE_COLUMNS order (``t`` is left to the caller)."""
+        return (
+            self.cpu_percent,
+            self.rss_mib,
+            self.threads,
+            self.gpu_util_percent,
+            self.gpu_mem_mib,
+            self.gpu_power_w,
+            self.gpu_temp_c,
+            self.gpu_sm_clock_mhz,
+            self.gpu_energy_j,
+            self.gpu_throttle_reasons,
+            self.sys_mem_used_mib,
+        )
 
 
 class ProcessTreeSampler:
@@ -105,6 +128,7 @@ class SamplerThread:
 
     def start(self) -> None:
         """Start sampling in a background thread."""
+        psutil.cpu_percent(percpu=True)  # primes the per-core counters
         self._thread.start()
 
     def stop(self) -> None:
@@ -131,9 +155,22 @@ class SamplerThread:
 
     def _measure(self) -> Sample:
         s = self._tree.sample()
+        s = replace(
+            s,
+            sys_mem_used_mib=psutil.virtual_memory().used / 2**20,
+            cpu_per_core=tuple(psutil.cpu_percent(percpu=True)),
+        )
         if self._gpu is None or not self._gpu.available:
             return s
         g: GpuReading = self._gpu.read(self._tree.pids())
-        return Sample(
-            s.t, s.cpu_percent, s.rss_mib, s.threads, g.util_percent, g.mem_mib, g.power_w
+        return replace(
+            s,
+            gpu_util_percent=g.util_percent,
+            gpu_mem_mib=g.mem_mib,
+            gpu_power_w=g.power_w,
+            gpu_temp_c=g.temp_c,
+            gpu_sm_clock_mhz=g.sm_clock_mhz,
+            gpu_energy_j=g.energy_j,
+            gpu_throttle_reasons=g.throttle_reasons,
+            gpu_other_pids=g.other_pids,
         )

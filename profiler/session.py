@@ -19,6 +19,7 @@ from profiler.launcher import WORKER_MODULE, ChildProcess, describe_exit
 from profiler.nvml import GpuMonitor
 from profiler.paths import cache_dir_for
 from profiler.protocol import Event
+from profiler.quality import QualityTracker
 from profiler.sampler import ProcessTreeSampler, Sample, SamplerThread
 from profiler.store import Store
 
@@ -183,20 +184,12 @@ class ComparisonSession:
             store.add_log(run_id, t, line)
             listener.run_log(run_id, t, line)
 
+        quality = QualityTracker(self.config.run.sample_hz)
+
         def on_sample(sample: Sample) -> None:
             t = self._rel(sample.t)
-            store.add_sample(
-                run_id,
-                (
-                    t,
-                    sample.cpu_percent,
-                    sample.rss_mib,
-                    sample.threads,
-                    sample.gpu_util_percent,
-                    sample.gpu_mem_mib,
-                    sample.gpu_power_w,
-                ),
-            )
+            quality.add(sample)
+            store.add_sample(run_id, (t, *sample.row()), sample.cpu_per_core)
             listener.run_sample(run_id, t, sample)
 
         cache = cache_dir_for(self.store.path)
@@ -235,13 +228,16 @@ class ComparisonSession:
             with self._lock:
                 self._current = None
         status, error = self._verdict(code, timed_out, state)
+        warnings = quality.warnings()
+        for text in warnings:
+            store.add_event(run_id, self._rel(time.monotonic()), "warning", {"message": text})
         store.update_run(
             run_id,
             status=status,
             error=error,
             exit_code=code,
             ended_t=self._rel(time.monotonic()),
-            info={"pid": child.pid, "launch_t": self._rel(started)},
+            info={"pid": child.pid, "launch_t": self._rel(started), "warnings": warnings},
         )
         return RunOutcome(run_id, info.framework, status, error, code)
 

@@ -16,7 +16,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +25,9 @@ from typing import Any
 import numpy as np
 import psutil
 
-SCHEMA_VERSION = 1
+# History: 1 = first version; 2 = samples gain GPU temperature, SM clock, energy counter,
+# throttle reasons, system memory and per-core CPU.
+SCHEMA_VERSION = 2
 MIN_FREE_BYTES = 64 * 1024 * 1024
 
 SAMPLE_COLUMNS: tuple[str, ...] = (
@@ -36,7 +38,19 @@ SAMPLE_COLUMNS: tuple[str, ...] = (
     "gpu_util_percent",
     "gpu_mem_mib",
     "gpu_power_w",
+    "gpu_temp_c",
+    "gpu_sm_clock_mhz",
+    "gpu_energy_j",
+    "gpu_throttle_reasons",
+    "sys_mem_used_mib",
 )
+_ADDED_IN_2 = SAMPLE_COLUMNS[7:]
+
+# Each migration takes a store from version N-1 to N; readers accept every older version.
+_MIGRATIONS: dict[int, list[str]] = {
+    2: [f"ALTER TABLE samples ADD COLUMN {c} REAL" for c in _ADDED_IN_2]
+    + ["ALTER TABLE samples ADD COLUMN cpu_cores TEXT"],
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -63,6 +77,12 @@ CREATE INDEX IF NOT EXISTS events_run ON events(run_id, t);
 CREATE INDEX IF NOT EXISTS samples_run ON samples(run_id, t);
 CREATE INDEX IF NOT EXISTS logs_run ON logs(run_id, t);
 """
+
+
+_INSERT_SAMPLE = (
+    f"INSERT INTO samples (run_id, {', '.join(SAMPLE_COLUMNS)}, cpu_cores) "
+    f"VALUES ({', '.join('?' * (len(SAMPLE_COLUMNS) + 2))})"
+)
 
 
 class StoreError(RuntimeError):
@@ -106,6 +126,7 @@ class StoredRun:
     info: dict[str, Any]
     events: list[StoredEvent] = field(default_factory=list)
     samples: dict[str, np.ndarray] = field(default_factory=dict)
+    cpu_cores: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     logs: list[tuple[float, str]] = field(default_factory=list)
 
     def events_of(self, kind: str) -> list[StoredEvent]:
@@ -157,18 +178,24 @@ class Store:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             with conn:
+                fresh = conn.execute("SELECT name FROM sqlite_master WHERE name='meta'").fetchone()
                 conn.executescript(_SCHEMA)
+                if fresh is None:
+                    conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
                 row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-                if row is None:
-                    conn.execute(
-                        "INSERT INTO meta(key, value) VALUES ('schema_version', ?)",
-                        (str(SCHEMA_VERSION),),
-                    )
-                elif int(row[0]) > SCHEMA_VERSION:
+                version = 1 if row is None else int(row[0])
+                if version > SCHEMA_VERSION:
                     raise StoreError(
-                        f"{self.path}: written by a newer FrameDuel (schema {row[0]}); "
+                        f"{self.path}: written by a newer FrameDuel (schema {version}); "
                         "upgrade FrameDuel or pick another store with --store"
                     )
+                for target in range(version + 1, SCHEMA_VERSION + 1):
+                    for sql in _MIGRATIONS[target]:
+                        conn.execute(sql)
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"cannot use the store {self.path}: {exc}. Pick a writable location with --store "
@@ -261,10 +288,15 @@ class Store:
         """Queue an event row (t in seconds since the session started)."""
         self._put("INSERT INTO events VALUES (?, ?, ?, ?)", (run_id, t, kind, json.dumps(payload)))
 
-    def add_sample(self, run_id: int, values: tuple[float, ...]) -> None:
-        """Queue a sample row; ``values`` follow SAMPLE_COLUMNS, NaN for a missing metric."""
-        row = tuple(_nan_to_none(v) for v in values)
-        self._put("INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (run_id, *row))
+    def add_sample(
+        self, run_id: int, values: Sequence[float], cpu_cores: Sequence[float] = ()
+    ) -> None:
+        """Queue a sample row; ``values`` follow SAMPLE_COLUMNS (trailing ones may be left out),
+        NaN for a missing metric; ``cpu_cores`` is the system's CPU % per core."""
+        row = [_nan_to_none(v) for v in values]
+        row += [None] * (len(SAMPLE_COLUMNS) - len(row))
+        cores = json.dumps([round(c, 1) for c in cpu_cores]) if cpu_cores else None
+        self._put(_INSERT_SAMPLE, (run_id, *row, cores))
 
     def add_log(self, run_id: int, t: float, line: str) -> None:
         """Queue one line of a child's stdout/stderr."""
@@ -391,6 +423,16 @@ class Store:
                 ).fetchall()
                 arr = np.array(data, dtype=float).reshape(-1, len(SAMPLE_COLUMNS))
                 run.samples = {name: arr[:, i] for i, name in enumerate(SAMPLE_COLUMNS)}
+                cores = [
+                    json.loads(c) if c else []
+                    for (c,) in conn.execute(
+                        "SELECT cpu_cores FROM samples WHERE run_id=? ORDER BY t", (run.id,)
+                    )
+                ]
+                width = max((len(c) for c in cores), default=0)
+                run.cpu_cores = np.array(
+                    [c + [math.nan] * (width - len(c)) for c in cores], dtype=float
+                ).reshape(len(cores), width)
                 run.logs = conn.execute(
                     "SELECT t, line FROM logs WHERE run_id=? ORDER BY rowid", (run.id,)
                 ).fetchall()

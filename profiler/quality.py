@@ -1,0 +1,61 @@
+"""Measurement-quality warnings: what in a run's samples makes its numbers less trustworthy."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from profiler.nvml import throttle_words
+from profiler.sampler import Sample
+
+# Other processes using more than this much CPU (percent of one core, on average) spoil a run.
+BUSY_MACHINE_PERCENT = 25.0
+# NVML refreshes board power about every 100 ms or more slowly: integrate it only above 5 Hz.
+MIN_POWER_HZ = 5.0
+
+
+@dataclass
+class QualityTracker:
+    """Accumulates samples of one run and says what went wrong with the measurement."""
+
+    sample_hz: float
+    _n: int = 0
+    _other_cpu_sum: float = 0.0
+    _power_seen: bool = False
+    _energy_seen: bool = False
+    _throttle: set[str] = field(default_factory=set)
+    _other_gpu_pids: set[int] = field(default_factory=set)
+
+    def add(self, s: Sample) -> None:
+        """Take one sample into account."""
+        self._n += 1
+        if s.cpu_per_core:
+            self._other_cpu_sum += max(0.0, sum(s.cpu_per_core) - s.cpu_percent)
+        self._power_seen |= not math.isnan(s.gpu_power_w)
+        self._energy_seen |= not math.isnan(s.gpu_energy_j)
+        self._throttle.update(throttle_words(s.gpu_throttle_reasons))
+        self._other_gpu_pids.update(s.gpu_other_pids)
+
+    def warnings(self) -> list[str]:
+        """Plain-words warnings, empty when nothing was noticed."""
+        out: list[str] = []
+        if self._n:
+            other = self._other_cpu_sum / self._n
+            if other > BUSY_MACHINE_PERCENT:
+                out.append(
+                    f"other processes used {other:.0f}% CPU (of one core) on average during the "
+                    "run; close them and run again for trustworthy numbers"
+                )
+        if self._other_gpu_pids:
+            pids = ", ".join(map(str, sorted(self._other_gpu_pids)))
+            out.append(f"other processes were using the GPU during the run (pids {pids})")
+        if self._throttle:
+            out.append(f"the GPU was throttled: {', '.join(sorted(self._throttle))}")
+        if self._power_seen and not self._energy_seen:
+            out.append("the GPU has no energy counter: energy is integrated from sampled power")
+        if self._power_seen and self.sample_hz < MIN_POWER_HZ:
+            out.append(
+                f"power sampled at {self.sample_hz:g} Hz is too coarse for energy figures; "
+                f"use run.sample_hz >= {MIN_POWER_HZ:g}"
+            )
+        return out
