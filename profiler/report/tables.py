@@ -60,63 +60,72 @@ def report_date(report: Report) -> str:
 # -- verdicts -----------------------------------------------------------------------------------
 
 _TOPIC = {
-    "steps_per_s": "training speed",
-    "step_time_ms": "step time",
-    "rss_peak_mib": "peak memory (RSS)",
-    "first_step_s": "time to first step",
+    "steps_per_s": "Training speed",
+    "step_time_ms": "Step time",
+    "rss_peak_mib": "Peak memory (RSS)",
+    "first_step_s": "Time to first step",
 }
 _UNIT = {"steps_per_s": "steps/s", "step_time_ms": "ms", "rss_peak_mib": "MiB", "first_step_s": "s"}
-_WINS = {
-    "steps_per_s": "{w} trains this model {f}x faster than {l}",
-    "step_time_ms": "{w} needs {f}x less time per step than {l} ({wv} vs {lv})",
-    "rss_peak_mib": "{w} peaks at {f}x less memory than {l} ({wv} vs {lv})",
-    "first_step_s": "{w} reaches its first training step {f}x sooner than {l} ({wv} vs {lv})",
-}
+# How the winner's factor reads: "1.29x shorter"; a higher-is-better metric reads "1.29x higher".
+_BETTER = {"steps_per_s": "faster", "step_time_ms": "shorter", "first_step_s": "sooner"}
 
 
-def _is_significant(c: Comparison) -> bool | None:
-    """None when there is neither an interval nor a test (one run each)."""
-    if c.ci95 is None and c.p_value is None:
-        return None
-    excludes_one = c.ci95 is None or not (c.ci95[0] <= 1.0 <= c.ci95[1])
-    return excludes_one and (c.p_value is None or c.p_value < SIGNIFICANCE)
+def min_p_value(n_a: int, n_b: int) -> float:
+    """The smallest two-sided Mann-Whitney p-value that samples of these sizes can reach."""
+    return min(1.0, 2.0 / math.comb(n_a + n_b, n_a)) if n_a and n_b else 1.0
+
+
+def _why_uncomparable(c: Comparison) -> str:
+    pairs = ((c.baseline, c.n_baseline), (c.other, c.n_other))
+    missing = [label_of(fw) for fw, n in pairs if n == 0]
+    return f"no finished run of {' or '.join(missing)}" if missing else "no usable values"
 
 
 def verdict(c: Comparison) -> str:
-    """One sentence on one metric, e.g. 'TensorFlow trains this model 1.31x faster than
-    PyTorch [1.27–1.35], p < 0.001'."""
-    base, other = label_of(c.baseline), label_of(c.other)
+    """One sentence on one metric, such as 'TensorFlow trains this model 1.31x faster than
+    PyTorch [1.27–1.35], p < 0.001' or 'no significant difference'."""
     topic = _TOPIC.get(c.metric, c.metric)
     if c.ratio is None or c.ratio <= 0:
-        pairs = ((c.baseline, c.n_baseline), (c.other, c.n_other))
-        missing = [label_of(fw) for fw, n in pairs if n == 0]
-        why = f"no finished run of {' or '.join(missing)}" if missing else "no usable values"
-        return f"Cannot compare {topic}: {why}."
-    significant = _is_significant(c)
+        return f"{topic}: cannot compare, {_why_uncomparable(c)}."
     p_text = fmt_p(c.p_value)
-    ci_text = f"[{c.ci95[0]:.2f}–{c.ci95[1]:.2f}]" if c.ci95 else ""
-    if significant is False:
-        stats = ", ".join(s for s in (f"{c.ratio:.2f}x {ci_text}".strip(), p_text) if s)
-        return f"No significant difference in {topic} between {other} and {base} ({stats})."
+    ci_spans_one = c.ci95 is not None and c.ci95[0] <= 1.0 <= c.ci95[1]
+    p_high = c.p_value is not None and c.p_value >= SIGNIFICANCE
+    too_few = p_high and min_p_value(c.n_baseline, c.n_other) >= SIGNIFICANCE
+    if ci_spans_one or (p_high and not too_few):
+        ci = f" [{c.ci95[0]:.2f}–{c.ci95[1]:.2f}]" if c.ci95 else ""
+        stats = ", ".join(s for s in (f"ratio {c.ratio:.2f}{ci}", p_text) if s)
+        return (
+            f"{topic}: no significant difference between {label_of(c.other)} and "
+            f"{label_of(c.baseline)} ({stats})."
+        )
     other_wins = c.ratio >= 1.0 if c.higher_is_better else c.ratio <= 1.0
-    factor = c.ratio if c.ratio >= 1.0 else 1.0 / c.ratio
-    ci = c.ci95
-    if ci is not None and c.ratio < 1.0:
-        ci = (1.0 / ci[1], 1.0 / ci[0])
-    w, lo = (other, base) if other_wins else (base, other)
-    wv, lv = (
-        (c.other_median, c.baseline_median) if other_wins else (c.baseline_median, c.other_median)
-    )
+    # Express the difference as the winner's factor (>= 1), with its interval turned alike.
+    factor, ci95 = c.ratio, c.ci95
+    if c.ratio < 1.0:
+        factor, ci95 = 1.0 / c.ratio, None if ci95 is None else (1.0 / ci95[1], 1.0 / ci95[0])
+    w, lo = (c.other, c.baseline) if other_wins else (c.baseline, c.other)
+    wv, lv = c.other_median, c.baseline_median
+    if not other_wins:
+        wv, lv = lv, wv
     unit = _UNIT.get(c.metric, "")
-    text = _WINS.get(c.metric, "{w} is better than {l} on " + c.metric + " by {f}x").format(
-        w=w, l=lo, f=f"{factor:.2f}", wv=fmt(wv, unit), lv=fmt(lv, unit)
-    )
-    if ci is not None:
-        text += f" [{ci[0]:.2f}–{ci[1]:.2f}]"
+    better = _BETTER.get(c.metric, "higher" if c.higher_is_better else "lower")
+    if c.metric == "steps_per_s":
+        text = f"{label_of(w)} trains this model {factor:.2f}x faster than {label_of(lo)}"
+    else:
+        text = (
+            f"{topic}: {label_of(w)} {fmt(wv, unit)} vs {label_of(lo)} {fmt(lv, unit)}, "
+            f"{factor:.2f}x {better}"
+        )
+    if ci95 is not None:
+        text += f" [{ci95[0]:.2f}–{ci95[1]:.2f}]"
     if p_text:
         text += f", {p_text}"
-    if significant is None:
-        text += " (one run each: no interval)"
+    if c.ci95 is None and c.p_value is None:
+        text += " (one run each: no interval, no test)"
+    elif too_few:
+        text += f"; too few runs ({c.n_baseline} vs {c.n_other}) to call it significant"
+    if c.metric == "steps_per_s":
+        text += f" (median {fmt(wv)} vs {fmt(lv)} {unit})"
     return text + "."
 
 
@@ -134,14 +143,36 @@ def parity_sentence(report: Report) -> str:
     )
 
 
-def verdicts(report: Report) -> list[str]:
+@dataclass(frozen=True)
+class Verdict:
+    """One sentence of the verdict; ``warning`` marks a failed run or failed parity."""
+
+    text: str
+    warning: bool = False
+
+
+def verdicts(report: Report) -> list[Verdict]:
     """Verdict sentences: one per compared metric and framework pair, failures, then parity."""
-    out = [verdict(c) for c in report.comparisons]
+    out: list[Verdict] = []
+    # Metrics that cannot be compared share one sentence per framework pair and reason.
+    uncomparable: dict[tuple[str, str], list[str]] = {}
+    for c in report.comparisons:
+        if c.ratio is None or c.ratio <= 0:
+            topic = _TOPIC.get(c.metric, c.metric)
+            uncomparable.setdefault((c.other, _why_uncomparable(c)), []).append(
+                topic[0].lower() + topic[1:]
+            )
+        else:
+            out.append(Verdict(verdict(c)))
+    for (_, why), topics in uncomparable.items():
+        listed = ", ".join(topics[:-1]) + (" or " if len(topics) > 1 else "") + topics[-1]
+        out.append(Verdict(f"Cannot compare {listed}: {why}."))
     for run in report.runs:
         if run.status != "ok":
             what = run.error or "no error text recorded"
-            out.append(f"{run_header(report, run)} did not finish ({run.status}): {what}")
-    out.append(parity_sentence(report))
+            text = f"{run_header(report, run)} did not finish ({run.status}): {what}"
+            out.append(Verdict(text, warning=True))
+    out.append(Verdict(parity_sentence(report), warning=report.parity.ok is False))
     return out
 
 
