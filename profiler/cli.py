@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -45,6 +46,14 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--store", help="SQLite store (default: $FRAMEDUEL_STORE or XDG data dir)")
     r.add_argument("--report", metavar="OUT", help="write a report (.pdf, .html, .json, .csv)")
     r.add_argument("--json", metavar="OUT.json", help="write the JSON summary")
+    r.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="FW=PATH",
+        help="interpreter for one framework's runs, e.g. tensorflow=/opt/tf-env/bin/python",
+    )
+    r.add_argument("--cooldown", type=float, default=0.0, metavar="S", help="pause between runs")
 
     v = sub.add_parser("validate", help="check configs without running them")
     v.add_argument("configs", nargs="+", metavar="CONFIG")
@@ -136,14 +145,33 @@ def _validate(paths: list[str]) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from profiler.headless import run_headless
-    from profiler.session import store_for
+    from profiler.session import RunOptions, store_for
 
     config = _load(args.config, args.frameworks, args.steps)
     for out in (args.report, args.json):
         if out is not None:
             _check_output(out)
+    if args.cooldown < 0:
+        raise BadInput(f"--cooldown must be zero or more seconds, not {args.cooldown:g}")
+    options = RunOptions(pythons=_pythons(args.python), cooldown_s=args.cooldown)
     with store_for(args.store) as store:
-        return run_headless(config, store, args.config, report=args.report, json_out=args.json)
+        return run_headless(
+            config, store, args.config, report=args.report, json_out=args.json, options=options
+        )
+
+
+def _pythons(pairs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        fw, sep, path = pair.partition("=")
+        if not sep or fw not in FRAMEWORKS or not path:
+            raise BadInput(
+                f"--python {pair!r}: use FRAMEWORK=PATH, e.g. tensorflow=/env/bin/python"
+            )
+        if not Path(path).is_file() or not os.access(path, os.X_OK):
+            raise BadInput(f"--python {pair!r}: {path} is not an executable file")
+        out[fw] = path
+    return out
 
 
 def _check_output(path: str) -> None:

@@ -1,24 +1,57 @@
 """Model configs: YAML, TOML or JSON files checked against one strict schema.
 
 Unknown keys are errors. Every error names the file, the field's dotted path and, for YAML, the
-line, so a user can fix the file without guessing.
+line, so a user can fix the file without guessing. Everything a run cannot honour is rejected
+here, before any child starts: heads that do not divide d_model, fp16 on the CPU, an npz file
+without arrays ``x`` and ``y`` or of the wrong shape, a custom module without a builder for a
+chosen framework. Paths (``data.path``, ``model.module``) are resolved against the config file's
+folder and kept absolute, because the child runs in another working directory.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import tomllib
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 FRAMEWORKS: tuple[str, ...] = ("torch", "tensorflow", "jax")
 CONFIG_SUFFIXES: tuple[str, ...] = (".yaml", ".yml", ".toml", ".json")
+MODEL_FAMILIES: tuple[str, ...] = ("mlp", "cnn", "transformer", "rnn", "custom")
 FrameworkName = Literal["torch", "tensorflow", "jax"]
+DEFAULT_SYNTHETIC_SAMPLES = 4096
+
+PositiveInt = Annotated[int, Field(gt=0)]
+Dropout = Annotated[float, Field(ge=0.0, lt=1.0)]
+Classes = Annotated[int, Field(ge=2)]
+
+
+class FieldError(ValueError):
+    """A validator's error about one field below the model it checks (``field`` is dotted).
+
+    Pydantic places a model validator's error on the model itself; ``parse_config`` moves it to
+    this field, so the message and the YAML line point at what to change.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class _Strict(BaseModel):
@@ -29,40 +62,204 @@ class MLPModel(_Strict):
     """A multi-layer perceptron classifier."""
 
     family: Literal["mlp"]
-    input_dim: Annotated[int, Field(gt=0)]
-    hidden: list[Annotated[int, Field(gt=0)]] = Field(min_length=1)
+    input_dim: PositiveInt
+    hidden: list[PositiveInt] = Field(min_length=1)
     activation: Literal["relu", "gelu", "tanh"] = "relu"
-    dropout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
-    num_classes: Annotated[int, Field(ge=2)]
+    dropout: Dropout = 0.0
+    num_classes: Classes
 
 
-ModelConfig = MLPModel
+class ConvLayer(_Strict):
+    """One convolution (+ batch norm) + ReLU (+ max pool) stage of a CNN."""
+
+    filters: PositiveInt
+    kernel: PositiveInt
+    stride: PositiveInt = 1
+    # "same" only with stride 1: for larger strides the frameworks pad differently
+    # (TensorFlow puts the odd row at the bottom, PyTorch pads both sides alike)
+    padding: Literal["same", "valid"] = "same"
+    pool: Annotated[int, Field(ge=2)] | None = None
+
+    @model_validator(mode="after")
+    def _padding(self) -> ConvLayer:
+        if self.padding == "same" and self.stride != 1:
+            raise FieldError(
+                "padding",
+                f"'same' padding needs stride 1 (got stride {self.stride}); PyTorch and "
+                "TensorFlow pad strided convolutions differently: use padding: valid",
+            )
+        return self
+
+
+class CNNModel(_Strict):
+    """Convolution stages on NHWC images, flattened into dense layers and a classifier."""
+
+    family: Literal["cnn"]
+    input_shape: list[PositiveInt] = Field(min_length=3, max_length=3)
+    conv: list[ConvLayer] = Field(min_length=1)
+    batch_norm: bool = False
+    dense: list[PositiveInt] = []
+    num_classes: Classes
+
+    @model_validator(mode="after")
+    def _feature_map(self) -> CNNModel:
+        height, width = self.input_shape[0], self.input_shape[1]
+        for n, layer in enumerate(self.conv):
+            if layer.padding == "valid":
+                if layer.kernel > min(height, width):
+                    raise FieldError(
+                        f"conv.{n}.kernel",
+                        f"kernel {layer.kernel} is larger than the {height}x{width} feature "
+                        "map it gets (padding valid)",
+                    )
+                height = (height - layer.kernel) // layer.stride + 1
+                width = (width - layer.kernel) // layer.stride + 1
+            if layer.pool is not None:
+                if layer.pool > min(height, width):
+                    raise FieldError(
+                        f"conv.{n}.pool",
+                        f"pool {layer.pool} is larger than the {height}x{width} feature map",
+                    )
+                height, width = height // layer.pool, width // layer.pool
+        return self
+
+
+class TransformerModel(_Strict):
+    """Encoder classifier: token + learned position embeddings, pre-norm blocks, mean pooling."""
+
+    family: Literal["transformer"]
+    vocab_size: Annotated[int, Field(ge=2)]
+    seq_len: PositiveInt
+    d_model: PositiveInt
+    heads: PositiveInt
+    layers: PositiveInt
+    ff_dim: PositiveInt
+    dropout: Dropout = 0.0
+    num_classes: Classes
+
+    @model_validator(mode="after")
+    def _heads(self) -> TransformerModel:
+        if self.d_model % self.heads:
+            raise FieldError(
+                "heads", f"{self.heads} heads do not divide d_model {self.d_model} evenly"
+            )
+        return self
+
+
+class RNNModel(_Strict):
+    """Token embedding, stacked LSTM or GRU layers, a classifier on the last time step."""
+
+    family: Literal["rnn"]
+    cell: Literal["lstm", "gru"] = "lstm"
+    vocab_size: Annotated[int, Field(ge=2)]
+    seq_len: PositiveInt
+    embed_dim: PositiveInt
+    hidden: PositiveInt
+    layers: PositiveInt = 1
+    num_classes: Classes
+
+
+class CustomModel(_Strict):
+    """A user's Python file with one ``build_<framework>(config)`` function per framework.
+
+    FrameDuel feeds it batches of shape (batch, *input_shape): float32 features, or int64 token
+    ids in [0, vocab_size) when ``vocab_size`` is set. ``options`` is passed through untouched.
+    """
+
+    family: Literal["custom"]
+    module: str
+    input_shape: list[PositiveInt] = Field(min_length=1)
+    vocab_size: Annotated[int, Field(ge=2)] | None = None
+    num_classes: Classes
+    options: dict[str, Any] = {}
+
+    @field_validator("module")
+    @classmethod
+    def _module(cls, value: str, info: ValidationInfo) -> str:
+        path = _resolve(value, info)
+        if path.suffix != ".py":
+            raise ValueError(f"must be a Python file (.py), got {value!r}")
+        if not path.is_file():
+            raise ValueError(f"no such file: {path}")
+        return str(path)
+
+
+ModelConfig = Annotated[
+    MLPModel | CNNModel | TransformerModel | RNNModel | CustomModel,
+    Field(discriminator="family"),
+]
 
 
 class DataConfig(_Strict):
-    """Where training batches come from."""
+    """Where training batches come from and how they reach the model.
 
-    kind: Literal["synthetic"] = "synthetic"
-    samples: Annotated[int, Field(gt=0)] = 4096
+    ``synthetic`` draws ``samples`` rows (default 4096) from the seed; ``npz`` reads arrays ``x``
+    and ``y`` from ``path`` (its first ``samples`` rows, default all). ``resident`` puts every
+    batch on the device once, to time compute alone; ``native`` feeds them through each
+    framework's own input pipeline (DataLoader, tf.data).
+    """
+
+    kind: Literal["synthetic", "npz"] = "synthetic"
+    samples: PositiveInt | None = None
+    path: str | None = None
+    pipeline: Literal["resident", "native"] = "resident"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_samples(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("kind", "synthetic") == "synthetic":
+            return {"samples": DEFAULT_SYNTHETIC_SAMPLES, **data}
+        return data
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        path = _resolve(value, info)
+        if not path.is_file():
+            raise ValueError(f"no such file: {path}")
+        return str(path)
+
+    @model_validator(mode="after")
+    def _kind(self) -> DataConfig:
+        if self.kind == "npz" and self.path is None:
+            raise FieldError("path", "kind npz needs a path to a .npz file with arrays x and y")
+        if self.kind == "synthetic" and self.path is not None:
+            raise FieldError("path", "only kind npz reads a file; remove path or set kind: npz")
+        return self
 
 
 class OptimizerConfig(_Strict):
-    """The optimizer, with semantics matched across frameworks."""
+    """The optimizer, with the same update rule in every framework (see the README)."""
 
-    name: Literal["sgd", "adam"] = "sgd"
+    name: Literal["sgd", "adam", "adamw"] = "sgd"
     lr: Annotated[float, Field(gt=0.0)] = 0.01
     momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    weight_decay: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+
+    @model_validator(mode="after")
+    def _momentum(self) -> OptimizerConfig:
+        if self.name != "sgd" and self.momentum:
+            raise FieldError(
+                "momentum", f"only sgd has momentum; {self.name} uses betas (0.9, 0.999)"
+            )
+        return self
 
 
 class TrainConfig(_Strict):
-    """The training loop: steps, warmup steps (not measured) and the optimizer."""
+    """The training loop: steps, warmup steps (not measured), loss, optimizer and precision."""
 
-    batch_size: Annotated[int, Field(gt=0)] = 64
-    steps: Annotated[int, Field(gt=0)] = 200
+    batch_size: PositiveInt = 64
+    steps: PositiveInt = 200
     warmup_steps: Annotated[int, Field(ge=0)] = 20
-    window_steps: Annotated[int, Field(gt=0)] | None = None
+    window_steps: PositiveInt | None = None
+    loss: Literal["cross_entropy", "mse"] = "cross_entropy"
     optimizer: OptimizerConfig = OptimizerConfig()
-    precision: Literal["fp32"] = "fp32"
+    # bf16/fp16: mixed precision (float32 weights, 16-bit compute; fp16 with loss scaling)
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    # the framework's own compiler: torch.compile, tf.function(jit_compile=True)
+    compile: bool = False
 
     @model_validator(mode="after")
     def _steps(self) -> TrainConfig:
@@ -88,7 +285,7 @@ class Config(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     frameworks: list[FrameworkName] = Field(default=["torch", "tensorflow"], min_length=1)
     device: str = "auto"
-    threads: Annotated[int, Field(gt=0)] | None = None
+    threads: PositiveInt | None = None
     seed: Annotated[int, Field(ge=0, lt=2**32)] = 0
     model: ModelConfig
     data: DataConfig = DataConfig()
@@ -108,6 +305,20 @@ class Config(_Strict):
         if len(set(value)) != len(value):
             raise ValueError("lists a framework twice")
         return value
+
+    @model_validator(mode="after")
+    def _combinations(self) -> Config:
+        # fp16 needs loss scaling and fast fp16 kernels, which only CUDA has; with device auto
+        # the parent cannot know (it imports no framework): the child then fails by name
+        if self.train.precision == "fp16" and self.device == "cpu":
+            raise FieldError(
+                "train.precision", "fp16 needs a CUDA device; on the CPU use bf16 or fp32"
+            )
+        if isinstance(self.model, CustomModel):
+            _check_builders(Path(self.model.module), self.frameworks)
+        if self.data.kind == "npz" and self.data.path is not None:
+            _check_npz(Path(self.data.path), self)
+        return self
 
     def window_steps(self) -> int:
         """Steps per timing window: the child synchronises the device only at window ends."""
@@ -129,6 +340,107 @@ class Config(_Strict):
         return Config.model_validate(data)
 
 
+def input_signature(
+    model: MLPModel | CNNModel | TransformerModel | RNNModel | CustomModel,
+) -> tuple[tuple[int, ...], str]:
+    """Per-sample input shape and kind (``float`` features or ``int`` token ids) of a model."""
+    if isinstance(model, MLPModel):
+        return (model.input_dim,), "float"
+    if isinstance(model, CNNModel):
+        return tuple(model.input_shape), "float"
+    if isinstance(model, TransformerModel | RNNModel):
+        return (model.seq_len,), "int"
+    return tuple(model.input_shape), "float" if model.vocab_size is None else "int"
+
+
+def _resolve(value: str, info: ValidationInfo) -> Path:
+    """``value`` as an absolute path, relative ones against the config file's folder."""
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        base = (info.context or {}).get("base_dir")
+        path = (Path(base) if base is not None else Path.cwd()) / path
+    return path.resolve()
+
+
+def _check_builders(module: Path, frameworks: Iterable[str]) -> None:
+    """The module defines ``build_<framework>`` for each framework, read without running it."""
+    try:
+        tree = ast.parse(module.read_text(encoding="utf-8"), filename=str(module))
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise FieldError("model.module", f"cannot read {module}: {exc}") from None
+    defined = {
+        node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+    missing = [f"build_{fw}" for fw in frameworks if f"build_{fw}" not in defined]
+    if missing:
+        raise FieldError(
+            "model.module",
+            f"{module} defines no {', '.join(missing)} (a top-level function per chosen "
+            "framework; see the README's Custom models)",
+        )
+
+
+def npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype[Any]]]:
+    """Shape and dtype of every array in an .npz file, read from headers, without the data."""
+    out: dict[str, tuple[tuple[int, ...], np.dtype[Any]]] = {}
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.namelist():
+            if not member.endswith(".npy"):
+                continue
+            with archive.open(member) as f:
+                version = np.lib.format.read_magic(f)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+                else:
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+            out[member.removesuffix(".npy")] = (tuple(shape), dtype)
+    return out
+
+
+def _check_npz(path: Path, config: Config) -> None:
+    """Arrays ``x`` and ``y`` exist and fit the model, the loss and ``data.samples``."""
+    try:
+        arrays = npz_headers(path)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise FieldError("data.path", f"cannot read {path} as .npz: {exc}") from None
+    missing = [k for k in ("x", "y") if k not in arrays]
+    if missing:
+        raise FieldError(
+            "data.path",
+            f"{path} has no array {' or '.join(missing)} (it has: {', '.join(arrays) or 'none'})",
+        )
+    (x_shape, x_dtype), (y_shape, y_dtype) = arrays["x"], arrays["y"]
+    shape, kind = input_signature(config.model)
+    rows = x_shape[0] if x_shape else 0
+    if x_shape[1:] != shape or rows == 0:
+        raise FieldError(
+            "data.path",
+            f"x has shape {x_shape}; the model needs (N > 0, {', '.join(map(str, shape))})",
+        )
+    want_int = kind == "int"
+    if want_int != (x_dtype.kind in "iu") or (not want_int and x_dtype.kind != "f"):
+        raise FieldError(
+            "data.path",
+            f"x has dtype {x_dtype}; the model needs {'token ids (int)' if want_int else 'floats'}",
+        )
+    classes = config.model.num_classes
+    if config.train.loss == "cross_entropy":
+        if y_shape != (rows,) or y_dtype.kind not in "iu":
+            raise FieldError(
+                "data.path",
+                f"y has shape {y_shape} and dtype {y_dtype}; cross_entropy needs {rows} "
+                f"integer labels in [0, {classes})",
+            )
+    elif y_shape != (rows, classes) or y_dtype.kind != "f":
+        raise FieldError(
+            "data.path",
+            f"y has shape {y_shape} and dtype {y_dtype}; mse needs floats of shape "
+            f"({rows}, {classes})",
+        )
+    if config.data.samples is not None and config.data.samples > rows:
+        raise FieldError("data.samples", f"{path} has only {rows} rows")
+
+
 class ConfigError(ValueError):
     """A config that cannot be used; ``str()`` names the file, line and field."""
 
@@ -142,7 +454,10 @@ class ConfigError(ValueError):
 
 
 def load_config(path: str | Path) -> Config:
-    """Read and validate a config file (.yaml/.yml/.toml/.json); raise ConfigError on problems."""
+    """Read and validate a config file (.yaml/.yml/.toml/.json); raise ConfigError on problems.
+
+    Relative ``data.path`` and ``model.module`` are resolved against the file's folder.
+    """
     p = Path(path)
     if p.suffix.lower() not in CONFIG_SUFFIXES:
         raise ConfigError(str(p), f"unsupported file type {p.suffix!r}; use .yaml, .toml or .json")
@@ -150,28 +465,45 @@ def load_config(path: str | Path) -> Config:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(p), f"cannot read the file: {exc.strerror or exc}") from None
-    return parse_config(text, p.suffix.lower(), str(p))
+    return parse_config(text, p.suffix.lower(), str(p), base_dir=p.resolve().parent)
 
 
-def parse_config(text: str, suffix: str, source: str = "<config>") -> Config:
-    """Validate config text in the format given by ``suffix``; raise ConfigError on problems."""
+def parse_config(
+    text: str, suffix: str, source: str = "<config>", base_dir: Path | None = None
+) -> Config:
+    """Validate config text in the format given by ``suffix``; raise ConfigError on problems.
+
+    Relative paths in the config are resolved against ``base_dir`` (default: the current folder).
+    """
     data, lines = _parse(text, suffix, source)
     if not isinstance(data, dict):
         raise ConfigError(source, "the top level must be a mapping of fields (name, model, ...)")
     try:
-        return Config.model_validate(data)
+        return Config.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
         errors = exc.errors()
         # An unknown key usually explains the "missing" error beside it: report it first.
         err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        loc = tuple(str(x) for x in err["loc"] if not _is_union_tag(x))
-        field = ".".join(loc)
+        loc = _clean_loc(err)
         message = _describe(err)
-        raise ConfigError(source, message, field, _line_of(lines, loc)) from None
+        raise ConfigError(source, message, ".".join(loc), _line_of(lines, loc)) from None
 
 
-def _is_union_tag(part: Any) -> bool:
-    return isinstance(part, str) and (part in {"mlp"} or part.startswith("function-"))
+def _clean_loc(err: Any) -> tuple[str, ...]:
+    """The error's dotted path as the user wrote it: union tags out, FieldError's field in."""
+    parts = [str(x) for x in err["loc"]]
+    loc = [p for i, p in enumerate(parts) if not _is_union_tag(p, parts[i - 1] if i else None)]
+    if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        loc.append("family")
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldError):
+        loc.extend(cause.field.split("."))
+    return tuple(loc)
+
+
+def _is_union_tag(part: str, parent: str | None) -> bool:
+    """Pydantic puts the chosen union member's tag in error paths; the file has no such key."""
+    return (parent == "model" and part in MODEL_FAMILIES) or part.startswith("function-")
 
 
 def _describe(err: Any) -> str:

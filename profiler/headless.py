@@ -17,7 +17,7 @@ from profiler.colors import color_of, label_of
 from profiler.config import Config
 from profiler.protocol import Event
 from profiler.sampler import Sample
-from profiler.session import ComparisonSession, RunInfo, RunOutcome
+from profiler.session import ComparisonSession, RunInfo, RunOptions, RunOutcome
 from profiler.store import Store
 
 
@@ -100,10 +100,11 @@ def run_headless(
     *,
     report: str | None = None,
     json_out: str | None = None,
+    options: RunOptions | None = None,
 ) -> int:
     """Run ``config`` with progress bars; write the reports; 0 if every run was ok, else 1."""
     console = Console(stderr=True)
-    session = ComparisonSession(config, store, config_path=config_path)
+    session = ComparisonSession(config, store, config_path=config_path, options=options)
     runs = session.prepare()
     listener = ProgressListener(console, runs)
     session.listener = listener

@@ -25,6 +25,24 @@ from profiler.paths import project_root
 from profiler.protocol import Event, GarbageLine, decode_event
 
 WORKER_MODULE = "workloads.worker"
+# Recorded with every run: they change what a framework does or where it writes.
+RECORDED_ENV = frozenset(
+    {
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "OPENBLAS_CORETYPE",
+        "CUDA_VISIBLE_DEVICES",
+        "CUDA_DEVICE_ORDER",
+        "TF_CPP_MIN_LOG_LEVEL",
+        "TF_ENABLE_ONEDNN_OPTS",
+        "XLA_FLAGS",
+        "KERAS_HOME",
+        "TORCHINDUCTOR_CACHE_DIR",
+        "MPLCONFIGDIR",
+        "PYTHONPATH",
+    }
+)
 
 
 def child_command(
@@ -83,10 +101,12 @@ class ChildProcess:
         worker_module: str = WORKER_MODULE,
     ) -> None:
         read_fd, write_fd = os.pipe()
+        self.command = child_command(framework, config, write_fd, python, worker_module)
+        self.environment = child_environment(cache_dir, config.threads)
         try:
             self.proc = subprocess.Popen(
-                child_command(framework, config, write_fd, python, worker_module),
-                env=child_environment(cache_dir, config.threads),
+                self.command,
+                env=self.environment,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -110,6 +130,10 @@ class ChildProcess:
         ]
         for t in self._readers:
             t.start()
+
+    def recorded_environment(self) -> dict[str, str]:
+        """The variables of the child's environment that change what it measures."""
+        return {k: v for k, v in sorted(self.environment.items()) if k in RECORDED_ENV}
 
     def _read_events(self) -> None:
         with self._events:

@@ -6,10 +6,12 @@ threads; listeners must be quick and thread-safe. Everything also goes to the st
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -75,6 +77,22 @@ class NullListener:
         """Ignore."""
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How runs are launched, beyond the config.
+
+    ``pythons`` maps a framework to the interpreter of its own environment (teams keep PyTorch
+    and TensorFlow apart, with different CUDA stacks); ``cooldown_s`` is a pause between runs so
+    one run's heat and caches do not leak into the next; ``sampling`` False turns the sampler off
+    (for the overhead benchmark); ``worker_module`` is the child's entry module.
+    """
+
+    pythons: Mapping[str, str] = field(default_factory=dict)
+    cooldown_s: float = 0.0
+    sampling: bool = True
+    worker_module: str = WORKER_MODULE
+
+
 def device_index(device: str) -> int:
     """The CUDA index a device string names ('cuda:1' -> 1; others -> 0)."""
     return int(device.split(":", 1)[1]) if device.startswith("cuda:") else 0
@@ -91,10 +109,10 @@ class ComparisonSession:
         config_path: str | None = None,
         listener: SessionListener | None = None,
         gpu: GpuMonitor | None = None,
-        worker_module: str = WORKER_MODULE,
+        options: RunOptions | None = None,
     ) -> None:
         self.config = config
-        self.worker_module = worker_module
+        self.options = options or RunOptions()
         self.store = store
         self.config_path = config_path
         self.listener: SessionListener = listener or NullListener()
@@ -132,6 +150,8 @@ class ComparisonSession:
         outcomes: list[RunOutcome] = []
         try:
             for info in self.runs:
+                if outcomes and self.options.cooldown_s > 0:
+                    self._stop.wait(self.options.cooldown_s)
                 if self._stop.is_set():
                     outcome = RunOutcome(
                         info.run_id, info.framework, "stopped", "not started", None
@@ -185,10 +205,12 @@ class ComparisonSession:
             listener.run_log(run_id, t, line)
 
         quality = QualityTracker(self.config.run.sample_hz)
+        peak = {"rss_mib": 0.0}
 
         def on_sample(sample: Sample) -> None:
             t = self._rel(sample.t)
             quality.add(sample)
+            peak["rss_mib"] = max(peak["rss_mib"], sample.rss_mib)
             store.add_sample(run_id, (t, *sample.row()), sample.cpu_per_core)
             listener.run_sample(run_id, t, sample)
 
@@ -205,7 +227,8 @@ class ComparisonSession:
                 on_event=on_event,
                 on_garbage=on_garbage,
                 on_log=on_log,
-                worker_module=self.worker_module,
+                python=self.options.pythons.get(info.framework),
+                worker_module=self.options.worker_module,
             )
             self._current = child
         store.update_run(run_id, status="running", started_t=self._rel(started))
@@ -213,7 +236,8 @@ class ComparisonSession:
         sampler = SamplerThread(
             ProcessTreeSampler(child.pid), on_sample, self.config.run.sample_hz, self._gpu
         )
-        sampler.start()
+        if self.options.sampling:
+            sampler.start()
         timed_out = False
         try:
             code = child.wait(timeout=self.config.run.timeout_s)
@@ -227,7 +251,7 @@ class ComparisonSession:
             child.kill_tree()
             with self._lock:
                 self._current = None
-        status, error = self._verdict(code, timed_out, state)
+        status, error = self._verdict(code, timed_out, state, peak["rss_mib"])
         warnings = quality.warnings()
         for text in warnings:
             store.add_event(run_id, self._rel(time.monotonic()), "warning", {"message": text})
@@ -237,11 +261,19 @@ class ComparisonSession:
             error=error,
             exit_code=code,
             ended_t=self._rel(time.monotonic()),
-            info={"pid": child.pid, "launch_t": self._rel(started), "warnings": warnings},
+            info={
+                "pid": child.pid,
+                "launch_t": self._rel(started),
+                "warnings": warnings,
+                "python": child.command[0],
+                "environment": child.recorded_environment(),
+            },
         )
         return RunOutcome(run_id, info.framework, status, error, code)
 
-    def _verdict(self, code: int, timed_out: bool, state: dict[str, Any]) -> tuple[str, str | None]:
+    def _verdict(
+        self, code: int, timed_out: bool, state: dict[str, Any], peak_rss_mib: float
+    ) -> tuple[str, str | None]:
         if self._stop.is_set() and not state["done"]:
             return "stopped", "stopped by the user"
         if timed_out:
@@ -250,9 +282,16 @@ class ComparisonSession:
                 f"timed out after {self.config.run.timeout_s:g} s; the process tree was killed",
             )
         err = state["error"]
+        peak = f"peak RSS seen {peak_rss_mib:,.0f} MiB"
         if err is not None:
-            kind = "out of memory" if err.get("oom") else err.get("type", "error")
-            return "failed", f"{kind}: {err.get('message', '')}".strip()
+            if err.get("oom"):
+                return "failed", f"out of memory ({peak}): {err.get('message', '')}".strip()
+            return "failed", f"{err.get('type', 'error')}: {err.get('message', '')}".strip()
+        if code == -signal.SIGKILL:
+            return "failed", (
+                f"the workload was {describe_exit(code)} ({peak}; the kernel's out-of-memory "
+                "killer sends SIGKILL when memory runs out)"
+            )
         if code != 0:
             return "failed", f"the workload {describe_exit(code)} without reporting an error"
         if not state["done"]:

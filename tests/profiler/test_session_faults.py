@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+import time
+from pathlib import Path
+
 import psutil
 
-from profiler.session import ComparisonSession, RunOutcome
+from profiler.session import ComparisonSession, RunOptions, RunOutcome
 from profiler.store import Store
 from tests.profiler.conftest import tiny_config
 
@@ -12,7 +16,8 @@ MISBEHAVING = "tests.profiler.misbehaving_worker"
 
 
 def _session(store: Store, frameworks: list[str], **run: object) -> ComparisonSession:
-    return ComparisonSession(tiny_config(frameworks, **run), store, worker_module=MISBEHAVING)
+    options = RunOptions(worker_module=MISBEHAVING)
+    return ComparisonSession(tiny_config(frameworks, **run), store, options=options)
 
 
 def _by_framework(outcomes: list[RunOutcome]) -> dict[str, RunOutcome]:
@@ -24,9 +29,11 @@ def test_each_fault_is_named_and_the_other_runs_continue(store: Store) -> None:
     out = _by_framework(session.run())
     assert out["exception"].status == "failed"
     assert "ValueError: shape mismatch in layer 2" in (out["exception"].error or "")
-    assert (out["oom"].error or "").startswith("out of memory")
+    assert (out["oom"].error or "").startswith("out of memory (peak RSS seen ")
+    assert "tried to allocate 4 GiB" in (out["oom"].error or "")
     assert "SIGSEGV" in (out["segfault"].error or "")
-    assert "SIGKILL" in (out["sigkill"].error or "")
+    assert "killed by SIGKILL" in (out["sigkill"].error or "")
+    assert "out-of-memory killer" in (out["sigkill"].error or "")
     assert "without finishing" in (out["silent-exit"].error or "")
     assert out["ok"].status == "ok"
     stored = store.load(session.session_id or -1)
@@ -83,3 +90,24 @@ def test_stop_kills_grandchildren_too(store: Store) -> None:
     for pid in pids:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert store.load(session.session_id or -1).status == "stopped"
+
+
+def test_interpreter_per_framework_environment_and_cooldown(store: Store, tmp_path: Path) -> None:
+    marker = tmp_path / "used"
+    wrapper = tmp_path / "other-python"
+    wrapper.write_text(f'#!/bin/sh\ntouch "{marker}"\nexec "{sys.executable}" "$@"\n')
+    wrapper.chmod(0o755)
+    options = RunOptions(worker_module=MISBEHAVING, pythons={"ok": str(wrapper)}, cooldown_s=0.5)
+    config = tiny_config(["ok", "silent-exit"]).model_copy(update={"threads": 1})
+    session = ComparisonSession(config, store, options=options)
+    start = time.monotonic()
+    session.run()
+    assert time.monotonic() - start >= 0.5
+    assert marker.exists()
+    runs = {r.framework: r for r in store.load(session.session_id or -1).runs}
+    assert runs["ok"].info["python"] == str(wrapper)
+    assert runs["silent-exit"].info["python"] == sys.executable
+    env = runs["ok"].info["environment"]
+    assert env["OMP_NUM_THREADS"] == "1"
+    assert "KERAS_HOME" in env and "PYTHONPATH" in env
+    assert "HOME" not in env

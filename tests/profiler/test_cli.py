@@ -1,0 +1,151 @@
+"""The `frameduel` command end to end: real subprocesses, real torch and TensorFlow, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TINY = """\
+name: tiny-cli
+frameworks: [torch, tensorflow]
+threads: 1
+seed: 3
+model: {family: mlp, input_dim: 12, hidden: [7], num_classes: 3}
+data: {kind: synthetic, samples: 64}
+train: {batch_size: 8, steps: 30, warmup_steps: 5, optimizer: {name: sgd, lr: 0.05, momentum: 0.9}}
+run: {sample_hz: 20}
+"""
+
+REQUIRED = {
+    "framework",
+    "framework_version",
+    "status",
+    "error",
+    "device",
+    "params",
+    "steps_per_s",
+    "samples_per_s",
+    "step_time_ms",
+    "first_step_s",
+    "rss_peak_mib",
+    "cpu_percent_mean",
+    "loss_first",
+    "loss_last",
+}
+
+
+def frameduel(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """Run the real command in a fresh interpreter."""
+    return subprocess.run(
+        [sys.executable, "-m", "profiler", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=os.environ,
+        check=False,
+    )
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY)
+    return path
+
+
+@pytest.mark.slow
+def test_run_both_frameworks_writes_reports_and_store(tiny: Path, tmp_path: Path) -> None:
+    store = tmp_path / "s.sqlite3"
+    out_json, out_pdf = tmp_path / "r.json", tmp_path / "r.pdf"
+    res = frameduel(
+        "run", str(tiny), "--store", str(store), "--report", str(out_pdf), "--json", str(out_json)
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    data = json.loads(out_json.read_text())
+    assert data["schema_version"] >= 1
+    runs = {r["framework"]: r for r in data["runs"]}
+    assert set(runs) == {"torch", "tensorflow"}
+    for run in runs.values():
+        assert set(run) >= REQUIRED
+        assert run["status"] == "ok" and run["error"] is None
+        assert run["params"] == 12 * 7 + 7 + 7 * 3 + 3
+        assert run["steps_per_s"] > 0 and run["samples_per_s"] == pytest.approx(
+            run["steps_per_s"] * 8
+        )
+        assert run["step_time_ms"]["median"] > 0
+        assert run["step_time_ms"]["p95"] >= run["step_time_ms"]["median"]
+        assert run["rss_peak_mib"] > 50 and run["first_step_s"] > 0
+        assert run["device"] == "cpu"
+    # Same weights and data: the first-batch loss agrees across frameworks.
+    a, b = runs["torch"]["loss_first"], runs["tensorflow"]["loss_first"]
+    assert abs(a - b) / abs(a) < 1e-4
+    assert out_pdf.read_bytes().startswith(b"%PDF")
+    listed = frameduel("sessions", "--store", str(store))
+    assert listed.returncode == 0 and "tiny-cli" in listed.stdout
+    html = tmp_path / "again.html"
+    again = frameduel("report", "last", "--out", str(html), "--store", str(store))
+    assert again.returncode == 0, again.stderr
+    assert "tiny-cli" in html.read_text()
+
+
+@pytest.mark.slow
+def test_failed_run_exits_1_and_the_other_run_still_happens(tiny: Path, tmp_path: Path) -> None:
+    # fp32 demands are honoured; an impossible device is only discovered in the child.
+    bad = tmp_path / "cuda.yaml"
+    bad.write_text(TINY.replace("threads: 1", "threads: 1\ndevice: cuda:7"))
+    out_json = tmp_path / "r.json"
+    res = frameduel(
+        "run", str(bad), "--store", str(tmp_path / "s.sqlite3"), "--json", str(out_json)
+    )
+    assert res.returncode == 1, res.stderr[-2000:]
+    runs = json.loads(out_json.read_text())["runs"]
+    assert [r["status"] for r in runs] == ["failed", "failed"]
+    assert all(r["error"] for r in runs)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["run", "{bad}"], "model.hiden: unknown field"),
+        (["run", "{tiny}", "--frameworks", "torch,caffe"], "--frameworks: unknown caffe"),
+        (["run", "{tiny}", "--steps", "0"], "--steps must be a positive"),
+        (["run", "{tiny}", "--report", "out.docx"], "unknown report format '.docx'"),
+        (["run", "{tiny}", "--python", "torch"], "use FRAMEWORK=PATH"),
+        (["run", "{tiny}", "--store", "/proc/nope/s.sqlite3"], "cannot create the store"),
+        (["validate", "{tiny}", "{bad}"], "bad.yaml:5: model.hiden"),
+        (["report", "42", "--out", "x.json", "--store", "{store}"], "no session 42"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    tiny: Path, tmp_path: Path, args: list[str], words: str
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TINY.replace("hidden", "hiden"))
+    subst = {"tiny": str(tiny), "bad": str(bad), "store": str(tmp_path / "s.sqlite3")}
+    res = frameduel(*[a.format(**subst) for a in args], timeout=60)
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("frameduel: error: "), res.stderr
+    assert words in lines[0]
+
+
+def test_validate_ok(tiny: Path) -> None:
+    res = frameduel("validate", str(tiny))
+    assert res.returncode == 0
+    assert "ok (tiny-cli: mlp, torch, tensorflow)" in res.stdout
+
+
+@pytest.mark.slow
+def test_doctor_lists_frameworks_gpu_qt_and_store(tmp_path: Path) -> None:
+    res = frameduel("doctor", "--store", str(tmp_path / "s.sqlite3"))
+    assert res.returncode == 0, res.stderr
+    out = res.stdout
+    assert "torch       2." in out and "tensorflow  2." in out
+    assert "no NVIDIA GPU" in out
+    assert "PySide6 installed" in out
+    assert str(tmp_path / "s.sqlite3") in out
