@@ -1,0 +1,95 @@
+"""What measuring costs the measured: sampler overhead and event-protocol overhead, as ratios.
+
+Both compare steady-state steps/s of a real PyTorch child (one thread, so the parent's sampler
+has the other core, as on any machine with a spare core) measured within one run, interleaved
+(A B C A B C ...) so drift cancels; medians over rounds.
+
+Run: ``.venv/bin/python -m benchmarks.bench_overhead [--rounds N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+from pathlib import Path
+
+from profiler.config import Config
+from profiler.report.model import build_report
+from profiler.session import ComparisonSession, RunOptions
+from profiler.store import Store
+
+
+def _config(hidden: int, batch: int, steps: int, window_steps: int | None, hz: float) -> Config:
+    return Config.model_validate(
+        {
+            "name": "overhead",
+            "frameworks": ["torch"],
+            "threads": 1,
+            "model": {"family": "mlp", "input_dim": 64, "hidden": [hidden], "num_classes": 10},
+            "data": {"samples": 1024},
+            "train": {
+                "batch_size": batch,
+                "steps": steps,
+                "warmup_steps": steps // 10,
+                "window_steps": window_steps,
+            },
+            "run": {"sample_hz": hz},
+        }
+    )
+
+
+def steps_per_s(store: Store, config: Config, sampling: bool) -> float:
+    """Measured-phase steps/s of one real run."""
+    session = ComparisonSession(config, store, options=RunOptions(sampling=sampling))
+    (outcome,) = session.run()
+    assert outcome.status == "ok", outcome.error
+    assert session.session_id is not None
+    value = build_report(store.load(session.session_id)).runs[0].steps_per_s
+    assert value is not None
+    return value
+
+
+def interleaved(
+    store: Store, cases: dict[str, tuple[Config, bool]], rounds: int
+) -> dict[str, float]:
+    """Median steps/s per case, cases run in turn ``rounds`` times."""
+    got: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(rounds):
+        for name, (config, sampling) in cases.items():
+            got[name].append(steps_per_s(store, config, sampling))
+    return {name: statistics.median(v) for name, v in got.items()}
+
+
+def main() -> None:
+    """Print both overheads as ratios to the unmeasured baseline."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "bench.sqlite3") as store:
+        cpu = _config(hidden=512, batch=64, steps=3000, window_steps=None, hz=10)
+        fast = cpu.model_copy(update={"run": cpu.run.model_copy(update={"sample_hz": 50.0})})
+        sampling = interleaved(
+            store, {"off": (cpu, False), "10 Hz": (cpu, True), "50 Hz": (fast, True)}, args.rounds
+        )
+        print("sampler overhead (steps/s, median of rounds; target: at most 1% slower)")
+        for name in ("10 Hz", "50 Hz"):
+            slower = 1 - sampling[name] / sampling["off"]
+            print(f"  {name}: {sampling[name]:,.0f} vs off {sampling['off']:,.0f} -> {slower:+.2%}")
+
+        tiny = _config(hidden=16, batch=4, steps=20000, window_steps=None, hz=10)
+        one = tiny.model_copy(
+            update={"train": tiny.train.model_copy(update={"window_steps": 18000})}
+        )
+        proto = interleaved(store, {"windows": (tiny, False), "one": (one, False)}, args.rounds)
+        step_ms = 1000 / proto["one"]
+        slower = 1 - proto["windows"] / proto["one"]
+        print(
+            f"event protocol, {step_ms:.3f} ms steps, {tiny.window_steps()}-step windows vs one "
+            f"window: {proto['windows']:,.0f} vs {proto['one']:,.0f} steps/s -> {slower:+.2%} "
+            "(target: at most 1%)"
+        )
+
+
+if __name__ == "__main__":
+    main()
