@@ -1,0 +1,54 @@
+"""The GUI's entry point: ``frameduel gui [CONFIG...] [--run]`` calls ``main``."""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from gui.main_window import MainWindow
+from profiler.paths import resources_dir
+
+
+def create_application() -> QApplication:
+    """The process's QApplication (created once), named FrameDuel and with its icon."""
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(sys.argv[:1])
+    app.setApplicationName("FrameDuel")
+    app.setApplicationDisplayName("FrameDuel")
+    app.setOrganizationName("FrameDuel")
+    app.setDesktopFileName("frameduel")
+    icon = resources_dir() / "icons" / "frameduel.svg"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
+    return app
+
+
+def main(configs: list[str] | None = None, run: bool = False, store: str | None = None) -> int:
+    """Open the window with ``configs`` loaded; with ``run``, start the first valid one at once.
+
+    ``store`` is the SQLite store's path (None: $FRAMEDUEL_STORE or the XDG data dir).
+    Returns the application's exit code.
+    """
+    app = create_application()
+    window = MainWindow(store_path=store)
+    # Whatever ends the application, the session's children go first.
+    app.aboutToQuit.connect(window.controller.shutdown)
+    loaded = [window.load_config_file(path) for path in configs or []]
+    valid = [c for c in loaded if c.config is not None]
+    if valid:
+        window.select_config(valid[0].path)
+    window.show()
+    if run and valid:
+        window.start_run()
+    # Ctrl+C in the terminal closes the window (which stops a running session first). Python
+    # handles signals only between bytecodes, so a timer lets the interpreter run now and then.
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    wake = QTimer(window)
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
+    return app.exec()
