@@ -106,6 +106,9 @@ class ProcessTreeSampler:
                     threads += proc.num_threads()
             except psutil.Error:
                 self._procs.pop(pid, None)
+        if not self._procs:
+            # The tree is gone: "no measurement", not "zero memory".
+            return Sample(t=now, cpu_percent=math.nan, rss_mib=math.nan, threads=0)
         return Sample(t=now, cpu_percent=cpu, rss_mib=rss / 2**20, threads=threads)
 
 

@@ -141,3 +141,11 @@ def test_gpu_readings_through_fake_nvml_are_attached_to_samples() -> None:
     assert (s.gpu_util_percent, s.gpu_mem_mib, s.gpu_power_w) == (87.0, 1000.0, 312.5)
     gpu.close()
     assert nvml.shutdown
+
+
+def test_a_finished_tree_is_not_measured_as_zero() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    sampler = ProcessTreeSampler(proc.pid, refresh_s=0.0)
+    proc.wait()
+    s = sampler.sample()
+    assert math.isnan(s.rss_mib) and math.isnan(s.cpu_percent) and s.threads == 0
