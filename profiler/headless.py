@@ -18,7 +18,7 @@ from profiler.config import Config
 from profiler.protocol import Event
 from profiler.sampler import Sample
 from profiler.session import ComparisonSession, RunInfo, RunOptions, RunOutcome
-from profiler.store import Store
+from profiler.store import Store, StoreError
 
 
 class ProgressListener:
@@ -121,6 +121,9 @@ def run_headless(
     try:
         with listener.progress:
             outcomes = session.run()
+    except StoreError as exc:
+        print(f"frameduel: error: {exc}", file=sys.stderr)
+        return 1
     finally:
         signal.signal(signal.SIGINT, previous)
 

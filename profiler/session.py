@@ -162,10 +162,11 @@ class ComparisonSession:
                 outcomes.append(outcome)
                 self.listener.run_finished(outcome)
         finally:
-            status = "stopped" if self._stop.is_set() else _session_status(outcomes)
-            self.store.finish_session(self.session_id, status)
             if self._gpu is not None:
                 self._gpu.close()
+            if not self.store.failed.is_set():
+                status = "stopped" if self._stop.is_set() else _session_status(outcomes)
+                self.store.finish_session(self.session_id, status)
         return outcomes
 
     def stop(self) -> None:
@@ -231,26 +232,23 @@ class ComparisonSession:
                 worker_module=self.options.worker_module,
             )
             self._current = child
-        store.update_run(run_id, status="running", started_t=self._rel(started))
-        listener.run_started(info)
         sampler = SamplerThread(
             ProcessTreeSampler(child.pid), on_sample, self.config.run.sample_hz, self._gpu
         )
-        if self.options.sampling:
-            sampler.start()
-        timed_out = False
         try:
-            code = child.wait(timeout=self.config.run.timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            child.kill_tree()
-            code = child.wait()
+            store.update_run(run_id, status="running", started_t=self._rel(started))
+            listener.run_started(info)
+            if self.options.sampling:
+                sampler.start()
+            code, timed_out = self._wait(child)
         finally:
             sampler.stop()
             # Grandchildren may outlive a child that exited normally: never leave them behind.
             child.kill_tree()
             with self._lock:
                 self._current = None
+        if self.store.failed.is_set():
+            self.store.flush()  # raises StoreError naming what went wrong
         status, error = self._verdict(code, timed_out, state, peak["rss_mib"])
         warnings = quality.warnings()
         for text in warnings:
@@ -270,6 +268,23 @@ class ComparisonSession:
             },
         )
         return RunOutcome(run_id, info.framework, status, error, code)
+
+    def _wait(self, child: ChildProcess) -> tuple[int, bool]:
+        """Wait for the child: (exit code, timed out). A store that can no longer write (a full
+        disk) ends the run at once, since nothing it measures could be kept."""
+        timeout = self.config.run.timeout_s
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                return child.wait(timeout=0.25), False
+            except subprocess.TimeoutExpired:
+                pass
+            if self.store.failed.is_set():
+                child.kill_tree()
+                return child.wait(), False
+            if deadline is not None and time.monotonic() >= deadline:
+                child.kill_tree()
+                return child.wait(), True
 
     def _verdict(
         self, code: int, timed_out: bool, state: dict[str, Any], peak_rss_mib: float

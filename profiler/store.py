@@ -166,6 +166,8 @@ class Store:
         self._queue: queue.SimpleQueue[tuple[str, tuple[Any, ...]] | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._write_error: BaseException | None = None
+        # Set when a write failed (a full disk): the session stops instead of measuring on.
+        self.failed = threading.Event()
         self._conn = self._open()
 
     # -- opening and checks -------------------------------------------------------------------
@@ -338,21 +340,29 @@ class Store:
                     self._conn.execute(sql, params)
         except sqlite3.Error as exc:
             self._write_error = exc
+            self.failed.set()
 
-    def flush(self) -> None:
-        """Write every queued row now (blocks until done)."""
+    def _stop_writer(self) -> None:
         if self._writer is not None:
             self._queue.put(None)
             self._writer.join()
             self._writer = None
+
+    def flush(self) -> None:
+        """Write every queued row now (blocks until done); StoreError if a write ever failed."""
+        self._stop_writer()
         if self._write_error is not None:
-            err, self._write_error = self._write_error, None
-            raise StoreError(f"could not write to the store {self.path}: {err}")
+            raise StoreError(
+                f"could not write to the store {self.path}: {self._write_error}; the session was "
+                "stopped and everything recorded before the failure is kept. Free some space or "
+                "use another store with --store"
+            )
 
     def close(self) -> None:
         """Flush and close the store."""
+        # A failed write was already reported by flush(); closing must not hide the first error.
         try:
-            self.flush()
+            self._stop_writer()
         finally:
             self._conn.close()
 
