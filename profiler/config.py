@@ -207,8 +207,9 @@ class DataConfig(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _default_samples(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("kind", "synthetic") == "synthetic":
-            return {"samples": DEFAULT_SYNTHETIC_SAMPLES, **data}
+        synthetic = isinstance(data, dict) and data.get("kind", "synthetic") == "synthetic"
+        if synthetic and data.get("samples") is None:
+            return {**data, "samples": DEFAULT_SYNTHETIC_SAMPLES}
         return data
 
     @field_validator("path")

@@ -3,15 +3,19 @@
 A framework subclass only builds its model and runs one step; this class decides when the device
 is synchronised and what is timed:
 
-- ``build``: make the model from the neutral weights, put every batch on the device once
-  (resident data), compute the first-batch loss before any update (``parity_loss``).
+- ``build``: make the model from the neutral weights (or the user's builder), put the data on
+  the device (``resident``) or behind the framework's input pipeline (``native``), compute the
+  first-batch loss before any update (``parity_loss``).
+- ``compile`` (only with ``train.compile``): step 1 runs here, synchronised, so tracing and
+  compilation by the framework's compiler are timed as a phase of their own and never leak into
+  the steady-state numbers. Its window event carries ``phase: compile``.
 - ``warmup`` then ``measure``: steps in windows of ``window_steps``. The host waits for the
   device only at the end of a window, by reading the window's last loss (plus an explicit device
   synchronise where the framework needs one); ``seconds`` is the wall time from the window's
   first step to that read. Step ``i`` trains on batch ``i mod n_batches`` in every framework.
-- The very first step is also synchronised on its own and reported as ``first_step``; it falls
-  in warmup unless ``warmup_steps`` is 0, where its one-off costs (tracing, lazy allocation)
-  dwarf the extra synchronise anyway.
+- The very first step is also synchronised on its own and reported as ``first_step``; without
+  compile it falls in warmup unless ``warmup_steps`` is 0, where its one-off costs (tracing,
+  lazy allocation) dwarf the extra synchronise anyway.
 """
 
 from __future__ import annotations
@@ -21,9 +25,13 @@ import time
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Generic, TypeVar
 
+from workloads.architectures import CustomSpec
+from workloads.custom import declared_params
+from workloads.data import Batch, make_batches, training_data
 from workloads.emitter import EventEmitter
+from workloads.peak_flops import peak_flops_per_s
 from workloads.spec import WorkloadSpec
-from workloads.weights import Batch, DenseWeights, make_batches, mlp_weights, synthetic_data
+from workloads.weights import ModelWeights, initial_weights
 
 LossT = TypeVar("LossT")
 
@@ -39,6 +47,9 @@ class Workload(ABC, Generic[LossT]):
 
     def __init__(self, spec: WorkloadSpec) -> None:
         self.spec = spec
+        self._n_batches = 1
+        self._flops_per_step = spec.flops_per_step()
+        self._peak: float | None = None
 
     @classmethod
     @abstractmethod
@@ -58,8 +69,9 @@ class Workload(ABC, Generic[LossT]):
         """
 
     @abstractmethod
-    def build(self, weights: list[DenseWeights], batches: list[Batch]) -> None:
-        """Build model, loss and optimizer from ``weights``; move ``batches`` to the device."""
+    def build(self, weights: ModelWeights | None, batches: list[Batch]) -> None:
+        """Build model, loss and optimizer (from ``weights``, or the custom module's builder
+        when None) and make ``batches`` available to ``train_step`` in order."""
 
     @abstractmethod
     def param_count(self) -> int:
@@ -81,41 +93,99 @@ class Workload(ABC, Generic[LossT]):
     def settings(self) -> dict[str, Any]:
         """Settings in effect that bear on a fair comparison (threads, TF32, jit, ...)."""
 
+    def compile(self) -> None:
+        """Wrap the step in the framework's compiler (``train.compile``); the first step, run
+        right after in the same phase, traces and compiles it."""
+
+    def device_name(self) -> str | None:
+        """The accelerator's marketing name (for its peak FLOP/s); None on the CPU."""
+        return None
+
     def memory(self) -> tuple[int | None, int | None]:
         """(allocated, peak) bytes in the framework's device allocator; None when unknown."""
         return None, None
 
-    def run(self, emitter: EventEmitter) -> None:
-        """Build, warm up and measure, emitting phase, model, env, window and memory events."""
+    @property
+    def n_batches(self) -> int:
+        """Batches in one pass over the data: step ``i`` trains on batch ``i mod n_batches``."""
+        return self._n_batches
+
+    def prepare(self) -> list[Batch]:
+        """Draw the weights, load the data and ``build``; return the batches in step order."""
         spec = self.spec
-        emitter.emit("phase", name="build", state="start")
-        weights = mlp_weights(spec.model, spec.seed)
-        x, y = synthetic_data(spec.model, spec.samples, spec.seed)
+        model = spec.model
+        weights = None if isinstance(model, CustomSpec) else initial_weights(model, spec.seed)
+        x, y = training_data(spec)
         batches = make_batches(x, y, spec.batch_size)
         self._n_batches = len(batches)
         self.build(weights, batches)
-        emitter.emit(
-            "model",
-            params=self.param_count(),
-            parity_loss=self.parity_loss(),
-            flops_per_step=spec.flops_per_step(),
-        )
+        return batches
+
+    def run(self, emitter: EventEmitter) -> None:
+        """Build, (compile,) warm up and measure, emitting phase, model, env, window events."""
+        spec = self.spec
+        emitter.emit("phase", name="build", state="start")
+        self.prepare()
+        params = self.param_count()
+        self._peak = peak_flops_per_s(self.device_name(), spec.precision)
+        model: dict[str, Any] = {
+            "params": params,
+            "parity_loss": self.parity_loss(),
+            "flops_per_step": self._flops_per_step,
+        }
+        if self._peak is not None:
+            model["peak_flops_per_s"] = self._peak
+        emitter.emit("model", **model)
+        self._check_custom_params(emitter, params)
         common = {
+            "family": spec.model.family,
             "precision": spec.precision,
+            "compile": spec.compile,
+            "loss": spec.loss,
+            "data": spec.data_kind,
+            "pipeline": spec.pipeline,
             "window_steps": spec.window_steps,
             "cpus_available": available_cpus(),
         }
         emitter.emit("env", settings=jsonable({**common, **self.settings()}))
         emitter.emit("phase", name="build", state="end")
 
-        self._run_phase(emitter, "warmup", 0, spec.warmup_steps)
-        self._run_phase(emitter, "measure", spec.warmup_steps, spec.steps)
+        start = 0
+        if spec.compile:
+            emitter.emit("phase", name="compile", state="start")
+            self.compile()
+            self._run_steps(emitter, "compile", 0, 1)
+            emitter.emit("phase", name="compile", state="end")
+            start = 1
+        self._run_phase(emitter, "warmup", start, spec.warmup_steps)
+        self._run_phase(emitter, "measure", max(start, spec.warmup_steps), spec.steps)
         allocated, peak = self.memory()
         emitter.emit("memory", allocator_bytes=allocated, allocator_peak_bytes=peak)
 
+    def _check_custom_params(self, emitter: EventEmitter, params: int) -> None:
+        """Warn when a custom model's count differs from the one its module declares."""
+        model = self.spec.model
+        if not isinstance(model, CustomSpec):
+            return
+        declared = declared_params(model.module, self.spec.config)
+        if declared is not None and declared != params:
+            emitter.emit(
+                "log",
+                level="warning",
+                message=(
+                    f"{self.framework} builds {params} trainable parameters but "
+                    f"{model.module} declares {declared}: the frameworks train different models"
+                ),
+            )
+
     def _run_phase(self, emitter: EventEmitter, phase: str, start: int, stop: int) -> None:
-        """Run steps ``start`` to ``stop`` - 1 in windows, one ``window`` event each."""
+        """Run steps ``start`` to ``stop`` - 1 as one phase."""
         emitter.emit("phase", name=phase, state="start")
+        self._run_steps(emitter, phase, start, stop)
+        emitter.emit("phase", name=phase, state="end")
+
+    def _run_steps(self, emitter: EventEmitter, phase: str, start: int, stop: int) -> None:
+        """Run steps ``start`` to ``stop`` - 1 in windows, one ``window`` event each."""
         window = self.spec.window_steps
         n_batches = self._n_batches
         step = start
@@ -130,17 +200,19 @@ class Workload(ABC, Generic[LossT]):
                 loss = self.train_step(i % n_batches)
             value = self.sync(loss)
             seconds = time.perf_counter() - t0
-            emitter.emit(
-                "window",
-                phase=phase,
-                step=end,
-                steps=end - step,
-                seconds=seconds,
-                loss=value,
-                samples=(end - step) * self.spec.batch_size,
-            )
+            steps = end - step
+            event: dict[str, Any] = {
+                "phase": phase,
+                "step": end,
+                "steps": steps,
+                "seconds": seconds,
+                "loss": value,
+                "samples": steps * self.spec.batch_size,
+            }
+            if self._peak is not None and self._flops_per_step is not None:
+                event["mfu"] = self._flops_per_step * steps / seconds / self._peak
+            emitter.emit("window", **event)
             step = end
-        emitter.emit("phase", name=phase, state="end")
 
 
 def available_cpus() -> int | None:

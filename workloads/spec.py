@@ -1,58 +1,45 @@
 """The run spec a child receives on its command line, read without the parent's pydantic models.
 
-``--spec`` is ``{"config": Config.model_dump(), "window_steps": int}``. The parent has already
-validated the config; this module only picks out the fields the workloads use and rejects what
-they cannot run, so a child started by hand fails with a clear message instead of a KeyError.
+``--spec`` is ``{"config": Config.model_dump(mode="json"), "window_steps": int}``. The parent has
+already validated the config (and made its paths absolute); this module only picks out the
+fields the workloads use and rejects what they cannot run, so a child started by hand fails with
+a clear message instead of a KeyError.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-Activation = Literal["relu", "gelu", "tanh"]
-OptimizerName = Literal["sgd", "adam"]
+from workloads.architectures import (
+    Activation,
+    CNNSpec,
+    ConvSpec,
+    CustomSpec,
+    MLPSpec,
+    ModelSpec,
+    RNNSpec,
+    TransformerSpec,
+)
+
+OptimizerName = Literal["sgd", "adam", "adamw"]
+LossName = Literal["cross_entropy", "mse"]
+Precision = Literal["fp32", "bf16", "fp16"]
+Pipeline = Literal["resident", "native"]
 
 _S = TypeVar("_S", bound=str)
 
 _ACTIVATIONS: tuple[Activation, ...] = ("relu", "gelu", "tanh")
-_OPTIMIZERS: tuple[OptimizerName, ...] = ("sgd", "adam")
+_OPTIMIZERS: tuple[OptimizerName, ...] = ("sgd", "adam", "adamw")
+_LOSSES: tuple[LossName, ...] = ("cross_entropy", "mse")
+_PRECISIONS: tuple[Precision, ...] = ("fp32", "bf16", "fp16")
+_PIPELINES: tuple[Pipeline, ...] = ("resident", "native")
+_FAMILIES = ("mlp", "cnn", "transformer", "rnn", "custom")
 
 
 class SpecError(ValueError):
     """A spec the workloads cannot run; the message names the field."""
-
-
-@dataclass(frozen=True)
-class MLPSpec:
-    """A multi-layer perceptron classifier: input -> hidden layers -> logits."""
-
-    input_dim: int
-    hidden: tuple[int, ...]
-    activation: Activation
-    dropout: float
-    num_classes: int
-
-    def layer_sizes(self) -> list[tuple[int, int]]:
-        """(in_features, out_features) of every dense layer, input to output."""
-        dims = [self.input_dim, *self.hidden, self.num_classes]
-        return list(itertools.pairwise(dims))
-
-    def param_count(self) -> int:
-        """Trainable parameters: kernel and bias of every dense layer."""
-        return sum(i * o + o for i, o in self.layer_sizes())
-
-    def flops_per_sample(self) -> int:
-        """Training FLOPs for one sample, the usual 6 x multiply-accumulates estimate.
-
-        Each dense layer does in*out multiply-adds (2 FLOPs each) forward and twice that
-        backward (gradients of the input and of the kernel): 6 * in * out. Biases,
-        activations, dropout, the loss and the optimizer update are left out; they are
-        O(out) per layer and small beside the matrix products.
-        """
-        return 6 * sum(i * o for i, o in self.layer_sizes())
 
 
 @dataclass(frozen=True)
@@ -63,8 +50,8 @@ class WorkloadSpec:
     device: str
     threads: int | None
     seed: int
-    model: MLPSpec
-    samples: int
+    model: ModelSpec
+    samples: int | None  # None: every row of the npz file
     batch_size: int
     steps: int
     warmup_steps: int
@@ -72,16 +59,25 @@ class WorkloadSpec:
     optimizer: OptimizerName
     lr: float
     momentum: float
-    precision: str
+    precision: Precision
+    weight_decay: float = 0.0
+    loss: LossName = "cross_entropy"
+    compile: bool = False
+    data_kind: Literal["synthetic", "npz"] = "synthetic"
+    data_path: str | None = None
+    pipeline: Pipeline = "resident"
+    # the whole config as the parent sent it: what a custom model's builders receive
+    config: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def measured_steps(self) -> int:
         """Steps in the measure phase (after warmup)."""
         return self.steps - self.warmup_steps
 
-    def flops_per_step(self) -> int:
-        """Approximate training FLOPs of one step (see MLPSpec.flops_per_sample)."""
-        return self.model.flops_per_sample() * self.batch_size
+    def flops_per_step(self) -> int | None:
+        """Approximate training FLOPs of one step; None for a custom model."""
+        per_sample = self.model.flops_per_sample()
+        return None if per_sample is None else per_sample * self.batch_size
 
 
 def parse_spec(text: str) -> WorkloadSpec:
@@ -91,45 +87,140 @@ def parse_spec(text: str) -> WorkloadSpec:
     except json.JSONDecodeError as exc:
         raise SpecError(f"--spec is not JSON: {exc.msg}") from None
     cfg = _mapping(obj, "config", "spec")
-    model = _mapping(cfg, "model", "config")
     train = _mapping(cfg, "train", "config")
     data = _mapping(cfg, "data", "config")
     opt = _mapping(train, "optimizer", "config.train")
-    if model.get("family") != "mlp":
-        raise SpecError(f"config.model.family: unsupported model family {model.get('family')!r}")
-    if data.get("kind", "synthetic") != "synthetic":
-        raise SpecError(f"config.data.kind: unsupported data kind {data.get('kind')!r}")
-    precision = str(train.get("precision", "fp32"))
-    if precision != "fp32":
-        raise SpecError(f"config.train.precision: unsupported precision {precision!r}")
+    kind = data.get("kind", "synthetic")
+    if kind not in ("synthetic", "npz"):
+        raise SpecError(f"config.data.kind: unsupported data kind {kind!r}")
+    path = data.get("path")
+    if kind == "npz" and not isinstance(path, str):
+        raise SpecError("config.data.path: kind npz needs the path of a .npz file")
+    samples = data.get("samples")
     threads = cfg.get("threads")
     spec = WorkloadSpec(
         name=str(cfg.get("name", "")),
         device=str(cfg.get("device", "auto")),
         threads=None if threads is None else _int(threads, "config.threads", 1),
         seed=_int(cfg.get("seed", 0), "config.seed", 0),
-        model=MLPSpec(
-            input_dim=_int(model.get("input_dim"), "config.model.input_dim", 1),
-            hidden=tuple(_int(h, "config.model.hidden", 1) for h in _list(model, "hidden")),
-            activation=_choice(model.get("activation", "relu"), _ACTIVATIONS, "activation"),
-            dropout=float(model.get("dropout", 0.0)),
-            num_classes=_int(model.get("num_classes"), "config.model.num_classes", 2),
-        ),
-        samples=_int(data.get("samples"), "config.data.samples", 1),
+        model=_model(_mapping(cfg, "model", "config")),
+        samples=None if samples is None else _int(samples, "config.data.samples", 1),
         batch_size=_int(train.get("batch_size"), "config.train.batch_size", 1),
         steps=_int(train.get("steps"), "config.train.steps", 1),
         warmup_steps=_int(train.get("warmup_steps"), "config.train.warmup_steps", 0),
         window_steps=_int(obj.get("window_steps"), "window_steps", 1),
-        optimizer=_choice(opt.get("name", "sgd"), _OPTIMIZERS, "optimizer.name"),
+        optimizer=_choice(opt.get("name", "sgd"), _OPTIMIZERS, "config.train.optimizer.name"),
         lr=float(opt.get("lr", 0.01)),
         momentum=float(opt.get("momentum", 0.0)),
-        precision=precision,
+        weight_decay=float(opt.get("weight_decay", 0.0)),
+        precision=_choice(train.get("precision", "fp32"), _PRECISIONS, "config.train.precision"),
+        loss=_choice(train.get("loss", "cross_entropy"), _LOSSES, "config.train.loss"),
+        compile=bool(train.get("compile", False)),
+        data_kind="npz" if kind == "npz" else "synthetic",
+        data_path=path if kind == "npz" else None,
+        pipeline=_choice(data.get("pipeline", "resident"), _PIPELINES, "config.data.pipeline"),
+        config=cfg,
     )
+    if spec.data_kind == "synthetic" and spec.samples is None:
+        raise SpecError("config.data.samples: synthetic data needs a number of samples")
     if spec.warmup_steps >= spec.steps:
         raise SpecError("config.train.warmup_steps must be below config.train.steps")
-    if not 0.0 <= spec.model.dropout < 1.0:
-        raise SpecError("config.model.dropout must be in [0, 1)")
     return spec
+
+
+def _model(model: dict[str, Any]) -> ModelSpec:
+    family = model.get("family")
+    where = "config.model"
+    if family == "mlp":
+        dropout = float(model.get("dropout", 0.0))
+        if not 0.0 <= dropout < 1.0:
+            raise SpecError("config.model.dropout must be in [0, 1)")
+        return MLPSpec(
+            input_dim=_int(model.get("input_dim"), f"{where}.input_dim", 1),
+            hidden=tuple(_int(h, f"{where}.hidden", 1) for h in _list(model, "hidden")),
+            activation=_choice(model.get("activation", "relu"), _ACTIVATIONS, "activation"),
+            dropout=dropout,
+            num_classes=_int(model.get("num_classes"), f"{where}.num_classes", 2),
+        )
+    if family == "cnn":
+        shape = tuple(_int(v, f"{where}.input_shape", 1) for v in _list(model, "input_shape"))
+        if len(shape) != 3:
+            raise SpecError(f"{where}.input_shape must be [H, W, C]")
+        return CNNSpec(
+            input_hwc=(shape[0], shape[1], shape[2]),
+            conv=tuple(_conv(c, f"{where}.conv.{n}") for n, c in enumerate(_list(model, "conv"))),
+            batch_norm=bool(model.get("batch_norm", False)),
+            dense=tuple(_int(h, f"{where}.dense", 1) for h in model.get("dense") or []),
+            num_classes=_int(model.get("num_classes"), f"{where}.num_classes", 2),
+        )
+    if family == "transformer":
+        t = _ints(model, ("vocab_size", "seq_len", "d_model", "heads", "layers", "ff_dim"))
+        dropout = float(model.get("dropout", 0.0))
+        if not 0.0 <= dropout < 1.0:
+            raise SpecError(f"{where}.dropout must be in [0, 1)")
+        if t["d_model"] % t["heads"]:
+            raise SpecError(f"{where}.heads must divide {where}.d_model")
+        return TransformerSpec(
+            vocab_size=t["vocab_size"],
+            seq_len=t["seq_len"],
+            d_model=t["d_model"],
+            heads=t["heads"],
+            layers=t["layers"],
+            ff_dim=t["ff_dim"],
+            dropout=dropout,
+            num_classes=_int(model.get("num_classes"), f"{where}.num_classes", 2),
+        )
+    if family == "rnn":
+        r = _ints(model, ("vocab_size", "seq_len", "embed_dim", "hidden", "layers"))
+        return RNNSpec(
+            cell=_choice(model.get("cell", "lstm"), ("lstm", "gru"), f"{where}.cell"),
+            vocab_size=r["vocab_size"],
+            seq_len=r["seq_len"],
+            embed_dim=r["embed_dim"],
+            hidden=r["hidden"],
+            layers=r["layers"],
+            num_classes=_int(model.get("num_classes"), f"{where}.num_classes", 2),
+        )
+    if family == "custom":
+        module = model.get("module")
+        if not isinstance(module, str):
+            raise SpecError(f"{where}.module must be the path of a Python file")
+        vocab = model.get("vocab_size")
+        options = model.get("options") or {}
+        if not isinstance(options, dict):
+            raise SpecError(f"{where}.options must be a JSON object")
+        return CustomSpec(
+            module=module,
+            input_shape=tuple(
+                _int(v, f"{where}.input_shape", 1) for v in _list(model, "input_shape")
+            ),
+            vocab_size=None if vocab is None else _int(vocab, f"{where}.vocab_size", 2),
+            num_classes=_int(model.get("num_classes"), f"{where}.num_classes", 2),
+            options=options,
+        )
+    raise SpecError(
+        f"{where}.family: unsupported model family {family!r} (one of {', '.join(_FAMILIES)})"
+    )
+
+
+def _ints(model: dict[str, Any], keys: tuple[str, ...]) -> dict[str, int]:
+    return {key: _int(model.get(key), f"config.model.{key}", 1) for key in keys}
+
+
+def _conv(obj: Any, where: str) -> ConvSpec:
+    if not isinstance(obj, dict):
+        raise SpecError(f"{where} must be a JSON object")
+    pool = obj.get("pool")
+    conv = ConvSpec(
+        filters=_int(obj.get("filters"), f"{where}.filters", 1),
+        kernel=_int(obj.get("kernel"), f"{where}.kernel", 1),
+        stride=_int(obj.get("stride", 1), f"{where}.stride", 1),
+        padding=_choice(obj.get("padding", "same"), ("same", "valid"), f"{where}.padding"),
+        pool=None if pool is None else _int(pool, f"{where}.pool", 2),
+    )
+    if conv.padding == "same" and conv.stride != 1:
+        raise SpecError(f"{where}.padding: 'same' needs stride 1")
+    return conv
 
 
 def _mapping(obj: Any, key: str, where: str) -> dict[str, Any]:

@@ -1,39 +1,43 @@
-"""TensorFlow workload: a Keras 3 ``Sequential`` MLP trained by a ``tf.function`` step.
+"""TensorFlow workload: a Keras 3 model trained by a ``tf.function`` step.
 
 The step is what ``keras.Model.train_step`` does on the TensorFlow backend (GradientTape, then
 ``optimizer.apply_gradients``), written out so the shared loop, not ``fit``, decides when the host
-waits for the device. Imported only by the worker, inside the child.
+waits for the device. With ``compile`` the step is ``tf.function(jit_compile=True)`` (XLA), as
+``model.compile(jit_compile=True)`` makes it. Imported only by the worker, inside the child.
 """
 
 from __future__ import annotations
 
 import os
 
-# Both must be set before TensorFlow and Keras are first imported: C++ INFO/WARNING lines only
-# clutter the child's log, and this workload is the TensorFlow backend whatever the user's
-# KERAS_BACKEND says. KERAS_HOME, set by the parent, keeps Keras's config out of the home dir.
+# Set before TensorFlow and Keras are first imported: C++ INFO/WARNING lines only clutter the
+# child's log; this workload is the TensorFlow backend whatever the user's KERAS_BACKEND says;
+# cuDNN autotuning is TensorFlow's default and PyTorch's workload turns it on to match.
+# KERAS_HOME, set by the parent, keeps Keras's config out of the home dir.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["KERAS_BACKEND"] = "tensorflow"
+os.environ["TF_CUDNN_USE_AUTOTUNE"] = "1"
 
-import functools
 from typing import Any
 
 import keras
 import tensorflow as tf
 
+from workloads import custom
+from workloads.architectures import CustomSpec
 from workloads.base import Workload
-from workloads.weights import Batch, DenseWeights
+from workloads.data import Batch, stacked
+from workloads.tensorflow_models import build_model, trainable_count
+from workloads.weights import ModelWeights
 
-_ACTIVATIONS: dict[str, Any] = {
-    "relu": keras.activations.relu,
-    # exact erf GELU, as torch's nn.GELU(approximate="none"); Keras's default has changed before
-    "gelu": functools.partial(keras.activations.gelu, approximate=False),
-    "tanh": keras.activations.tanh,
-}
+_POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
+# PyTorch's GradScaler defaults, so both scale the fp16 loss alike
+_LOSS_SCALE = {"initial_scale": 2.0**16, "dynamic_growth_steps": 2000}
 
 
 class TensorFlowWorkload(Workload[tf.Tensor]):
-    """The MLP in Keras 3 on TensorFlow: SparseCategoricalCrossentropy(from_logits), SGD/Adam."""
+    """Any model family in Keras 3 on TensorFlow: SparseCategoricalCrossentropy(from_logits) or
+    MeanSquaredError, SGD/Adam/AdamW with PyTorch's update rules."""
 
     framework = "tensorflow"
 
@@ -60,12 +64,17 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
         index = _pick_gpu(spec.device, len(gpus))
         self._memory_growth: bool | None = None
         if index is None:
+            if spec.precision == "fp16":
+                raise RuntimeError(
+                    "train.precision fp16 needs a CUDA device, and TensorFlow found none "
+                    f"(device {spec.device!r}); use bf16 or fp32 on the CPU"
+                )
             # hidden GPUs get no context and no reserved memory while the CPU is measured
             tf.config.set_visible_devices([], "GPU")
             self._tf_device, device = "/CPU:0", "cpu"
         else:
             # only the chosen GPU, growing on demand instead of TF's default grab-it-all, so the
-            # memory the parent samples is what the model uses
+            # memory the parent samples is what the model uses (PyTorch's allocator grows too)
             tf.config.set_visible_devices([gpus[index]], "GPU")
             tf.config.experimental.set_memory_growth(gpus[index], True)
             self._memory_growth = tf.config.experimental.get_memory_growth(gpus[index])
@@ -76,69 +85,115 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
         self._device = device
         return device
 
-    def build(self, weights: list[DenseWeights], batches: list[Batch]) -> None:
-        """Build the MLP, load the neutral weights, trace nothing yet, place the batches."""
-        model = self.spec.model
-        activation = _ACTIVATIONS[model.activation]
+    def build(self, weights: ModelWeights | None, batches: list[Batch]) -> None:
+        """Build the model (and a float32 twin for the parity loss), loss, optimizer, data."""
+        spec = self.spec
         with tf.device(self._tf_device):
-            layers: list[Any] = [keras.Input(shape=(model.input_dim,), dtype="float32")]
-            dense = []
-            for n, w in enumerate(weights):
-                last = n == len(weights) - 1
-                layer = keras.layers.Dense(
-                    w.kernel.shape[1], activation=None if last else activation
-                )
-                dense.append(layer)
-                layers.append(layer)
-                if not last and model.dropout > 0:
-                    layers.append(keras.layers.Dropout(model.dropout))
-            self.model = keras.Sequential(layers)
-            for layer, w in zip(dense, weights, strict=True):
-                # Keras's Dense kernel is (in, out), the neutral layout: no transpose
-                layer.set_weights([w.kernel, w.bias])
-            self.loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-            self.optimizer = self._optimizer()
-            self.optimizer.build(self.model.trainable_variables)
-            self._batches = [(tf.identity(b.x), tf.identity(b.y)) for b in batches]
+            self._build_models(weights)
+            self._parity_batch = (tf.identity(batches[0].x), tf.identity(batches[0].y))
+            if spec.pipeline == "resident":
+                resident = [(tf.identity(b.x), tf.identity(b.y)) for b in batches]
+        # Keras's SGD and Adam apply weight decay decoupled (AdamW's rule); PyTorch's add it to
+        # the gradient (L2). The step does the latter, so both frameworks train alike.
+        builtin = not isinstance(spec.model, CustomSpec)
+        self._l2 = spec.weight_decay if builtin and spec.optimizer != "adamw" else 0.0
+        # Keras's Adam squares an IndexedSlices gradient (an embedding's) slice by slice before
+        # the rows of a repeated token are summed: v gets sum(g^2), not (sum g)^2. Dense
+        # gradients, as PyTorch's nn.Embedding has, give the Adam rule in both frameworks.
+        self._densify = builtin and spec.optimizer in ("adam", "adamw")
         self._step = tf.function(self._train_step, jit_compile=False)
+        if spec.pipeline == "resident":
+            self._run_step = lambda i: self._step(*resident[i])
+            return
+        x, y = stacked(batches)
+        dataset = (
+            tf.data.Dataset.from_tensor_slices((x, y))
+            .batch(spec.batch_size, drop_remainder=True)
+            .repeat()
+            .prefetch(tf.data.AUTOTUNE)
+        )
+        # as Keras's fit: next() inside a graph function, the (maybe XLA) step called from it
+        step_on_iterator = tf.function(lambda it: self._step(*next(it)))
+        iterator = iter(dataset)
+        self._run_step = lambda _i: step_on_iterator(iterator)
+
+    def _build_models(self, weights: ModelWeights | None) -> None:
+        spec = self.spec
+        # parity is measured in float32 in both frameworks: PyTorch's model is float32 outside
+        # autocast, while a Keras model's compute dtype is fixed when it is built
+        keras.config.set_dtype_policy("float32")
+        self._parity_model, self.loss_fn, self.optimizer = self._make(weights)
+        self.model = self._parity_model
+        if spec.precision != "fp32":
+            keras.config.set_dtype_policy(_POLICIES[spec.precision])
+            self.model, self.loss_fn, self.optimizer = self._make(weights)
+        if spec.precision == "fp16":
+            self.optimizer = keras.optimizers.LossScaleOptimizer(self.optimizer, **_LOSS_SCALE)
+        self.optimizer.build(self.model.trainable_variables)
+
+    def compile(self) -> None:
+        """The step as ``tf.function(jit_compile=True)``: XLA, as ``compile(jit_compile=True)``."""
+        self._step = tf.function(self._train_step, jit_compile=True)
+
+    def _make(self, weights: ModelWeights | None) -> tuple[Any, Any, Any]:
+        """(model, loss, optimizer) under the current dtype policy."""
+        spec = self.spec
+        if isinstance(spec.model, CustomSpec):
+            return custom.build(spec.model.module, "tensorflow", spec.config)
+        assert weights is not None
+        model = build_model(spec.model, weights)
+        if spec.loss == "mse":
+            loss = keras.losses.MeanSquaredError()
+        else:
+            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        return model, loss, self._optimizer()
 
     def _optimizer(self) -> Any:
         spec = self.spec
         if spec.optimizer == "adam":
             # Keras adds epsilon to sqrt(v) before bias correction, torch after: with 1e-8 on
             # both the two updates differ only while v is tiny
-            return keras.optimizers.Adam(
-                learning_rate=spec.lr, beta_1=0.9, beta_2=0.999, epsilon=1e-8
+            return keras.optimizers.Adam(spec.lr, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
+        if spec.optimizer == "adamw":
+            # decoupled decay w -= lr*wd*w before the Adam update, as torch.optim.AdamW
+            return keras.optimizers.AdamW(
+                spec.lr, weight_decay=spec.weight_decay, beta_1=0.9, beta_2=0.999, epsilon=1e-8
             )
         # Keras: v = m*v - lr*g; w += v. torch: b = m*b + g; w -= lr*b. Equal for constant lr.
-        return keras.optimizers.SGD(learning_rate=spec.lr, momentum=spec.momentum)
+        return keras.optimizers.SGD(spec.lr, momentum=spec.momentum)
 
     def _train_step(self, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
-        with tf.GradientTape() as tape:
-            logits = self.model(x, training=True)
-            loss = self.loss_fn(y, logits)
         variables = self.model.trainable_variables
-        grads = tape.gradient(loss, variables)
+        with tf.GradientTape() as tape:
+            loss = self.loss_fn(y, self.model(x, training=True))
+            scaled = self.optimizer.scale_loss(loss)
+        grads = tape.gradient(scaled, variables)
+        if self._densify:
+            grads = [
+                tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in grads
+            ]
+        if self._l2:
+            grads = [g + self._l2 * v for g, v in zip(grads, variables, strict=True)]
         self.optimizer.apply_gradients(zip(grads, variables, strict=True))
         return loss
 
     def param_count(self) -> int:
-        """Keras's count of the model's parameters (all trainable here)."""
-        return int(self.model.count_params())
+        """Trainable parameters (batch norm's moving statistics are not)."""
+        return trainable_count(self.model)
 
     def parity_loss(self) -> float:
-        """Loss on batch 0 with ``training=False`` (dropout off), eagerly, no update."""
-        x, y = self._batches[0]
+        """Loss on batch 0 with ``training=False`` (no dropout, moving stats), float32."""
+        x, y = self._parity_batch
         with tf.device(self._tf_device):
-            loss = self.loss_fn(y, self.model(x, training=False))
+            loss = self.loss_fn(y, self._parity_model(x, training=False))
         return float(loss.numpy())
 
     def train_step(self, batch: int) -> tf.Tensor:
-        """Call the traced step on a resident batch; returns the loss tensor unread."""
+        """Run the traced step on resident batch ``batch``, or on the pipeline's next batch
+        (the same one: tf.data yields them in order)."""
         # no tf.device scope per step: only the chosen device is visible, so TensorFlow's
         # default placement already runs the step there, as it would for a user
-        x, y = self._batches[batch]
-        return self._step(x, y)
+        return self._run_step(batch)
 
     def sync(self, loss: tf.Tensor) -> float:
         """Wait for every device to finish, then read the loss."""
@@ -146,10 +201,15 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
             tf.test.experimental.sync_devices()
         return float(loss.numpy())
 
+    def device_name(self) -> str | None:
+        """The GPU's name; None on the CPU."""
+        return _gpu_name() if self._device != "cpu" else None
+
     def settings(self) -> dict[str, Any]:
-        """Threads, device, TF32, graph/jit, determinism and Keras settings in effect."""
+        """Threads, device, TF32, graph/XLA, determinism, pipeline and Keras settings."""
         intra = tf.config.threading.get_intra_op_parallelism_threads()
         inter = tf.config.threading.get_inter_op_parallelism_threads()
+        policy = keras.config.dtype_policy().name
         return {
             "framework": "tensorflow",
             # 0 means TensorFlow picks (one thread per available CPU): reported as null
@@ -157,20 +217,35 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
             "inter_op_threads": inter or None,
             "threads_requested": self.spec.threads,
             "device": self._device,
-            "device_name": _gpu_name() if self._device != "cpu" else "cpu",
+            "device_name": self.device_name() or "cpu",
             "cuda_version": tf.sysconfig.get_build_info().get("cuda_version"),
             "tf32": tf.config.experimental.tensor_float_32_execution_enabled(),
-            "execution": "tf.function",
-            "compile": False,
-            "jit_compile": False,
+            "execution": "tf.function(jit_compile=True)" if self.spec.compile else "tf.function",
+            "jit_compile": self.spec.compile,
+            "compiler": "XLA" if self.spec.compile else None,
+            "xla_flags": os.environ.get("TF_XLA_FLAGS"),
+            "mixed_precision": None if policy == "float32" else f"keras policy {policy}",
+            "loss_scaling": (
+                "LossScaleOptimizer(initial_scale=65536, dynamic_growth_steps=2000)"
+                if self.spec.precision == "fp16"
+                else None
+            ),
+            "cudnn_autotune": os.environ.get("TF_CUDNN_USE_AUTOTUNE") == "1",
             "deterministic": _op_determinism(),
             "onednn": _onednn_enabled(),
-            "gpu_memory_growth": self._memory_growth,
+            "gpu_memory": "memory growth" if self._memory_growth else None,
+            "input_pipeline": (
+                "tf.data from_tensor_slices.batch(drop_remainder).repeat.prefetch(AUTOTUNE)"
+                if self.spec.pipeline == "native"
+                else "resident tensors"
+            ),
             "keras_version": keras.__version__,
             "keras_backend": keras.config.backend(),
-            "dtype_policy": keras.config.dtype_policy().name,
+            "dtype_policy": policy,
+            "weight_decay_as_l2_gradient": bool(self._l2),
+            "dense_embedding_gradients": self._densify,
             "optimizer": self.optimizer.get_config(),
-            "loss": "SparseCategoricalCrossentropy(from_logits=True, sum_over_batch_size)",
+            "loss_fn": type(self.loss_fn).__name__,
         }
 
     def memory(self) -> tuple[int | None, int | None]:

@@ -1,29 +1,32 @@
-"""PyTorch workload: an eager ``nn.Sequential`` MLP trained the way the PyTorch tutorials do.
+"""PyTorch workload: an eager (or ``torch.compile``d) model trained the way the tutorials do.
 
+``zero_grad(set_to_none=True)``, forward under ``torch.autocast`` for bf16/fp16, ``backward``,
+``optimizer.step()`` (through a ``GradScaler`` for fp16), no host sync inside the step.
 Imported only by the worker, inside the child, after it reports ``phase import start``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
+from workloads import custom
+from workloads.architectures import CNNSpec, CustomSpec
 from workloads.base import Workload
-from workloads.weights import Batch, DenseWeights
+from workloads.data import Batch, stacked
+from workloads.torch_models import build_model, trainable_parameters
+from workloads.weights import ModelWeights
 
-_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
-    "relu": nn.ReLU,
-    # exact erf GELU, as Keras's gelu(approximate=False)
-    "gelu": lambda: nn.GELU(approximate="none"),
-    "tanh": nn.Tanh,
-}
+_AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 class TorchWorkload(Workload[torch.Tensor]):
-    """The MLP in PyTorch: CrossEntropyLoss (mean), SGD or Adam from ``torch.optim``."""
+    """Any model family in PyTorch: CrossEntropyLoss/MSELoss (mean), SGD/Adam/AdamW."""
 
     framework = "torch"
 
@@ -38,74 +41,132 @@ class TorchWorkload(Workload[torch.Tensor]):
         return isinstance(exc, MemoryError | torch.OutOfMemoryError)
 
     def setup(self) -> str:
-        """Set threads, device, TF32 off and the seed; return ``cpu`` or ``cuda:N``."""
+        """Set threads, device, TF32 off, cuDNN autotune on and the seed; return the device."""
         spec = self.spec
         if spec.threads is not None:
             # interop threads can only be set before the first parallel op: do it first
             torch.set_num_interop_threads(spec.threads)
             torch.set_num_threads(spec.threads)
         self.device = _pick_device(spec.device)
+        if spec.precision == "fp16" and self.device.type != "cuda":
+            raise RuntimeError(
+                "train.precision fp16 needs a CUDA device, and PyTorch found none "
+                f"(device {spec.device!r}); use bf16 or fp32 on the CPU"
+            )
         # fp32 means true fp32 matmuls; PyTorch's TF32 defaults differ by version and op
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
+        # shapes never change between steps: let cuDNN pick the fastest algorithms, as
+        # TensorFlow does by default (TF_CUDNN_USE_AUTOTUNE)
+        torch.backends.cudnn.benchmark = True
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         torch.manual_seed(spec.seed)
         return str(self.device)
 
-    def build(self, weights: list[DenseWeights], batches: list[Batch]) -> None:
-        """Build the MLP from the neutral weights and put every batch on the device."""
-        model = self.spec.model
-        layers: list[nn.Module] = []
-        for n, w in enumerate(weights):
-            fan_in, fan_out = w.kernel.shape
-            linear = nn.Linear(fan_in, fan_out)
-            with torch.no_grad():
-                # torch keeps weight as (out, in); the neutral kernel is (in, out)
-                linear.weight.copy_(torch.from_numpy(w.kernel.T.copy()))
-                linear.bias.copy_(torch.from_numpy(w.bias))
-            layers.append(linear)
-            if n < len(weights) - 1:
-                layers.append(_ACTIVATIONS[model.activation]())
-                if model.dropout > 0:
-                    layers.append(nn.Dropout(model.dropout))
-        self.model = nn.Sequential(*layers).to(self.device)
-        self.model.train()
-        self.loss_fn = nn.CrossEntropyLoss()
-        self.optimizer = self._optimizer()
-        self._batches = [
-            (torch.from_numpy(b.x).to(self.device), torch.from_numpy(b.y).to(self.device))
-            for b in batches
-        ]
-
-    def _optimizer(self) -> torch.optim.Optimizer:
+    def build(self, weights: ModelWeights | None, batches: list[Batch]) -> None:
+        """Build the model, loss and optimizer; put the data on the device or in a DataLoader."""
         spec = self.spec
-        params = self.model.parameters()
+        if isinstance(spec.model, CustomSpec):
+            with torch.device(self.device):
+                model, self.loss_fn, self.optimizer = custom.build(
+                    spec.model.module, "torch", spec.config
+                )
+            self.model = model.to(self.device)
+        else:
+            assert weights is not None
+            self.model = build_model(spec.model, weights).to(self.device)
+            self.loss_fn = nn.MSELoss() if spec.loss == "mse" else nn.CrossEntropyLoss()
+            self.optimizer = self._optimizer(trainable_parameters(self.model))
+        self.model.train()
+        self._channels_first = isinstance(spec.model, CNNSpec)
+        self._parity_batch = self._to_device(*self._tensors(batches[0]))
+        self._forward_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = self._loss_of
+        self._scaler = torch.amp.GradScaler("cuda") if spec.precision == "fp16" else None
+        self._autocast = _AUTOCAST.get(spec.precision)
+        self._batch: Callable[[int], tuple[torch.Tensor, torch.Tensor]]
+        if spec.pipeline == "native":
+            # the loader yields batch i mod n at step i, as the resident list is indexed
+            loader = self._native_batches(batches)
+            self._batch = lambda _step: next(loader)
+        else:
+            self._batch = [self._to_device(*self._tensors(b)) for b in batches].__getitem__
+
+    def compile(self) -> None:
+        """torch.compile forward and loss as one graph; AOTAutograd compiles the backward."""
+        self._forward_loss = torch.compile(self._loss_of)
+
+    def _tensors(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        x = batch.x.transpose(0, 3, 1, 2) if self._channels_first else batch.x
+        return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(batch.y)
+
+    def _to_device(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        cuda = self.device.type == "cuda"
+        return x.to(self.device, non_blocking=cuda), y.to(self.device, non_blocking=cuda)
+
+    def _native_batches(self, batches: list[Batch]) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The DataLoader a PyTorch user writes: in order, whole batches, pinned for CUDA."""
+        x, y = stacked(batches)
+        if self._channels_first:
+            x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+        dataset = torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
+        loader = torch.utils.data.DataLoader(
+            dataset,
+            batch_size=self.spec.batch_size,
+            shuffle=False,  # the same order in every framework
+            drop_last=True,
+            pin_memory=self.device.type == "cuda",
+        )
+        for xb, yb in itertools.chain.from_iterable(itertools.repeat(loader)):
+            yield self._to_device(xb, yb)
+
+    def _optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+        spec = self.spec
+        # eps spelled out: Keras's default differs (1e-7) and Keras is set to match this
         if spec.optimizer == "adam":
-            # eps spelled out: Keras's default differs (1e-7) and Keras is set to match this
-            return torch.optim.Adam(params, lr=spec.lr, betas=(0.9, 0.999), eps=1e-8)
-        return torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum)
+            return torch.optim.Adam(
+                params, lr=spec.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=spec.weight_decay
+            )
+        if spec.optimizer == "adamw":
+            return torch.optim.AdamW(
+                params, lr=spec.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=spec.weight_decay
+            )
+        return torch.optim.SGD(
+            params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay
+        )
+
+    def _loss_of(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.loss_fn(self.model(x), y)
 
     def param_count(self) -> int:
         """Elements of every trainable parameter."""
         return sum(p.numel() for p in self.model.parameters() if p.requires_grad)
 
     def parity_loss(self) -> float:
-        """Loss on batch 0 in eval mode (dropout off), without touching the weights."""
-        x, y = self._batches[0]
+        """Loss on batch 0 in eval mode (no dropout, running stats) in float32, no update."""
+        x, y = self._parity_batch
         self.model.eval()
         with torch.no_grad():
-            loss = self.loss_fn(self.model(x), y)
+            loss = self._loss_of(x, y)
         self.model.train()
         return float(loss.item())
 
     def train_step(self, batch: int) -> torch.Tensor:
         """zero_grad, forward, backward, step; returns the loss tensor without reading it."""
-        x, y = self._batches[batch]
+        x, y = self._batch(batch)
         self.optimizer.zero_grad(set_to_none=True)
-        loss = self.loss_fn(self.model(x), y)
-        loss.backward()
-        self.optimizer.step()
+        if self._autocast is None:
+            loss = self._forward_loss(x, y)
+        else:
+            with torch.autocast(self.device.type, dtype=self._autocast):
+                loss = self._forward_loss(x, y)
+        if self._scaler is None:
+            loss.backward()
+            self.optimizer.step()
+        else:
+            self._scaler.scale(loss).backward()
+            self._scaler.step(self.optimizer)
+            self._scaler.update()
         return loss
 
     def sync(self, loss: torch.Tensor) -> float:
@@ -114,29 +175,46 @@ class TorchWorkload(Workload[torch.Tensor]):
             torch.cuda.synchronize(self.device)
         return float(loss.item())
 
+    def device_name(self) -> str | None:
+        """The CUDA device's name; None on the CPU."""
+        return torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else None
+
     def settings(self) -> dict[str, Any]:
-        """Threads, device, TF32, eager/compile and determinism settings in effect."""
+        """Threads, device, TF32, compile, cuDNN, data pipeline and optimizer settings."""
         cuda = self.device.type == "cuda"
+        optimizer = self.optimizer
         return {
             "framework": "torch",
             "intra_op_threads": torch.get_num_threads(),
             "inter_op_threads": torch.get_num_interop_threads(),
             "threads_requested": self.spec.threads,
             "device": str(self.device),
-            "device_name": torch.cuda.get_device_name(self.device) if cuda else "cpu",
+            "device_name": self.device_name() or "cpu",
             "cuda_version": torch.version.cuda,
             "tf32": torch.backends.cuda.matmul.allow_tf32,
             "tf32_cudnn": torch.backends.cudnn.allow_tf32,
             "float32_matmul_precision": torch.get_float32_matmul_precision(),
-            "execution": "eager",
-            "compile": False,
-            "jit_compile": False,
+            "execution": "torch.compile" if self.spec.compile else "eager",
+            "jit_compile": self.spec.compile,
+            "compiler": "torch.compile(inductor, mode=default)" if self.spec.compile else None,
+            "mixed_precision": (
+                f"torch.autocast({self._autocast})" if self._autocast is not None else None
+            ),
+            "loss_scaling": "GradScaler(init_scale=65536, growth_interval=2000)"
+            if self._scaler is not None
+            else None,
+            "cudnn_autotune": torch.backends.cudnn.benchmark,
             "deterministic": torch.are_deterministic_algorithms_enabled(),
             "cudnn_deterministic": torch.backends.cudnn.deterministic,
-            "cudnn_benchmark": torch.backends.cudnn.benchmark,
+            "gpu_memory": "caching allocator, grows on demand" if cuda else None,
             "onednn": torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled,
-            "optimizer": {"name": type(self.optimizer).__name__, **self.optimizer.defaults},
-            "loss": "CrossEntropyLoss(reduction=mean)",
+            "input_pipeline": (
+                f"DataLoader(shuffle=False, drop_last=True, num_workers=0, pin_memory={cuda})"
+                if self.spec.pipeline == "native"
+                else "resident tensors"
+            ),
+            "optimizer": {"name": type(optimizer).__name__, **_plain(optimizer.defaults)},
+            "loss_fn": repr(self.loss_fn) if isinstance(self.loss_fn, nn.Module) else "custom",
         }
 
     def memory(self) -> tuple[int | None, int | None]:
@@ -147,6 +225,11 @@ class TorchWorkload(Workload[torch.Tensor]):
             int(torch.cuda.memory_allocated(self.device)),
             int(torch.cuda.max_memory_allocated(self.device)),
         )
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    """Optimizer defaults with tensors (a tensor lr) as numbers."""
+    return {k: v.item() if isinstance(v, torch.Tensor) else v for k, v in values.items()}
 
 
 def _pick_device(requested: str) -> torch.device:

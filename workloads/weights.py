@@ -1,8 +1,23 @@
-"""Framework-neutral initial weights and synthetic data, drawn with NumPy from the config's seed.
+"""Framework-neutral initial weights, drawn with NumPy from the config's seed.
 
 Every framework loads the same arrays into its own layout, so a comparison starts from the same
-model and sees the same batches in the same order: the first-batch loss agrees across frameworks
-up to float32 rounding, and any later difference comes from the frameworks themselves.
+model: the first-batch loss agrees across frameworks up to float32 rounding, and any later
+difference comes from the frameworks themselves.
+
+The neutral layout is Keras's where Keras has one, because it is the input-major one:
+
+- dense kernels are (in, out); PyTorch's ``nn.Linear.weight`` is the transpose;
+- conv kernels are (kh, kw, in, out) on NHWC images; PyTorch's are (out, in, kh, kw) on NCHW,
+  and the first dense layer after a flatten sees (H, W, C)-ordered features (PyTorch flattens
+  (C, H, W): its rows are permuted);
+- attention projections are (d_model, d_model) dense kernels with the output laid out head by
+  head; Keras splits them into (d_model, heads, head_dim), PyTorch stacks q, k, v into one
+  ``in_proj_weight`` (3 d_model, d_model);
+- recurrent kernels are (in, gates x hidden) and (hidden, gates x hidden) with the gates in
+  PyTorch's order (LSTM i, f, g, o, which Keras shares; GRU r, z, n, which Keras orders z, r, n).
+
+Distributions follow PyTorch's defaults, so the models start where a PyTorch user's would.
+Arrays are drawn in a fixed order, input to output, each kernel in row-major order.
 """
 
 from __future__ import annotations
@@ -13,14 +28,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from workloads.spec import MLPSpec
+from workloads.architectures import BuiltinSpec, CNNSpec, MLPSpec, RNNSpec, TransformerSpec
 
 Float32Array = npt.NDArray[np.float32]
-Int64Array = npt.NDArray[np.int64]
 
-# spawn_key of the data's generator: a stream of its own, so the data is the same whatever the
-# model's layer sizes (which decide how many numbers the weights' generator draws).
-_DATA_STREAM = 1
+# Standard deviation of the transformer's token and position embeddings (GPT-2's choice).
+EMBEDDING_STD = 0.02
 
 
 @dataclass(frozen=True)
@@ -32,53 +45,193 @@ class DenseWeights:
 
 
 @dataclass(frozen=True)
-class Batch:
-    """One training batch: ``x`` float32 (batch, input_dim), ``y`` int64 labels (batch,)."""
+class NormWeights:
+    """A layer or batch norm's scale (``gamma``) and shift (``beta``), shape (features,)."""
 
-    x: Float32Array
-    y: Int64Array
+    gamma: Float32Array
+    beta: Float32Array
+
+
+@dataclass(frozen=True)
+class ConvWeights:
+    """A conv stage: kernel (kh, kw, in, out); a bias, or batch norm's scale and shift."""
+
+    kernel: Float32Array
+    bias: Float32Array | None
+    norm: NormWeights | None
+
+
+@dataclass(frozen=True)
+class CNNWeights:
+    """Every conv stage, then every dense layer (the first one's rows in (H, W, C) order)."""
+
+    conv: list[ConvWeights]
+    dense: list[DenseWeights]
+
+
+@dataclass(frozen=True)
+class AttentionWeights:
+    """Query, key, value and output projections, each (d_model, d_model) with biases."""
+
+    query: DenseWeights
+    key: DenseWeights
+    value: DenseWeights
+    output: DenseWeights
+
+
+@dataclass(frozen=True)
+class BlockWeights:
+    """One pre-norm encoder block."""
+
+    norm1: NormWeights
+    attention: AttentionWeights
+    norm2: NormWeights
+    ff1: DenseWeights
+    ff2: DenseWeights
+
+
+@dataclass(frozen=True)
+class TransformerWeights:
+    """Embeddings (vocab, d) and (seq_len, d), the blocks, the final norm and the head."""
+
+    token_embedding: Float32Array
+    position_embedding: Float32Array
+    blocks: list[BlockWeights]
+    final_norm: NormWeights
+    head: DenseWeights
+
+
+@dataclass(frozen=True)
+class RecurrentWeights:
+    """One LSTM or GRU layer, gates in the neutral order (see the module docstring).
+
+    ``bias`` is added to the input projection. ``recurrent_bias`` (GRU only) is added to the
+    recurrent projection, inside the reset gate's product for the candidate state.
+    """
+
+    kernel: Float32Array
+    recurrent_kernel: Float32Array
+    bias: Float32Array
+    recurrent_bias: Float32Array | None
+
+
+@dataclass(frozen=True)
+class RNNWeights:
+    """Token embedding (vocab, embed_dim), the recurrent layers bottom to top, the head."""
+
+    embedding: Float32Array
+    layers: list[RecurrentWeights]
+    head: DenseWeights
+
+
+ModelWeights = list[DenseWeights] | CNNWeights | TransformerWeights | RNNWeights
+
+
+def initial_weights(model: BuiltinSpec, seed: int) -> ModelWeights:
+    """The initial weights of a built-in model, from ``default_rng(seed)``."""
+    rng = np.random.default_rng(seed)
+    if isinstance(model, MLPSpec):
+        return [_dense(rng, i, o) for i, o in model.layer_sizes()]
+    if isinstance(model, CNNSpec):
+        return _cnn(rng, model)
+    if isinstance(model, TransformerSpec):
+        return _transformer(rng, model)
+    return _rnn(rng, model)
 
 
 def mlp_weights(model: MLPSpec, seed: int) -> list[DenseWeights]:
-    """Initial weights of every dense layer, input to output, from ``default_rng(seed)``.
+    """Initial weights of every dense layer of an MLP, input to output.
 
     Kernel and bias are drawn from U(-1/sqrt(in), 1/sqrt(in)), PyTorch's default for
-    ``nn.Linear`` (kaiming_uniform with a=sqrt(5) works out to that bound). Layers are drawn in
-    order, kernel then bias, each kernel in row-major (in, out) order.
+    ``nn.Linear`` (kaiming_uniform with a=sqrt(5) works out to that bound).
     """
     rng = np.random.default_rng(seed)
+    return [_dense(rng, i, o) for i, o in model.layer_sizes()]
+
+
+def _uniform(rng: np.random.Generator, bound: float, shape: tuple[int, ...]) -> Float32Array:
+    return rng.uniform(-bound, bound, size=shape).astype(np.float32)
+
+
+def _dense(rng: np.random.Generator, fan_in: int, fan_out: int, bias: bool = True) -> DenseWeights:
+    """PyTorch's ``nn.Linear`` default; ``bias=False`` gives a zero bias (attention's)."""
+    bound = 1.0 / math.sqrt(fan_in)
+    kernel = _uniform(rng, bound, (fan_in, fan_out))
+    b = _uniform(rng, bound, (fan_out,)) if bias else np.zeros(fan_out, np.float32)
+    return DenseWeights(kernel, b)
+
+
+def _norm(features: int) -> NormWeights:
+    return NormWeights(np.ones(features, np.float32), np.zeros(features, np.float32))
+
+
+def _cnn(rng: np.random.Generator, model: CNNSpec) -> CNNWeights:
+    conv = []
+    for stage in model.stages():
+        k, f = stage.spec.kernel, stage.spec.filters
+        # PyTorch's Conv2d default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in x k x k
+        bound = 1.0 / math.sqrt(stage.in_channels * k * k)
+        kernel = _uniform(rng, bound, (k, k, stage.in_channels, f))
+        if model.batch_norm:
+            conv.append(ConvWeights(kernel, None, _norm(f)))
+        else:
+            conv.append(ConvWeights(kernel, _uniform(rng, bound, (f,)), None))
+    dense = [_dense(rng, i, o) for i, o in model.dense_sizes()]
+    return CNNWeights(conv, dense)
+
+
+def _transformer(rng: np.random.Generator, model: TransformerSpec) -> TransformerWeights:
+    d = model.d_model
+    token = (rng.standard_normal((model.vocab_size, d)) * EMBEDDING_STD).astype(np.float32)
+    position = (rng.standard_normal((model.seq_len, d)) * EMBEDDING_STD).astype(np.float32)
+    blocks = []
+    for _ in range(model.layers):
+        # PyTorch's MultiheadAttention: xavier_uniform over the stacked (3d, d) q/k/v matrix,
+        # zero biases; the output projection keeps nn.Linear's kernel with a zero bias
+        bound = math.sqrt(6.0 / (d + 3 * d))
+        q, k, v = (
+            DenseWeights(_uniform(rng, bound, (d, d)), np.zeros(d, np.float32)) for _ in "qkv"
+        )
+        attention = AttentionWeights(q, k, v, output=_dense(rng, d, d, bias=False))
+        ff1 = _dense(rng, d, model.ff_dim)
+        ff2 = _dense(rng, model.ff_dim, d)
+        blocks.append(BlockWeights(_norm(d), attention, _norm(d), ff1, ff2))
+    head = _dense(rng, d, model.num_classes)
+    return TransformerWeights(token, position, blocks, _norm(d), head)
+
+
+def _rnn(rng: np.random.Generator, model: RNNSpec) -> RNNWeights:
+    embedding = rng.standard_normal((model.vocab_size, model.embed_dim)).astype(np.float32)
+    h, width = model.hidden, model.gates * model.hidden
+    # PyTorch's LSTM/GRU default: everything U(-1/sqrt(hidden), 1/sqrt(hidden))
+    bound = 1.0 / math.sqrt(h)
     layers = []
-    for fan_in, fan_out in model.layer_sizes():
-        bound = 1.0 / math.sqrt(fan_in)
-        kernel = rng.uniform(-bound, bound, size=(fan_in, fan_out)).astype(np.float32)
-        bias = rng.uniform(-bound, bound, size=fan_out).astype(np.float32)
-        layers.append(DenseWeights(kernel=kernel, bias=bias))
-    return layers
+    for inputs in model.layer_inputs():
+        kernel = _uniform(rng, bound, (inputs, width))
+        recurrent = _uniform(rng, bound, (h, width))
+        bias = _uniform(rng, bound, (width,))
+        recurrent_bias = _uniform(rng, bound, (width,)) if model.cell == "gru" else None
+        layers.append(RecurrentWeights(kernel, recurrent, bias, recurrent_bias))
+    head = _dense(rng, h, model.num_classes)
+    return RNNWeights(embedding, layers, head)
 
 
-def synthetic_data(model: MLPSpec, samples: int, seed: int) -> tuple[Float32Array, Int64Array]:
-    """Inputs x ~ N(0, 1) float32 (samples, input_dim) and int64 labels in [0, num_classes).
-
-    Drawn from a generator derived from ``seed`` but separate from the weights' one, so the
-    data depends only on the seed, ``samples``, ``input_dim`` and ``num_classes``.
-    """
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_DATA_STREAM,)))
-    x = rng.standard_normal((samples, model.input_dim), dtype=np.float32)
-    y = rng.integers(0, model.num_classes, size=samples, dtype=np.int64)
-    return x, y
+def count_params(weights: ModelWeights) -> int:
+    """Trainable numbers in a set of neutral weights (batch norm's running stats are not)."""
+    total = 0
+    for array in _arrays(weights):
+        total += array.size
+    return total
 
 
-def make_batches(x: Float32Array, y: Int64Array, batch_size: int) -> list[Batch]:
-    """Split the data into ``max(1, samples // batch_size)`` batches of ``batch_size`` rows.
-
-    Batch b holds rows b*batch_size onwards. Rows that do not fill a last batch are dropped;
-    when there are fewer samples than one batch, rows repeat from the start to fill it.
-    """
-    samples = len(x)
-    n_batches = max(1, samples // batch_size)
-    offsets = np.arange(batch_size)
-    batches = []
-    for b in range(n_batches):
-        rows = (b * batch_size + offsets) % samples
-        batches.append(Batch(x=np.ascontiguousarray(x[rows]), y=np.ascontiguousarray(y[rows])))
-    return batches
+def _arrays(value: object) -> list[Float32Array]:
+    if isinstance(value, np.ndarray):
+        return [value]
+    if isinstance(value, list):
+        return [a for item in value for a in _arrays(item)]
+    if value is None:
+        return []
+    fields = getattr(value, "__dataclass_fields__", None)
+    if fields is None:
+        raise TypeError(f"not a weights object: {type(value).__name__}")
+    return [a for name in fields for a in _arrays(getattr(value, name))]

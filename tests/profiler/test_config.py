@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from profiler.config import ConfigError, load_config
@@ -91,3 +92,211 @@ def test_overrides_are_validated(tmp_path: Path) -> None:
     assert short.frameworks == ["torch"]
     assert config.window_steps() == 1
     assert config.with_overrides(steps=2000).window_steps() == 50
+
+
+# --- the model zoo: every family, cross-field checks, files resolved beside the config ---------
+
+CNN_YAML = """\
+name: c
+model:
+  family: cnn
+  input_shape: [8, 8, 3]
+  conv:
+    - {filters: 4, kernel: 3, pool: 2}
+    - {filters: 6, kernel: 3, stride: 1}
+  num_classes: 3
+"""
+
+TRANSFORMER_YAML = """\
+name: t
+device: cpu
+model:
+  family: transformer
+  vocab_size: 50
+  seq_len: 8
+  d_model: 12
+  heads: 4
+  layers: 1
+  ff_dim: 16
+  num_classes: 2
+train:
+  precision: fp32
+"""
+
+CUSTOM_YAML = """\
+name: custom
+frameworks: [torch, tensorflow]
+model:
+  family: custom
+  module: models/net.py
+  input_shape: [4]
+  num_classes: 2
+"""
+
+NPZ_YAML = """\
+name: n
+model: {family: mlp, input_dim: 4, hidden: [3], num_classes: 3}
+data:
+  kind: npz
+  path: data/d.npz
+"""
+
+
+@pytest.mark.parametrize(
+    "path", sorted((resources_dir() / "configs").glob("*.yaml")), ids=lambda p: p.name
+)
+def test_shipped_examples_are_valid(path: Path) -> None:
+    config = load_config(path)
+    assert config.name == path.stem
+    assert config.frameworks == ["torch", "tensorflow"]
+
+
+def test_one_shipped_example_per_family() -> None:
+    families = {load_config(p).model.family for p in (resources_dir() / "configs").glob("*.yaml")}
+    assert families == {"mlp", "cnn", "transformer", "rnn", "custom"}
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "field", "words"),
+    [
+        (TRANSFORMER_YAML.replace("heads: 4", "heads: 5"), 8, "model.heads", "do not divide"),
+        (TRANSFORMER_YAML.replace("fp32", "fp16"), 13, "train.precision", "CUDA"),
+        (
+            TRANSFORMER_YAML.replace("family: transformer", "family: gan"),
+            4,
+            "model.family",
+            "'rnn'",
+        ),
+        (TRANSFORMER_YAML.replace("ff_dim", "ffdim"), 10, "model.ffdim", "unknown field"),
+        (CNN_YAML.replace("stride: 1", "stride: 2"), 7, "model.conv.1.padding", "stride 1"),
+        (
+            CNN_YAML.replace("filters: 6, kernel: 3", "filters: 6, kernel: 5, padding: valid"),
+            7,
+            "model.conv.1.kernel",
+            "4x4",
+        ),
+        (CNN_YAML.replace("pool: 2", "pool: 9"), 6, "model.conv.0.pool", "larger"),
+        (CNN_YAML.replace("filters: 4", "filters: -4"), 6, "model.conv.0.filters", "greater"),
+        (CNN_YAML.replace("[8, 8, 3]", "[8, 8]"), 4, "model.input_shape", "at least 3"),
+        (VALID_YAML + "data: {kind: npz}\n", 5, "data.path", "needs a path"),
+        (VALID_YAML + "data: {path: x.npz}\n", 5, "data.path", "no such file"),
+        (
+            VALID_YAML.replace("warmup_steps: 5", "optimizer: {name: adam, momentum: 0.9}"),
+            4,
+            "train.optimizer.momentum",
+            "only sgd",
+        ),
+        # an unknown key explains the missing ones beside it: it comes first
+        (VALID_YAML.replace("mlp", "rnn"), 3, "model.input_dim", "unknown field"),
+        (
+            VALID_YAML.replace("mlp, input_dim: 8, hidden: [4]", "rnn, vocab_size: 9, hidden: 4"),
+            3,
+            "model.seq_len",
+            "missing",
+        ),
+    ],
+)
+def test_combinations_that_cannot_run_are_rejected(
+    tmp_path: Path, text: str, line: int, field: str, words: str
+) -> None:
+    path = _write(tmp_path, "bad.yaml", text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert (err.value.field, err.value.line) == (field, line), str(err.value)
+    assert words in err.value.message
+
+
+def test_fp16_with_device_auto_is_left_to_the_child(tmp_path: Path) -> None:
+    # the parent imports no framework, so it cannot know whether auto finds a GPU
+    text = TRANSFORMER_YAML.replace("fp32", "fp16").replace("device: cpu", "device: auto")
+    assert load_config(_write(tmp_path, "a.yaml", text)).train.precision == "fp16"
+
+
+def _module(tmp_path: Path, source: str) -> None:
+    (tmp_path / "models").mkdir(exist_ok=True)
+    (tmp_path / "models" / "net.py").write_text(source)
+
+
+def test_custom_module_is_resolved_beside_the_config(tmp_path: Path) -> None:
+    _module(tmp_path, "def build_torch(config):\n    pass\n\ndef build_tensorflow(config): ...\n")
+    config = load_config(_write(tmp_path, "c.yaml", CUSTOM_YAML))
+    assert config.model.family == "custom"
+    assert config.model.module == str((tmp_path / "models" / "net.py").resolve())
+    # what the child gets runs from any working directory
+    assert config.model_dump(mode="json")["model"]["module"] == config.model.module
+
+
+def test_custom_module_needs_a_builder_per_framework(tmp_path: Path) -> None:
+    # a nested or assigned build_tensorflow is not a top-level function: it does not count
+    _module(tmp_path, "import torch\ndef build_torch(config): ...\nbuild_tensorflow = None\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, "c.yaml", CUSTOM_YAML))
+    assert (err.value.field, err.value.line) == ("model.module", 5)
+    assert "build_tensorflow" in err.value.message
+    assert "build_torch" not in err.value.message.split("defines no")[1]
+    ok = load_config(_write(tmp_path, "t.yaml", CUSTOM_YAML.replace(", tensorflow", "")))
+    with pytest.raises(ValueError, match="build_tensorflow"):
+        ok.with_overrides(frameworks=["torch", "tensorflow"])
+
+
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [(None, "no such file"), ("def build_torch(:\n", "cannot read")],
+)
+def test_custom_module_must_exist_and_parse(tmp_path: Path, source: str | None, words: str) -> None:
+    if source is not None:
+        _module(tmp_path, source)
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, "c.yaml", CUSTOM_YAML))
+    assert err.value.field == "model.module"
+    assert words in err.value.message
+
+
+def _npz(tmp_path: Path, **arrays: object) -> None:
+    (tmp_path / "data").mkdir(exist_ok=True)
+    np.savez(tmp_path / "data" / "d.npz", **arrays)  # type: ignore[arg-type]
+
+
+def test_npz_is_resolved_beside_the_config_and_read_lazily(tmp_path: Path) -> None:
+    _npz(tmp_path, x=np.zeros((10, 4), np.float32), y=np.zeros(10, np.int64))
+    config = load_config(_write(tmp_path, "n.yaml", NPZ_YAML))
+    assert config.data.path == str((tmp_path / "data" / "d.npz").resolve())
+    assert config.data.samples is None  # every row
+    assert load_config(_write(tmp_path, "s.yaml", VALID_YAML)).data.samples == 4096
+    explicit_null = VALID_YAML + "data: {samples: null}\n"
+    assert load_config(_write(tmp_path, "z.yaml", explicit_null)).data.samples == 4096
+
+
+@pytest.mark.parametrize(
+    ("arrays", "extra", "field", "words"),
+    [
+        ({"x": np.zeros((10, 4), np.float32)}, "", "data.path", "has no array y"),
+        ({"x": np.zeros((10, 5)), "y": np.zeros(10, int)}, "", "data.path", "x has shape (10, 5)"),
+        ({"x": np.zeros((10, 4), int), "y": np.zeros(10, int)}, "", "data.path", "floats"),
+        ({"x": np.zeros((10, 4)), "y": np.zeros(10)}, "", "data.path", "integer labels"),
+        ({"x": np.zeros((10, 4)), "y": np.zeros(9, int)}, "", "data.path", "10 integer labels"),
+        ({"x": np.zeros((10, 4)), "y": np.zeros(10, int)}, "  samples: 11\n", "data.samples", "10"),
+        (
+            {"x": np.zeros((10, 4)), "y": np.zeros((10, 2))},
+            "train: {loss: mse}\n",
+            "data.path",
+            "mse needs floats of shape (10, 3)",
+        ),
+    ],
+)
+def test_npz_arrays_must_fit_the_model(
+    tmp_path: Path, arrays: dict[str, object], extra: str, field: str, words: str
+) -> None:
+    _npz(tmp_path, **arrays)
+    text = NPZ_YAML + extra
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, "n.yaml", text))
+    assert err.value.field == field
+    assert words in err.value.message
+
+
+def test_not_an_npz_file(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "d.npz").write_text("not a zip")
+    with pytest.raises(ConfigError, match=r"n.yaml:5: data.path: cannot read"):
+        load_config(_write(tmp_path, "n.yaml", NPZ_YAML))

@@ -47,6 +47,12 @@ def make_spec(**changes: Any) -> dict[str, Any]:
     return {"config": config.model_dump(), "window_steps": config.window_steps()}
 
 
+def config_spec(config: dict[str, Any]) -> dict[str, Any]:
+    """The ``--spec`` object for a config given as a dict, validated as the parent does."""
+    checked = Config.model_validate(config)
+    return {"config": checked.model_dump(mode="json"), "window_steps": checked.window_steps()}
+
+
 def child_env(workdir: Path) -> dict[str, str]:
     """The environment of a worker: caches in ``workdir``, the project importable."""
     env = dict(os.environ)

@@ -1,0 +1,120 @@
+"""Training data in the neutral layout: synthetic from the seed, or an .npz file; batches.
+
+Every framework sees the same batches in the same order (batch ``i mod n`` at step ``i``).
+Images are NHWC, as in the neutral weights; PyTorch's workload transposes them to NCHW once.
+Inputs are float32 features or int64 token ids; targets are int64 class labels
+(``cross_entropy``) or float32 vectors of ``num_classes`` values (``mse``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from workloads.architectures import ModelSpec, vocab_size
+from workloads.spec import LossName, SpecError, WorkloadSpec
+
+Array = npt.NDArray[Any]
+
+# spawn_key of the data's generator: a stream of its own, so the data is the same whatever the
+# model's layer sizes (which decide how many numbers the weights' generator draws).
+_DATA_STREAM = 1
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One training batch: inputs ``x`` (batch, *input_shape) and targets ``y``."""
+
+    x: Array
+    y: Array
+
+
+def synthetic_data(
+    model: ModelSpec, samples: int, seed: int, loss: LossName = "cross_entropy"
+) -> tuple[Array, Array]:
+    """Inputs and targets drawn from a generator derived from ``seed``.
+
+    Float inputs are N(0, 1), token ids uniform in [0, vocab_size), labels uniform in
+    [0, num_classes), regression targets N(0, 1). The generator is separate from the weights'
+    one, so the data depends only on the seed, ``samples`` and the model's input and output
+    shapes.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_DATA_STREAM,)))
+    shape = (samples, *model.input_shape)
+    vocab = vocab_size(model)
+    if vocab is None:
+        x: Array = rng.standard_normal(shape, dtype=np.float32)
+    else:
+        x = rng.integers(0, vocab, size=shape, dtype=np.int64)
+    if loss == "mse":
+        y: Array = rng.standard_normal((samples, model.num_classes), dtype=np.float32)
+    else:
+        y = rng.integers(0, model.num_classes, size=samples, dtype=np.int64)
+    return x, y
+
+
+def load_npz(
+    path: str, model: ModelSpec, samples: int | None, loss: LossName
+) -> tuple[Array, Array]:
+    """Arrays ``x`` and ``y`` of an .npz file (the first ``samples`` rows), checked and cast.
+
+    The parent has checked names and shapes; the values are checked here, where they are read:
+    labels must lie in [0, num_classes), token ids in [0, vocab_size).
+    """
+    with np.load(path, allow_pickle=False) as archive:
+        missing = [k for k in ("x", "y") if k not in archive.files]
+        if missing:
+            raise SpecError(f"config.data.path: {path} has no array {' or '.join(missing)}")
+        x, y = archive["x"][:samples], archive["y"][:samples]
+    if x.shape[1:] != model.input_shape or len(y) != len(x):
+        raise SpecError(
+            f"config.data.path: x {x.shape} and y {y.shape} do not fit the model's input "
+            f"{model.input_shape}"
+        )
+    vocab = vocab_size(model)
+    if vocab is None:
+        x = x.astype(np.float32, copy=False)
+    else:
+        x = x.astype(np.int64, copy=False)
+        if x.size and (x.min() < 0 or x.max() >= vocab):
+            raise SpecError(f"config.data.path: token ids in x must lie in [0, {vocab})")
+    if loss == "mse":
+        y = y.astype(np.float32, copy=False)
+    else:
+        y = y.astype(np.int64, copy=False)
+        if y.size and (y.min() < 0 or y.max() >= model.num_classes):
+            raise SpecError(f"config.data.path: labels in y must lie in [0, {model.num_classes})")
+    return np.ascontiguousarray(x), np.ascontiguousarray(y)
+
+
+def training_data(spec: WorkloadSpec) -> tuple[Array, Array]:
+    """The run's whole data set, synthetic or from the .npz file."""
+    if spec.data_kind == "npz":
+        assert spec.data_path is not None
+        return load_npz(spec.data_path, spec.model, spec.samples, spec.loss)
+    assert spec.samples is not None
+    return synthetic_data(spec.model, spec.samples, spec.seed, spec.loss)
+
+
+def make_batches(x: Array, y: Array, batch_size: int) -> list[Batch]:
+    """Split the data into ``max(1, samples // batch_size)`` batches of ``batch_size`` rows.
+
+    Batch b holds rows b*batch_size onwards. Rows that do not fill a last batch are dropped;
+    when there are fewer samples than one batch, rows repeat from the start to fill it.
+    """
+    samples = len(x)
+    n_batches = max(1, samples // batch_size)
+    offsets = np.arange(batch_size)
+    batches = []
+    for b in range(n_batches):
+        rows = (b * batch_size + offsets) % samples
+        batches.append(Batch(x=np.ascontiguousarray(x[rows]), y=np.ascontiguousarray(y[rows])))
+    return batches
+
+
+def stacked(batches: list[Batch]) -> tuple[Array, Array]:
+    """All batches as one array pair, in order: what an input pipeline slices batches from."""
+    return np.concatenate([b.x for b in batches]), np.concatenate([b.y for b in batches])

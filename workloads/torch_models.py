@@ -1,0 +1,230 @@
+"""The built-in families as idiomatic PyTorch modules, loaded from the neutral weights.
+
+Each model is what a PyTorch user would write with ``torch.nn``'s own building blocks
+(``nn.Sequential``, ``nn.Conv2d``, ``nn.TransformerEncoder``, ``nn.LSTM``/``nn.GRU``); only the
+initial values come from FrameDuel, converted from the neutral layout (see ``weights``).
+Imported only by the PyTorch workload, inside the child.
+"""
+# Typed like torch_workload (see pyproject): torch's nn API is only partly annotated.
+# mypy: disallow-untyped-calls=False, disallow-any-generics=False, warn-return-any=False
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from workloads.architectures import (
+    BATCH_NORM_EPS,
+    BATCH_NORM_MOMENTUM,
+    LAYER_NORM_EPS,
+    BuiltinSpec,
+    CNNSpec,
+    MLPSpec,
+    RNNSpec,
+    TransformerSpec,
+)
+from workloads.weights import (
+    CNNWeights,
+    DenseWeights,
+    ModelWeights,
+    NormWeights,
+    RNNWeights,
+    TransformerWeights,
+)
+
+ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "relu": nn.ReLU,
+    # exact erf GELU, as Keras's gelu(approximate=False)
+    "gelu": lambda: nn.GELU(approximate="none"),
+    "tanh": nn.Tanh,
+}
+
+
+def build_model(spec: BuiltinSpec, weights: ModelWeights) -> nn.Module:
+    """The family's module with the neutral ``weights`` loaded, on the CPU, in train mode."""
+    if isinstance(spec, MLPSpec) and isinstance(weights, list):
+        return _mlp(spec, weights)
+    if isinstance(spec, CNNSpec) and isinstance(weights, CNNWeights):
+        return _cnn(spec, weights)
+    if isinstance(spec, TransformerSpec) and isinstance(weights, TransformerWeights):
+        return TransformerClassifier(spec, weights)
+    if isinstance(spec, RNNSpec) and isinstance(weights, RNNWeights):
+        return RNNClassifier(spec, weights)
+    raise TypeError(f"no {type(weights).__name__} weights for a {spec.family} model")
+
+
+def _tensor(array: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(array))
+
+
+@torch.no_grad()
+def _load_linear(linear: nn.Linear, w: DenseWeights) -> None:
+    # torch keeps weight as (out, in); the neutral kernel is (in, out)
+    linear.weight.copy_(_tensor(w.kernel.T))
+    linear.bias.copy_(_tensor(w.bias))
+
+
+@torch.no_grad()
+def _load_norm(norm: nn.LayerNorm | nn.BatchNorm2d, w: NormWeights) -> None:
+    norm.weight.copy_(_tensor(w.gamma))
+    norm.bias.copy_(_tensor(w.beta))
+
+
+def _mlp(spec: MLPSpec, weights: list[DenseWeights]) -> nn.Module:
+    layers: list[nn.Module] = []
+    for n, w in enumerate(weights):
+        linear = nn.Linear(*w.kernel.shape)
+        _load_linear(linear, w)
+        layers.append(linear)
+        if n < len(weights) - 1:
+            layers.append(ACTIVATIONS[spec.activation]())
+            if spec.dropout > 0:
+                layers.append(nn.Dropout(spec.dropout))
+    return nn.Sequential(*layers)
+
+
+def _cnn(spec: CNNSpec, weights: CNNWeights) -> nn.Module:
+    layers: list[nn.Module] = []
+    for stage, w in zip(spec.stages(), weights.conv, strict=True):
+        c = stage.spec
+        conv = nn.Conv2d(
+            stage.in_channels,
+            c.filters,
+            c.kernel,
+            stride=c.stride,
+            # "same" (stride 1 only) pads like Keras, the odd row of an even kernel at the end
+            padding="same" if c.padding == "same" else 0,
+            bias=w.bias is not None,
+        )
+        with torch.no_grad():
+            # neutral (kh, kw, in, out) -> torch (out, in, kh, kw)
+            conv.weight.copy_(_tensor(w.kernel.transpose(3, 2, 0, 1)))
+            if conv.bias is not None and w.bias is not None:
+                conv.bias.copy_(_tensor(w.bias))
+        layers.append(conv)
+        if w.norm is not None:
+            norm = nn.BatchNorm2d(c.filters, eps=BATCH_NORM_EPS, momentum=BATCH_NORM_MOMENTUM)
+            _load_norm(norm, w.norm)
+            layers.append(norm)
+        layers.append(nn.ReLU())
+        if c.pool is not None:
+            layers.append(nn.MaxPool2d(c.pool))
+    layers.append(nn.Flatten())
+    h, wd, ch = spec.flat_shape()
+    for n, dw in enumerate(weights.dense):
+        kernel = dw.kernel
+        if n == 0:
+            # the neutral rows follow a (H, W, C) flatten; torch flattens NCHW as (C, H, W)
+            out = kernel.shape[1]
+            kernel = kernel.reshape(h, wd, ch, out).transpose(2, 0, 1, 3).reshape(-1, out)
+        linear = nn.Linear(*kernel.shape)
+        _load_linear(linear, DenseWeights(kernel, dw.bias))
+        layers.append(linear)
+        if n < len(weights.dense) - 1:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+class TransformerClassifier(nn.Module):
+    """Token + learned position embeddings, ``nn.TransformerEncoder`` (pre-norm, GELU), final
+    LayerNorm, mean over positions, linear head."""
+
+    def __init__(self, spec: TransformerSpec, weights: TransformerWeights) -> None:
+        super().__init__()
+        d = spec.d_model
+        self.token = nn.Embedding(spec.vocab_size, d)
+        self.position = nn.Parameter(_tensor(weights.position_embedding).clone())
+        layer = nn.TransformerEncoderLayer(
+            d,
+            spec.heads,
+            spec.ff_dim,
+            spec.dropout,
+            activation="gelu",  # exact erf GELU
+            layer_norm_eps=LAYER_NORM_EPS,
+            batch_first=True,
+            norm_first=True,
+        )
+        # the nested-tensor fast path only applies to post-norm layers with a padding mask
+        self.encoder = nn.TransformerEncoder(
+            layer,
+            spec.layers,
+            norm=nn.LayerNorm(d, eps=LAYER_NORM_EPS),
+            enable_nested_tensor=False,
+        )
+        self.head = nn.Linear(d, spec.num_classes)
+        self._load(weights)
+
+    @torch.no_grad()
+    def _load(self, weights: TransformerWeights) -> None:
+        self.token.weight.copy_(_tensor(weights.token_embedding))
+        for block, w in zip(self.encoder.layers, weights.blocks, strict=True):
+            attention = block.self_attn
+            a = w.attention
+            # q, k, v stacked as rows of one (3d, d) matrix; heads are contiguous row blocks,
+            # as the neutral kernels' output columns are
+            attention.in_proj_weight.copy_(
+                _tensor(np.concatenate([a.query.kernel.T, a.key.kernel.T, a.value.kernel.T]))
+            )
+            attention.in_proj_bias.copy_(
+                _tensor(np.concatenate([a.query.bias, a.key.bias, a.value.bias]))
+            )
+            _load_linear(attention.out_proj, a.output)
+            _load_norm(block.norm1, w.norm1)
+            _load_norm(block.norm2, w.norm2)
+            _load_linear(block.linear1, w.ff1)
+            _load_linear(block.linear2, w.ff2)
+        assert isinstance(self.encoder.norm, nn.LayerNorm)
+        _load_norm(self.encoder.norm, weights.final_norm)
+        _load_linear(self.head, weights.head)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Logits (batch, num_classes) for token ids (batch, seq_len)."""
+        x = self.token(tokens) + self.position
+        return self.head(self.encoder(x).mean(dim=1))
+
+
+class RNNClassifier(nn.Module):
+    """Token embedding, ``nn.LSTM``/``nn.GRU`` (batch_first), linear head on the last step.
+
+    The LSTM's ``bias_hh`` is pinned at zero and frozen: PyTorch adds two bias vectors to the
+    same gate pre-activations where Keras has one, so the second is redundant. Freezing it keeps
+    the same function and the same trainable parameters as Keras while still using
+    ``nn.LSTM``'s fused kernels (``bias=False`` would drop both biases).
+    """
+
+    def __init__(self, spec: RNNSpec, weights: RNNWeights) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(spec.vocab_size, spec.embed_dim)
+        cell = nn.LSTM if spec.cell == "lstm" else nn.GRU
+        self.rnn = cell(spec.embed_dim, spec.hidden, num_layers=spec.layers, batch_first=True)
+        self.head = nn.Linear(spec.hidden, spec.num_classes)
+        self._load(weights)
+
+    @torch.no_grad()
+    def _load(self, weights: RNNWeights) -> None:
+        self.embedding.weight.copy_(_tensor(weights.embedding))
+        for n, w in enumerate(weights.layers):
+            # neutral gate order is torch's: only the (in, gates*h) -> (gates*h, in) transpose
+            getattr(self.rnn, f"weight_ih_l{n}").copy_(_tensor(w.kernel.T))
+            getattr(self.rnn, f"weight_hh_l{n}").copy_(_tensor(w.recurrent_kernel.T))
+            getattr(self.rnn, f"bias_ih_l{n}").copy_(_tensor(w.bias))
+            bias_hh = getattr(self.rnn, f"bias_hh_l{n}")
+            if w.recurrent_bias is None:
+                bias_hh.zero_()
+                bias_hh.requires_grad_(False)
+            else:
+                bias_hh.copy_(_tensor(w.recurrent_bias))
+        _load_linear(self.head, weights.head)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Logits (batch, num_classes) for token ids (batch, seq_len)."""
+        out, _ = self.rnn(self.embedding(tokens))
+        return self.head(out[:, -1])
+
+
+def trainable_parameters(model: nn.Module) -> list[nn.Parameter]:
+    """The parameters the optimizer updates (not the LSTM's frozen second bias)."""
+    return [p for p in model.parameters() if p.requires_grad]
