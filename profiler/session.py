@@ -11,7 +11,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -112,7 +112,13 @@ class ComparisonSession:
         options: RunOptions | None = None,
     ) -> None:
         self.config = config
-        self.options = options or RunOptions()
+        base = options or RunOptions()
+        # The config's run settings apply unless the caller (CLI flag, GUI setting) overrides.
+        self.options = replace(
+            base,
+            pythons={**config.run.python, **base.pythons},
+            cooldown_s=base.cooldown_s or config.run.cooldown_s,
+        )
         self.store = store
         self.config_path = config_path
         self.listener: SessionListener = listener or NullListener()

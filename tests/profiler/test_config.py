@@ -300,3 +300,18 @@ def test_not_an_npz_file(tmp_path: Path) -> None:
     (tmp_path / "data" / "d.npz").write_text("not a zip")
     with pytest.raises(ConfigError, match=r"n.yaml:5: data.path: cannot read"):
         load_config(_write(tmp_path, "n.yaml", NPZ_YAML))
+
+
+def test_interpreter_per_framework_and_cooldown(tmp_path: Path) -> None:
+    import sys
+
+    text = VALID_YAML + f"run: {{cooldown_s: 2, python: {{tensorflow: {sys.executable}}}}}\n"
+    config = load_config(_write(tmp_path, "a.yaml", text))
+    assert config.run.cooldown_s == 2
+    assert config.run.python == {"tensorflow": str(Path(sys.executable).resolve())}
+    bad = VALID_YAML + "run:\n  python:\n    torch: envs/none/bin/python\n"
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, "b.yaml", bad))
+    assert err.value.field == "run.python.torch"
+    assert err.value.line == 7
+    assert "is not an executable Python interpreter" in str(err.value)

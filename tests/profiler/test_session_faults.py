@@ -111,3 +111,16 @@ def test_interpreter_per_framework_environment_and_cooldown(store: Store, tmp_pa
     assert env["OMP_NUM_THREADS"] == "1"
     assert "KERAS_HOME" in env and "PYTHONPATH" in env
     assert "HOME" not in env
+
+
+def test_config_run_settings_apply_unless_overridden(store: Store) -> None:
+    run = {"python": {"torch": sys.executable}, "cooldown_s": 3.0}
+    config = tiny_config(["torch"]).model_copy(
+        update={"run": tiny_config(["torch"]).run.model_copy(update=run)}
+    )
+    assert ComparisonSession(config, store).options.pythons == {"torch": sys.executable}
+    assert ComparisonSession(config, store).options.cooldown_s == 3.0
+    override = RunOptions(pythons={"torch": "/opt/other/python"}, cooldown_s=1.0)
+    session = ComparisonSession(config, store, options=override)
+    assert session.options.pythons == {"torch": "/opt/other/python"}
+    assert session.options.cooldown_s == 1.0
