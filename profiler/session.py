@@ -116,7 +116,7 @@ class ComparisonSession:
         # The config's run settings apply unless the caller (CLI flag, GUI setting) overrides.
         self.options = replace(
             base,
-            pythons={**config.run.python, **base.pythons},
+            pythons={**{str(k): v for k, v in config.run.python.items()}, **base.pythons},
             cooldown_s=base.cooldown_s or config.run.cooldown_s,
         )
         self.store = store
