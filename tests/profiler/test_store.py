@@ -87,3 +87,57 @@ def test_delete_session(tmp_path: Path) -> None:
         assert store.delete_session(sid)
         assert not store.delete_session(sid)
         assert store.sessions() == []
+
+
+def test_readers_see_a_session_while_it_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    writer = Store(path, flush_interval_s=0.01)
+    sid = writer.create_session("live", {}, None, {})
+    rid = writer.create_run(sid, 0, "torch", 0)
+    reader = Store(path)  # the GUI's history view opens its own
+    seen: list[int] = []
+    for i in range(2000):
+        writer.add_sample(rid, (i * 0.01, 50.0, 100.0, 4))
+        if i % 200 == 0:
+            seen.append(len(reader.load(sid).runs[0].samples["t"]))
+    writer.flush()
+    assert len(reader.load(sid).runs[0].samples["t"]) == 2000
+    assert seen == sorted(seen) and seen[-1] > 0
+    reader.close()
+    writer.close()
+
+
+V1_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO meta VALUES ('schema_version', '1');
+CREATE TABLE sessions (id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL,
+    config_path TEXT, config_json TEXT NOT NULL, env_json TEXT NOT NULL DEFAULT '{}',
+    status TEXT NOT NULL, owner_pid INTEGER, ended_at TEXT);
+CREATE TABLE runs (id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL, seq INTEGER NOT NULL,
+    framework TEXT NOT NULL, repeat INTEGER NOT NULL, status TEXT NOT NULL, error TEXT,
+    exit_code INTEGER, started_t REAL, ended_t REAL, info_json TEXT NOT NULL DEFAULT '{}');
+CREATE TABLE events (run_id INTEGER NOT NULL, t REAL NOT NULL, kind TEXT NOT NULL,
+    payload TEXT NOT NULL);
+CREATE TABLE samples (run_id INTEGER NOT NULL, t REAL NOT NULL, cpu_percent REAL, rss_mib REAL,
+    threads INTEGER, gpu_util_percent REAL, gpu_mem_mib REAL, gpu_power_w REAL);
+CREATE TABLE logs (run_id INTEGER NOT NULL, t REAL NOT NULL, line TEXT NOT NULL);
+INSERT INTO sessions VALUES (1, 'old', '2026-01-01T00:00:00+00:00', NULL, '{}', '{}', 'ok', 1, NULL);
+INSERT INTO runs VALUES (1, 1, 0, 'torch', 0, 'ok', NULL, 0, 0.0, 1.0, '{}');
+INSERT INTO samples VALUES (1, 0.5, 80.0, 300.0, 6, NULL, NULL, NULL);
+"""
+
+
+def test_a_version_1_store_is_migrated_and_still_readable(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(V1_SCHEMA)
+    with Store(path) as store:
+        run = store.load(1).runs[0]
+        assert run.samples["rss_mib"].tolist() == [300.0]
+        assert math.isnan(run.samples["gpu_temp_c"][0])
+        rid = store.create_run(1, 1, "tensorflow", 0)
+        store.add_sample(rid, (0.1, 1.0, 2.0, 3), cpu_cores=(50.0, 25.0))
+        store.flush()
+        assert store.load(1).runs[1].cpu_cores.tolist() == [[50.0, 25.0]]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM meta").fetchone() == (str(SCHEMA_VERSION),)
