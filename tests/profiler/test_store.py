@@ -121,7 +121,7 @@ CREATE TABLE events (run_id INTEGER NOT NULL, t REAL NOT NULL, kind TEXT NOT NUL
 CREATE TABLE samples (run_id INTEGER NOT NULL, t REAL NOT NULL, cpu_percent REAL, rss_mib REAL,
     threads INTEGER, gpu_util_percent REAL, gpu_mem_mib REAL, gpu_power_w REAL);
 CREATE TABLE logs (run_id INTEGER NOT NULL, t REAL NOT NULL, line TEXT NOT NULL);
-INSERT INTO sessions VALUES (1, 'old', '2026-01-01T00:00:00+00:00', NULL, '{}', '{}', 'ok', 1, NULL);
+INSERT INTO sessions VALUES (1, 'old', '2026-01-01T00:00:00', NULL, '{}', '{}', 'ok', 1, NULL);
 INSERT INTO runs VALUES (1, 1, 0, 'torch', 0, 'ok', NULL, 0, 0.0, 1.0, '{}');
 INSERT INTO samples VALUES (1, 0.5, 80.0, 300.0, 6, NULL, NULL, NULL);
 """
