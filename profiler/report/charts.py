@@ -1,61 +1,62 @@
-"""Matplotlib charts of a Report: throughput, step time, loss, CPU, memory (and GPU) over time.
+"""Charts of a Report: series over time (throughput, step time, loss, CPU, memory, GPU) with the
+phases, and a page of distributions (step time, startup breakdown; see ``charts_stats``).
 
-Figures are built with matplotlib's object API on an Agg canvas: pyplot and its GUI backends are
-never touched, and matplotlib is imported only when a chart is drawn. Every run is drawn in its
-framework's colour (repeats differ by line style); time is seconds since each run's launch, so
-runs that ran one after another overlay. A phase timeline sits on top of the first page and each
-run's measure phase is lightly shaded in its colour behind every plot.
+Every run is drawn in its framework's colour (repeats differ by line style); time is seconds since
+each run's launch, so runs that ran one after another overlay. A phase timeline sits on top of the
+first page and each run's measure phase is lightly shaded in its colour behind every plot. Long
+series are decimated (min/max per bucket) for drawing only.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from profiler.colors import color_of, label_of
+from profiler.colors import color_of
+from profiler.report.charts_stats import distribution_figure
+from profiler.report.formatting import run_header
 from profiler.report.model import FloatArray, Report, RunSeries
-from profiler.report.tables import run_header
+from profiler.report.plotting import (
+    AXIS_LABELS_IN,
+    GAP_IN,
+    LINE_STYLES,
+    LINE_WIDTH,
+    Slot,
+    add_legend,
+    chart_style,
+    decimate_minmax,
+    figure_svg,
+    fixed_height_in,
+    hide_narrow_labels,
+    legend_height_in,
+    new_figure,
+    stack_axes,
+)
 
 if TYPE_CHECKING:
-    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
     from matplotlib.text import Text
 
-LINE_WIDTH = 1.2
-STYLE: dict[str, Any] = {
-    "font.family": "DejaVu Sans",
-    "font.size": 8,
-    "axes.titlesize": 9,
-    "axes.titleweight": "bold",
-    "axes.titlelocation": "left",
-    "axes.labelsize": 8,
-    "legend.fontsize": 8,
-    "lines.linewidth": LINE_WIDTH,
-    "axes.grid": True,
-    "grid.alpha": 0.3,
-    "grid.linewidth": 0.5,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "pdf.fonttype": 42,
-    "ps.fonttype": 42,
-    "svg.fonttype": "none",
-    "svg.hashsalt": "frameduel",
-}
-_LINE_STYLES = ("-", "--", ":", "-.")
+__all__ = [
+    "PANELS",
+    "ChartPage",
+    "chart_figure",
+    "chart_figures",
+    "chart_pages",
+    "chart_style",
+    "figure_svg",
+    "new_figure",
+]
+
 _PHASE_ALPHA = {"import": 0.18, "build": 0.32, "compile": 0.5, "warmup": 0.65, "measure": 0.95}
 _MEASURE_SHADE_ALPHA = 0.07
 _TIME_LABEL = "seconds since the run's launch"
-_LEGEND_COLUMNS = 8
-_AXIS_LABELS_IN = 0.45  # the time axis' tick labels and label under the last plot
-_TITLE_IN = 0.4  # a plot's title and the gap above it
+_MAX_MARKERS = 150  # windows get markers only while they stay readable
 
 
 @dataclass(frozen=True)
@@ -74,51 +75,47 @@ PANELS: dict[str, Panel] = {
     "loss": Panel("Training loss (end of each window)", "loss", windows=True, zero_based=False),
     "cpu_percent": Panel("CPU, whole process tree (100% = one core)", "%", windows=False),
     "rss_mib": Panel("Resident memory, whole process tree", "MiB", windows=False),
+    "sys_mem_used_mib": Panel("Memory used by the whole machine", "MiB", windows=False),
     "gpu_util_percent": Panel("GPU utilisation", "%", windows=False),
     "gpu_mem_mib": Panel("GPU memory", "MiB", windows=False),
     "gpu_power_w": Panel("GPU power", "W", windows=False),
+    "gpu_temp_c": Panel("GPU temperature", "°C", windows=False, zero_based=False),
+    "gpu_sm_clock_mhz": Panel("GPU SM clock", "MHz", windows=False),
 }
 
 
-def chart_pages(report: Report) -> list[tuple[str, ...]]:
-    """The panels of each chart figure (one PDF page each); GPU panels only with a GPU."""
-    pages = [("samples_per_s", "step_time_ms", "loss"), ("cpu_percent", "rss_mib")]
+@dataclass(frozen=True)
+class ChartPage:
+    """One page of charts: ``time`` panels on a shared time axis, or the ``distribution`` page."""
+
+    kind: str
+    keys: tuple[str, ...] = ()
+    timeline: bool = False
+
+
+def _has(report: Report, key: str) -> bool:
+    return any(np.isfinite(s.samples[key]).any() for s in report.series)
+
+
+def chart_pages(report: Report) -> list[ChartPage]:
+    """The chart pages of a report; GPU pages only with GPU data."""
+    pages = [
+        ChartPage("time", ("samples_per_s", "step_time_ms", "loss"), timeline=True),
+        ChartPage("distribution"),
+        ChartPage("time", ("cpu_percent", "rss_mib", "sys_mem_used_mib")),
+    ]
     if report.has_gpu:
-        pages.append(("gpu_util_percent", "gpu_mem_mib", "gpu_power_w"))
+        pages.append(ChartPage("time", ("gpu_util_percent", "gpu_mem_mib", "gpu_power_w")))
+        extra = tuple(k for k in ("gpu_temp_c", "gpu_sm_clock_mhz") if _has(report, k))
+        if extra:
+            pages.append(ChartPage("time", extra))
     return pages
-
-
-@contextlib.contextmanager
-def chart_style() -> Iterator[None]:
-    """Apply the report style (fonts embedded as TrueType in PDF) for building and saving."""
-    import matplotlib
-
-    with matplotlib.rc_context(cast("Any", STYLE)):
-        yield
-
-
-def new_figure(
-    size_in: tuple[float, float], *, rect: tuple[float, float, float, float] | None = None
-) -> Figure:
-    """A figure on an Agg canvas, never a pyplot (GUI) one.
-
-    With ``rect`` (left, bottom, width, height in figure fractions) its axes are laid out by
-    constrained layout inside that rectangle; without, everything is placed by hand.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.layout_engine import ConstrainedLayoutEngine
-
-    layout = None if rect is None else ConstrainedLayoutEngine(rect=rect, h_pad=0.06)
-    fig = Figure(figsize=size_in, layout=layout)
-    FigureCanvasAgg(fig)
-    return fig
 
 
 def _data(series: RunSeries, key: str) -> tuple[FloatArray, FloatArray]:
     if PANELS[key].windows:
         return series.window_t_s, series.window_series()[key]
-    return series.sample_t_s, series.sample_series()[key]
+    return series.sample_t_s, series.samples[key]
 
 
 def _shade_measure(ax: Axes, report: Report) -> None:
@@ -163,6 +160,22 @@ def _fit_to_measure(ax: Axes, report: Report, key: str) -> None:
         )
 
 
+def _mark_left_out(ax: Axes, series: RunSeries, key: str) -> None:
+    """Hollow markers on measure windows left out of the statistics (still settling)."""
+    measure = np.array([p == "measure" for p in series.window_phase], dtype=bool)
+    left_out = measure & ~series.window_used
+    if key in ("samples_per_s", "step_time_ms") and left_out.any():
+        ax.plot(
+            series.window_t_s[left_out],
+            series.window_series()[key][left_out],
+            ls="none",
+            marker="o",
+            markersize=4,
+            markerfacecolor="white",
+            color=color_of(series.framework),
+        )
+
+
 def _plot_panel(ax: Axes, report: Report, key: str) -> None:
     panel = PANELS[key]
     _shade_measure(ax, report)
@@ -172,15 +185,17 @@ def _plot_panel(ax: Axes, report: Report, key: str) -> None:
         if not np.isfinite(values).any():
             continue
         drawn = True
+        t, values = decimate_minmax(t, values)
         ax.plot(
             t,
             values,
             color=color_of(series.framework),
             lw=LINE_WIDTH,
-            ls=_LINE_STYLES[series.repeat % len(_LINE_STYLES)],
-            marker="o" if panel.windows else None,
+            ls=LINE_STYLES[series.repeat % len(LINE_STYLES)],
+            marker="o" if panel.windows and t.size <= _MAX_MARKERS else None,
             markersize=2.2,
         )
+        _mark_left_out(ax, series, key)
     ax.set_title(panel.title)
     ax.set_ylabel(panel.ylabel)
     if not drawn:
@@ -192,18 +207,15 @@ def _plot_panel(ax: Axes, report: Report, key: str) -> None:
         ax.set_ylim(bottom=0.0)
 
 
-def _summary(report: Report, run_id: int) -> Any:
-    return next(r for r in report.runs if r.run_id == run_id)
-
-
 def _plot_timeline(ax: Axes, report: Report) -> list[tuple[Text, float]]:
     """One row per run; each phase a bar in the run's colour, darker for later phases.
 
     Returns each phase name with its bar's width in seconds, to hide names that do not fit.
     """
     labels, names = [], []
+    by_id = {r.run_id: r for r in report.runs}
     for row, series in enumerate(report.series):
-        labels.append(run_header(report, _summary(report, series.run_id)))
+        labels.append(run_header(report, by_id[series.run_id]))
         for phase in series.phases:
             width = max(phase.end_s - phase.start_s, 0.0)
             alpha = _PHASE_ALPHA.get(phase.name, 0.4)
@@ -233,45 +245,19 @@ def _plot_timeline(ax: Axes, report: Report) -> list[tuple[Text, float]]:
     return names
 
 
-def _hide_narrow_labels(fig: Figure, ax: Axes, names: list[tuple[Text, float]]) -> None:
-    """Hide phase names wider than their bar (known only once the layout is done)."""
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
-    px_per_s = ax.transData.transform((1.0, 0.0))[0] - ax.transData.transform((0.0, 0.0))[0]
-    for text, width_s in names:
-        if text.get_window_extent(renderer).width + 2.0 > width_s * px_per_s:
-            text.set_visible(False)
-
-
-def _legend_entries(report: Report) -> tuple[list[Artist], list[str]]:
-    """One entry per framework (its colour), then one per repeat (its line style) if repeated."""
-    from matplotlib.lines import Line2D
-
-    handles: list[Artist] = []
-    labels: list[str] = []
-    for framework in dict.fromkeys(s.framework for s in report.series):
-        handles.append(Line2D([], [], color=color_of(framework), lw=LINE_WIDTH * 2))
-        labels.append(label_of(framework))
-    repeats = sorted({s.repeat for s in report.series})
-    if len(repeats) > 1:
-        for repeat in repeats:
-            style = _LINE_STYLES[repeat % len(_LINE_STYLES)]
-            handles.append(Line2D([], [], color="0.3", lw=LINE_WIDTH, ls=style))
-            labels.append(f"run #{repeat + 1}")
-    return handles, labels
-
-
-def _legend_height_in(report: Report) -> float:
-    entries = len({s.framework for s in report.series})
-    repeats = len({s.repeat for s in report.series})
-    entries += repeats if repeats > 1 else 0
-    rows = math.ceil(entries / _LEGEND_COLUMNS)
-    return 0.12 + 0.2 * rows if rows else 0.0
-
-
 def _timeline_ratio(report: Report) -> float:
     """The phase timeline's height, in units of one plot's height."""
-    return 0.25 + 0.18 * len(report.series)
+    return 0.2 + 0.16 * len(report.series)
+
+
+def time_slots(report: Report, page: ChartPage) -> list[Slot]:
+    """The axes of a time page: the timeline (first page), then one per panel, sharing x."""
+    ratios = ([_timeline_ratio(report)] if page.timeline else []) + [1.0] * len(page.keys)
+    last = len(ratios) - 1
+    return [
+        Slot(r, below_in=AXIS_LABELS_IN if i == last else GAP_IN, sharex=None if i == 0 else 0)
+        for i, r in enumerate(ratios)
+    ]
 
 
 def chart_figure(
@@ -281,35 +267,34 @@ def chart_figure(
     size_in: tuple[float, float],
     rect: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0),
     timeline: bool = False,
+    unit_in: float | None = None,
 ) -> Figure:
     """One figure with ``keys`` panels stacked on a shared time axis (phase timeline on top).
 
     ``rect`` (left, bottom, width, height, in figure fractions) holds the legend on top and the
-    plots below it.
+    plots below it; each plot is ``unit_in`` high, or they fill the rectangle.
     """
-    legend_h = _legend_height_in(report) / size_in[1]
-    left, bottom, width, height = rect
-    fig = new_figure(size_in, rect=(left, bottom, width, height - legend_h))
-    ratios = ([_timeline_ratio(report)] if timeline else []) + [1.0] * len(keys)
-    axes = fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios, squeeze=False)[:, 0]
+    page = ChartPage("time", tuple(keys), timeline)
+    fig = new_figure(size_in)
+    slots = time_slots(report, page)
+    axes = stack_axes(fig, rect, slots, legend_in=legend_height_in(report), unit_in=unit_in)
     names = _plot_timeline(axes[0], report) if timeline else []
     for ax, key in zip(axes[1:] if timeline else axes, keys, strict=True):
         _plot_panel(ax, report, key)
+    for ax in axes[:-1]:
+        ax.tick_params(labelbottom=False)
     axes[-1].set_xlabel(_TIME_LABEL)
     axes[-1].set_xlim(left=0.0)
-    handles, labels = _legend_entries(report)
-    if handles:
-        fig.legend(
-            handles,
-            labels,
-            loc="upper center",
-            bbox_to_anchor=(left + width / 2, bottom + height),
-            ncols=min(len(labels), _LEGEND_COLUMNS),
-            frameon=False,
-        )
+    add_legend(fig, report, rect)
     if names:
-        _hide_narrow_labels(fig, axes[0], names)
+        hide_narrow_labels(fig, axes[0], names)
     return fig
+
+
+def time_page_height_in(report: Report, page: ChartPage, unit_in: float) -> float:
+    """The height a time page needs with plots ``unit_in`` high."""
+    slots = time_slots(report, page)
+    return fixed_height_in(slots, legend_height_in(report)) + unit_in * sum(s.ratio for s in slots)
 
 
 def chart_figures(
@@ -320,48 +305,31 @@ def chart_figures(
 ) -> list[Figure]:
     """Every chart figure of the report (pages of one size); call inside ``chart_style()``.
 
-    Pages with fewer plots keep the plots' height of the fullest page and leave the rest blank.
+    Plots are as high on every time page as on the fullest, which fills the rectangle; the rest
+    of a page with fewer plots stays blank.
     """
     pages = chart_pages(report)
-    left, bottom, width, height = rect
-    height_in = height * size_in[1]
-    fixed_in = _legend_height_in(report) + _AXIS_LABELS_IN
-    units = [
-        len(keys) + (_timeline_ratio(report) if i == 0 else 0.0) for i, keys in enumerate(pages)
-    ]
-    n_axes = [len(keys) + (i == 0) for i, keys in enumerate(pages)]
-    # One plot's height, in inches, such that the fullest page fills the rectangle.
+    height_in = rect[3] * size_in[1]
+    legend_in = legend_height_in(report)
     unit_in = min(
-        (height_in - fixed_in - _TITLE_IN * a) / u for a, u in zip(n_axes, units, strict=True)
+        (height_in - fixed_height_in(slots, legend_in)) / sum(s.ratio for s in slots)
+        for p in pages
+        if p.kind == "time"
+        for slots in (time_slots(report, p),)
     )
     figures = []
-    for index, keys in enumerate(pages):
-        need_in = fixed_in + _TITLE_IN * n_axes[index] + unit_in * units[index]
-        page_h = height * min(1.0, need_in / height_in)
-        page_rect = (left, bottom + height - page_h, width, page_h)
-        figures.append(
-            chart_figure(report, keys, size_in=size_in, rect=page_rect, timeline=index == 0)
-        )
+    for page in pages:
+        if page.kind == "distribution":
+            figures.append(distribution_figure(report, size_in=size_in, rect=rect))
+        else:
+            figures.append(
+                chart_figure(
+                    report,
+                    page.keys,
+                    size_in=size_in,
+                    rect=rect,
+                    timeline=page.timeline,
+                    unit_in=unit_in,
+                )
+            )
     return figures
-
-
-def figure_svg(fig: Figure, id_prefix: str = "chart") -> str:
-    """The figure as an inline SVG element (text kept as text, no XML prolog, no date).
-
-    Element ids are renumbered ``<id_prefix>-<n>`` in document order: matplotlib derives some
-    from object addresses (not reproducible), and several SVGs inlined in one HTML page must
-    not share an id.
-    """
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None})
-    text = buf.getvalue()
-    text = text[text.index("<svg") :]
-    ids: dict[str, str] = {}
-    for old in re.findall(r'\bid="([^"]+)"', text):
-        ids.setdefault(old, f"{id_prefix}-{len(ids) + 1}")
-
-    def renumber(match: re.Match[str]) -> str:
-        old = match.group(2)
-        return match.group(1) + ids[old] if old in ids else match.group(0)
-
-    return re.sub(r'(\bid="|#)([A-Za-z_][\w.:-]*)', renumber, text)

@@ -1,7 +1,9 @@
-"""The report as JSON: every summary, comparison and parity figure, for scripts and archives.
+"""The report as JSON: every summary, statistic, comparison, audit row and parity figure, for
+scripts and archives.
 
 Missing values are ``null`` (never 0, never NaN, which is not JSON). Readers should check
-``schema_version`` and accept older versions.
+``schema_version`` and accept older versions. The README's "Report and JSON schema" section
+documents every field.
 
 Schema history (``schema_version``):
 
@@ -11,6 +13,12 @@ Schema history (``schema_version``):
    n_baseline, n_other), parity (losses, max_rel_diff, ok, tolerance); with
    ``include_series`` also series (per run: phases and the raw series, times in seconds since
    the run's launch).
+2  runs gain steady_state, drift, warnings, startup_s, step_time_ms.p5, gpu_temp_c_max, energy
+   (energy_j, energy_source, energy_per_1k_samples_j, samples_per_s_per_w), peak_tflops and mfu;
+   speed figures cover the steady windows only. New ``statistics`` (per framework and metric) and
+   ``fairness`` (the settings audit). Comparisons cover every framework pair and gain
+   significant, n_repeats_baseline, n_repeats_other. generated_from gains config_path; series
+   gain window_used and the schema-2 sample columns.
 """
 
 from __future__ import annotations
@@ -50,9 +58,28 @@ def _series_dict(series: RunSeries) -> dict[str, Any]:
         "phases": [dataclasses.asdict(p) for p in series.phases],
         "window_t_s": series.window_t_s,
         "window_phase": list(series.window_phase),
+        "window_used": [bool(u) for u in series.window_used],
         **series.window_series(),
         "sample_t_s": series.sample_t_s,
         **series.sample_series(),
+    }
+
+
+def _fairness(report: Report) -> dict[str, Any]:
+    audit = report.audit
+    return {
+        "frameworks": list(audit.frameworks),
+        "settings": [
+            {
+                "key": row.key,
+                "values": row.values,
+                "relevant": row.relevant,
+                "mismatch": row.mismatch,
+                "repeat_values": {fw: list(v) for fw, v in row.repeat_values.items()},
+            }
+            for row in audit.rows
+        ],
+        "mismatches": [row.key for row in audit.mismatches],
     }
 
 
@@ -64,8 +91,10 @@ def to_dict(report: Report, *, include_series: bool = False) -> dict[str, Any]:
         "config": report.config,
         "environment": report.environment,
         "runs": [dataclasses.asdict(r) for r in report.runs],
+        "statistics": [dataclasses.asdict(s) for s in report.statistics],
         "comparisons": [dataclasses.asdict(c) for c in report.comparisons],
         "parity": dataclasses.asdict(report.parity),
+        "fairness": _fairness(report),
     }
     if include_series:
         out["series"] = [_series_dict(s) for s in report.series]

@@ -7,15 +7,25 @@ the same report (the bootstrap has a fixed seed).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from profiler.report.audit import Audit, AuditRow, build_audit
+from profiler.report.compare import (
+    COMPARED_METRICS,
+    Comparison,
+    MetricStats,
+    RunValues,
+    comparisons,
+    framework_statistics,
+)
+from profiler.report.events import measured
 from profiler.report.runs import (
     PHASES,
+    Drift,
     FloatArray,
     PhaseInterval,
     RunSeries,
@@ -23,9 +33,7 @@ from profiler.report.runs import (
     StepTime,
     run_series,
     summarize_run,
-    window_step_times_ms,
 )
-from profiler.stats import bootstrap_ratio_ci, mann_whitney_p, ratio_of_medians
 from profiler.store import StoredRun, StoredSession
 
 __all__ = [
@@ -33,8 +41,12 @@ __all__ = [
     "PARITY_TOLERANCE",
     "PHASES",
     "REPORT_SCHEMA_VERSION",
+    "Audit",
+    "AuditRow",
     "Comparison",
+    "Drift",
     "FloatArray",
+    "MetricStats",
     "Parity",
     "PhaseInterval",
     "Report",
@@ -45,37 +57,10 @@ __all__ = [
     "build_report",
 ]
 
-REPORT_SCHEMA_VERSION = 1
+# History: 1 = first version; 2 = steady state, warnings, startup, energy, MFU per run;
+# per-framework statistics; comparisons for every framework pair; the fairness audit.
+REPORT_SCHEMA_VERSION = 2
 PARITY_TOLERANCE = 1e-4
-# Metric name -> whether a higher value is better; the order is the order reports show them in.
-COMPARED_METRICS: dict[str, bool] = {
-    "steps_per_s": True,
-    "step_time_ms": False,
-    "rss_peak_mib": False,
-    "first_step_s": False,
-}
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """``other`` against ``baseline`` on one metric, over the runs that finished (status ok).
-
-    ``ratio`` is median(other) / median(baseline). For step time and throughput the values are
-    the measure windows of all repeats; for the other metrics, one value per repeat (ci95 is
-    then None unless both sides have two or more repeats).
-    """
-
-    metric: str
-    baseline: str
-    other: str
-    higher_is_better: bool
-    baseline_median: float | None
-    other_median: float | None
-    ratio: float | None
-    ci95: tuple[float, float] | None
-    p_value: float | None
-    n_baseline: int
-    n_other: int
 
 
 @dataclass(frozen=True)
@@ -96,19 +81,22 @@ class SessionRef:
     name: str
     created_at: str
     status: str
+    config_path: str | None = None
 
 
 @dataclass(frozen=True)
 class Report:
-    """A whole report: summaries, comparisons, parity and series of one session."""
+    """A whole report: summaries, statistics, comparisons, audit, parity and series of a session."""
 
     schema_version: int
     generated_from: SessionRef
     config: dict[str, Any]
     environment: dict[str, Any]
     runs: tuple[RunSummary, ...]
+    statistics: tuple[MetricStats, ...]
     comparisons: tuple[Comparison, ...]
     parity: Parity
+    audit: Audit
     series: tuple[RunSeries, ...] = field(repr=False)
 
     @property
@@ -119,90 +107,53 @@ class Report:
     @property
     def has_gpu(self) -> bool:
         """Whether any run recorded a GPU metric."""
-        return any(np.isfinite(s.gpu_mem_mib).any() for s in self.series)
+        return any(np.isfinite(s.samples["gpu_mem_mib"]).any() for s in self.series)
+
+    @property
+    def has_repeats(self) -> bool:
+        """Whether some framework ran more than once."""
+        return len({r.framework for r in self.runs}) < len(self.runs)
+
+    def stats_of(self, metric: str, framework: str) -> MetricStats | None:
+        """The statistics of one metric and framework, None when no run has that metric."""
+        return next(
+            (s for s in self.statistics if s.metric == metric and s.framework == framework), None
+        )
 
 
 def build_report(session: StoredSession) -> Report:
-    """Summarise, compare and collect the series of every run of ``session``."""
+    """Summarise, compare, audit and collect the series of every run of ``session``."""
     runs = sorted(session.runs, key=lambda r: r.seq)
-    summaries = tuple(summarize_run(r) for r in runs)
+    windows = [measured(r) for r in runs]
+    summaries = tuple(summarize_run(r, w) for r, w in zip(runs, windows, strict=True))
+    frameworks = _framework_order(session.config, runs)
+    values = [RunValues(s, w) for s, w in zip(summaries, windows, strict=True)]
     return Report(
         schema_version=REPORT_SCHEMA_VERSION,
-        generated_from=SessionRef(session.id, session.name, session.created_at, session.status),
+        generated_from=SessionRef(
+            session.id, session.name, session.created_at, session.status, session.config_path
+        ),
         config=dict(session.config),
         environment=dict(session.env),
         runs=summaries,
-        comparisons=_comparisons(session.config, runs, summaries),
+        statistics=framework_statistics(frameworks, values),
+        comparisons=comparisons(frameworks, values),
         parity=_parity(summaries),
-        series=tuple(run_series(r) for r in runs),
+        audit=build_audit(frameworks, summaries),
+        series=tuple(run_series(r, w) for r, w in zip(runs, windows, strict=True)),
     )
-
-
-# -- across runs --------------------------------------------------------------------------------
 
 
 def _framework_order(
     config: Mapping[str, Any], runs: Sequence[RunSummary | StoredRun]
 ) -> tuple[str, ...]:
     order = [fw for fw in config.get("frameworks") or [] if isinstance(fw, str)]
+    present = {run.framework for run in runs}
+    order = [fw for fw in order if fw in present] or order
     for run in runs:
         if run.framework not in order:
             order.append(run.framework)
     return tuple(order)
-
-
-def _metric_values(
-    metric: str, runs: Sequence[StoredRun], summaries: Sequence[RunSummary], framework: str
-) -> FloatArray:
-    """The values compared for one framework: windows for speed, one per ok run otherwise."""
-    chosen = [
-        (run, s)
-        for run, s in zip(runs, summaries, strict=True)
-        if run.framework == framework and run.status == "ok"
-    ]
-    if metric == "step_time_ms":
-        parts = [window_step_times_ms(run) for run, _ in chosen]
-        return np.concatenate(parts) if parts else np.empty(0)
-    if metric == "steps_per_s":
-        parts = [1000.0 / window_step_times_ms(run) for run, _ in chosen]
-        return np.concatenate(parts) if parts else np.empty(0)
-    values = [getattr(s, metric) for _, s in chosen]
-    return np.array([v for v in values if v is not None], dtype=float)
-
-
-def _comparisons(
-    config: Mapping[str, Any], runs: Sequence[StoredRun], summaries: Sequence[RunSummary]
-) -> tuple[Comparison, ...]:
-    frameworks = _framework_order(config, runs)
-    if len(frameworks) < 2:
-        return ()
-    baseline, others = frameworks[0], frameworks[1:]
-    out = []
-    for metric, higher in COMPARED_METRICS.items():
-        base_values = _metric_values(metric, runs, summaries, baseline)
-        for other in others:
-            values = _metric_values(metric, runs, summaries, other)
-            ratio, low, high = bootstrap_ratio_ci(base_values, values)
-            if math.isnan(ratio):
-                ratio = ratio_of_medians(base_values, values)
-            out.append(
-                Comparison(
-                    metric=metric,
-                    baseline=baseline,
-                    other=other,
-                    higher_is_better=higher,
-                    baseline_median=_finite_or_none(float(np.median(base_values)))
-                    if base_values.size
-                    else None,
-                    other_median=_finite_or_none(float(np.median(values))) if values.size else None,
-                    ratio=_finite_or_none(ratio),
-                    ci95=(low, high) if math.isfinite(low) and math.isfinite(high) else None,
-                    p_value=_finite_or_none(mann_whitney_p(base_values, values)),
-                    n_baseline=int(base_values.size),
-                    n_other=int(values.size),
-                )
-            )
-    return tuple(out)
 
 
 def _parity(summaries: Sequence[RunSummary]) -> Parity:
@@ -221,7 +172,3 @@ def _parity(summaries: Sequence[RunSummary]) -> Parity:
             scale = max(abs(a), abs(b))
             worst = max(worst, abs(a - b) / scale if scale > 0 else 0.0)
     return Parity(losses, worst, worst < PARITY_TOLERANCE)
-
-
-def _finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None

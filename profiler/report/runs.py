@@ -2,6 +2,7 @@
 
 Pure functions of a StoredRun. Event times in the store are seconds since the session started;
 series are re-based to seconds since the run's child was launched so runs overlay in plots.
+Speed figures come from the measure windows of the steady state (see ``events.measured``).
 """
 
 from __future__ import annotations
@@ -13,20 +14,55 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from profiler.report.derived import (
+    efficiency,
+    model_flops_utilization,
+    startup_breakdown,
+)
+from profiler.report.events import (
+    FloatArray,
+    Measured,
+    first_payload,
+    launch_time,
+    measured,
+    num,
+    phase_bounds,
+    run_warnings,
+    text,
+    window_step_times_ms,
+    windows,
+)
+from profiler.report.events import (
+    column as event_column,
+)
 from profiler.stats import describe, finite
-from profiler.store import StoredEvent, StoredRun
+from profiler.store import StoredRun
+
+__all__ = [
+    "PHASES",
+    "Drift",
+    "FloatArray",
+    "PhaseInterval",
+    "RunSeries",
+    "RunSummary",
+    "StepTime",
+    "launch_time",
+    "phase_bounds",
+    "run_series",
+    "summarize_run",
+    "window_step_times_ms",
+]
 
 PHASES: tuple[str, ...] = ("import", "build", "compile", "warmup", "measure")
 _MIB = 2.0**20
 
-FloatArray = npt.NDArray[np.float64]
-
 
 @dataclass(frozen=True)
 class StepTime:
-    """Per-step time over the measure windows (each window's seconds / steps), in ms."""
+    """Per-step time over the used measure windows (each window's seconds / steps), in ms."""
 
     median: float | None
+    p5: float | None
     p95: float | None
     mean: float | None
     std: float | None
@@ -34,8 +70,29 @@ class StepTime:
 
 
 @dataclass(frozen=True)
+class Drift:
+    """The steady-state check of a run's measure windows (see ``profiler.stats.steady_state``).
+
+    ``windows_excluded`` leading windows were left out as still settling. ``tau``, ``p_value``
+    and ``change`` (median of the last third over the first, minus one) describe the trend of the
+    whole measure phase; None when there were too few windows to test.
+    """
+
+    windows_total: int
+    windows_excluded: int
+    tau: float | None
+    p_value: float | None
+    change: float | None
+
+
+@dataclass(frozen=True)
 class RunSummary:
-    """One run's headline numbers; None where the run did not report a value."""
+    """One run's headline numbers; None where the run did not report a value.
+
+    ``steady_state`` is True when the measured step times do not drift (after leaving out
+    ``drift.windows_excluded`` settling windows), False when they drift throughout, None when
+    there were too few windows to tell.
+    """
 
     run_id: int
     seq: int
@@ -53,14 +110,25 @@ class RunSummary:
     step_time_ms: StepTime
     first_step_s: float | None
     phases_s: dict[str, float | None]
+    startup_s: dict[str, float | None]
     rss_peak_mib: float | None
     cpu_percent_mean: float | None
     gpu_util_percent_mean: float | None
     gpu_mem_peak_mib: float | None
     gpu_power_w_mean: float | None
+    gpu_temp_c_max: float | None
     allocator_peak_mib: float | None
+    energy_j: float | None
+    energy_source: str | None
+    energy_per_1k_samples_j: float | None
+    samples_per_s_per_w: float | None
+    peak_tflops: float | None
+    mfu: float | None
     loss_first: float | None
     loss_last: float | None
+    steady_state: bool | None
+    drift: Drift
+    warnings: tuple[str, ...]
     settings: dict[str, Any] | None
 
 
@@ -73,12 +141,28 @@ class PhaseInterval:
     end_s: float
 
 
+# The sampled series a RunSeries carries, as named in the store.
+SAMPLE_SERIES: tuple[str, ...] = (
+    "cpu_percent",
+    "rss_mib",
+    "threads",
+    "sys_mem_used_mib",
+    "gpu_util_percent",
+    "gpu_mem_mib",
+    "gpu_power_w",
+    "gpu_temp_c",
+    "gpu_sm_clock_mhz",
+    "gpu_energy_j",
+)
+
+
 @dataclass(frozen=True, eq=False)
 class RunSeries:
     """Time series of one run for plots and CSV; times in seconds since the run's launch.
 
     Window series are indexed by ``window_t_s`` (each window's end), sample series by
-    ``sample_t_s``. Missing values are NaN.
+    ``sample_t_s``. ``window_used`` marks the measure windows statistics are computed over.
+    Missing values are NaN.
     """
 
     run_id: int
@@ -87,15 +171,12 @@ class RunSeries:
     launch_t: float
     window_t_s: FloatArray
     window_phase: tuple[str, ...]
+    window_used: npt.NDArray[np.bool_]
     samples_per_s: FloatArray
     step_time_ms: FloatArray
     loss: FloatArray
     sample_t_s: FloatArray
-    cpu_percent: FloatArray
-    rss_mib: FloatArray
-    gpu_util_percent: FloatArray
-    gpu_mem_mib: FloatArray
-    gpu_power_w: FloatArray
+    samples: dict[str, FloatArray]
     phases: tuple[PhaseInterval, ...]
 
     def window_series(self) -> dict[str, FloatArray]:
@@ -107,73 +188,15 @@ class RunSeries:
         }
 
     def sample_series(self) -> dict[str, FloatArray]:
-        """The sampled series by name."""
-        return {
-            "cpu_percent": self.cpu_percent,
-            "rss_mib": self.rss_mib,
-            "gpu_util_percent": self.gpu_util_percent,
-            "gpu_mem_mib": self.gpu_mem_mib,
-            "gpu_power_w": self.gpu_power_w,
-        }
+        """The sampled series by name (SAMPLE_SERIES order)."""
+        return dict(self.samples)
 
 
 # -- one run ------------------------------------------------------------------------------------
 
 
-def _num(value: Any) -> float | None:
-    """A finite float, or None for anything else (missing, null, NaN, text)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
 def _opt(value: float) -> float | None:
     return value if math.isfinite(value) else None
-
-
-def _first_payload(run: StoredRun, kind: str) -> dict[str, Any]:
-    events = run.events_of(kind)
-    return events[0].payload if events else {}
-
-
-def launch_time(run: StoredRun) -> float | None:
-    """When the run's child was spawned (seconds since session start), None when unknown."""
-    launch = _num(run.info.get("launch_t"))
-    return launch if launch is not None else run.started_t
-
-
-def phase_bounds(run: StoredRun) -> dict[str, tuple[float, float | None]]:
-    """Each phase's first start and the end after it, in session seconds (end None if open)."""
-    bounds: dict[str, tuple[float, float | None]] = {}
-    for event in run.events_of("phase"):
-        name, state = event.payload.get("name"), event.payload.get("state")
-        if not isinstance(name, str):
-            continue
-        if state == "start" and name not in bounds:
-            bounds[name] = (event.t, None)
-        elif state == "end" and name in bounds and bounds[name][1] is None:
-            bounds[name] = (bounds[name][0], event.t)
-    return bounds
-
-
-def _windows(run: StoredRun, phase: str | None = None) -> list[StoredEvent]:
-    """Window events with positive steps and seconds (of one phase, or all)."""
-    out = []
-    for e in run.events_of("window"):
-        steps, seconds = _num(e.payload.get("steps")), _num(e.payload.get("seconds"))
-        if steps is None or seconds is None or steps <= 0 or seconds <= 0:
-            continue
-        if phase is None or e.payload.get("phase") == phase:
-            out.append(e)
-    return out
-
-
-def window_step_times_ms(run: StoredRun) -> FloatArray:
-    """Per-step time of each measure window (seconds / steps * 1000)."""
-    return np.array(
-        [e.payload["seconds"] / e.payload["steps"] * 1000.0 for e in _windows(run, "measure")],
-        dtype=float,
-    )
 
 
 def _measure_mask(run: StoredRun) -> npt.NDArray[np.bool_]:
@@ -186,58 +209,78 @@ def _measure_mask(run: StoredRun) -> npt.NDArray[np.bool_]:
     return inside if inside.any() else np.ones(t.shape, dtype=bool)
 
 
-def _sample_stat(run: StoredRun, column: str, how: str) -> float | None:
+def _sample_stat(
+    run: StoredRun, column: str, how: str, mask: npt.NDArray[np.bool_]
+) -> float | None:
     values = run.samples.get(column, np.empty(0))
     if how == "mean":
-        values = values[_measure_mask(run)]
+        values = values[mask]
     arr = finite(values)
     if arr.size == 0:
         return None
     return float(arr.max()) if how == "max" else float(arr.mean())
 
 
-def summarize_run(run: StoredRun) -> RunSummary:
-    """The headline numbers of one run."""
-    hello, model = _first_payload(run, "hello"), _first_payload(run, "model")
+def _drift(windows_: Measured) -> Drift:
+    whole = windows_.steady.whole
+    return Drift(
+        windows_total=len(windows_.windows),
+        windows_excluded=windows_.excluded,
+        tau=_opt(whole.tau),
+        p_value=_opt(whole.p_value),
+        change=_opt(whole.change),
+    )
+
+
+def summarize_run(run: StoredRun, windows_: Measured | None = None) -> RunSummary:
+    """The headline numbers of one run (``windows_``: its measured windows, when known)."""
+    hello, model = first_payload(run, "hello"), first_payload(run, "model")
     env_events = run.events_of("env")
-    measure = _windows(run, "measure")
-    steps = sum(e.payload["steps"] for e in measure)
-    seconds = sum(e.payload["seconds"] for e in measure)
-    samples = [_num(e.payload.get("samples")) for e in measure]
-    step_times = describe(window_step_times_ms(run))
+    used = windows_ if windows_ is not None else measured(run)
+    steps = sum(e.payload["steps"] for e in used.used)
+    seconds = sum(e.payload["seconds"] for e in used.used)
+    samples = [num(e.payload.get("samples")) for e in used.used]
+    step_times = describe(used.step_times_ms())
     launch = launch_time(run)
     first_steps = run.events_of("first_step")
     bounds = phase_bounds(run)
-    peaks = [_num(e.payload.get("allocator_peak_bytes")) for e in run.events_of("memory")]
+    peaks = [num(e.payload.get("allocator_peak_bytes")) for e in run.events_of("memory")]
     peak_values = [p for p in peaks if p is not None]
-    all_windows = _windows(run)
-    parity = _num(model.get("parity_loss"))
+    all_windows = list(used.every) if windows_ is not None else windows(run)
+    parity = num(model.get("parity_loss"))
     first_loss = parity
     if first_loss is None and first_steps:
-        first_loss = _num(first_steps[0].payload.get("loss"))
+        first_loss = num(first_steps[0].payload.get("loss"))
     if first_loss is None and all_windows:
-        first_loss = _num(all_windows[0].payload.get("loss"))
+        first_loss = num(all_windows[0].payload.get("loss"))
     params = model.get("params")
+    settings = dict(env_events[-1].payload.get("settings") or {}) if env_events else None
+    steps_per_s = steps / seconds if used.used else None
+    flops = num(model.get("flops_per_step"))
+    peak = num(model.get("peak_flops_per_s"))
+    energy = efficiency(run, used)
+    mask = _measure_mask(run)
     return RunSummary(
         run_id=run.id,
         seq=run.seq,
         repeat=run.repeat,
         framework=run.framework,
-        framework_version=_str(hello.get("framework_version")),
+        framework_version=text(hello.get("framework_version")),
         status=run.status,
         error=run.error,
-        device=_str(hello.get("device")),
+        device=text(hello.get("device")),
         params=params if isinstance(params, int) and not isinstance(params, bool) else None,
         parity_loss=parity,
-        flops_per_step=_num(model.get("flops_per_step")),
-        steps_per_s=steps / seconds if measure else None,
+        flops_per_step=flops,
+        steps_per_s=steps_per_s,
         samples_per_s=(
             sum(s for s in samples if s is not None) / seconds
-            if measure and all(s is not None for s in samples)
+            if used.used and all(s is not None for s in samples)
             else None
         ),
         step_time_ms=StepTime(
             _opt(step_times.median),
+            _opt(step_times.p5),
             _opt(step_times.p95),
             _opt(step_times.mean),
             _opt(step_times.std),
@@ -245,15 +288,26 @@ def summarize_run(run: StoredRun) -> RunSummary:
         ),
         first_step_s=(first_steps[0].t - launch if first_steps and launch is not None else None),
         phases_s={name: _duration(bounds.get(name)) for name in PHASES},
-        rss_peak_mib=_sample_stat(run, "rss_mib", "max"),
-        cpu_percent_mean=_sample_stat(run, "cpu_percent", "mean"),
-        gpu_util_percent_mean=_sample_stat(run, "gpu_util_percent", "mean"),
-        gpu_mem_peak_mib=_sample_stat(run, "gpu_mem_mib", "max"),
-        gpu_power_w_mean=_sample_stat(run, "gpu_power_w", "mean"),
+        startup_s=startup_breakdown(run),
+        rss_peak_mib=_sample_stat(run, "rss_mib", "max", mask),
+        cpu_percent_mean=_sample_stat(run, "cpu_percent", "mean", mask),
+        gpu_util_percent_mean=_sample_stat(run, "gpu_util_percent", "mean", mask),
+        gpu_mem_peak_mib=_sample_stat(run, "gpu_mem_mib", "max", mask),
+        gpu_power_w_mean=_sample_stat(run, "gpu_power_w", "mean", mask),
+        gpu_temp_c_max=_sample_stat(run, "gpu_temp_c", "max", mask),
         allocator_peak_mib=max(peak_values) / _MIB if peak_values else None,
+        energy_j=energy.energy_j,
+        energy_source=energy.energy_source,
+        energy_per_1k_samples_j=energy.energy_per_1k_samples_j,
+        samples_per_s_per_w=energy.samples_per_s_per_w,
+        peak_tflops=peak / 1e12 if peak else None,
+        mfu=model_flops_utilization(flops, steps_per_s, peak),
         loss_first=first_loss,
-        loss_last=_num(all_windows[-1].payload.get("loss")) if all_windows else None,
-        settings=dict(env_events[-1].payload.get("settings") or {}) if env_events else None,
+        loss_last=num(all_windows[-1].payload.get("loss")) if all_windows else None,
+        steady_state=used.steady.steady,
+        drift=_drift(used),
+        warnings=run_warnings(run),
+        settings=settings,
     )
 
 
@@ -265,20 +319,18 @@ def _nan_if_none(value: float | None) -> float:
     return math.nan if value is None else value
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def run_series(run: StoredRun) -> RunSeries:
+def run_series(run: StoredRun, windows_: Measured | None = None) -> RunSeries:
     """The run's window and sample series, in seconds since its launch."""
     launch = launch_time(run)
     origin = launch if launch is not None else 0.0
-    windows = _windows(run)
+    measured_ = windows_ if windows_ is not None else measured(run)
+    every = list(measured_.every)
+    used_ids = {id(e) for e in measured_.used}
 
     def window_values(key: str) -> FloatArray:
-        return np.array([_nan_if_none(_num(e.payload.get(key))) for e in windows], dtype=float)
+        return event_column(every, key)
 
-    w_t = np.array([e.t for e in windows], dtype=float) - origin
+    w_t = np.array([e.t for e in every], dtype=float) - origin
     w_steps, w_seconds = window_values("steps"), window_values("seconds")
     end_default = run.ended_t
     if end_default is None:
@@ -291,7 +343,10 @@ def run_series(run: StoredRun) -> RunSeries:
     )
 
     def column(name: str) -> FloatArray:
-        return np.asarray(run.samples.get(name, np.empty(0)), dtype=float)
+        values = run.samples.get(name)
+        if values is None:  # a store written before the column existed
+            return np.full(run.samples.get("t", np.empty(0)).shape, math.nan)
+        return np.asarray(values, dtype=float)
 
     return RunSeries(
         run_id=run.id,
@@ -299,15 +354,12 @@ def run_series(run: StoredRun) -> RunSeries:
         repeat=run.repeat,
         launch_t=origin,
         window_t_s=w_t,
-        window_phase=tuple(str(e.payload.get("phase", "")) for e in windows),
+        window_phase=tuple(str(e.payload.get("phase", "")) for e in every),
+        window_used=np.array([id(e) in used_ids for e in every], dtype=bool),
         samples_per_s=window_values("samples") / w_seconds,
         step_time_ms=w_seconds / w_steps * 1000.0,
         loss=window_values("loss"),
         sample_t_s=column("t") - origin,
-        cpu_percent=column("cpu_percent"),
-        rss_mib=column("rss_mib"),
-        gpu_util_percent=column("gpu_util_percent"),
-        gpu_mem_mib=column("gpu_mem_mib"),
-        gpu_power_w=column("gpu_power_w"),
+        samples={name: column(name) for name in SAMPLE_SERIES},
         phases=phases,
     )

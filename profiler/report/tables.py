@@ -1,216 +1,222 @@
-"""The words and tables a human-readable report shows, shared by the PDF and HTML renderers.
+"""The tables a human-readable report shows, shared by the PDF and HTML renderers.
 
-Everything here turns a Report into plain strings: verdict sentences, the summary table (one
-column per run) and the environment table. Missing values show as an em dash.
+Everything here turns a Report into plain strings: the side-by-side summary (one column per
+framework), the per-run table, statistics, comparisons, the fairness audit, the environment and
+the config. Missing values show as an em dash.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Any
 
 from profiler.colors import color_of, label_of
-from profiler.report.model import Comparison, Report, RunSummary
+from profiler.report.context import config_text, environment_rows
+from profiler.report.derived import STARTUP_SEGMENTS
+from profiler.report.formatting import (
+    MISSING,
+    fmt,
+    fmt_ci,
+    fmt_p,
+    fmt_setting,
+    report_date,
+    run_header,
+)
+from profiler.report.model import Report, RunSummary
+from profiler.report.verdicts import (
+    TOPIC,
+    UNIT,
+    Verdict,
+    parity_sentence,
+    run_quality,
+    verdict,
+    verdicts,
+    winner,
+)
 
-MISSING = "—"
-SIGNIFICANCE = 0.05
+__all__ = [
+    "MISSING",
+    "Column",
+    "RunColumn",
+    "Table",
+    "Verdict",
+    "audit_table",
+    "comparison_table",
+    "config_text",
+    "environment_rows",
+    "fmt",
+    "fmt_p",
+    "framework_columns",
+    "parity_sentence",
+    "report_date",
+    "run_columns",
+    "run_header",
+    "run_quality",
+    "runs_rows",
+    "statistics_table",
+    "summary_rows",
+    "verdict",
+    "verdicts",
+]
 
 
 @dataclass(frozen=True)
-class RunColumn:
-    """A summary-table column: the run's header text and its framework colour."""
+class Column:
+    """A table column header; ``color`` fills it (a framework's colour), ``failed`` marks runs
+    that did not finish."""
 
     header: str
-    color: str
-    failed: bool
+    color: str | None = None
+    failed: bool = False
 
 
-def fmt(value: float | int | None, unit: str = "") -> str:
-    """A number with about three significant digits (thousands separated); em dash if missing."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return MISSING
-    if isinstance(value, int):
-        text = f"{value:,}"
-    else:
-        magnitude = abs(value)
-        if magnitude >= 100:
-            text = f"{value:,.0f}"
-        elif magnitude >= 10:
-            text = f"{value:.1f}"
-        elif magnitude >= 1 or magnitude == 0:
-            text = f"{value:.2f}"
-        else:
-            text = f"{value:.3g}"
-    return f"{text} {unit}".rstrip()
-
-
-def fmt_p(p: float | None) -> str:
-    """A p-value as 'p < 0.001' or 'p = 0.012'; empty when missing."""
-    if p is None:
-        return ""
-    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}" if p < 0.01 else f"p = {p:.2f}"
-
-
-def report_date(report: Report) -> str:
-    """The session's creation date and time (UTC) as recorded."""
-    return report.generated_from.created_at.replace("T", " ").replace("+00:00", " UTC")
-
-
-# -- verdicts -----------------------------------------------------------------------------------
-
-_TOPIC = {
-    "steps_per_s": "Training speed",
-    "step_time_ms": "Step time",
-    "rss_peak_mib": "Peak memory (RSS)",
-    "first_step_s": "Time to first step",
-}
-_UNIT = {"steps_per_s": "steps/s", "step_time_ms": "ms", "rss_peak_mib": "MiB", "first_step_s": "s"}
-# How the winner's factor reads: "1.29x shorter"; a higher-is-better metric reads "1.29x higher".
-_BETTER = {"steps_per_s": "faster", "step_time_ms": "shorter", "first_step_s": "sooner"}
-
-
-def min_p_value(n_a: int, n_b: int) -> float:
-    """The smallest two-sided Mann-Whitney p-value that samples of these sizes can reach."""
-    return min(1.0, 2.0 / math.comb(n_a + n_b, n_a)) if n_a and n_b else 1.0
-
-
-def _why_uncomparable(c: Comparison) -> str:
-    pairs = ((c.baseline, c.n_baseline), (c.other, c.n_other))
-    missing = [label_of(fw) for fw, n in pairs if n == 0]
-    return f"no finished run of {' or '.join(missing)}" if missing else "no usable values"
-
-
-def verdict(c: Comparison) -> str:
-    """One sentence on one metric, such as 'TensorFlow trains this model 1.31x faster than
-    PyTorch [1.27–1.35], p < 0.001' or 'no significant difference'."""
-    topic = _TOPIC.get(c.metric, c.metric)
-    if c.ratio is None or c.ratio <= 0:
-        return f"{topic}: cannot compare, {_why_uncomparable(c)}."
-    p_text = fmt_p(c.p_value)
-    ci_spans_one = c.ci95 is not None and c.ci95[0] <= 1.0 <= c.ci95[1]
-    p_high = c.p_value is not None and c.p_value >= SIGNIFICANCE
-    too_few = p_high and min_p_value(c.n_baseline, c.n_other) >= SIGNIFICANCE
-    if ci_spans_one or (p_high and not too_few):
-        ci = f" [{c.ci95[0]:.2f}–{c.ci95[1]:.2f}]" if c.ci95 else ""
-        stats = ", ".join(s for s in (f"ratio {c.ratio:.2f}{ci}", p_text) if s)
-        return (
-            f"{topic}: no significant difference between {label_of(c.other)} and "
-            f"{label_of(c.baseline)} ({stats})."
-        )
-    other_wins = c.ratio >= 1.0 if c.higher_is_better else c.ratio <= 1.0
-    # Express the difference as the winner's factor (>= 1), with its interval turned alike.
-    factor, ci95 = c.ratio, c.ci95
-    if c.ratio < 1.0:
-        factor, ci95 = 1.0 / c.ratio, None if ci95 is None else (1.0 / ci95[1], 1.0 / ci95[0])
-    w, lo = (c.other, c.baseline) if other_wins else (c.baseline, c.other)
-    wv, lv = c.other_median, c.baseline_median
-    if not other_wins:
-        wv, lv = lv, wv
-    unit = _UNIT.get(c.metric, "")
-    better = _BETTER.get(c.metric, "higher" if c.higher_is_better else "lower")
-    if c.metric == "steps_per_s":
-        text = f"{label_of(w)} trains this model {factor:.2f}x faster than {label_of(lo)}"
-    else:
-        text = (
-            f"{topic}: {label_of(w)} {fmt(wv, unit)} vs {label_of(lo)} {fmt(lv, unit)}, "
-            f"{factor:.2f}x {better}"
-        )
-    if ci95 is not None:
-        text += f" [{ci95[0]:.2f}–{ci95[1]:.2f}]"
-    if p_text:
-        text += f", {p_text}"
-    if c.ci95 is None and c.p_value is None:
-        text += " (one run each: no interval, no test)"
-    elif too_few:
-        text += f"; too few runs ({c.n_baseline} vs {c.n_other}) to call it significant"
-    if c.metric == "steps_per_s":
-        text += f" (median {fmt(wv)} vs {fmt(lv)} {unit})"
-    return text + "."
-
-
-def parity_sentence(report: Report) -> str:
-    """Whether the frameworks start from the same first-batch loss."""
-    parity = report.parity
-    if parity.max_rel_diff is None:
-        return "Parity: not checked (fewer than two frameworks reported a first-batch loss)."
-    diff = f"{parity.max_rel_diff:.1e}"
-    if parity.ok:
-        return f"Parity: first-batch losses agree (max relative difference {diff} < 1e-4)."
-    return (
-        f"Parity FAILED: first-batch losses differ by {diff} (relative, limit 1e-4); the "
-        "frameworks are not training the same model, so the comparison is suspect."
-    )
+RunColumn = Column  # the name the first renderers used
 
 
 @dataclass(frozen=True)
-class Verdict:
-    """One sentence of the verdict; ``warning`` marks a failed run or failed parity."""
+class Table:
+    """A header row and body rows of cells (first cell: the row's label).
 
-    text: str
-    warning: bool = False
+    ``flagged`` holds the indexes of rows to highlight (fairness mismatches); ``cell_colors`` maps
+    (row, column) to a text colour.
+    """
 
-
-def verdicts(report: Report) -> list[Verdict]:
-    """Verdict sentences: one per compared metric and framework pair, failures, then parity."""
-    out: list[Verdict] = []
-    # Metrics that cannot be compared share one sentence per framework pair and reason.
-    uncomparable: dict[tuple[str, str], list[str]] = {}
-    for c in report.comparisons:
-        if c.ratio is None or c.ratio <= 0:
-            topic = _TOPIC.get(c.metric, c.metric)
-            uncomparable.setdefault((c.other, _why_uncomparable(c)), []).append(
-                topic[0].lower() + topic[1:]
-            )
-        else:
-            out.append(Verdict(verdict(c)))
-    for (_, why), topics in uncomparable.items():
-        listed = ", ".join(topics[:-1]) + (" or " if len(topics) > 1 else "") + topics[-1]
-        out.append(Verdict(f"Cannot compare {listed}: {why}."))
-    for run in report.runs:
-        if run.status != "ok":
-            what = run.error or "no error text recorded"
-            text = f"{run_header(report, run)} did not finish ({run.status}): {what}"
-            out.append(Verdict(text, warning=True))
-    out.append(Verdict(parity_sentence(report), warning=report.parity.ok is False))
-    return out
+    columns: tuple[Column, ...]
+    rows: tuple[tuple[str, ...], ...]
+    flagged: frozenset[int] = frozenset()
+    cell_colors: tuple[tuple[int, int, str], ...] = ()
 
 
-# -- tables -------------------------------------------------------------------------------------
-
-
-def run_header(report: Report, run: RunSummary) -> str:
-    """'PyTorch', or 'PyTorch #2' when the session has repeats."""
-    repeats = sum(1 for r in report.runs if r.framework == run.framework)
-    name = label_of(run.framework)
-    return f"{name} #{run.repeat + 1}" if repeats > 1 else name
-
-
-def run_columns(report: Report) -> list[RunColumn]:
+def run_columns(report: Report) -> list[Column]:
     """One column per run, in run order."""
     return [
-        RunColumn(run_header(report, r), color_of(r.framework), r.status != "ok")
-        for r in report.runs
+        Column(run_header(report, r), color_of(r.framework), r.status != "ok") for r in report.runs
     ]
+
+
+def framework_columns(report: Report) -> list[Column]:
+    """One column per framework, in config order."""
+    return [Column(label_of(fw), color_of(fw)) for fw in report.frameworks]
 
 
 def _loss(value: float | None) -> str:
     return MISSING if value is None else f"{value:.6g}"
 
 
+def _steady(run: RunSummary) -> str:
+    if run.steady_state is None:
+        return MISSING
+    if not run.steady_state:
+        return "no: drifting"
+    excluded = run.drift.windows_excluded
+    return f"yes (first {excluded} windows left out)" if excluded else "yes"
+
+
+def _seconds(value: float | None) -> str:
+    return MISSING if value is None else f"{value:.3f}"
+
+
+def _pct(value: float | None) -> str:
+    return MISSING if value is None else f"{value:.1%}"
+
+
+def _params(report: Report, framework: str) -> int | None:
+    return next(
+        (r.params for r in report.runs if r.framework == framework and r.params is not None), None
+    )
+
+
 def summary_rows(report: Report) -> list[tuple[str, list[str]]]:
-    """(metric label, one cell per run) for the side-by-side table."""
+    """(label, one cell per framework): medians over windows and repeats, side by side."""
+    fws = report.frameworks
+
+    def med(metric: str, unit: str = "", spread: bool = False) -> list[str]:
+        cells = []
+        for fw in fws:
+            s = report.stats_of(metric, fw)
+            cell = fmt(s.median if s else None, unit)
+            if spread and s and s.p5 is not None and s.p95 is not None:
+                cell += f" ({fmt(s.p5)}–{fmt(s.p95)})"
+            cells.append(cell)
+        return cells
+
+    def first(attr: str) -> list[str]:
+        out = []
+        for fw in fws:
+            runs = [r for r in report.runs if r.framework == fw]
+            ok = [r for r in runs if r.status == "ok"] or runs
+            value = getattr(ok[0], attr) if ok else None
+            out.append(str(value) if value is not None else MISSING)
+        return out
+
+    def runs_cell(fw: str) -> str:
+        runs = [r for r in report.runs if r.framework == fw]
+        ok = sum(r.status == "ok" for r in runs)
+        return "ok" if ok == len(runs) == 1 else f"{ok} of {len(runs)} ok"
+
+    def steady(fw: str) -> str:
+        states = [r.steady_state for r in report.runs if r.framework == fw and r.status == "ok"]
+        if not states or all(s is None for s in states):
+            return MISSING
+        drifting = sum(s is False for s in states)
+        return f"no: {drifting} of {len(states)} runs drift" if drifting else "yes"
+
+    rows: list[tuple[str, list[str]]] = [
+        ("runs", [runs_cell(fw) for fw in fws]),
+        ("version", first("framework_version")),
+        ("device", first("device")),
+        ("params", [fmt(_params(report, fw)) for fw in fws]),
+        ("samples/s (median window)", med("samples_per_s")),
+        ("steps/s (median window)", med("steps_per_s")),
+        ("step time, median (p5–p95)", med("step_time_ms", "ms", spread=True)),
+        ("time to first step", med("first_step_s", "s")),
+        ("peak RSS", med("rss_peak_mib", "MiB")),
+        ("mean CPU (100% = 1 core)", med("cpu_percent_mean", "%")),
+    ]
+    optional = [
+        ("mean GPU utilisation", "gpu_util_percent_mean", "%"),
+        ("peak GPU memory", "gpu_mem_peak_mib", "MiB"),
+        ("mean GPU power", "gpu_power_w_mean", "W"),
+        ("GPU energy / 1,000 samples", "energy_per_1k_samples_j", "J"),
+        ("samples/s per watt", "samples_per_s_per_w", ""),
+    ]
+    rows += [
+        (label, med(metric, unit))
+        for label, metric, unit in optional
+        if any(report.stats_of(metric, fw) for fw in fws)
+    ]
+    if any(report.stats_of("mfu", fw) for fw in fws):
+        rows.append(
+            ("MFU", [_pct(s.median if (s := report.stats_of("mfu", fw)) else None) for fw in fws])
+        )
+    rows += [
+        ("steady state", [steady(fw) for fw in fws]),
+        ("parity (first-batch loss)", [_loss(report.parity.losses.get(fw)) for fw in fws]),
+    ]
+    return rows
+
+
+def runs_rows(report: Report) -> list[tuple[str, list[str]]]:
+    """(label, one cell per run) for the per-run table."""
     runs = report.runs
     rows: list[tuple[str, list[str]]] = [
         ("status", [r.status for r in runs]),
         ("version", [r.framework_version or MISSING for r in runs]),
         ("device", [r.device or MISSING for r in runs]),
         ("params", [fmt(r.params) for r in runs]),
-        ("steps/s", [fmt(r.steps_per_s) for r in runs]),
-        ("samples/s", [fmt(r.samples_per_s) for r in runs]),
+        ("steps/s (all used windows)", [fmt(r.steps_per_s) for r in runs]),
+        ("samples/s (all used windows)", [fmt(r.samples_per_s) for r in runs]),
         ("step time median (ms)", [fmt(r.step_time_ms.median) for r in runs]),
         ("step time p95 (ms)", [fmt(r.step_time_ms.p95) for r in runs]),
+        ("windows used", [f"{r.step_time_ms.n} of {r.drift.windows_total}" for r in runs]),
+        ("steady state", [_steady(r) for r in runs]),
         ("time to first step (s)", [fmt(r.first_step_s) for r in runs]),
+    ]
+    rows += [
+        (f"  {name.replace('_', ' ')} (s)", [_seconds(r.startup_s.get(name)) for r in runs])
+        for name in STARTUP_SEGMENTS
+        if any((r.startup_s.get(name) or 0.0) >= 0.0005 for r in runs)
+    ]
+    rows += [
         ("peak RSS (MiB)", [fmt(r.rss_peak_mib) for r in runs]),
         ("mean CPU %", [fmt(r.cpu_percent_mean) for r in runs]),
     ]
@@ -219,7 +225,16 @@ def summary_rows(report: Report) -> list[tuple[str, list[str]]]:
             ("mean GPU util %", [fmt(r.gpu_util_percent_mean) for r in runs]),
             ("peak GPU memory (MiB)", [fmt(r.gpu_mem_peak_mib) for r in runs]),
             ("mean GPU power (W)", [fmt(r.gpu_power_w_mean) for r in runs]),
+            ("max GPU temperature (°C)", [fmt(r.gpu_temp_c_max) for r in runs]),
         ]
+    if any(r.energy_j is not None for r in runs):
+        rows += [
+            ("GPU energy (J)", [fmt(r.energy_j) for r in runs]),
+            ("energy / 1,000 samples (J)", [fmt(r.energy_per_1k_samples_j) for r in runs]),
+            ("samples/s per watt", [fmt(r.samples_per_s_per_w) for r in runs]),
+        ]
+    if any(r.mfu is not None for r in runs):
+        rows.append(("MFU", [_pct(r.mfu) for r in runs]))
     if any(r.allocator_peak_mib is not None for r in runs):
         rows.append(("allocator peak (MiB)", [fmt(r.allocator_peak_mib) for r in runs]))
     rows += [
@@ -232,54 +247,122 @@ def summary_rows(report: Report) -> list[tuple[str, list[str]]]:
     return rows
 
 
-def _get(mapping: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(mapping, dict):
-            return None
-        mapping = mapping.get(key)
-    return mapping
+_STAT_LABELS = {
+    **{k: f"{v} ({UNIT[k]})" for k, v in TOPIC.items()},
+    "samples_per_s": "Throughput (samples/s)",
+    "step_time_ms": "Step time (ms)",
+    "steps_per_s": "Steps/s",
+    "cpu_percent_mean": "Mean CPU (%)",
+    "gpu_util_percent_mean": "Mean GPU utilisation (%)",
+    "gpu_power_w_mean": "Mean GPU power (W)",
+    "samples_per_s_per_w": "Samples/s per watt",
+    "mfu": "MFU (fraction of peak)",
+}
 
 
-def _workload(config: dict[str, Any]) -> str:
-    model, train = config.get("model") or {}, config.get("train") or {}
-    parts = []
-    if isinstance(model, dict) and model.get("family"):
-        layers = [model.get("input_dim"), *(model.get("hidden") or []), model.get("num_classes")]
-        parts.append(f"{model['family']} {'-'.join(str(x) for x in layers if x is not None)}")
-    if isinstance(train, dict) and train:
-        parts.append(
-            f"batch {train.get('batch_size', '?')}, {train.get('steps', '?')} steps "
-            f"({train.get('warmup_steps', '?')} warmup), "
-            f"{_get(train, 'optimizer', 'name') or '?'} lr {_get(train, 'optimizer', 'lr') or '?'}"
+def statistics_table(report: Report) -> Table:
+    """Per metric and framework: median, mean, sd, p5, p95, values, windows and runs.
+
+    A metric with one value per framework (one run each, for per-run figures) has no spread to
+    show: it is left out here (the summary has it; the JSON keeps it).
+    """
+    spread = {s.metric for s in report.statistics if s.n >= 2}
+    columns = tuple(
+        Column(h) for h in ("", "median", "mean", "sd", "p5", "p95", "n", "windows", "runs")
+    )
+    rows: list[tuple[str, ...]] = []
+    colors: list[tuple[int, int, str]] = []
+    for s in report.statistics:
+        if s.metric not in spread:
+            continue
+        label = f"{_STAT_LABELS.get(s.metric, s.metric)} · {label_of(s.framework)}"
+        colors.append((len(rows), 0, color_of(s.framework)))
+        rows.append(
+            (
+                label,
+                fmt(s.median),
+                fmt(s.mean),
+                fmt(s.std),
+                fmt(s.p5),
+                fmt(s.p95),
+                str(s.n),
+                str(s.n_windows),
+                str(s.n_repeats),
+            )
         )
-    if config.get("device"):
-        parts.append(f"device {config['device']}")
-    if config.get("threads"):
-        parts.append(f"{config['threads']} threads")
-    return "; ".join(parts) or MISSING
+    return Table(columns, tuple(rows), cell_colors=tuple(colors))
 
 
-def environment_rows(report: Report) -> list[tuple[str, str]]:
-    """(label, value) facts about the machine, the workload and the framework versions."""
-    env = report.environment
-    gpu = env.get("gpu")
-    if isinstance(gpu, dict) and gpu.get("name"):
-        gpu_text = f"{gpu['name']}, {fmt(gpu.get('memory_mib'), 'MiB')}, driver {gpu.get('driver')}"
-    else:
-        gpu_text = f"none ({env.get('gpu_status') or 'not probed'})"
-    logical, physical = env.get("cpu_count_logical"), env.get("cpu_count_physical")
-    versions: dict[str, str] = {}
-    for run in report.runs:
-        if run.framework_version:
-            versions.setdefault(label_of(run.framework), run.framework_version)
-    machine = " · ".join(str(env[k]) for k in ("hostname", "os") if env.get(k))
-    return [
-        ("machine", machine or MISSING),
-        ("CPU", f"{env.get('cpu') or MISSING} ({logical} logical, {physical} physical cores)"),
-        ("memory", fmt(env.get("memory_gib"), "GiB")),
-        ("Python", str(env.get("python") or MISSING)),
-        ("GPU", gpu_text),
-        ("frameworks", ", ".join(f"{k} {v}" for k, v in versions.items()) or MISSING),
-        ("workload", _workload(report.config)),
-        ("FrameDuel", str(env.get("frameduel") or MISSING)),
-    ]
+def comparison_table(report: Report) -> Table:
+    """One row per metric and framework pair: medians, ratio, interval, p-value, outcome."""
+    columns = tuple(Column(h) for h in ("", "medians", "ratio", "95% CI", "p", "outcome"))
+    rows = []
+    for c in report.comparisons:
+        pair = f"{label_of(c.other)} / {label_of(c.baseline)}"
+        label = f"{TOPIC.get(c.metric, c.metric)}: {pair}"
+        unit = UNIT.get(c.metric, "")
+        medians = f"{fmt(c.other_median)} / {fmt(c.baseline_median, unit)}"
+        if c.ratio is None:
+            outcome = "cannot compare"
+        elif c.significant is False:
+            outcome = "no significant difference"
+        else:
+            better, _, factor, _ = winner(c)
+            outcome = f"{label_of(better)} better, {factor:.2f}x"
+            if c.significant is None:
+                outcome += " (too few values to test)" if c.p_value is not None else " (no test)"
+        ratio = MISSING if c.ratio is None else f"{c.ratio:.3f}"
+        rows.append(
+            (label, medians, ratio, fmt_ci(c.ci95) or MISSING, fmt_p(c.p_value) or MISSING, outcome)
+        )
+    return Table(columns, tuple(rows))
+
+
+def audit_table(report: Report) -> Table:
+    """The fairness audit: one row per setting, one column per framework, mismatches flagged."""
+    audit = report.audit
+    columns = (Column(""), *(Column(label_of(fw), color_of(fw)) for fw in audit.frameworks))
+    rows: list[tuple[str, ...]] = []
+    flagged: set[int] = set()
+    for row in audit.rows:
+        cells = []
+        for fw in audit.frameworks:
+            value = row.values.get(fw)
+            if row.key in ("params", "parity_loss"):
+                cell = fmt(value) if row.key == "params" else _loss(value)
+            else:
+                cell = fmt_setting(value)
+            if fw in row.repeat_values:
+                cell = " / ".join(fmt_setting(v) for v in row.repeat_values[fw])
+            cells.append(cell)
+        label = f"⚠ {row.key}" if row.mismatch else row.key
+        if row.mismatch:
+            flagged.add(len(rows))
+        rows.append((label, *cells))
+    return Table(columns, tuple(rows), frozenset(flagged))
+
+
+_OK = "#1B7F3B"
+_FAILED = "#B00020"
+
+
+def _all_ok(cell: str) -> bool:
+    """'ok', or 'N of N ok'."""
+    words = cell.split()
+    return cell == "ok" or (len(words) == 4 and words[0] == words[2] and words[3] == "ok")
+
+
+def grid_table(rows: list[tuple[str, list[str]]], columns: list[Column]) -> Table:
+    """A (label, cells) list as a Table under ``columns``; status and errors coloured."""
+    colors = []
+    for r, (label, cells) in enumerate(rows):
+        for c, cell in enumerate(cells, start=1):
+            if label in ("status", "runs"):
+                colors.append((r, c, _OK if _all_ok(cell) else _FAILED))
+            elif label == "error":
+                colors.append((r, c, _FAILED))
+    return Table(
+        (Column(""), *columns),
+        tuple((label, *cells) for label, cells in rows),
+        cell_colors=tuple(colors),
+    )

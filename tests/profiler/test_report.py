@@ -27,9 +27,11 @@ WINDOW = 10
 RUN_FIELDS = {
     "run_id", "seq", "repeat", "framework", "framework_version", "status", "error", "device",
     "params", "parity_loss", "flops_per_step", "steps_per_s", "samples_per_s", "step_time_ms",
-    "first_step_s", "phases_s", "rss_peak_mib", "cpu_percent_mean", "gpu_util_percent_mean",
-    "gpu_mem_peak_mib", "gpu_power_w_mean", "allocator_peak_mib", "loss_first", "loss_last",
-    "settings",
+    "first_step_s", "phases_s", "startup_s", "rss_peak_mib", "cpu_percent_mean",
+    "gpu_util_percent_mean", "gpu_mem_peak_mib", "gpu_power_w_mean", "gpu_temp_c_max",
+    "allocator_peak_mib", "energy_j", "energy_source", "energy_per_1k_samples_j",
+    "samples_per_s_per_w", "peak_tflops", "mfu", "loss_first", "loss_last", "steady_state",
+    "drift", "warnings", "settings",
 }  # fmt: skip
 
 
@@ -47,6 +49,12 @@ class FakeRun:
     parity_loss: float = 2.3026
     fail: str | None = None
     rss_start_mib: float = 60.0
+    settings: dict[str, object] = field(default_factory=lambda: {"threads": 4, "precision": "fp32"})
+    warnings: list[str] = field(default_factory=list)
+    garbage: int = 0
+    gpu_power_w: float | None = None  # sample GPU metrics at this power (W)
+    energy_counter: bool = True
+    peak_flops: float | None = None
     truth: dict[str, float] = field(default_factory=dict)
 
 
@@ -76,8 +84,10 @@ def record_run(
     else:
         t += 0.2
         model = {"params": 235_146, "parity_loss": fr.parity_loss, "flops_per_step": 9.0e7}
+        if fr.peak_flops is not None:
+            model["peak_flops_per_s"] = fr.peak_flops
         ev.append((t - 0.05, "model", model))
-        ev.append((t - 0.04, "env", {"settings": {"threads": 4, "precision": "fp32"}}))
+        ev.append((t - 0.04, "env", {"settings": fr.settings}))
         ev.append((t, "phase", {"name": "build", "state": "end"}))
         if fr.compile_s:
             ev.append((t, "phase", {"name": "compile", "state": "start"}))
@@ -90,7 +100,8 @@ def record_run(
             for seconds in seconds_list:
                 if step == 0:
                     fr.truth["first_step_t"] = t + fr.first_step_s
-                    ev.append((t + fr.first_step_s, "first_step", {"step": 1, "loss": loss}))
+                    first = {"step": 1, "seconds": fr.first_step_s, "loss": loss}
+                    ev.append((t + fr.first_step_s, "first_step", first))
                 t += seconds
                 step += WINDOW
                 loss *= 0.97
@@ -102,6 +113,7 @@ def record_run(
         fr.truth["loss_last"] = loss
         ev.append((t, "memory", {"allocator_bytes": None, "allocator_peak_bytes": 3 * 2**20}))
         ev.append((t + 0.01, "done", {"steps": step}))
+    ev += [(t, "garbage", {"reason": "not JSON"})] * fr.garbage
     end = t + 0.05
     for when, kind, payload in ev:
         store.add_event(run_id, when, kind, payload)
@@ -110,25 +122,38 @@ def record_run(
     for i, st in enumerate(sample_t):
         measuring = fr.truth.get("measure_start", math.inf) <= st <= fr.truth.get("measure_end", 0)
         rss = fr.rss_start_mib + i
-        store.add_sample(run_id, (st, 400.0 if measuring else 100.0, rss, 8, *[math.nan] * 3))
+        gpu = [math.nan] * 5  # util, memory, power, temperature, SM clock
+        energy = math.nan
+        if fr.gpu_power_w is not None:
+            gpu = [90.0, 1000.0 + i, fr.gpu_power_w, 60.0 + i * 0.01, 1800.0]
+            energy = 1.0e5 + fr.gpu_power_w * (st - launch) if fr.energy_counter else math.nan
+        row = (st, 400.0 if measuring else 100.0, rss, 8, *gpu, energy, 0, 5000.0 + i)
+        store.add_sample(run_id, row, [50.0, 25.0])
     fr.truth["rss_peak"] = fr.rss_start_mib + len(sample_t) - 1
     status, error = ("failed", f"ValueError: {fr.fail}") if fr.fail else ("ok", None)
+    info = {"pid": 1000 + seq, "launch_t": launch, "warnings": fr.warnings}
     store.update_run(run_id, status=status, error=error, exit_code=1 if fr.fail else 0,
-                     ended_t=end, info={"pid": 1000 + seq, "launch_t": launch})  # fmt: skip
+                     ended_t=end, info=info)  # fmt: skip
     return end
 
 
-def record_session(path: Path, runs: list[tuple[int, FakeRun]], name: str = "demo-mlp"):
+def record_session(
+    path: Path,
+    runs: list[tuple[int, FakeRun]],
+    name: str = "demo-mlp",
+    frameworks: tuple[str, ...] = ("torch", "tensorflow"),
+    gpu: dict[str, object] | None = None,
+):
     """Record ``(repeat, run)`` pairs one after another into a new store; load the session back."""
-    config = {"name": name, "frameworks": ["torch", "tensorflow"], "device": "cpu",
+    config = {"name": name, "frameworks": list(frameworks), "device": "cpu",
               "model": {"family": "mlp", "input_dim": 784, "hidden": [256, 128],
                         "num_classes": 10},
               "train": {"batch_size": BATCH, "steps": 200, "warmup_steps": 20,
                         "optimizer": {"name": "sgd", "lr": 0.01}}}  # fmt: skip
     env = {"frameduel": "0.1.0", "hostname": "bench-01", "os": "Linux 6.1.0",
            "cpu": "AMD EPYC 7B13", "cpu_count_logical": 8, "cpu_count_physical": 4,
-           "memory_gib": 31.3, "python": "3.11.2", "gpu": None,
-           "gpu_status": "no NVIDIA driver"}  # fmt: skip
+           "memory_gib": 31.3, "python": "3.11.2", "gpu": gpu,
+           "gpu_status": "ok" if gpu else "no NVIDIA driver"}  # fmt: skip
     with Store(path) as store:
         session_id = store.create_session(name, config, None, env)
         t = 0.5
@@ -269,7 +294,7 @@ def test_failed_run_has_none_metrics_and_renders(tmp_path: Path) -> None:
     assert report.parity.ok is None
     texts = [v.text for v in verdicts(report)]
     assert (
-        "Cannot compare training speed, step time, peak memory (RSS) or time to first step: "
+        "Cannot compare training speed, peak memory (RSS) or time to first step: "
         "no finished run of TensorFlow." in texts
     )
     assert any(
@@ -277,8 +302,9 @@ def test_failed_run_has_none_metrics_and_renders(tmp_path: Path) -> None:
     )
     data = json.loads(write_report(report, tmp_path / "r.json").read_text())
     assert data["runs"][1]["steps_per_s"] is None
-    assert data["runs"][1]["step_time_ms"] == {"median": None, "p95": None, "mean": None,
-                                               "std": None, "n": 0}  # fmt: skip
+    assert data["runs"][1]["step_time_ms"] == {"median": None, "p5": None, "p95": None,
+                                               "mean": None, "std": None, "n": 0}  # fmt: skip
+    assert data["runs"][1]["steady_state"] is None
     for suffix in (".pdf", ".html", ".csv"):
         assert write_report(report, tmp_path / f"r{suffix}").stat().st_size > 0
     assert "ValueError: shapes" in (tmp_path / "r.html").read_text()
@@ -295,9 +321,10 @@ def test_all_formats_render(tmp_path: Path) -> None:
     out = render_all(report, tmp_path)
 
     data = json.loads(out[".json"].read_text())
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert data["generated_from"]["name"] == "demo-mlp"
-    assert {"config", "environment", "runs", "comparisons", "parity"} <= set(data)
+    assert {"config", "environment", "runs", "statistics", "comparisons", "parity",
+            "fairness"} <= set(data)  # fmt: skip
     assert all(set(run) == RUN_FIELDS for run in data["runs"])
     assert set(data["runs"][0]["phases_s"]) == {"import", "build", "compile", "warmup", "measure"}
     assert data["runs"][0]["gpu_util_percent_mean"] is None
@@ -309,13 +336,15 @@ def test_all_formats_render(tmp_path: Path) -> None:
         rows = list(csv.reader(fh))
     assert rows[0] == ["run_id", "framework", "series", "t", "value"]
     series = {r[2] for r in rows[1:]}
-    assert series == {"samples_per_s", "step_time_ms", "loss", "cpu_percent", "rss_mib"}
+    assert series == {"samples_per_s", "step_time_ms", "loss", "cpu_percent", "rss_mib",
+                      "threads", "sys_mem_used_mib"}  # fmt: skip
     first_run_loss = [r for r in rows[1:] if r[0] == str(report.runs[0].run_id) and r[2] == "loss"]
     assert len(first_run_loss) == 42  # 2 warmup + 40 measure windows
     assert all(float(r[3]) > 0 for r in first_run_loss)
 
     html = out[".html"].read_text()
-    assert html.startswith("<!DOCTYPE html>") and html.count("<svg") == 2
+    # time series with phases, distributions and startup, CPU and memory: no GPU pages
+    assert html.startswith("<!DOCTYPE html>") and html.count("<svg") == 3
     assert "FrameDuel report — demo-mlp" in html and "<script" not in html
     assert "#E4572E" in html and "#2E86AB" in html  # framework colours in the table headers
     assert not re.search(r"(src|href)=\"https?:", html) and "<link" not in html  # self-contained
@@ -361,7 +390,8 @@ def test_importing_the_report_model_loads_no_plotting_or_framework(tmp_path: Pat
         "store.close()\n"
         "assert 'matplotlib' not in sys.modules\n"
         f"write_report(report, {str(tmp_path / 'r.pdf')!r})\n"
-        "banned = {'matplotlib.pyplot', 'torch', 'tensorflow', 'PySide6.QtWidgets'}\n"
+        "banned = {'matplotlib.pyplot', 'scipy.stats', 'torch', 'tensorflow',\n"
+        "          'PySide6.QtWidgets'}\n"
         "bad = banned & set(sys.modules)\n"
         "assert not bad, bad\n"
     )

@@ -1,0 +1,319 @@
+"""The sentences a report opens with: verdicts per key metric, measurement quality, fairness.
+
+Plain strings from a Report, shared by the PDF and HTML renderers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from profiler.colors import label_of
+from profiler.report.audit import AuditRow
+from profiler.report.compare import SIGNIFICANCE, min_p_value
+from profiler.report.formatting import fmt, fmt_ci, fmt_p, fmt_setting, run_header
+from profiler.report.model import Comparison, Report, RunSummary
+
+TOPIC = {
+    "steps_per_s": "Training speed",
+    "step_time_ms": "Step time",
+    "rss_peak_mib": "Peak memory (RSS)",
+    "gpu_mem_peak_mib": "Peak GPU memory",
+    "first_step_s": "Time to first step",
+    "energy_per_1k_samples_j": "GPU energy per 1,000 samples",
+}
+UNIT = {
+    "steps_per_s": "steps/s",
+    "step_time_ms": "ms",
+    "rss_peak_mib": "MiB",
+    "gpu_mem_peak_mib": "MiB",
+    "first_step_s": "s",
+    "energy_per_1k_samples_j": "J",
+}
+# Metrics with a verdict sentence on page one (step time is throughput's reciprocal: it gets a
+# row in the comparisons table instead).
+KEY_METRICS = (
+    "steps_per_s",
+    "rss_peak_mib",
+    "gpu_mem_peak_mib",
+    "first_step_s",
+    "energy_per_1k_samples_j",
+)
+# "PyTorch uses 0.58x the peak memory of TensorFlow": what the smaller one "uses".
+_USES = {
+    "rss_peak_mib": "the peak memory (RSS)",
+    "gpu_mem_peak_mib": "the peak GPU memory",
+    "energy_per_1k_samples_j": "the GPU energy per 1,000 samples",
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One sentence; ``warning`` marks a failed run, failed parity or an unfair setting."""
+
+    text: str
+    warning: bool = False
+
+
+def why_uncomparable(c: Comparison) -> str:
+    """Why a comparison has no ratio."""
+    pairs = ((c.baseline, c.n_baseline), (c.other, c.n_other))
+    missing = [label_of(fw) for fw, n in pairs if n == 0]
+    return f"no finished run of {' or '.join(missing)}" if missing else "no usable values"
+
+
+def _stats_text(c: Comparison) -> str:
+    ci = fmt_ci(c.ci95)
+    return ", ".join(
+        s for s in (f"ratio {c.ratio:.2f}{' ' + ci if ci else ''}", fmt_p(c.p_value)) if s
+    )
+
+
+def winner(c: Comparison) -> tuple[str, str, float, tuple[float, float] | None]:
+    """(better framework, worse one, the better's factor >= 1, its interval turned alike)."""
+    assert c.ratio is not None
+    other_wins = c.ratio >= 1.0 if c.higher_is_better else c.ratio <= 1.0
+    factor, ci95 = c.ratio, c.ci95
+    if factor < 1.0:
+        factor, ci95 = 1.0 / factor, None if ci95 is None else (1.0 / ci95[1], 1.0 / ci95[0])
+    return (
+        (c.other, c.baseline, factor, ci95) if other_wins else (c.baseline, c.other, factor, ci95)
+    )
+
+
+def verdict(c: Comparison, report: Report | None = None) -> str:
+    """One sentence on one metric, such as 'TensorFlow trains this model 1.31x faster than
+    PyTorch [1.27–1.35], p < 0.001' or 'no significant difference'."""
+    topic = TOPIC.get(c.metric, c.metric)
+    if c.ratio is None or c.ratio <= 0:
+        return f"{topic}: cannot compare, {why_uncomparable(c)}."
+    if c.significant is False:
+        return (
+            f"{topic}: no significant difference between {label_of(c.other)} and "
+            f"{label_of(c.baseline)} ({_stats_text(c)})."
+        )
+    w, lo, factor, ci95 = winner(c)
+    wv, lv = (
+        (c.other_median, c.baseline_median) if w == c.other else (c.baseline_median, c.other_median)
+    )
+    unit = UNIT.get(c.metric, "")
+    if c.metric == "steps_per_s":
+        text = f"{label_of(w)} trains this model {factor:.2f}x faster than {label_of(lo)}"
+    elif c.metric in _USES:
+        # the smaller one is the better one: say how much of the other's it uses
+        text = f"{label_of(w)} uses {1 / factor:.2f}x {_USES[c.metric]} of {label_of(lo)}"
+        ci95 = None if ci95 is None else (1 / ci95[1], 1 / ci95[0])
+    elif c.metric == "first_step_s":
+        text = f"{label_of(w)} reaches its first step {factor:.2f}x sooner than {label_of(lo)}"
+    else:
+        text = f"{topic}: {label_of(w)} {factor:.2f}x better than {label_of(lo)}"
+    if ci95 is not None:
+        text += f" {fmt_ci(ci95)}"
+    if c.p_value is not None:
+        text += f", {fmt_p(c.p_value)}"
+    text += f" (median {fmt(wv)} vs {fmt(lv)} {unit})"
+    if c.ci95 is None and c.p_value is None:
+        text += "; one run each: no interval, no test"
+    elif (
+        c.p_value is not None
+        and c.p_value >= SIGNIFICANCE
+        and min_p_value(c.n_baseline, c.n_other) >= SIGNIFICANCE
+    ):
+        text += (
+            f"; {c.n_baseline} vs {c.n_other} values are too few for the rank test to reach "
+            "p < 0.05"
+        )
+    if report is not None and c.metric == "steps_per_s":
+        text += _drifting(report, [c.baseline, c.other])
+    return text + "."
+
+
+_BEST = {
+    "steps_per_s": ("trains this model fastest", "faster than"),
+    "first_step_s": ("reaches its first step soonest", "sooner than"),
+}
+
+
+def _drifting(report: Report, frameworks: list[str]) -> str:
+    names = [
+        label_of(fw)
+        for fw in frameworks
+        if any(r.framework == fw and r.steady_state is False for r in report.runs)
+    ]
+    return f"; not a steady state: {' and '.join(names)} still drifting" if names else ""
+
+
+def best_of_verdict(report: Report, metric: str, comps: list[Comparison]) -> str:
+    """One sentence on one metric across three or more frameworks, from the best one's side:
+    'TensorFlow trains this model fastest: 1.25x faster than PyTorch [1.24–1.26], p < 0.001;
+    no significant difference from JAX (1.01x [0.98–1.03], p = 0.41)'."""
+    medians: dict[str, float] = {}
+    for c in comps:
+        for fw, m in ((c.baseline, c.baseline_median), (c.other, c.other_median)):
+            if m is not None:
+                medians[fw] = m
+    higher = comps[0].higher_is_better
+    best = (max if higher else min)(medians, key=lambda fw: medians[fw])
+    parts, others, caveat = [], [], ""
+    for c in comps:
+        if best not in (c.baseline, c.other):
+            continue
+        fw = c.other if c.baseline == best else c.baseline
+        others.append(fw)
+        _, _, factor, ci95 = winner(c)
+        shown = factor
+        if metric in _USES:  # the smaller one is the better one: how much of the other's
+            shown, ci95 = 1 / factor, None if ci95 is None else (1 / ci95[1], 1 / ci95[0])
+        stats = ", ".join(x for x in (fmt_ci(ci95), fmt_p(c.p_value)) if x)
+        stats = f" {stats}" if stats else ""
+        if c.significant is False:
+            parts.append(f"no significant difference from {label_of(fw)} ({shown:.2f}x{stats})")
+        elif metric in _USES:
+            parts.append(f"{shown:.2f}x that of {label_of(fw)}{stats}")
+        else:
+            parts.append(f"{shown:.2f}x {_BEST.get(metric, ('', 'better than'))[1]} "
+                         f"{label_of(fw)}{stats}")  # fmt: skip
+        if c.ci95 is None and c.p_value is None:
+            caveat = "; one run each: no interval, no test"
+        elif (
+            c.p_value is not None
+            and c.p_value >= SIGNIFICANCE
+            and min_p_value(c.n_baseline, c.n_other) >= SIGNIFICANCE
+        ):
+            caveat = "; too few values for the rank test to reach p < 0.05"
+    if metric in _USES:
+        lead = f"{label_of(best)} uses the least {_USES[metric].removeprefix('the ')}"
+    else:
+        what = _BEST.get(metric, (f"is best on {TOPIC.get(metric, metric)}",))[0]
+        lead = f"{label_of(best)} {what}"
+    values = " and ".join(fmt(medians[fw]) for fw in others)
+    unit = UNIT.get(metric, "")
+    text = f"{lead}: {'; '.join(parts)} (median {fmt(medians[best])} vs {values} {unit})"
+    text += caveat
+    if metric == "steps_per_s":
+        text += _drifting(report, [best, *others])
+    return text + "."
+
+
+def parity_sentence(report: Report) -> str:
+    """Whether the frameworks start from the same first-batch loss."""
+    parity = report.parity
+    if parity.max_rel_diff is None:
+        return "Parity: not checked (fewer than two frameworks reported a first-batch loss)."
+    diff = f"{parity.max_rel_diff:.1e}"
+    if parity.ok:
+        return f"Parity: first-batch losses agree (max relative difference {diff} < 1e-4)."
+    return (
+        f"Parity FAILED: first-batch losses differ by {diff} (relative, limit 1e-4); the "
+        "frameworks are not training the same model, so the comparison is suspect."
+    )
+
+
+def mismatch_sentence(report: Report, row: AuditRow) -> str:
+    """'Unfair setting: precision differs (PyTorch fp32, TensorFlow bf16).'"""
+    parts = [f"{label_of(fw)} {fmt_setting(v)}" for fw, v in row.values.items()]
+    text = f"Unfair setting: {row.key} differs ({', '.join(parts)})"
+    for fw, values in row.repeat_values.items():
+        shown = " / ".join(fmt_setting(v) for v in values)
+        text += f"; {label_of(fw)}'s repeats disagree ({shown})"
+    return text + "."
+
+
+def verdicts(report: Report) -> list[Verdict]:
+    """Page one's sentences: key metrics per framework pair, failures, fairness, then parity."""
+    out: list[Verdict] = []
+    # Metrics that cannot be compared share one sentence per framework pair and reason.
+    uncomparable: dict[tuple[str, str, str], list[str]] = {}
+    grouped: dict[str, list[Comparison]] = {}
+    for c in report.comparisons:
+        if c.metric not in KEY_METRICS:
+            continue
+        if c.ratio is None or c.ratio <= 0:
+            topic = TOPIC.get(c.metric, c.metric)
+            key = (c.baseline, c.other, why_uncomparable(c))
+            uncomparable.setdefault(key, []).append(topic[0].lower() + topic[1:])
+        elif len(report.frameworks) > 2:  # one sentence per metric, from the best one's side
+            grouped.setdefault(c.metric, []).append(c)
+        else:
+            out.append(Verdict(verdict(c, report)))
+    out += [Verdict(best_of_verdict(report, m, comps)) for m, comps in grouped.items()]
+    for (_, _, why), topics in uncomparable.items():
+        listed = ", ".join(topics[:-1]) + (" or " if len(topics) > 1 else "") + topics[-1]
+        out.append(Verdict(f"Cannot compare {listed}: {why}."))
+    for run in report.runs:
+        if run.status != "ok":
+            what = run.error or "no error text recorded"
+            text = f"{run_header(report, run)} did not finish ({run.status}): {what}"
+            out.append(Verdict(text, warning=True))
+    for row in report.audit.mismatches:
+        out.append(Verdict(mismatch_sentence(report, row), warning=True))
+    out.append(Verdict(parity_sentence(report), warning=report.parity.ok is False))
+    return out
+
+
+def drift_sentence(run: RunSummary) -> str | None:
+    """What the steady-state check found, when there is something to say."""
+    d = run.drift
+    trend = ""
+    if d.change is not None and d.tau is not None:
+        direction = "slowing down" if d.change > 0 else "speeding up"
+        trend = (
+            f"{direction}: {d.change:+.0%} from the first to the last third of the windows, "
+            f"Kendall τ = {d.tau:.2f}, {fmt_p(d.p_value)}"
+        )
+    if run.steady_state is False:
+        return (
+            f"step time drifts throughout the measure phase ({trend}): its median is not a "
+            "steady-state figure; run more steps or a longer warmup"
+        )
+    if run.steady_state and d.windows_excluded:
+        return (
+            f"step time was not steady at the start of the measure phase ({trend}): the first "
+            f"{d.windows_excluded} of {d.windows_total} measure windows are left out of every "
+            "figure; a longer warmup would avoid this"
+        )
+    if run.steady_state is None and run.status == "ok" and d.windows_total:
+        return f"only {d.windows_total} measure windows: too few to check for a steady state"
+    return None
+
+
+def run_quality(run: RunSummary) -> list[str]:
+    """A run's measurement-quality notes: the parent's warnings, then the steady-state check."""
+    notes = list(run.warnings)
+    drift = drift_sentence(run)
+    if drift:
+        notes.append(drift)
+    return notes
+
+
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)%")
+
+
+def quality_notes(report: Report) -> list[tuple[str, str]]:
+    """(runs, note) for the measurement-quality notes of every run, in run order.
+
+    Notes that read the same but for their percentages (other processes' CPU) are merged into
+    one, with the range of the percentages: "all 6 runs", "other processes used 135–153% CPU".
+    """
+    groups: dict[str, list[tuple[RunSummary, str]]] = {}
+    for run in report.runs:
+        for note in run_quality(run):
+            groups.setdefault(_PERCENT.sub("#%", note), []).append((run, note))
+    out = []
+    for template, items in groups.items():
+        runs = list(dict.fromkeys(r.run_id for r, _ in items))
+        if len(runs) == 1:
+            out.append((run_header(report, items[0][0]), items[0][1]))
+            continue
+        columns = zip(*(map(float, _PERCENT.findall(note)) for _, note in items), strict=True)
+        ranges = [f"{min(v):g}" if min(v) == max(v) else f"{min(v):g}–{max(v):g}" for v in columns]
+        pieces = template.split("#%")
+        text = pieces[0] + "".join(
+            f"{r}%{rest}" for r, rest in zip(ranges, pieces[1:], strict=True)
+        )
+        if len(runs) == len(report.runs):
+            who = f"all {len(runs)} runs" if len(runs) > 2 else "both runs"
+        else:
+            who = ", ".join(run_header(report, r) for r, _ in items)
+        out.append((who[0].upper() + who[1:], text))
+    return out
