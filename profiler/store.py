@@ -165,6 +165,7 @@ class Store:
         self._lock = threading.Lock()
         self._queue: queue.SimpleQueue[tuple[str, tuple[Any, ...]] | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
+        self._writer_lock = threading.Lock()
         self._write_error: BaseException | None = None
         # Set when a write failed (a full disk): the session stops instead of measuring on.
         self.failed = threading.Event()
@@ -305,12 +306,15 @@ class Store:
         self._put("INSERT INTO logs VALUES (?, ?, ?)", (run_id, t, line))
 
     def _put(self, sql: str, params: tuple[Any, ...]) -> None:
-        if self._writer is None:
-            self._writer = threading.Thread(
-                target=self._write_loop, name="store-writer", daemon=True
-            )
-            self._writer.start()
-        self._queue.put((sql, params))
+        # Rows come from several threads (events, logs, samples) while another may flush: the
+        # writer is started, fed and stopped under one lock so no row lands behind a stopped one.
+        with self._writer_lock:
+            if self._writer is None:
+                self._writer = threading.Thread(
+                    target=self._write_loop, name="store-writer", daemon=True
+                )
+                self._writer.start()
+            self._queue.put((sql, params))
 
     def _write_loop(self) -> None:
         while True:
@@ -343,10 +347,11 @@ class Store:
             self.failed.set()
 
     def _stop_writer(self) -> None:
-        if self._writer is not None:
-            self._queue.put(None)
-            self._writer.join()
-            self._writer = None
+        with self._writer_lock:
+            if self._writer is not None:
+                self._queue.put(None)
+                self._writer.join()
+                self._writer = None
 
     def flush(self) -> None:
         """Write every queued row now (blocks until done); StoreError if a write ever failed."""

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -142,3 +143,24 @@ def test_a_version_1_store_is_migrated_and_still_readable(tmp_path: Path) -> Non
         assert store.load(1).runs[1].cpu_cores.tolist() == [[50.0, 25.0]]
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT value FROM meta").fetchone() == (str(SCHEMA_VERSION),)
+
+
+def test_rows_from_many_threads_with_flushes_in_between_all_land(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3", flush_interval_s=0.001)
+    sid = store.create_session("threads", {}, None, {})
+    rid = store.create_run(sid, 0, "torch", 0)
+
+    def feed(offset: int) -> None:
+        for i in range(500):
+            store.add_event(rid, offset + i, "window", {"i": i})
+            if i % 50 == 0:
+                store.flush()
+
+    threads = [threading.Thread(target=feed, args=(k * 1000,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    store.flush()
+    assert len(store.load(sid).runs[0].events) == 2000
+    store.close()
