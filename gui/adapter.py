@@ -308,7 +308,7 @@ class SessionController(QObject):
                 batch.logs[run_id].append(f"[{level}] {event.get('message', '')}")
             else:
                 if event.kind == "error":
-                    batch.logs[run_id].extend(_error_lines(event))
+                    batch.logs[run_id].extend(error_lines(event))
                 batch.events.append((run_id, t, event))
 
     def _end(self, session_id: int, status: str) -> None:
@@ -322,7 +322,8 @@ class SessionController(QObject):
         self.sessionFinished.emit(session_id, status)
 
 
-def _error_lines(event: Event) -> list[str]:
+def error_lines(event: Event) -> list[str]:
+    """An error event as log lines: the error in words, then its traceback."""
     lines = [f"[error] {event.get('type', 'error')}: {event.get('message', '')}"]
     tb = event.get("traceback")
     if isinstance(tb, str) and tb:

@@ -10,17 +10,21 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from gui.main_window import MainWindow
+from gui.settings import APPLICATION, ORGANIZATION
 from profiler.paths import resources_dir
 
 
 def create_application() -> QApplication:
-    """The process's QApplication (created once), named FrameDuel and with its icon."""
+    """The process's QApplication (created once), named FrameDuel and with its icon.
+
+    The organisation and application names decide where QSettings keeps the user's settings.
+    """
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         app = QApplication(sys.argv[:1])
-    app.setApplicationName("FrameDuel")
+    app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("FrameDuel")
-    app.setOrganizationName("FrameDuel")
+    app.setOrganizationName(ORGANIZATION)
     app.setDesktopFileName("frameduel")
     icon = resources_dir() / "icons" / "frameduel.svg"
     if icon.is_file():
@@ -31,8 +35,8 @@ def create_application() -> QApplication:
 def main(configs: list[str] | None = None, run: bool = False, store: str | None = None) -> int:
     """Open the window with ``configs`` loaded; with ``run``, start the first valid one at once.
 
-    ``store`` is the SQLite store's path (None: $FRAMEDUEL_STORE or the XDG data dir).
-    Returns the application's exit code.
+    ``store`` is the SQLite store's path (None: the settings' store, else $FRAMEDUEL_STORE or
+    the XDG data dir). Returns the application's exit code.
     """
     app = create_application()
     window = MainWindow(store_path=store)
@@ -45,9 +49,9 @@ def main(configs: list[str] | None = None, run: bool = False, store: str | None 
     window.show()
     if run and valid:
         window.start_run()
-    # Ctrl+C in the terminal closes the window (which stops a running session first). Python
-    # handles signals only between bytecodes, so a timer lets the interpreter run now and then.
-    signal.signal(signal.SIGINT, lambda *_: window.close())
+    # Ctrl+C in the terminal closes the window (stopping a running session first, unasked).
+    # Python handles signals only between bytecodes, so a timer lets the interpreter run.
+    signal.signal(signal.SIGINT, lambda *_: window.quit_when_stopped())
     wake = QTimer(window)
     wake.timeout.connect(lambda: None)
     wake.start(250)

@@ -1,26 +1,34 @@
-"""A non-modal message banner: shown inside the window, so nothing blocks the event loop."""
+"""A non-modal message banner: shown inside the window, so nothing blocks the event loop.
+
+Errors are said in plain words; the full text (traceback, log tail) is one click away behind
+Details…, in a message box opened without a nested event loop.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QToolButton, QWidget
 
-_STYLES = {
-    "error": ("#FDECEA", "#E0A39C", "#7A1F17"),
-    "info": ("#EAF2FB", "#A9C4E2", "#1F3A5F"),
-}
+from gui.theme import LIGHT, Theme
 
 
 class MessageBanner(QFrame):
-    """A coloured strip with a message and a close button; hidden until ``show_message``."""
+    """A coloured strip with a message, Details… and a close button; hidden until
+    ``show_message``."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("messageBanner")
+        self.theme = LIGHT
         self.label = QLabel(self)
         self.label.setWordWrap(True)
         self.label.setTextFormat(Qt.TextFormat.PlainText)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details_button = QToolButton(self)
+        self.details_button.setText("Details…")
+        self.details_button.setAutoRaise(True)
+        self.details_button.setToolTip("The full error, its traceback and the run's last output")
+        self.details_button.clicked.connect(self.show_details)
         self.close_button = QToolButton(self)
         self.close_button.setText("✕")
         self.close_button.setAutoRaise(True)
@@ -29,21 +37,48 @@ class MessageBanner(QFrame):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 6, 6)
         layout.addWidget(self.label, 1)
+        layout.addWidget(self.details_button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
         self.kind = "error"
+        self.details = ""
+        self.details_box: QMessageBox | None = None
         self.hide()
 
     def show_message(self, text: str, kind: str = "error", details: str | None = None) -> None:
-        """Show ``text`` (plain); ``details`` become the tooltip (e.g. the full path)."""
-        background, border, foreground = _STYLES.get(kind, _STYLES["error"])
+        """Show ``text`` (plain); ``details`` (the whole story) behind the Details… button."""
         self.kind = kind
+        self.details = details or ""
+        self._restyle()
+        self.label.setText(text)
+        self.setToolTip("")
+        self.details_button.setVisible(bool(self.details) and self.details != text)
+        self.show()
+
+    def set_theme(self, theme: Theme) -> None:
+        """Recolour for the theme."""
+        self.theme = theme
+        self._restyle()
+
+    def _restyle(self) -> None:
+        colors = self.theme.banner_error if self.kind == "error" else self.theme.banner_info
+        background, border, foreground = colors
         self.setStyleSheet(
             f"QFrame#messageBanner {{ background: {background}; border: 1px solid {border};"
-            f" border-radius: 4px; }} QLabel {{ color: {foreground}; }}"
+            f" border-radius: 4px; }} QLabel, QToolButton {{ color: {foreground}; }}"
         )
-        self.label.setText(text)
-        self.setToolTip(details or "")
-        self.show()
+
+    def show_details(self) -> None:
+        """Open the details in a message box (non-modal: ``open()``, not ``exec()``)."""
+        box = QMessageBox(self.window())
+        box.setIcon(
+            QMessageBox.Icon.Critical if self.kind == "error" else QMessageBox.Icon.Information
+        )
+        box.setWindowTitle("FrameDuel")
+        box.setText(self.label.text())
+        box.setDetailedText(self.details)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.details_box = box
+        box.open()
 
     def text(self) -> str:
         """The message shown (empty when hidden)."""

@@ -1,97 +1,128 @@
-"""FrameDuel's main window: configs and frameworks on the left, live plots in the centre,
-the runs table and the selected run's log at the bottom.
+"""FrameDuel's main window: configs and frameworks on the left; the dashboard, the config editor
+and the history as tabs in the centre; runs, summary and log docked below.
 
-The window never touches the engine: it asks its SessionController to start or stop and derives
-everything it shows from the controller's batched signals.
+The window never touches the engine directly: it asks its SessionController to start or stop and
+derives what it shows from the controller's batched signals; store reads, report rendering,
+framework probes and config validation run in workers (``TaskRunner``). Configs live in
+``window_configs``, runs and sessions in ``window_sessions``, actions in ``window_actions``.
 """
 
 from __future__ import annotations
 
-import time
-from collections import deque
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import (
-    QAction,
-    QCloseEvent,
-    QDragEnterEvent,
-    QDragMoveEvent,
-    QDropEvent,
-    QFontDatabase,
-    QKeySequence,
-    QTextCursor,
-)
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
-    QFileDialog,
+    QApplication,
+    QDockWidget,
     QLabel,
     QMainWindow,
-    QPlainTextEdit,
-    QSplitter,
+    QMessageBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from gui.adapter import Batch, SessionController
+from gui import theme as themes
+from gui.adapter import SessionController
+from gui.arrange import ArrangePlotsDialog
 from gui.banner import MessageBanner
+from gui.editor import ConfigEditor
+from gui.history import HistoryView
+from gui.log_pane import LogPane
 from gui.plots import LiveDashboard
 from gui.runs_table import RunsTable
-from gui.side_panel import LoadedConfig, SidePanel, describe_config, describe_error
-from profiler.colors import label_of
-from profiler.config import CONFIG_SUFFIXES, Config, ConfigError, load_config
-from profiler.session import RunInfo, RunOutcome
+from gui.settings import AppSettings
+from gui.settings_dialog import SettingsDialog
+from gui.side_panel import LoadedConfig, SidePanel
+from gui.summary import SummaryTable
+from gui.tasks import TaskRunner
+from gui.window_actions import WindowActions
+from gui.window_configs import ConfigsMixin
+from gui.window_sessions import SessionsMixin
 
-MAX_LOG_LINES = 20_000
-STYLE_SHEET = """
-QWidget#sidePanel { background: #F3F5F7; }
-QWidget#sidePanel QGroupBox { font-weight: 600; border: 1px solid #D5DAE0; border-radius: 5px;
-    margin-top: 14px; padding: 8px 6px 6px 6px; background: #FFFFFF; }
-QWidget#sidePanel QGroupBox::title { subcontrol-origin: margin; left: 8px; padding: 0 3px;
-    color: #3A3F44; }
-QWidget#sidePanel QGroupBox QWidget { font-weight: normal; }
-QLabel#configSummary { color: #5A6168; }
-QPushButton#runButton { background: #1F3A5F; color: white; border: none; border-radius: 4px;
-    font-weight: 600; padding: 6px 14px; }
-QPushButton#runButton:hover { background: #2A4D7C; }
-QPushButton#runButton:disabled { background: #B8C2CE; color: #EEF1F4; }
-QPushButton#stopButton { border: 1px solid #C62828; color: #C62828; border-radius: 4px;
-    background: white; padding: 6px 14px; }
-QPushButton#stopButton:disabled { border-color: #D5DAE0; color: #A0A7AE; }
-QLabel#paneTitle { font-weight: 600; color: #3A3F44; padding: 2px 0; }
-QTableView { selection-background-color: #DCE6F2; selection-color: #1F2933;
-    alternate-background-color: #F7F9FB; gridline-color: #E3E7EB; }
-"""
+Probe = Callable[[str | None], dict[str, Any]]
+Confirm = Callable[[str, str], bool]
 
 
-class MainWindow(QMainWindow):
-    """The FrameDuel window; ``store_path`` None means the default store."""
+def default_probe(python: str | None) -> dict[str, Any]:
+    """``profiler.doctor.probe_frameworks`` (imported when first needed: it is slow anyway)."""
+    from profiler.doctor import probe_frameworks
+
+    return probe_frameworks(python)
+
+
+def ask_question(parent: QWidget, title: str, text: str) -> bool:
+    """A Yes/No question box; True for Yes."""
+    answer = QMessageBox.question(parent, title, text)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
+    """The FrameDuel window.
+
+    ``store_path`` (the CLI's --store) wins over the settings' store; ``settings`` defaults to
+    the user's QSettings; ``probe(python)`` says which frameworks an interpreter has (None: do
+    not probe); ``confirm(title, text)`` answers yes/no questions (a message box by default).
+    """
+
+    configsLoaded = Signal(list)  # list[LoadedConfig]
+    frameworksProbed = Signal(str)  # the interpreter ("" = FrameDuel's own)
+    sessionShown = Signal(int)  # a stored session now in the dashboard
+    compared = Signal(object)  # CompareDialog
+    exported = Signal(str)  # path written
+    previewShown = Signal(object)  # PreviewDialog
+    themeApplied = Signal(str)  # "light" or "dark"
 
     def __init__(
-        self, store_path: str | None = None, controller: SessionController | None = None
+        self,
+        store_path: str | None = None,
+        controller: SessionController | None = None,
+        settings: AppSettings | None = None,
+        probe: Probe | None = default_probe,
+        confirm: Confirm | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle("FrameDuel")
+        self.setObjectName("mainWindow")
         self.resize(1400, 900)
         self.setAcceptDrops(True)
-        self.setStyleSheet(STYLE_SHEET)
-        self.store_path = store_path
+        self.settings = settings if settings is not None else AppSettings()
+        self._store_override = store_path
         self.controller = controller or SessionController(self)
+        self.runner = TaskRunner(self)
+        self._probe = probe
+        self._confirm = confirm or (lambda title, text: ask_question(self, title, text))
         self._configs: dict[str, LoadedConfig] = {}
-        self._logs: dict[int, deque[str]] = {}
-        self._log_run_id: int | None = None
-        self._runs: dict[int, RunInfo] = {}
+        self._queue: list[str] = []
         self._started_at = 0.0
         self._session_name = ""
+        self._shown_session_id: int | None = None
         self._close_when_finished = False
+        self.history_loaded = False
+        self.frameworks_info: dict[str, dict[str, Any]] = {}
+        self._probed_pythons: dict[str, str] | None = None
+        self.theme = themes.resolve(self.settings.theme)
+        self.compare_dialog: Any = None
+        self.preview_dialog: Any = None
+        self.settings_dialog: SettingsDialog | None = None
         self._build()
+        self.commands = WindowActions(self)
+        for dock in self.docks.values():
+            self.commands.add_panel(dock.toggleViewAction())
         self._connect()
+        self._restore_layout()
+        self.apply_theme()
+        self.side.set_frameworks(self.settings.default_frameworks)
         self._refresh_controls()
+        QTimer.singleShot(0, self.probe_frameworks)
 
     # -- construction ---------------------------------------------------------------------
 
     def _build(self) -> None:
         self.side = SidePanel(self)
-        self.side.setFixedWidth(270)
         self.config_list = self.side.config_list
         self.framework_boxes = self.side.framework_boxes
         self.run_button = self.side.run_button
@@ -99,68 +130,84 @@ class MainWindow(QMainWindow):
 
         self.banner = MessageBanner(self)
         self.dashboard = LiveDashboard(self)
+        self.editor = ConfigEditor(self.runner, self)
+        self.history = HistoryView(self.runner, self.store_path, self._confirm, self)
+        self.tabs = QTabWidget(self)
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.dashboard, "Dashboard")
+        self.tabs.addTab(self.editor, "Config editor")
+        self.tabs.addTab(self.history, "History")
+        centre = QWidget(self)
+        layout = QVBoxLayout(centre)
+        layout.setContentsMargins(6, 6, 6, 2)
+        layout.setSpacing(6)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(centre)
+
         self.runs_table = RunsTable(self)
-        self.log_title = QLabel("Log", self)
-        self.log_title.setObjectName("paneTitle")
-        self.log_view = QPlainTextEdit(self)
-        self.log_view.setReadOnly(True)
-        self.log_view.setMaximumBlockCount(MAX_LOG_LINES)
-        self.log_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.log_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.log_view.setPlaceholderText("Output of the selected run appears here.")
-
-        runs_title = QLabel("Runs", self)
-        runs_title.setObjectName("paneTitle")
-        bottom = QSplitter(Qt.Orientation.Horizontal, self)
-        bottom.addWidget(_stack(runs_title, self.runs_table))
-        bottom.addWidget(_stack(self.log_title, self.log_view))
-        bottom.setSizes([700, 430])
-
-        center = QSplitter(Qt.Orientation.Vertical, self)
-        center.addWidget(self.dashboard)
-        center.addWidget(bottom)
-        center.setStretchFactor(0, 3)
-        center.setStretchFactor(1, 1)
-        center.setSizes([610, 230])
-
-        right = QWidget(self)
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(8, 8, 8, 4)
-        right_layout.setSpacing(6)
-        right_layout.addWidget(self.banner)
-        right_layout.addWidget(center, 1)
-
-        main = QSplitter(Qt.Orientation.Horizontal, self)
-        main.addWidget(self.side)
-        main.addWidget(right)
-        main.setStretchFactor(1, 1)
-        main.setChildrenCollapsible(False)
-        self.setCentralWidget(main)
+        self.summary = SummaryTable(self)
+        self.summary.set_preferred_baseline(self.settings.baseline)
+        self.log_pane = LogPane(self)
+        self.log_view = self.log_pane.view
+        self.docks: dict[str, QDockWidget] = {}
+        self._dock(
+            "configs", "Configs and frameworks", self.side, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self._dock("runs", "Runs", self.runs_table, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._dock("summary", "Summary", self.summary, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._dock("log", "Log", self.log_pane, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.splitDockWidget(self.docks["runs"], self.docks["summary"], Qt.Orientation.Horizontal)
+        self.splitDockWidget(self.docks["summary"], self.docks["log"], Qt.Orientation.Horizontal)
+        self.resizeDocks(
+            [self.docks["runs"], self.docks["summary"], self.docks["log"]],
+            [600, 430, 370],
+            Qt.Orientation.Horizontal,
+        )
+        self.resizeDocks([self.docks["runs"]], [250], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["configs"]], [280], Qt.Orientation.Horizontal)
 
         self.status_label = QLabel("Ready. Drop a config file on the window or use Open…", self)
         self.statusBar().addWidget(self.status_label, 1)
-        store = QLabel(f"Store: {self.store_path or 'default'}", self)
-        store.setStyleSheet("color: #7A8088;")
-        self.statusBar().addPermanentWidget(store)
+        self.store_label = QLabel(self)
+        self.store_label.setObjectName("muted")
+        self.statusBar().addPermanentWidget(self.store_label)
+        self._update_store_label()
 
-        self.open_action = QAction("&Open…", self)
-        self.open_action.setShortcut(QKeySequence.StandardKey.Open)
-        self.open_action.triggered.connect(self.open_dialog)
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        menu = self.menuBar().addMenu("&File")
-        menu.addAction(self.open_action)
-        menu.addSeparator()
-        menu.addAction(quit_action)
+    def _dock(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{key}Dock")
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        self.addDockWidget(area, dock)
+        self.docks[key] = dock
 
     def _connect(self) -> None:
-        self.side.openRequested.connect(self.open_dialog)
-        self.side.frameworksChanged.connect(self._refresh_controls)
+        side = self.side
+        side.openRequested.connect(self.open_dialog)
+        side.editRequested.connect(self.edit_current_config)
+        side.removeRequested.connect(self.remove_current_config)
+        side.frameworksChanged.connect(self._refresh_controls)
+        side.run_all_button.clicked.connect(self.run_all)
         self.config_list.currentItemChanged.connect(self._on_config_selected)
         self.run_button.clicked.connect(self.start_run)
         self.stop_button.clicked.connect(self.stop_run)
+        self.editor.saved.connect(self._on_editor_saved)
         self.runs_table.selectionModel().selectionChanged.connect(self._on_run_selected)
+        self.runs_table.detailsRequested.connect(self._on_run_details)
+        self.log_pane.titleChanged.connect(self.docks["log"].setWindowTitle)
+        self.runs_table.compareRequested.connect(self.compare_selected_runs)
+        self.history.openRequested.connect(self.open_session)
+        self.history.compareRequested.connect(self.compare_stored)
+        self.history.table.selectionModel().selectionChanged.connect(self._refresh_controls)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.summary.baselineChanged.connect(self._on_baseline_changed)
+        self.dashboard.layoutChanged.connect(self._save_plot_layout)
+        self.dashboard.axisModeChanged.connect(self._save_plot_layout)
         c = self.controller
         c.runsPlanned.connect(self._on_planned)
         c.runStarted.connect(self._on_started)
@@ -168,188 +215,93 @@ class MainWindow(QMainWindow):
         c.runFinished.connect(self._on_finished)
         c.sessionFinished.connect(self._on_session_finished)
         c.failed.connect(self._on_failed)
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self._system_scheme_changed)
 
-    # -- configs --------------------------------------------------------------------------
+    # -- settings, theme, layout ----------------------------------------------------------
 
-    def load_config_file(self, path: str | Path) -> LoadedConfig:
-        """Load and validate a config file, list it and select it (errors go to the banner)."""
-        full = str(Path(path).expanduser().resolve())
-        try:
-            loaded = LoadedConfig(full, load_config(full), None)
-        except ConfigError as exc:
-            loaded = LoadedConfig(full, None, exc)
-        self._configs[full] = loaded
-        self.side.add_config(loaded)
-        self._on_config_selected()
-        return loaded
+    def store_path(self) -> str | None:
+        """The store in use: --store, else the settings' store, else None (the default)."""
+        return self._store_override or self.settings.store_path or None
 
-    def open_dialog(self) -> None:
-        """Ask for config files (a modal dialog, only on the user's request)."""
-        paths, _ = QFileDialog.getOpenFileNames(
-            self, "Open config", "", "FrameDuel configs (*.yaml *.yml *.toml *.json)"
-        )
-        for path in paths:
-            self.load_config_file(path)
+    def _update_store_label(self) -> None:
+        self.store_label.setText(f"Store: {self.store_path() or 'default'}")
 
-    def select_config(self, path: str) -> None:
-        """Select a loaded config in the list."""
-        loaded = self._configs.get(path)
-        if loaded is not None:
-            self.side.add_config(loaded)
-            self._on_config_selected()
+    def open_settings(self) -> SettingsDialog:
+        """Show the settings dialog (window-modal, without blocking the event loop)."""
+        dialog = SettingsDialog(self.settings, self)
+        dialog.applied.connect(self.apply_settings)
+        self.settings_dialog = dialog
+        dialog.open()
+        return dialog
 
-    def current_config(self) -> LoadedConfig | None:
-        """The config selected in the list."""
-        path = self.side.current_path()
-        return None if path is None else self._configs.get(path)
+    def apply_settings(self) -> None:
+        """Take new settings into use: theme, baseline, store, interpreters."""
+        self.apply_theme()
+        self.summary.set_preferred_baseline(self.settings.baseline)
+        self._update_store_label()
+        if self.history_loaded:
+            self.history.refresh()
+        if self.settings.pythons != self._probed_pythons:
+            self.probe_frameworks()
 
-    def _on_config_selected(self, *_: object) -> None:
-        loaded = self.current_config()
-        if loaded is None:
-            return
-        if loaded.error is not None:
-            self.banner.show_message(describe_error(loaded.error), "error", str(loaded.error))
-            self.side.summary.setText("This config has an error; fix the file and drop it again.")
-        else:
-            assert loaded.config is not None
-            if self.banner.kind == "error":
-                self.banner.hide()
-            self.side.summary.setText(describe_config(loaded.config))
-            if not self.controller.is_running():
-                self.side.set_frameworks(list(loaded.config.frameworks))
+    def apply_theme(self) -> None:
+        """Use the settings' theme (light, dark or the system's) everywhere."""
+        self.theme = themes.resolve(self.settings.theme)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            themes.apply(app, self.theme)
+        self.setStyleSheet(themes.style_sheet(self.theme))
+        self.dashboard.apply_theme(self.theme)
+        self.summary.apply_theme(self.theme)
+        self.runs_table.runs.set_theme(self.theme)
+        self.editor.apply_theme(self.theme)
+        self.banner.set_theme(self.theme)
+        t = self.theme
+        colors = {"ok": t.ok, "failed": t.danger, "stopped": t.warn, "interrupted": t.warn}
+        self.history.set_status_colors(colors)
+        self.themeApplied.emit(self.theme.name)
+
+    def _system_scheme_changed(self, *_: object) -> None:
+        if self.settings.theme == "system":
+            self.apply_theme()
+
+    def _on_baseline_changed(self, framework: str) -> None:
+        self.settings.baseline = framework
+
+    def _restore_layout(self) -> None:
+        geometry, state = self.settings.window_layout()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+        order, hidden, axis = self.settings.plot_layout()
+        if order or hidden:
+            self.dashboard.set_layout(order, hidden)
+        self.dashboard.set_axis_mode(axis)
+
+    def _save_plot_layout(self, *_: object) -> None:
+        d = self.dashboard
+        self.settings.save_plot_layout(d.order, sorted(d.hidden), d.axis_mode)
+
+    def save_layout(self) -> None:
+        """Remember the window's geometry, docks and plots."""
+        self.settings.save_window_layout(self.saveGeometry(), self.saveState())
+        self._save_plot_layout()
+        self.settings.sync()
+
+    def arrange_plots(self) -> ArrangePlotsDialog:
+        """Show the Arrange plots dialog."""
+        dialog = ArrangePlotsDialog(self.dashboard, self)
+        dialog.open()
+        return dialog
+
+    def _on_tab_changed(self, _index: int) -> None:
+        if self.tabs.currentWidget() is self.history and not self.history_loaded:
+            self.history_loaded = True
+            self.history.refresh()
         self._refresh_controls()
 
-    def _refresh_controls(self) -> None:
-        loaded = self.current_config()
-        can_run = (
-            loaded is not None and loaded.config is not None and bool(self.checked_frameworks())
-        )
-        self.side.set_running(self.controller.is_running(), can_run)
-
-    def checked_frameworks(self) -> list[str]:
-        """The frameworks ticked in the side panel."""
-        return self.side.checked_frameworks()
-
-    # -- drag and drop --------------------------------------------------------------------
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if _config_paths(event):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if _config_paths(event):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        paths = _config_paths(event)
-        if not paths:
-            event.ignore()
-            return
-        event.acceptProposedAction()
-        for path in paths:
-            self.load_config_file(path)
-
-    # -- running --------------------------------------------------------------------------
-
-    def start_run(self) -> bool:
-        """Run the selected config with the ticked frameworks; False when that cannot be done."""
-        loaded = self.current_config()
-        frameworks = self.checked_frameworks()
-        if loaded is None or loaded.config is None or not frameworks:
-            return False
-        if self.controller.is_running():
-            return False
-        try:
-            config = loaded.config.with_overrides(frameworks=frameworks)
-        except ValueError as exc:
-            self.banner.show_message(f"Cannot run {loaded.name}: {exc}")
-            return False
-        return self.run_config(config, loaded.path)
-
-    def run_config(self, config: Config, config_path: str | None) -> bool:
-        """Start a session for an already validated config (used by scripts too)."""
-        if self.controller.is_running():
-            return False
-        self.banner.hide()
-        self.dashboard.clear()
-        self.runs_table.runs.set_runs([])
-        self.log_view.clear()
-        self._logs.clear()
-        self._runs.clear()
-        self._log_run_id = None
-        self._session_name = config.name
-        self.side.summary.setText(describe_config(config))  # what runs, overrides included
-        self._started_at = time.monotonic()
-        self.controller.start(config, config_path, self.store_path)
-        self._set_status(f"Starting {config.name}…")
-        self._refresh_controls()
-        return True
-
-    def stop_run(self) -> None:
-        """Stop the running session (returns at once; the session ends shortly after)."""
-        if self.controller.is_running():
-            self.controller.stop()
-            self.stop_button.setEnabled(False)
-            self._set_status(f"Stopping {self._session_name}…")
-
-    # -- controller signals ---------------------------------------------------------------
-
-    def _on_planned(self, runs: list[RunInfo]) -> None:
-        self._runs = {r.run_id: r for r in runs}
-        self.dashboard.add_runs(runs)
-        self.runs_table.runs.set_runs(runs)
-
-    def _on_started(self, run: RunInfo) -> None:
-        self.runs_table.runs.run_started(run)
-        # Follow the running run in the log pane.
-        self.runs_table.select_run(run.run_id)
-        total = len(self._runs)
-        self._set_status(
-            f"Running {self._session_name}: {label_of(run.framework)} "
-            f"(run {run.seq + 1} of {total})"
-        )
-
-    def _on_batch(self, batch: Batch) -> None:
-        self.dashboard.add_points(batch)
-        self.runs_table.runs.add_batch(batch)
-        for run_id, lines in batch.logs.items():
-            self._logs.setdefault(run_id, deque(maxlen=MAX_LOG_LINES)).extend(lines)
-            if run_id == self._log_run_id:
-                self.log_view.appendPlainText("\n".join(lines))
-
-    def _on_finished(self, outcome: RunOutcome) -> None:
-        self.runs_table.runs.run_finished(outcome)
-
-    def _on_session_finished(self, session_id: int, status: str) -> None:
-        elapsed = time.monotonic() - self._started_at
-        words = {"ok": "finished", "stopped": "stopped", "failed": "finished with failures"}
-        text = f"{self._session_name} {words.get(status, status)} after {elapsed:.1f} s"
-        if session_id >= 0:
-            text += f" (session {session_id})"
-        self._set_status(text)
-        self._refresh_controls()
-        if self._close_when_finished:
-            self.close()
-
-    def _on_failed(self, message: str) -> None:
-        self.banner.show_message(f"The session could not run: {message}", "error")
-
-    def _on_run_selected(self, *_: object) -> None:
-        run_id = self.runs_table.selected_run_id()
-        if run_id == self._log_run_id:
-            return
-        self._log_run_id = run_id
-        lines = self._logs.get(run_id, ()) if run_id is not None else ()
-        self.log_view.setPlainText("\n".join(lines))
-        self.log_view.moveCursor(QTextCursor.MoveOperation.End)
-        self.log_view.horizontalScrollBar().setValue(0)
-        run = self._runs.get(run_id) if run_id is not None else None
-        if run is None:
-            self.log_title.setText("Log")
-        else:
-            self.log_title.setText(f"Log — {label_of(run.framework)}, repeat {run.repeat + 1}")
+    # -- status and closing ---------------------------------------------------------------
 
     def _set_status(self, text: str) -> None:
         self.status_label.setText(text)
@@ -358,29 +310,34 @@ class MainWindow(QMainWindow):
         """The status bar line."""
         return self.status_label.text()
 
-    def closeEvent(self, event: QCloseEvent) -> None:
+    def quit_when_stopped(self) -> None:
+        """Close without asking: stop a running session first (Ctrl+C in the terminal)."""
         if self.controller.is_running():
-            # Never leave children behind: stop first, close when the session has ended.
             self._close_when_finished = True
             self.stop_run()
+        else:
+            self.close()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.controller.is_running():
+            if not self._close_when_finished:
+                question = (
+                    f"{self._session_name} is running. Stop it (its processes are killed) "
+                    "and close FrameDuel?"
+                )
+                if not self._confirm("Stop and quit?", question):
+                    event.ignore()
+                    return
+                # Never leave children behind: stop first, close when the session has ended.
+                self._close_when_finished = True
+                self.stop_run()
+                self._set_status(f"Stopping {self._session_name}, then closing…")
             event.ignore()
             return
+        self.save_layout()
         event.accept()
 
 
-def _stack(title: QLabel, body: QWidget) -> QWidget:
-    box = QWidget()
-    layout = QVBoxLayout(box)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.setSpacing(2)
-    layout.addWidget(title)
-    layout.addWidget(body, 1)
-    return box
-
-
-def _config_paths(event: QDragEnterEvent | QDragMoveEvent | QDropEvent) -> list[str]:
-    mime = event.mimeData()
-    if mime is None or not mime.hasUrls():
-        return []
-    paths = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
-    return [p for p in paths if Path(p).suffix.lower() in CONFIG_SUFFIXES]
+def isolated_settings(path: str) -> AppSettings:
+    """Settings kept in an INI file of their own (tests, screenshots, benchmarks)."""
+    return AppSettings(QSettings(path, QSettings.Format.IniFormat))

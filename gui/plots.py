@@ -1,278 +1,407 @@
-"""Live plots: throughput, step time, loss, CPU, RSS and threads, one curve per run in its
-framework's colour.
+"""The dashboard: linked live plots of a session, one curve per run in its framework's colour.
 
-Following pyqtgraph's ``examples/scrollingPlots.py``: data lives in preallocated numpy arrays that
-double when full, curves clip to the view and downsample by peaks, pens are one pixel wide.
+Throughput, step time, loss, CPU, RSS and threads always; GPU utilisation, memory and power once
+a run has a GPU sample. The x axis is wall time since the session started or the training step
+(runs then lie on top of each other). Phases are shaded, a crosshair reads values, plots can be
+hidden, reordered, zoomed (mouse wheel, drag) and maximised (double-click).
+
+Following pyqtgraph's ``scrollingPlots`` example, pens are one pixel wide and curves are redrawn
+at most every ``REDRAW_MS``; each curve gets a peak envelope of its visible range (a few points a
+pixel, ``decimate``), and while following the data the axes move in round steps (``ranges``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QVBoxLayout,
+    QWidget,
+)
 
 from gui.adapter import Batch
-from profiler.colors import color_of, label_of
+from gui.catalog import SERIES, SERIES_BY_KEY
+from gui.decimate import envelope
+from gui.overlays import (
+    Crosshair,
+    DashboardHeader,
+    PhaseShading,
+    legend_html,
+    phase_legend_html,
+    readout_html,
+)
+from gui.plot_grid import AXIS_LABELS, PlotGrid
+from gui.ranges import nice_above, nice_y_range
+from gui.rundata import RunData, SessionData
+from gui.theme import LIGHT, Theme
+from profiler.colors import color_of
 from profiler.session import RunInfo
 
-BACKGROUND = "#FFFFFF"
-FOREGROUND = "#3A3F44"
-GRID_ALPHA = 0.15
-
-
-@dataclass(frozen=True)
-class SeriesSpec:
-    """One plotted quantity: its key, its title and the unit on its axis."""
-
-    key: str
-    title: str
-    unit: str
-
-
-SERIES: tuple[SeriesSpec, ...] = (
-    SeriesSpec("samples_per_s", "Throughput", "samples/s"),
-    SeriesSpec("step_time_ms", "Step time", "ms"),
-    SeriesSpec("loss", "Training loss", ""),
-    SeriesSpec("cpu_percent", "Process CPU", "%"),
-    SeriesSpec("rss_mib", "Process RSS", "MiB"),
-    SeriesSpec("threads", "Process threads", ""),
-)
-COLUMNS = 3
 REDRAW_MS = 250
-WINDOW_SERIES = ("samples_per_s", "step_time_ms", "loss")
-SAMPLE_SERIES = ("cpu_percent", "rss_mib", "threads")
-
-
-class GrowingSeries:
-    """x/y points in preallocated float arrays whose capacity doubles when full."""
-
-    def __init__(self, capacity: int = 256) -> None:
-        self._x = np.empty(capacity, dtype=float)
-        self._y = np.empty(capacity, dtype=float)
-        self.count = 0
-
-    def extend(self, xs: list[float], ys: list[float]) -> None:
-        """Append points (NaN y values are kept; the curve leaves a gap there)."""
-        n = len(xs)
-        need = self.count + n
-        if need > len(self._x):
-            capacity = len(self._x)
-            while capacity < need:
-                capacity *= 2
-            for name in ("_x", "_y"):
-                old = getattr(self, name)
-                new = np.empty(capacity, dtype=float)
-                new[: self.count] = old[: self.count]
-                setattr(self, name, new)
-        self._x[self.count : need] = xs
-        self._y[self.count : need] = ys
-        self.count = need
-
-    def x(self) -> np.ndarray:
-        """The stored x values (a view, no copy)."""
-        return self._x[: self.count]
-
-    def y(self) -> np.ndarray:
-        """The stored y values (a view, no copy)."""
-        return self._y[: self.count]
+ZOOM_MS = 80
+HEADROOM = 0.03  # share of the x range kept free at the right while following
 
 
 class LiveDashboard(QWidget):
-    """Six linked live plots in a 2 x 3 grid; feed it the adapter's batches with ``add_points``.
+    """Linked plots of ``self.data``; feed it batches (``add_points``) or a whole session."""
 
-    Plots of equal width, so pyqtgraph's x-link copies the time range instead of lining views
-    up by pixels (which is what it does for linked views of different widths).
-    """
+    layoutChanged = Signal()  # the user hid, showed or reordered plots
+    axisModeChanged = Signal(str)  # "time" or "step"
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, theme: Theme = LIGHT) -> None:
         super().__init__(parent)
-        self.plots: dict[str, pg.PlotWidget] = {}
-        self._series: dict[tuple[int, str], GrowingSeries] = {}
-        self._curves: dict[tuple[int, str], pg.PlotDataItem] = {}
-        self._runs: dict[int, RunInfo] = {}
-        self._markers: list[tuple[pg.PlotWidget, pg.InfiniteLine]] = []
-        self._dirty: set[tuple[int, str]] = set()
+        self.theme = theme
+        self.data = SessionData()
+        self._curves: dict[tuple[int, str], pg.PlotCurveItem] = {}
+        self._dirty: set[int] = set()
+        self.axis_mode = "time"
+        self.live = False
         self._following = True
-        # Points are stored as they arrive, curves redrawn at most every REDRAW_MS: repainting
-        # six plots on every 100 ms batch cost the GUI process a third of a core.
         self._redraw = QTimer(self)
         self._redraw.setSingleShot(True)
         self._redraw.setInterval(REDRAW_MS)
         self._redraw.timeout.connect(self.redraw)
+        self._rezoom = QTimer(self)
+        self._rezoom.setSingleShot(True)
+        self._rezoom.setInterval(ZOOM_MS)
+        self._rezoom.timeout.connect(self._rezoomed)
+        self._moving = False
+        self._shown_end = 0.0
+        self._shown: list[str] = []
+        self._y_ranges: dict[str, tuple[float, float]] = {}
+        self._build_actions()
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        self.legend = QLabel(self)
-        self.legend.setObjectName("plotLegend")
-        self.legend.setTextFormat(Qt.TextFormat.RichText)
-        self.legend.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        layout.addWidget(self.legend)
+        header = DashboardHeader((self.time_axis_action, self.step_axis_action), self)
+        self.readout, self.phase_legend, self.legend = header.readout, header.phases, header.legend
+        layout.addWidget(header)
         grid = QGridLayout()
         grid.setSpacing(6)
         layout.addLayout(grid, 1)
-        first: pg.PlotWidget | None = None
-        for i, spec in enumerate(SERIES):
-            plot = self._make_plot(spec, bottom=i >= COLUMNS)
-            if first is None:
-                first = plot
-            else:
-                plot.setXLink(first)
-            self.plots[spec.key] = plot
-            grid.addWidget(plot, i // COLUMNS, i % COLUMNS)
+        self.grid = PlotGrid(self, grid)
+        self.plots = self.grid.plots
+        self.order, self.hidden = self.grid.order, self.grid.hidden  # shared, changed in place
+        for key, plot in self.plots.items():
+            view = plot.getPlotItem().getViewBox()
+            view.sigRangeChangedManually.connect(self._stop_following)
+            view.sigXRangeChanged.connect(self._view_moved)
+            plot.scene().sigMouseClicked.connect(lambda event, k=key: self._clicked(k, event))
+        self.shading = PhaseShading(self.plots)
+        self.crosshair = Crosshair(self.plots, self.readout_at, self.readout.setText)
+        self.apply_theme(theme)
+        self._relayout()
+
+    def _build_actions(self) -> None:
+        group = QActionGroup(self)
+        self.time_axis_action = QAction("Wall time", self, checkable=True, checked=True)
+        self.time_axis_action.setToolTip("x axis: seconds since the session started")
+        self.step_axis_action = QAction("Step", self, checkable=True)
+        self.step_axis_action.setToolTip("x axis: training step (runs overlap, step by step)")
+        for action, mode in ((self.time_axis_action, "time"), (self.step_axis_action, "step")):
+            group.addAction(action)
+            action.triggered.connect(lambda _=False, m=mode: self.set_axis_mode(m))
+        self.toggle_axis_action = QAction("Toggle &wall time / step axis", self)
+        self.toggle_axis_action.triggered.connect(
+            lambda: self.set_axis_mode("step" if self.axis_mode == "time" else "time")
+        )
+        self.reset_zoom_action = QAction("&Reset zoom", self)
+        self.reset_zoom_action.setToolTip("Show the whole session again and follow new data")
+        self.reset_zoom_action.triggered.connect(self.reset_zoom)
+        self.shade_action = QAction("&Shade phases", self, checkable=True, checked=True)
+        self.shade_action.toggled.connect(self.set_shading)
+        self.plot_actions: dict[str, QAction] = {}
+        for spec in SERIES:
+            action = QAction(spec.label, self, checkable=True, checked=True)
+            action.setToolTip(spec.tip)
+            action.toggled.connect(lambda on, k=spec.key: self.set_plot_visible(k, on))
+            self.plot_actions[spec.key] = action
+
+    def _clicked(self, key: str, event: Any) -> None:
+        if event.double():
+            self.toggle_maximized(key)
+
+    # -- theme and legends ----------------------------------------------------------------
+
+    def apply_theme(self, theme: Theme) -> None:
+        """Recolour backgrounds, axes and titles (framework colours never change)."""
+        self.theme = theme
+        fg = theme.plot_foreground
+        self.grid.apply_theme(theme)
+        self.crosshair.set_color(fg)
+        self.shading.alpha = 56 if theme.dark else 46
+        self.shading.update(self.data, self._to_x, force=True)
+        self._update_axis_labels()
         self._update_legend()
 
-    def _make_plot(self, spec: SeriesSpec, *, bottom: bool) -> pg.PlotWidget:
-        plot = pg.PlotWidget(background=BACKGROUND)
-        plot.setMinimumSize(220, 150)
-        item = plot.getPlotItem()
-        title = f"{spec.title} ({spec.unit})" if spec.unit else spec.title
-        item.setTitle(title, color=FOREGROUND, size="10pt")
-        # A y grid only: x grid lines doubled the cost of every repaint for little help.
-        item.showGrid(x=False, y=True, alpha=GRID_ALPHA)
-        item.setClipToView(True)
-        item.setDownsampling(mode="peak")
-        font = QFont()
-        font.setPointSize(8)
-        for name in ("left", "bottom"):
-            axis = item.getAxis(name)
-            axis.setPen(pg.mkPen(FOREGROUND, width=1))
-            axis.setTextPen(pg.mkPen(FOREGROUND))
-            axis.setTickFont(font)
-        # One width for every left axis keeps the plots of a column aligned.
-        item.getAxis("left").setWidth(48)
-        if bottom:
-            item.setLabel("bottom", "time since start", units="s", color=FOREGROUND)
-        view = item.getViewBox()
-        view.setLimits(xMin=-1.0)
-        # The time axis is ours (see _follow_time); y autoscales to what is visible.
-        view.enableAutoRange(x=False, y=True)
-        view.setAutoVisible(y=True)
-        view.sigRangeChangedManually.connect(self._stop_following)
-        return plot
-
     def _update_legend(self) -> None:
-        frameworks = list(dict.fromkeys(run.framework for run in self._runs.values()))
-        if not frameworks:
-            self.legend.setText(f"<span style='color:{FOREGROUND}'>No runs yet</span>")
-            return
-        parts = [
-            f"<span style='color:{color_of(fw)}; font-size:14pt'>&#9632;</span>"
-            f"<span style='color:{FOREGROUND}'>&nbsp;{label_of(fw)}</span>"
-            for fw in frameworks
-        ]
-        self.legend.setText("&nbsp;&nbsp;&nbsp;&nbsp;".join(parts))
+        fg = self.theme.plot_foreground
+        frameworks = list(dict.fromkeys(run.framework for run in self.data.runs.values()))
+        self.legend.setText(legend_html(frameworks, fg))
+        self.phase_legend.setText(phase_legend_html(fg) if self.shading.enabled else "")
 
-    # -- feeding -------------------------------------------------------------------------
+    # -- feeding --------------------------------------------------------------------------
 
     def add_runs(self, runs: list[RunInfo]) -> None:
         """Register planned runs so each curve knows its framework."""
-        for run in runs:
-            self._runs[run.run_id] = run
+        self.data.add_runs(runs)
         self._update_legend()
 
     def add_points(self, batch: Batch) -> None:
-        """Append a batch's windows and samples and redraw only the curves that changed."""
-        changed: set[tuple[int, str]] = set()
-        for run_id, windows in batch.windows.items():
-            xs = [w.t for w in windows]
-            for key in WINDOW_SERIES:
-                self._extend(run_id, key, xs, [getattr(w, key) for w in windows])
-                changed.add((run_id, key))
-        for run_id, all_samples in batch.samples.items():
-            # A tree with no thread left was not measured: no point beats a false zero.
-            samples = [s for s in all_samples if s.threads > 0]
-            if not samples:
-                continue
-            xs = [s.t for s in samples]
-            for key in SAMPLE_SERIES:
-                self._extend(run_id, key, xs, [getattr(s, key) for s in samples])
-                changed.add((run_id, key))
-        for phase in batch.phases:
-            if phase.name == "measure" and phase.state == "start":
-                self._mark_measure_start(phase.run_id, phase.t)
-        self._dirty |= changed
+        """Store a batch's data; the curves that changed are redrawn by the timer."""
+        self.data_changed(self.data.add_batch(batch))
+
+    def data_changed(self, run_ids: set[int]) -> None:
+        """Schedule a redraw of these runs' curves (their data in ``self.data`` grew)."""
+        self._dirty |= run_ids
+        if self.grid.maximized is None and self.data.has_gpu() and self.grid.hidden_gpu():
+            self._relayout()
         if self._dirty and not self._redraw.isActive():
             self._redraw.start()
 
-    def redraw(self) -> None:
-        """Hand the curves that changed their new data now (the timer does this on its own)."""
-        self._redraw.stop()
-        for run_id, key in sorted(self._dirty):
-            series = self._series.get((run_id, key))
-            if series is not None:
-                self._curve(run_id, key).setData(series.x(), series.y(), connect="finite")
-        self._dirty.clear()
-        if self._following:
-            self._follow_time()
-
-    def _follow_time(self) -> None:
-        """Show the whole session so far: from 0 to the latest point of any series."""
-        ends = [float(series.x()[-1]) for series in self._series.values() if series.count]
-        if ends:
-            first = self.plots[SERIES[0].key]
-            first.setXRange(0.0, max(ends), padding=0.02)
-
-    def _stop_following(self, *_: object) -> None:
-        # The user zoomed or panned: leave the time axis alone until the next session.
-        self._following = False
-
-    def _extend(self, run_id: int, key: str, xs: list[float], ys: list[float]) -> None:
-        series = self._series.get((run_id, key))
-        if series is None:
-            series = self._series[(run_id, key)] = GrowingSeries()
-        series.extend(xs, ys)
-
-    def _framework(self, run_id: int) -> str:
-        run = self._runs.get(run_id)
-        return run.framework if run is not None else f"run {run_id}"
-
-    def _curve(self, run_id: int, key: str) -> pg.PlotDataItem:
-        curve = self._curves.get((run_id, key))
-        if curve is not None:
-            return curve
-        pen = pg.mkPen(color_of(self._framework(run_id)), width=1)
-        curve = self.plots[key].plot(pen=pen, antialias=True)
-        curve.setClipToView(True)
-        curve.setDownsampling(auto=True, method="peak")
-        self._curves[(run_id, key)] = curve
-        return curve
-
-    def _mark_measure_start(self, run_id: int, t: float) -> None:
-        color = QColor(color_of(self._framework(run_id)))
-        color.setAlpha(140)
-        for plot in self.plots.values():
-            line = pg.InfiniteLine(
-                pos=t,
-                angle=90,
-                movable=False,
-                pen=pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine),
-            )
-            plot.addItem(line, ignoreBounds=True)
-            self._markers.append((plot, line))
-
-    def clear(self) -> None:
-        """Remove every curve, marker and stored point (before a new session)."""
+    def set_session(self, data: SessionData) -> None:
+        """Show another session's data (a new live one, or one from history) from scratch."""
         for (_run_id, key), curve in self._curves.items():
             self.plots[key].removeItem(curve)
-        for plot, line in self._markers:
-            plot.removeItem(line)
-        for plot in self.plots.values():
-            plot.getPlotItem().getViewBox().enableAutoRange(x=False, y=True)
-        self._following = True
         self._curves.clear()
-        self._series.clear()
-        self._dirty.clear()
-        self._redraw.stop()
-        self._markers.clear()
-        self._runs.clear()
+        self.shading.clear()
+        self.crosshair.hide()
+        self.data = data
+        self._dirty = set(data.runs)
+        self._following = True
+        self._shown_end = 0.0
+        self._y_ranges.clear()
         self._update_legend()
+        self._relayout()
+        self.redraw()
+
+    def clear(self) -> None:
+        """Remove every curve and point (before a new session)."""
+        self.set_session(SessionData())
+
+    def redraw(self) -> None:
+        """Hand the curves of changed runs their data now (the timer does this on its own).
+
+        Each curve gets a peak envelope of the x range it will show (``decimate.envelope``),
+        a few points per pixel, however long the run.
+        """
+        self._redraw.stop()
+        self._rezoom.stop()
+        if self._following:
+            x0, x1 = 0.0, self._follow_range()
+        elif self._shown:
+            x0, x1 = self.plots[self._shown[0]].getPlotItem().getViewBox().viewRange()[0]
+        else:
+            x0, x1 = 0.0, 0.0
+        bins = self._bins()
+        for run_id in sorted(self._dirty):
+            run = self.data.runs.get(run_id)
+            if run is None:
+                continue
+            for key in self._shown:
+                x, y = self._xy(run, key)
+                if len(x) or (run_id, key) in self._curves:
+                    xs, ys = envelope(x, y, x0, x1, bins)
+                    self._curve(run, key).setData(xs, ys, connect="finite")
+        self._dirty.clear()
+        self.shading.update(self.data, self._to_x)
+        if self._following:
+            self._fit_y()
+        if self._following and x1 > 0 and x1 != self._shown_end:
+            self._moving = True
+            self._shown_end = x1
+            self.plots[self._shown[0]].setXRange(0.0, x1, padding=0.0)
+            self._moving = False
+
+    def _follow_range(self) -> float:
+        """The x range's right end while following: a round number above the data's end.
+
+        The range grows in steps (1, 1.5, 2, 3, 4, 5, 6, 8 times a power of ten), so most
+        redraws keep it, and with it the axes, whose ticks are costly to lay out again.
+        """
+        end = self._end()
+        if end <= 0:
+            return 0.0
+        if not self.live:
+            return end * (1 + HEADROOM)  # nothing more is coming: fit the data
+        if end * (1 + HEADROOM) <= self._shown_end <= end * 2.5:
+            return self._shown_end
+        return nice_above(end * (1 + HEADROOM))
+
+    def set_live(self, live: bool) -> None:
+        """Whether data still arrives (the x range then keeps room ahead); False fits it."""
+        if live != self.live:
+            self.live = live
+            self._shown_end = 0.0
+            self._dirty = set(self.data.runs)
+            self.redraw()
+
+    def _fit_y(self) -> None:
+        """Give each plot a y range of round numbers that its curves fit in (``ranges``)."""
+        for key in self._shown:
+            lows, highs = [], []
+            for (_run_id, k), curve in self._curves.items():
+                ys = curve.yData
+                if k == key and ys is not None and len(ys) and np.isfinite(ys).any():
+                    lows.append(float(np.nanmin(ys)))
+                    highs.append(float(np.nanmax(ys)))
+            if not lows:
+                continue
+            current = self._y_ranges.get(key)
+            new = nice_y_range(min(lows), max(highs), current)
+            if new is not None:
+                self._y_ranges[key] = new
+                self._moving = True
+                self.plots[key].setYRange(*new, padding=0.0)
+                self._moving = False
+
+    def _bins(self) -> int:
+        """One bin per pixel of the plots' width."""
+        if not self._shown:
+            return 0
+        width = self.plots[self._shown[0]].getPlotItem().getViewBox().width()
+        return int(width) if width >= 50 else 800
+
+    def _end(self) -> float:
+        """The largest x of any data (seconds or steps)."""
+        if self.axis_mode == "time":
+            return self.data.last_t()
+        steps = [r.windows.col("step") for r in self.data.runs.values() if r.windows.count]
+        return max((float(np.nanmax(s)) for s in steps), default=0.0)
+
+    def _view_moved(self, *_: object) -> None:
+        # Zoomed or panned: the curves need an envelope of the new range (soon, once).
+        if not self._moving and not self._following and not self._rezoom.isActive():
+            self._rezoom.start()
+
+    def _rezoomed(self) -> None:
+        self._dirty = set(self.data.runs)
+        self.redraw()
+
+    def _xy(self, run: RunData, key: str) -> tuple[np.ndarray, np.ndarray]:
+        columns = run.windows if SERIES_BY_KEY[key].source == "windows" else run.samples
+        y = columns.col(key)
+        if self.axis_mode == "time":
+            return columns.col("t"), y
+        if columns is run.windows:
+            return columns.col("step"), y
+        return run.steps_at(columns.col("t")), y
+
+    def _to_x(self, run: RunData, ts: np.ndarray) -> np.ndarray:
+        return ts if self.axis_mode == "time" else run.steps_at(ts)
+
+    def _curve(self, run: RunData, key: str) -> pg.PlotCurveItem:
+        curve = self._curves.get((run.info.run_id, key))
+        if curve is None:
+            # A bare PlotCurveItem: the data is already decimated, so PlotDataItem's layer
+            # (downsampling, clipping, its own bounds) would only cost time.
+            curve = pg.PlotCurveItem(pen=pg.mkPen(color_of(run.framework), width=1))
+            self.plots[key].addItem(curve)
+            self._curves[(run.info.run_id, key)] = curve
+        return curve
+
+    def _stop_following(self, *_: object) -> None:
+        # The user zoomed or panned: leave the x axis alone until Reset zoom or a new session.
+        self._following = False
+
+    # -- axis, zoom, layout ---------------------------------------------------------------
+
+    def set_axis_mode(self, mode: str) -> None:
+        """``time`` (seconds since the session started) or ``step`` (training step)."""
+        if mode not in AXIS_LABELS or mode == self.axis_mode:
+            return
+        self.axis_mode = mode
+        (self.step_axis_action if mode == "step" else self.time_axis_action).setChecked(True)
+        self.crosshair.hide()
+        self._update_axis_labels()
+        self._dirty = set(self.data.runs)
+        self._following = True
+        self._shown_end = 0.0
+        self.redraw()
+        self.axisModeChanged.emit(mode)
+
+    def reset_zoom(self) -> None:
+        """Undo zooming and panning: the whole session, y autoscaled, following new data."""
+        self._y_ranges.clear()
+        self._following = True
+        self._shown_end = 0.0
+        self._dirty = set(self.data.runs)
+        self.redraw()
+
+    def set_shading(self, on: bool) -> None:
+        """Shade the phases or not."""
+        self.shading.enabled = on
+        self.shade_action.setChecked(on)
+        self.shading.update(self.data, self._to_x)
+        self._update_legend()
+
+    def set_plot_visible(self, key: str, visible: bool) -> None:
+        """Show or hide one plot (GPU plots show only when the session has GPU samples)."""
+        if (key not in self.hidden) == visible:
+            return
+        if visible:
+            self.hidden.discard(key)
+        else:
+            self.hidden.add(key)
+        self.plot_actions[key].setChecked(visible)
+        self._relayout()
+        self.layoutChanged.emit()
+
+    def set_layout(self, order: list[str], hidden: set[str] | list[str]) -> None:
+        """Reorder and hide plots (unknown keys are ignored, missing ones appended)."""
+        self.grid.set_order(order, hidden)
+        for key, action in self.plot_actions.items():
+            action.blockSignals(True)
+            action.setChecked(key not in self.hidden)
+            action.blockSignals(False)
+        self._relayout()
+        self.layoutChanged.emit()
+
+    def toggle_maximized(self, key: str) -> None:
+        """Show only plot ``key`` (again: every plot); a double-click does this."""
+        self.grid.maximized = None if self.grid.maximized == key else key
+        self._relayout()
+
+    def visible_keys(self) -> list[str]:
+        """The plots shown, in order."""
+        return self.grid.visible_keys(self.data.has_gpu())
+
+    def _relayout(self) -> None:
+        gpu = self.data.has_gpu()
+        for key, action in self.plot_actions.items():
+            action.setEnabled(gpu or not SERIES_BY_KEY[key].gpu)
+        newly = self.grid.arrange(gpu)
+        self._shown = self.grid.shown
+        self._update_axis_labels()
+        if newly:
+            self._dirty |= set(self.data.runs)
+            self.redraw()
+
+    def _update_axis_labels(self) -> None:
+        self.grid.label_axes(self.axis_mode, self.theme.plot_foreground)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def readout_at(self, key: str, x: float) -> str:
+        """Rich text: each run's value of plot ``key`` nearest to ``x``."""
+        where = f"{x:,.1f} s" if self.axis_mode == "time" else f"step {x:,.0f}"
+        values = [(run, *self._xy(run, key)) for run in self.data.runs.values()]
+        return readout_html(SERIES_BY_KEY[key], where, x, values, self.theme.plot_foreground)
 
     def point_count(self, run_id: int, series: str) -> int:
         """How many points ``series`` (e.g. 'samples_per_s', 'cpu_percent') holds for a run."""
-        stored = self._series.get((run_id, series))
-        return stored.count if stored is not None else 0
+        run = self.data.runs.get(run_id)
+        if run is None:
+            return 0
+        columns = run.windows if SERIES_BY_KEY[series].source == "windows" else run.samples
+        return int(np.isfinite(columns.col(series)).sum())
+
+    def curve(self, run_id: int, key: str) -> pg.PlotCurveItem | None:
+        """The curve drawn for a run's series, if any."""
+        return self._curves.get((run_id, key))

@@ -12,8 +12,9 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QRect,
     Qt,
+    Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QPainter, QPixmap
+from PySide6.QtGui import QAction, QBrush, QColor, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -27,6 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from gui.adapter import Batch
+from gui.metrics import format_duration
+from gui.theme import LIGHT, Theme
 from profiler.colors import color_of, label_of
 from profiler.session import RunInfo, RunOutcome
 
@@ -37,10 +40,29 @@ COLUMNS: tuple[str, ...] = (
     "Phase",
     "Progress",
     "Steps/s",
+    "ETA",
     "Details",
 )
-COL_FRAMEWORK, COL_REPEAT, COL_STATUS, COL_PHASE, COL_PROGRESS, COL_SPEED, COL_DETAILS = range(7)
+(
+    COL_FRAMEWORK,
+    COL_REPEAT,
+    COL_STATUS,
+    COL_PHASE,
+    COL_PROGRESS,
+    COL_SPEED,
+    COL_ETA,
+    COL_DETAILS,
+) = range(8)
+HEADER_TIPS = {
+    COL_STATUS: "pending, running, ok, failed, timeout or stopped",
+    COL_PHASE: "what the run is doing: importing, building, compiling, warming up, measuring",
+    COL_PROGRESS: "training steps done out of the configured total",
+    COL_SPEED: "training steps per second in the latest timing window (steps/s)",
+    COL_ETA: "time left for this run at its latest speed",
+    COL_DETAILS: "framework version and device; for a failed run, the error (double-click: all)",
+}
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1
+PROGRESS_CHUNK = "#8FB3DE"
 RUN_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 
 PHASE_WORDS = {
@@ -50,13 +72,13 @@ PHASE_WORDS = {
     "warmup": "warming up",
     "measure": "measuring",
 }
-STATUS_COLORS = {
-    "ok": "#2E7D32",
-    "failed": "#C62828",
-    "timeout": "#C62828",
-    "stopped": "#8D6E00",
-    "running": "#1F3A5F",
-    "interrupted": "#8D6E00",
+STATUS_ROLES = {
+    "ok": "ok",
+    "failed": "danger",
+    "timeout": "danger",
+    "stopped": "warn",
+    "running": "accent",
+    "interrupted": "warn",
 }
 Index = QModelIndex | QPersistentModelIndex
 
@@ -79,6 +101,14 @@ class RunRow:
         total = self.info.total_steps
         return min(1.0, self.step / total) if total > 0 else 0.0
 
+    @property
+    def eta_s(self) -> float:
+        """Seconds left at the latest speed (NaN when unknown or not running)."""
+        left = self.info.total_steps - self.step
+        if self.status != "running" or math.isnan(self.steps_per_s) or self.steps_per_s <= 0:
+            return math.nan
+        return max(0.0, left) / self.steps_per_s
+
 
 class RunsModel(QAbstractTableModel):
     """Rows derive only from the adapter's signals (planned, started, batch, finished)."""
@@ -87,6 +117,15 @@ class RunsModel(QAbstractTableModel):
         super().__init__(parent)
         self.rows: list[RunRow] = []
         self._by_id: dict[int, int] = {}
+        self.theme = LIGHT
+
+    def set_theme(self, theme: Theme) -> None:
+        """Recolour statuses and framework names."""
+        self.theme = theme
+        if self.rows:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(len(self.rows) - 1, len(COLUMNS) - 1)
+            )
 
     # -- Qt model API ---------------------------------------------------------------------
 
@@ -101,6 +140,8 @@ class RunsModel(QAbstractTableModel):
     ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return HEADER_TIPS.get(section)
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -120,10 +161,11 @@ class RunsModel(QAbstractTableModel):
             return _swatch(color_of(row.info.framework))
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == COL_FRAMEWORK:
-                return QBrush(QColor(color_of(row.info.framework)).darker(115))
-            if col == COL_STATUS and row.status in STATUS_COLORS:
-                return QBrush(QColor(STATUS_COLORS[row.status]))
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_REPEAT, COL_SPEED):
+                color = QColor(color_of(row.info.framework))
+                return QBrush(color if self.theme.dark else color.darker(115))
+            if col == COL_STATUS and row.status in STATUS_ROLES:
+                return QBrush(QColor(getattr(self.theme, STATUS_ROLES[row.status])))
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_REPEAT, COL_SPEED, COL_ETA):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
@@ -140,6 +182,8 @@ class RunsModel(QAbstractTableModel):
             return f"{row.progress * 100:.0f}%"
         if col == COL_SPEED:
             return "" if math.isnan(row.steps_per_s) else f"{row.steps_per_s:,.1f}"
+        if col == COL_ETA:
+            return format_duration(row.eta_s)
         if col == COL_DETAILS:
             text = row.error or row.details
             return text.splitlines()[0] if text else ""
@@ -147,7 +191,7 @@ class RunsModel(QAbstractTableModel):
 
     def _tooltip(self, row: RunRow, col: int) -> str | None:
         if row.error and col in (COL_STATUS, COL_DETAILS):
-            return row.error
+            return f"{row.error}\n\n(double-click for the details and the log)"
         if col == COL_PROGRESS:
             return f"{row.step} of {row.info.total_steps} steps"
         if col == COL_DETAILS and row.details:
@@ -258,12 +302,24 @@ class ProgressDelegate(QStyledItemDelegate):
         bar.textVisible = True
         bar.textAlignment = Qt.AlignmentFlag.AlignCenter
         bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
+        # A light chunk under dark text reads in both themes (Fusion draws the text once).
+        bar.palette = QPalette(option.palette)
+        bar.palette.setColor(QPalette.ColorRole.Highlight, QColor(PROGRESS_CHUNK))
+        bar.palette.setColor(QPalette.ColorRole.HighlightedText, QColor("#10202F"))
+        bar.palette.setColor(QPalette.ColorRole.Text, QColor("#10202F"))
         style = option.widget.style() if option.widget is not None else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)
 
 
 class RunsTable(QTableView):
-    """The runs table view with its model and progress delegate."""
+    """The runs table view with its model and progress delegate.
+
+    Double-clicking a row asks for its details (``detailsRequested(run_id)``); selecting two
+    rows and asking (context menu) compares them (``compareRequested([run_id, run_id])``).
+    """
+
+    detailsRequested = Signal(int)
+    compareRequested = Signal(list)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -271,7 +327,7 @@ class RunsTable(QTableView):
         self.setModel(self.runs)
         self.setItemDelegateForColumn(COL_PROGRESS, ProgressDelegate(self))
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setAlternatingRowColors(True)
         self.setShowGrid(False)
@@ -282,22 +338,57 @@ class RunsTable(QTableView):
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         widths = {
-            COL_FRAMEWORK: 105,
-            COL_REPEAT: 55,
-            COL_STATUS: 70,
-            COL_PHASE: 110,
-            COL_PROGRESS: 120,
-            COL_SPEED: 70,
+            COL_FRAMEWORK: 100,
+            COL_REPEAT: 52,
+            COL_STATUS: 62,
+            COL_PHASE: 100,
+            COL_PROGRESS: 96,
+            COL_SPEED: 62,
+            COL_ETA: 64,
         }
         for col, width in widths.items():
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             self.setColumnWidth(col, width)
         header.setSectionResizeMode(COL_DETAILS, QHeaderView.ResizeMode.Stretch)
+        self.doubleClicked.connect(self._double_clicked)
+        self.details_action = QAction("Show &details…", self)
+        self.details_action.triggered.connect(self._details_of_current)
+        self.compare_action = QAction("&Compare the two selected runs", self)
+        self.compare_action.triggered.connect(self._compare_selected)
+        self.addActions([self.details_action, self.compare_action])
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.selectionModel().selectionChanged.connect(self._selection_changed)
+        self._selection_changed()
+
+    def _double_clicked(self, index: QModelIndex) -> None:
+        self.detailsRequested.emit(int(index.data(RUN_ID_ROLE)))
+
+    def _details_of_current(self) -> None:
+        run_id = self.selected_run_id()
+        if run_id is not None:
+            self.detailsRequested.emit(run_id)
+
+    def _compare_selected(self) -> None:
+        ids = self.selected_run_ids()
+        if len(ids) == 2:
+            self.compareRequested.emit(ids)
+
+    def _selection_changed(self, *_: object) -> None:
+        self.compare_action.setEnabled(len(self.selected_run_ids()) == 2)
+        self.details_action.setEnabled(self.selected_run_id() is not None)
+
+    def selected_run_ids(self) -> list[int]:
+        """The run ids of the selected rows, in table order."""
+        rows = sorted(self.selectionModel().selectedRows(), key=lambda i: i.row())
+        return [int(i.data(RUN_ID_ROLE)) for i in rows]
 
     def selected_run_id(self) -> int | None:
-        """The run id of the selected row, or None."""
-        rows = self.selectionModel().selectedRows()
-        return None if not rows else int(rows[0].data(RUN_ID_ROLE))
+        """The run id of the current selected row (the last clicked), or None."""
+        current = self.selectionModel().currentIndex()
+        ids = self.selected_run_ids()
+        if current.isValid() and self.selectionModel().isRowSelected(current.row(), QModelIndex()):
+            return int(self.runs.index(current.row(), 0).data(RUN_ID_ROLE))
+        return ids[0] if ids else None
 
     def select_run(self, run_id: int) -> None:
         """Select a run's row."""

@@ -1,9 +1,11 @@
-"""The left side panel: loaded configs, framework choice and the Run / Stop buttons."""
+"""The left side panel: the configs (drop zone, list, open, recent), the frameworks this machine
+has (version and devices, each a checkbox) and the Run / Run all / Stop buttons."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
@@ -16,6 +18,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QStyle,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -110,60 +113,121 @@ def swatch_icon(color: str, size: int = 12) -> QIcon:
     return icon
 
 
+def framework_text(framework: str, info: dict[str, Any] | None) -> tuple[str, str, bool]:
+    """What a probe said about a framework: (one line, tooltip, available).
+
+    ``info`` is one entry of ``probe_frameworks()`` (None: not probed yet).
+    """
+    if info is None:
+        return "checking…", "Asking the interpreter which version and devices it has", True
+    python = str(info.get("python") or "")
+    where = f"\nInterpreter: {python}" if python else ""
+    if not info.get("available"):
+        error = str(info.get("error") or "not installed")
+        return "not available", f"{label_of(framework)} cannot run: {error}{where}", False
+    devices = ", ".join(info.get("devices") or []) or "no devices listed"
+    version = str(info.get("version") or "?")
+    return (
+        f"{version} · {devices}",
+        f"{label_of(framework)} {version}\nDevices: {devices}{where}",
+        True,
+    )
+
+
 class SidePanel(QWidget):
     """A view only: MainWindow reads its state and reacts to its signals."""
 
     openRequested = Signal()
+    editRequested = Signal()
+    removeRequested = Signal()
     frameworksChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("sidePanel")
+        self._running = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 10, 10, 10)
         layout.setSpacing(10)
 
         configs = QGroupBox("Configs", self)
         box = QVBoxLayout(configs)
+        self.drop_zone = QLabel("Drop config files or folders here", configs)
+        self.drop_zone.setObjectName("dropZone")
+        self.drop_zone.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.drop_zone.setWordWrap(True)
+        self.drop_zone.setToolTip(
+            "Drop .yaml, .yml, .toml or .json configs (or folders of them) anywhere on the "
+            "window; they queue up in the list below"
+        )
         self.config_list = QListWidget(configs)
-        self.config_list.setMinimumHeight(90)
-        self.config_list.setMaximumHeight(220)
-        self.config_list.setToolTip("Drop .yaml, .toml or .json config files on the window")
+        self.config_list.setMinimumHeight(70)
+        self.config_list.setMaximumHeight(200)
+        self.config_list.setToolTip("Loaded configs; Run all runs them one after another")
+        self.config_list.itemDoubleClicked.connect(lambda _item: self.editRequested.emit())
+        buttons = QHBoxLayout()
         self.open_button = QPushButton("Open…", configs)
+        self.open_button.setToolTip("Open config files (Ctrl+O)")
         self.open_button.clicked.connect(self.openRequested)
+        self.recent_button = QToolButton(configs)
+        self.recent_button.setText("Recent")
+        self.recent_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.edit_button = QPushButton("Edit", configs)
+        self.edit_button.setToolTip("Open the selected config in the editor (double-click)")
+        self.edit_button.clicked.connect(self.editRequested)
+        self.remove_button = QPushButton("Remove", configs)
+        self.remove_button.setToolTip("Take the selected config off the list (the file stays)")
+        self.remove_button.clicked.connect(self.removeRequested)
+        for button in (self.open_button, self.recent_button, self.edit_button, self.remove_button):
+            buttons.addWidget(button)
         self.summary = QLabel("Drop a config file here or use Open…", configs)
         self.summary.setObjectName("configSummary")
         self.summary.setWordWrap(True)
+        box.addWidget(self.drop_zone)
         box.addWidget(self.config_list, 1)
+        box.addLayout(buttons)
         box.addWidget(self.summary)
-        box.addWidget(self.open_button)
         layout.addWidget(configs)
 
         frameworks = QGroupBox("Frameworks", self)
         fbox = QVBoxLayout(frameworks)
+        fbox.setSpacing(2)
         self.framework_boxes: dict[str, QCheckBox] = {}
+        self.framework_info: dict[str, QLabel] = {}
+        self.framework_available: dict[str, bool] = {}
         for fw in FRAMEWORKS:
             check = QCheckBox(label_of(fw), frameworks)
             check.setIcon(swatch_icon(color_of(fw)))
             check.toggled.connect(self.frameworksChanged)
+            info = QLabel("", frameworks)
+            info.setObjectName("frameworkInfo")
+            info.setIndent(26)
             fbox.addWidget(check)
+            fbox.addWidget(info)
             self.framework_boxes[fw] = check
+            self.framework_info[fw] = info
+            self.framework_available[fw] = True
         layout.addWidget(frameworks)
 
         layout.addStretch(1)
-        buttons = QHBoxLayout()
+        run_row = QHBoxLayout()
         self.run_button = QPushButton("Run", self)
         self.run_button.setObjectName("runButton")
         self.run_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
+        self.run_button.setToolTip("Run the selected config with the ticked frameworks (Ctrl+R)")
+        self.run_all_button = QPushButton("Run all", self)
+        self.run_all_button.setToolTip(
+            "Run every valid config in the list, one after another (Ctrl+Shift+R)"
+        )
         self.stop_button = QPushButton("Stop", self)
         self.stop_button.setObjectName("stopButton")
         self.stop_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaStop))
-        self.run_button.setEnabled(False)
-        self.stop_button.setEnabled(False)
-        for button in (self.run_button, self.stop_button):
+        self.stop_button.setToolTip("Kill the running process tree and skip what is left (Esc)")
+        for button in (self.run_button, self.run_all_button, self.stop_button):
+            button.setEnabled(False)
             button.setMinimumHeight(34)
-            buttons.addWidget(button)
-        layout.addLayout(buttons)
+            run_row.addWidget(button)
+        layout.addLayout(run_row)
 
     # -- configs list ---------------------------------------------------------------------
 
@@ -184,6 +248,12 @@ class SidePanel(QWidget):
         self.config_list.setCurrentItem(item)
         return item
 
+    def remove_config(self, path: str) -> None:
+        """Take a config off the list."""
+        item = self._item_for(path)
+        if item is not None:
+            self.config_list.takeItem(self.config_list.row(item))
+
     def _item_for(self, path: str) -> QListWidgetItem | None:
         for i in range(self.config_list.count()):
             item = self.config_list.item(i)
@@ -191,28 +261,56 @@ class SidePanel(QWidget):
                 return item
         return None
 
+    def paths(self) -> list[str]:
+        """Every listed config's path, top to bottom."""
+        return [
+            str(self.config_list.item(i).data(PATH_ROLE)) for i in range(self.config_list.count())
+        ]
+
     def current_path(self) -> str | None:
         """The path of the selected config, or None."""
         item = self.config_list.currentItem()
         return None if item is None else str(item.data(PATH_ROLE))
 
+    def set_drop_active(self, active: bool) -> None:
+        """Highlight the drop zone while files are dragged over the window."""
+        self.drop_zone.setProperty("active", "true" if active else "false")
+        self.drop_zone.style().unpolish(self.drop_zone)
+        self.drop_zone.style().polish(self.drop_zone)
+
     # -- frameworks -----------------------------------------------------------------------
 
     def set_frameworks(self, frameworks: list[str]) -> None:
-        """Tick exactly the given frameworks (without a signal per box)."""
+        """Tick exactly the given frameworks that can run (without a signal per box)."""
         for fw, check in self.framework_boxes.items():
             check.blockSignals(True)
-            check.setChecked(fw in frameworks)
+            check.setChecked(fw in frameworks and self.framework_available[fw])
             check.blockSignals(False)
         self.frameworksChanged.emit()
+
+    def set_framework_info(self, framework: str, info: dict[str, Any] | None) -> None:
+        """Show what the probe found (version, devices); a framework that cannot run is
+        unticked and disabled."""
+        line, tip, available = framework_text(framework, info)
+        label = self.framework_info[framework]
+        label.setText(line)
+        label.setToolTip(tip)
+        check = self.framework_boxes[framework]
+        check.setToolTip(tip)
+        self.framework_available[framework] = available
+        if not available and check.isChecked():
+            check.setChecked(False)
+        check.setEnabled(available and not self._running)
 
     def checked_frameworks(self) -> list[str]:
         """The ticked frameworks, in the canonical order."""
         return [fw for fw, check in self.framework_boxes.items() if check.isChecked()]
 
-    def set_running(self, running: bool, can_run: bool) -> None:
+    def set_running(self, running: bool, can_run: bool, can_run_all: bool) -> None:
         """Enable the controls that make sense while running or idle."""
+        self._running = running
         self.run_button.setEnabled(can_run and not running)
+        self.run_all_button.setEnabled(can_run_all and not running)
         self.stop_button.setEnabled(running)
-        for check in self.framework_boxes.values():
-            check.setEnabled(not running)
+        for fw, check in self.framework_boxes.items():
+            check.setEnabled(not running and self.framework_available[fw])

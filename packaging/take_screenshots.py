@@ -1,8 +1,14 @@
 """Take the README screenshots from a real FrameDuel window (run under Xvfb, DISPLAY set).
 
-Runs the built-in demo config (PyTorch vs TensorFlow) in the window and saves
-``docs/screenshots/window-running.png`` while the second framework is measuring, so both
-colours show, and ``docs/screenshots/window-done.png`` when the session has ended.
+Runs the built-in demo config (PyTorch vs TensorFlow) twice in the window: a short session first,
+so History has more than one entry, then the real one. Saves, in ``docs/screenshots/``:
+
+- ``window-running.png`` while the second framework is measuring (both colours show);
+- ``window-done.png`` when the session has ended;
+- ``history.png``: the History tab with both sessions;
+- ``export-preview.png``: the in-app preview of the session's PDF report;
+- ``window-dark.png``: the finished session in the dark theme.
+
 ``packaging/screenshots.sh`` starts Xvfb and calls this; by hand::
 
     Xvfb :99 -screen 0 1600x1000x24 &
@@ -10,8 +16,8 @@ colours show, and ``docs/screenshots/window-done.png`` when the session has ende
 
 The demo's 200 steps end in a fraction of a second after the frameworks' imports, which would
 leave the throughput plot a sliver; ``--steps`` (default 6000, about ten seconds of training per
-framework on a laptop CPU) gives the plots a measure phase worth looking at. The store goes to
-a temporary folder unless ``--store`` names one.
+framework on a laptop CPU) gives the plots a measure phase worth looking at. The store and the
+settings go to a temporary folder (the user's own settings are never read or written).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the project importable
@@ -30,22 +37,25 @@ from PySide6.QtCore import QTimer  # noqa: E402
 
 from gui.adapter import Batch  # noqa: E402
 from gui.app import create_application  # noqa: E402
-from gui.main_window import MainWindow  # noqa: E402
+from gui.main_window import MainWindow, isolated_settings  # noqa: E402
 from profiler.config import load_config  # noqa: E402
 from profiler.session import RunInfo  # noqa: E402
 
 DEMO = ROOT / "resources" / "configs" / "demo-mlp.yaml"
 RUNNING_AT = 0.5  # the second run's progress when the "running" shot is taken
-SETTLE_MS = 400  # let the last redraw and the layout settle before grabbing
+SETTLE_MS = 600  # let the last redraw and the layout settle before grabbing
+FIRST_STEPS = 1500  # the short session that gives History a second entry
 
 
 class ScreenshotTaker:
-    """Drives one demo session in ``window`` and grabs it at the two moments."""
+    """Drives the two demo sessions in ``window`` and grabs it at the right moments."""
 
-    def __init__(self, window: MainWindow, out: Path, timeout_s: float) -> None:
+    def __init__(self, window: MainWindow, out: Path, steps: int, timeout_s: float) -> None:
         self.window = window
         self.out = out
+        self.steps = steps
         self.exit_code = 1
+        self.session = 0
         self._second: RunInfo | None = None
         self._running_saved = False
         controller = window.controller
@@ -58,34 +68,79 @@ class ScreenshotTaker:
         self._watchdog.timeout.connect(self._give_up)
         self._watchdog.start(int(timeout_s * 1000))
 
+    def start(self, steps: int) -> None:
+        """Run the demo (both frameworks) for ``steps`` steps."""
+        self.session += 1
+        config = load_config(DEMO).with_overrides(steps=steps)
+        self.window.run_config(config, str(DEMO))
+
     def _on_started(self, run: RunInfo) -> None:
-        if run.seq == 1:
+        if run.seq == 1 and self.session == 2:
             self._second = run
 
     def _on_batch(self, _batch: Batch) -> None:
         if self._running_saved or self._second is None:
             return
-        row = self.window.runs_table.runs.row_of(self._second.run_id)
-        if row is not None and self.window.runs_table.runs.rows[row].progress >= RUNNING_AT:
+        model = self.window.runs_table.runs
+        row = model.row_of(self._second.run_id)
+        if row is not None and model.rows[row].progress >= RUNNING_AT:
             self._running_saved = True
-            QTimer.singleShot(0, lambda: self._save("window-running.png"))
+            QTimer.singleShot(0, lambda: self._save(self.window, "window-running.png"))
 
     def _on_finished(self, session_id: int, status: str) -> None:
         print(f"session {session_id} ended: {status}")
-        if status != "ok" or not self._running_saved:
-            print("not saving window-done.png: the session did not run as planned")
+        if status != "ok":
+            print("not saving more: the session did not run as planned")
             self._quit(1)
-            return
-        QTimer.singleShot(SETTLE_MS, self._finish)
+        elif self.session == 1:
+            QTimer.singleShot(SETTLE_MS, lambda: self.start(self.steps))
+        elif not self._running_saved:
+            print("not saving window-done.png: no 'running' shot was taken")
+            self._quit(1)
+        else:
+            QTimer.singleShot(SETTLE_MS, self._done)
 
-    def _finish(self) -> None:
-        self._save("window-done.png")
+    def _done(self) -> None:
+        w = self.window
+        self._save(w, "window-done.png")
+        w.history.loaded.connect(self._history_loaded)
+        w.commands.history.trigger()
+
+    def _history_loaded(self) -> None:
+        w = self.window
+        w.history.loaded.disconnect(self._history_loaded)
+        ids = w.history.visible_ids()
+        if ids:
+            w.history.select_ids(ids[:1])
+        QTimer.singleShot(SETTLE_MS, self._history_shot)
+
+    def _history_shot(self) -> None:
+        w = self.window
+        self._save(w, "history.png")
+        w.previewShown.connect(self._preview_shown)
+        w.preview_pdf()
+
+    def _preview_shown(self, dialog: Any) -> None:
+        dialog.resize(820, 940)
+        QTimer.singleShot(SETTLE_MS, lambda: self._preview_shot(dialog))
+
+    def _preview_shot(self, dialog: Any) -> None:
+        self._save(dialog, "export-preview.png")
+        dialog.close()
+        w = self.window
+        w.commands.tab_actions[0].trigger()
+        w.settings.theme = "dark"
+        w.apply_settings()
+        QTimer.singleShot(SETTLE_MS, self._dark_shot)
+
+    def _dark_shot(self) -> None:
+        self._save(self.window, "window-dark.png")
         self._quit(0)
 
-    def _save(self, name: str) -> None:
+    def _save(self, widget: Any, name: str) -> None:
         self.window.dashboard.redraw()
         path = self.out / name
-        if not self.window.grab().save(str(path)):
+        if not widget.grab().save(str(path)):
             print(f"could not write {path}")
             self._quit(1)
             return
@@ -106,29 +161,29 @@ class ScreenshotTaker:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the demo in a window and save the two screenshots; 0 on success."""
+    """Run the demo in a window and save the screenshots; 0 on success."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--steps", type=int, default=6000, help="training steps per framework")
-    parser.add_argument("--store", default=None, help="SQLite store (default: a temp folder)")
-    parser.add_argument("--timeout", type=float, default=300.0, help="give up after (seconds)")
+    parser.add_argument("--timeout", type=float, default=400.0, help="give up after (seconds)")
     args = parser.parse_args(argv)
     if not os.environ.get("DISPLAY") and os.environ.get("QT_QPA_PLATFORM") != "offscreen":
         parser.error("no DISPLAY: run under Xvfb (see packaging/screenshots.sh)")
     args.out.mkdir(parents=True, exist_ok=True)
 
     with tempfile.TemporaryDirectory(prefix="frameduel-shots-") as tmp:
-        store = args.store or str(Path(tmp) / "store.sqlite3")
         app = create_application()
-        window = MainWindow(store_path=store)
+        settings = isolated_settings(str(Path(tmp) / "settings.ini"))
+        settings.theme = "light"
+        window = MainWindow(store_path=str(Path(tmp) / "store.sqlite3"), settings=settings)
         window.resize(1400, 900)
         window.show()
         window.load_config_file(DEMO)
-        config = load_config(DEMO).with_overrides(steps=args.steps)
-        taker = ScreenshotTaker(window, args.out, args.timeout)
-        QTimer.singleShot(500, lambda: window.run_config(config, str(DEMO)))
+        taker = ScreenshotTaker(window, args.out, args.steps, args.timeout)
+        QTimer.singleShot(1500, lambda: taker.start(FIRST_STEPS))
         app.exec()
         window.controller.shutdown()
+        window.runner.join(30)
     return taker.exit_code
 
 

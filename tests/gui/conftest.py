@@ -1,4 +1,5 @@
-"""Fixtures for the GUI tests: a tiny config, a window with its own store, no thread left.
+"""Fixtures for the GUI tests: tiny configs, isolated settings, a window with its own store,
+no thread left.
 
 The root conftest sets Qt offscreen and fails tests that leave child processes behind.
 """
@@ -10,9 +11,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
-from gui.main_window import MainWindow
+from gui.main_window import MainWindow, isolated_settings
+from gui.settings import AppSettings
 
 TINY_YAML = """\
 name: tiny
@@ -35,12 +38,21 @@ def write_config(folder: Path, name: str = "tiny.yaml", steps: int = 40, **repla
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_user_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Point every QSettings at a temporary folder: no test reads or writes the user's."""
+    folder = str(tmp_path_factory.mktemp("qsettings"))
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
+            QSettings.setPath(fmt, scope, folder)
+
+
 @pytest.fixture(autouse=True)
 def no_session_threads_left() -> Iterator[None]:
     """Fail a test that leaves any new thread running, daemon ones included.
 
-    The root conftest catches child processes and non-daemon threads; the engine's and the
-    adapter's threads are daemons, so a session left running would slip through it.
+    The root conftest catches child processes and non-daemon threads; the engine's, the
+    adapter's and the window's worker threads are daemons, so they would slip through it.
     """
     before = set(threading.enumerate())
     yield
@@ -72,12 +84,69 @@ def tiny_config(make_config: ConfigMaker) -> Path:
 
 
 @pytest.fixture
-def window(qtbot: QtBot, tmp_path: Path) -> Iterator[MainWindow]:
-    """A shown MainWindow whose store lives in tmp_path; any session is stopped afterwards."""
-    win = MainWindow(store_path=str(tmp_path / "store.sqlite3"))
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    if win.controller.is_running():
-        win.controller.stop()
-        qtbot.waitUntil(lambda: not win.controller.is_running(), timeout=60_000)
+def settings(tmp_path: Path) -> AppSettings:
+    """Settings in an INI file of their own in tmp_path."""
+    return isolated_settings(str(tmp_path / "settings.ini"))
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    """The test's SQLite store (not created yet)."""
+    return tmp_path / "store.sqlite3"
+
+
+class Answers:
+    """Stands in for the window's yes/no question box: records questions, gives ``answer``."""
+
+    def __init__(self) -> None:
+        self.answer = True
+        self.asked: list[tuple[str, str]] = []
+
+    def __call__(self, title: str, text: str) -> bool:
+        self.asked.append((title, text))
+        return self.answer
+
+
+@pytest.fixture
+def answers() -> Answers:
+    """The answers the window's questions get (Yes unless a test says otherwise)."""
+    return Answers()
+
+
+WindowMaker = Callable[..., MainWindow]
+
+
+@pytest.fixture
+def make_window(
+    qtbot: QtBot, store_path: Path, settings: AppSettings, answers: Answers
+) -> Iterator[WindowMaker]:
+    """``make_window(**kwargs)``: shown MainWindows with the test's store, settings and answers
+    (no framework probe unless ``probe=`` is given); sessions and workers end afterwards."""
+    made: list[MainWindow] = []
+
+    def make(**kwargs: object) -> MainWindow:
+        options: dict[str, object] = {
+            "store_path": str(store_path),
+            "settings": settings,
+            "probe": None,
+            "confirm": answers,
+        }
+        options.update(kwargs)
+        win = MainWindow(**options)  # type: ignore[arg-type]
+        qtbot.addWidget(win)
+        win.show()
+        made.append(win)
+        return win
+
+    yield make
+    for win in made:
+        if win.controller.is_running():
+            win.controller.stop()
+            qtbot.waitUntil(lambda w=win: not w.controller.is_running(), timeout=60_000)
+        qtbot.waitUntil(lambda w=win: not w.runner.busy(), timeout=30_000)
+
+
+@pytest.fixture
+def window(make_window: WindowMaker) -> MainWindow:
+    """A shown MainWindow whose store and settings live in tmp_path."""
+    return make_window()

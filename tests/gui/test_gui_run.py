@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,21 +15,36 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from gui.main_window import MainWindow
+from gui.main_window import MainWindow, default_probe
 from gui.runs_table import COL_PROGRESS, COL_STATUS
 from profiler.paths import project_root
 from profiler.store import Store
+from tests.gui.conftest import Answers
+from tests.gui.test_gui_window import drop_and_wait
 
 pytestmark = pytest.mark.slow
 ConfigMaker = Callable[..., Path]
+WindowMaker = Callable[..., MainWindow]
 
 SESSION_TIMEOUT_MS = 180_000  # two framework imports on a busy 2-core machine
+TASK_TIMEOUT_MS = 60_000
 
 
-def test_a_real_run_finishes_with_both_frameworks_ok(
-    window: MainWindow, qtbot: QtBot, tiny_config: Path, tmp_path: Path
+def test_drop_edit_run_reopen_and_export_a_real_session(
+    window: MainWindow, qtbot: QtBot, make_config: ConfigMaker, store_path: Path, tmp_path: Path
 ) -> None:
-    window.load_config_file(tiny_config)
+    config = make_config(**{"hidden: [8]": "hiden: [8]"})
+    drop_and_wait(qtbot, window, [config])
+    assert not window.run_button.isEnabled()  # the config has an error
+    editor = window.editor
+    with qtbot.waitSignal(editor.validated, timeout=TASK_TIMEOUT_MS):
+        window.edit_current_config()
+    assert editor.text.error_line == 5
+    with qtbot.waitSignal(editor.validated, timeout=TASK_TIMEOUT_MS):
+        editor.text.setPlainText(editor.text.toPlainText().replace("hiden", "hidden"))
+    with qtbot.waitSignal(window.configsLoaded, timeout=TASK_TIMEOUT_MS):
+        editor.save()
+    assert window.run_button.isEnabled()
     batches: list[object] = []
     window.controller.batch.connect(batches.append)
 
@@ -44,19 +60,36 @@ def test_a_real_run_finishes_with_both_frameworks_ok(
     for i, row in enumerate(model.rows):
         assert model.index(i, COL_STATUS).data() == "ok"
         assert model.index(i, COL_PROGRESS).data() == "100%"
-        run_id = row.info.run_id
-        assert window.dashboard.point_count(run_id, "samples_per_s") > 0
-        assert window.dashboard.point_count(run_id, "cpu_percent") > 0
-    # Batched: far fewer signals than the samples and windows they carried.
-    assert len(batches) < 200
-    assert window.run_button.isEnabled()
-    assert not window.stop_button.isEnabled()
+        assert window.dashboard.point_count(row.info.run_id, "samples_per_s") > 0
+        assert window.dashboard.point_count(row.info.run_id, "cpu_percent") > 0
+    live_speed = window.summary.cell_text("samples_per_s", "TensorFlow / PyTorch")
+    assert live_speed.endswith("×")
+    assert len(batches) < 200  # batched: far fewer signals than samples and windows
     assert "finished" in window.status_text()
-    stored = Store(tmp_path / "store.sqlite3")
+    stored = Store(store_path)
     try:
         assert stored.load(session_id).status == "ok"
     finally:
         stored.close()
+
+    # Reopen it from history: the same data in the same dashboard.
+    with qtbot.waitSignal(window.history.loaded, timeout=TASK_TIMEOUT_MS):
+        window.commands.history.trigger()
+    assert window.history.visible_ids() == [session_id]
+    counts = {
+        r: window.dashboard.point_count(r, "samples_per_s") for r in window.dashboard.data.runs
+    }
+    window.dashboard.clear()
+    with qtbot.waitSignal(window.sessionShown, timeout=TASK_TIMEOUT_MS):
+        window.history.select_ids([session_id])
+        window.history.open_button.click()
+    assert {r: window.dashboard.point_count(r, "samples_per_s") for r in counts} == counts
+    assert window.summary.cell_text("samples_per_s", "TensorFlow / PyTorch") == live_speed
+
+    out = tmp_path / "report.json"
+    with qtbot.waitSignal(window.exported, timeout=TASK_TIMEOUT_MS):
+        window.export_to(str(out))
+    assert json.loads(out.read_text(encoding="utf-8"))
 
 
 def test_stop_ends_the_session_and_leaves_no_child(
@@ -71,6 +104,7 @@ def test_stop_ends_the_session_and_leaves_no_child(
     )
     child_pids = [p.pid for p in psutil.Process().children(recursive=True)]
     assert child_pids
+    assert model.index(0, 6).data().endswith(("s", "min"))  # an ETA while running
 
     with qtbot.waitSignal(window.controller.sessionFinished, timeout=60_000) as done:
         qtbot.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)
@@ -82,19 +116,66 @@ def test_stop_ends_the_session_and_leaves_no_child(
     assert not psutil.Process().children(recursive=True)
 
 
-def test_closing_the_window_during_a_run_stops_it_first(
-    window: MainWindow, qtbot: QtBot, make_config: ConfigMaker
+def test_closing_during_a_run_asks_then_stops_it_first(
+    window: MainWindow, qtbot: QtBot, make_config: ConfigMaker, answers: Answers
 ) -> None:
     window.load_config_file(make_config(steps=100_000, **{"[torch, tensorflow]": "[torch]"}))
     with qtbot.waitSignal(window.controller.runStarted, timeout=SESSION_TIMEOUT_MS):
         assert window.start_run()
 
+    answers.answer = False
+    window.close()
+    assert len(answers.asked) == 1
+    assert "tiny is running" in answers.asked[0][1]
+    assert window.isVisible()
+    assert window.controller.is_running()
+
+    answers.answer = True
     with qtbot.waitSignal(window.controller.sessionFinished, timeout=60_000) as done:
         window.close()
         assert window.isVisible()  # it waits for the children to go
 
     assert done.args[1] == "stopped"
     qtbot.waitUntil(lambda: not window.isVisible())
+    assert len(answers.asked) == 2
+
+
+def test_run_all_runs_the_queued_configs_in_turn(
+    window: MainWindow, qtbot: QtBot, make_config: ConfigMaker, store_path: Path
+) -> None:
+    torch_only = {"[torch, tensorflow]": "[torch]"}
+    first = make_config("a.yaml", steps=20, **torch_only, **{"name: tiny": "name: first"})
+    second = make_config("b.yaml", steps=20, **torch_only, **{"name: tiny": "name: second"})
+    window.load_config_file(first)
+    window.load_config_file(second)
+    ended: list[str] = []
+    window.controller.sessionFinished.connect(lambda _sid, status: ended.append(status))
+
+    assert window.side.run_all_button.isEnabled()
+    window.side.run_all_button.click()
+    qtbot.waitUntil(lambda: len(ended) == 2, timeout=SESSION_TIMEOUT_MS)
+
+    assert ended == ["ok", "ok"]
+    stored = Store(store_path)
+    try:
+        assert [s.name for s in stored.sessions()] == ["second", "first"]
+    finally:
+        stored.close()
+
+
+def test_the_frameworks_panel_shows_this_machines_versions(
+    make_window: WindowMaker, qtbot: QtBot
+) -> None:
+    window = make_window(probe=default_probe)
+    with qtbot.waitSignal(window.frameworksProbed, timeout=TASK_TIMEOUT_MS):
+        pass
+
+    import importlib.metadata as md
+
+    torch_version = md.version("torch")
+    assert window.side.framework_info["torch"].text().startswith(torch_version.split("+")[0])
+    assert "cpu" in window.side.framework_info["torch"].text()
+    assert sys.executable in window.framework_boxes["torch"].toolTip()
 
 
 def test_the_gui_process_never_imports_a_framework(tmp_path: Path) -> None:
@@ -103,12 +184,14 @@ def test_the_gui_process_never_imports_a_framework(tmp_path: Path) -> None:
         import sys
         from PySide6.QtWidgets import QApplication
         app = QApplication([])
-        from gui.main_window import MainWindow
-        window = MainWindow(store_path=sys.argv[1])
+        from gui.main_window import MainWindow, isolated_settings
+        window = MainWindow(store_path=sys.argv[1], settings=isolated_settings(sys.argv[2]))
         window.show()
         window.load_config_file("resources/configs/demo-mlp.yaml")
         app.processEvents()
         assert window.run_button.isEnabled()
+        window.runner.join(120)  # the frameworks' probe runs in children, not here
+        app.processEvents()
         heavy = [m for m in ("torch", "tensorflow", "jax", "workloads") if m in sys.modules]
         print("heavy:", heavy)
         sys.exit(1 if heavy else 0)
@@ -116,12 +199,12 @@ def test_the_gui_process_never_imports_a_framework(tmp_path: Path) -> None:
     )
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     result = subprocess.run(
-        [sys.executable, "-c", code, str(tmp_path / "store.sqlite3")],
+        [sys.executable, "-c", code, str(tmp_path / "store.sqlite3"), str(tmp_path / "s.ini")],
         cwd=project_root(),
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,218 @@
+"""What the window shows, in one place: the plotted series, the summary's metrics and the
+phases, each with the words and unit its tooltip explains."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    """One plotted quantity: its key, title, unit, where it comes from and what it means.
+
+    ``source`` is ``windows`` (reported by the child per timing window) or ``samples``
+    (measured by FrameDuel from outside, over the run's whole process tree).
+    """
+
+    key: str
+    title: str
+    unit: str
+    source: str
+    tip: str
+    gpu: bool = False
+
+    @property
+    def label(self) -> str:
+        """The title with its unit, as plots and menus show it."""
+        return f"{self.title} ({self.unit})" if self.unit else self.title
+
+
+SERIES: tuple[SeriesSpec, ...] = (
+    SeriesSpec(
+        "samples_per_s",
+        "Throughput",
+        "samples/s",
+        "windows",
+        "Training samples processed per second, per timing window (samples/s). Higher is faster.",
+    ),
+    SeriesSpec(
+        "step_time_ms",
+        "Step time",
+        "ms",
+        "windows",
+        "Mean time of one training step (forward, backward, optimizer update) in each timing "
+        "window, in milliseconds; the device is synchronised at window ends. Lower is faster.",
+    ),
+    SeriesSpec(
+        "loss",
+        "Training loss",
+        "",
+        "windows",
+        "The training loss at the end of each timing window (unitless). Same model, same "
+        "initial weights and data: the frameworks' curves should fall alike.",
+    ),
+    SeriesSpec(
+        "cpu_percent",
+        "Process CPU",
+        "%",
+        "samples",
+        "CPU used by the run's whole process tree, in percent of one core (200% = two cores "
+        "busy), sampled from outside.",
+    ),
+    SeriesSpec(
+        "rss_mib",
+        "Process RSS",
+        "MiB",
+        "samples",
+        "Resident memory of the run's whole process tree, in MiB (1 MiB = 2^20 bytes).",
+    ),
+    SeriesSpec(
+        "threads",
+        "Process threads",
+        "",
+        "samples",
+        "Number of threads in the run's process tree (a count).",
+    ),
+    SeriesSpec(
+        "gpu_util_percent",
+        "GPU utilisation",
+        "%",
+        "samples",
+        "Share of time the GPU was executing kernels, in percent (NVML), over the sample period.",
+        gpu=True,
+    ),
+    SeriesSpec(
+        "gpu_mem_mib",
+        "GPU memory",
+        "MiB",
+        "samples",
+        "GPU memory used by the run's processes, in MiB (NVML).",
+        gpu=True,
+    ),
+    SeriesSpec(
+        "gpu_power_w",
+        "GPU power",
+        "W",
+        "samples",
+        "Power drawn by the whole GPU board, in watts (NVML).",
+        gpu=True,
+    ),
+)
+SERIES_BY_KEY: dict[str, SeriesSpec] = {s.key: s for s in SERIES}
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One row of the side-by-side summary: how a run's value is named, its unit and meaning.
+
+    ``better`` is ``higher`` or ``lower`` (or empty when neither is better).
+    """
+
+    key: str
+    title: str
+    unit: str
+    tip: str
+    better: str = ""
+    gpu: bool = False
+    digits: int = 1
+
+
+METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec(
+        "samples_per_s",
+        "Throughput",
+        "samples/s",
+        "Median training samples per second over the measured windows.",
+        "higher",
+        digits=0,
+    ),
+    MetricSpec(
+        "step_time_ms",
+        "Step time (median)",
+        "ms",
+        "Median time of one training step over the measured windows, in milliseconds.",
+        "lower",
+        digits=2,
+    ),
+    MetricSpec(
+        "step_time_p95_ms",
+        "Step time (p95)",
+        "ms",
+        "95th percentile of the measured windows' step time, in milliseconds: the slow tail.",
+        "lower",
+        digits=2,
+    ),
+    MetricSpec(
+        "final_loss",
+        "Final loss",
+        "",
+        "The last training loss reported (unitless).",
+        digits=4,
+    ),
+    MetricSpec(
+        "startup_s",
+        "Start-up",
+        "s",
+        "Seconds from the framework's import to the first measured step (import, build, "
+        "compile and warm-up).",
+        "lower",
+        digits=2,
+    ),
+    MetricSpec(
+        "cpu_percent",
+        "CPU (mean)",
+        "%",
+        "Mean CPU of the process tree while measuring, in percent of one core.",
+        "lower",
+    ),
+    MetricSpec(
+        "rss_peak_mib",
+        "RSS (peak)",
+        "MiB",
+        "Highest resident memory of the process tree, in MiB.",
+        "lower",
+        digits=0,
+    ),
+    MetricSpec(
+        "gpu_util_percent",
+        "GPU utilisation (mean)",
+        "%",
+        "Mean GPU utilisation while measuring, in percent.",
+        "higher",
+        gpu=True,
+    ),
+    MetricSpec(
+        "gpu_mem_peak_mib",
+        "GPU memory (peak)",
+        "MiB",
+        "Highest GPU memory used by the run's processes, in MiB.",
+        "lower",
+        gpu=True,
+        digits=0,
+    ),
+    MetricSpec(
+        "gpu_power_w",
+        "GPU power (mean)",
+        "W",
+        "Mean board power while measuring, in watts.",
+        "lower",
+        gpu=True,
+    ),
+)
+
+PHASES: tuple[str, ...] = ("import", "build", "compile", "warmup", "measure")
+# Neutral shades, so no phase is mistaken for a framework's colour.
+PHASE_COLORS: dict[str, str] = {
+    "import": "#9AA5B1",
+    "build": "#B8A07E",
+    "compile": "#A38BC2",
+    "warmup": "#E0C35A",
+    "measure": "#7FB77E",
+}
+PHASE_TIPS: dict[str, str] = {
+    "import": "importing the framework in the child process",
+    "build": "building the model and its optimizer",
+    "compile": "the framework's compiler tracing and compiling the step",
+    "warmup": "warm-up steps, not measured",
+    "measure": "measured steps: every statistic comes from here",
+}

@@ -1,0 +1,282 @@
+"""History: every stored session, searchable by name, date, framework or status.
+
+The list is read from the store in a worker. Open (double-click, Enter) asks the window to
+reopen a session into the dashboard; Compare takes two selected sessions side by side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.replay import delete_stored, list_sessions
+from gui.tasks import TaskRunner
+from profiler.colors import label_of
+from profiler.config import FRAMEWORKS
+from profiler.store import SessionRow
+
+HEADERS = ("ID", "Name", "Date", "Frameworks", "Status", "Config file")
+Index = QModelIndex | QPersistentModelIndex
+SESSION_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+SEARCH_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+def local_time(iso: str) -> str:
+    """A stored UTC timestamp as local ``YYYY-MM-DD HH:MM`` (the text unchanged if unreadable)."""
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso
+
+
+class SessionsModel(QAbstractTableModel):
+    """Rows: stored sessions, newest first."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.sessions: list[SessionRow] = []
+        self.status_colors: dict[str, str] = {}
+
+    def set_sessions(self, sessions: list[SessionRow]) -> None:
+        """Replace the rows."""
+        self.beginResetModel()
+        self.sessions = list(sessions)
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.sessions)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        s = self.sessions[index.row()]
+        order = [fw for fw in FRAMEWORKS if fw in s.frameworks]
+        order += [fw for fw in s.frameworks if fw and fw not in order]
+        texts = (
+            str(s.id),
+            s.name,
+            local_time(s.created_at),
+            ", ".join(label_of(fw) for fw in order),
+            s.status,
+            Path(s.config_path).name if s.config_path else "",
+        )
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return texts[col]
+        if role == SESSION_ID_ROLE:
+            return s.id
+        if role == SEARCH_ROLE:
+            return " ".join((*texts, *s.frameworks, s.config_path or "")).lower()
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return s.config_path or "no config file (run from a script)"
+        if role == Qt.ItemDataRole.ForegroundRole and col == 4 and s.status in self.status_colors:
+            return QBrush(QColor(self.status_colors[s.status]))
+        if role == Qt.ItemDataRole.UserRole and col == 0:
+            return s.id  # sorts numerically
+        return None
+
+
+class SessionFilter(QSortFilterProxyModel):
+    """Keeps rows whose text contains every word of the search."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.words: list[str] = []
+
+    def set_search(self, text: str) -> None:
+        """Filter by the words of ``text`` (all must match, case-insensitive)."""
+        self.beginFilterChange()
+        self.words = text.lower().split()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, row: int, parent: Index) -> bool:
+        haystack = str(self.sourceModel().index(row, 0, parent).data(SEARCH_ROLE) or "")
+        return all(word in haystack for word in self.words)
+
+
+class HistoryView(QWidget):
+    """The History tab. Emits ``openRequested(id)`` and ``compareRequested([id, id])``."""
+
+    openRequested = Signal(int)
+    compareRequested = Signal(list)
+    loaded = Signal()
+
+    def __init__(
+        self,
+        runner: TaskRunner,
+        store_path: Callable[[], str | None],
+        confirm: Callable[[str, str], bool],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self._store_path = store_path
+        self._confirm = confirm
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)
+        top = QHBoxLayout()
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Search by name, date (2025-06), framework, status…")
+        self.search.setClearButtonEnabled(True)
+        top.addWidget(self.search, 1)
+        self.refresh_button = QPushButton("Refresh", self)
+        self.open_button = QPushButton("Open", self)
+        self.open_button.setToolTip("Reopen the session in the dashboard (double-click, Enter)")
+        self.compare_button = QPushButton("Compare", self)
+        self.compare_button.setToolTip("Select two sessions (Ctrl+click) to compare side by side")
+        self.delete_button = QPushButton("Delete…", self)
+        for button in (
+            self.refresh_button,
+            self.open_button,
+            self.compare_button,
+            self.delete_button,
+        ):
+            top.addWidget(button)
+        layout.addLayout(top)
+        self.model = SessionsModel(self)
+        self.proxy = SessionFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(Qt.ItemDataRole.UserRole)
+        self.table = QTableView(self)
+        self.table.setModel(self.proxy)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        layout.addWidget(self.table, 1)
+        self.message = QLabel(self)
+        self.message.setObjectName("muted")
+        layout.addWidget(self.message)
+
+        self.search.textChanged.connect(self._search)
+        self.refresh_button.clicked.connect(self.refresh)
+        self.open_button.clicked.connect(self._open_selected)
+        self.compare_button.clicked.connect(self._compare_selected)
+        self.delete_button.clicked.connect(self._delete_selected)
+        self.table.doubleClicked.connect(self._open_selected)
+        self.table.activated.connect(self._open_selected)
+        self.table.selectionModel().selectionChanged.connect(self._update_buttons)
+        self._update_buttons()
+
+    def set_status_colors(self, colors: dict[str, str]) -> None:
+        """Colours for the status column (from the theme)."""
+        self.model.status_colors = colors
+
+    def refresh(self) -> None:
+        """Read the sessions list in a worker."""
+        self.message.setText("Reading the store…")
+        self.runner.submit(
+            "list-sessions",
+            lambda: list_sessions(self._store_path()),
+            self._loaded,
+            lambda message, _details: self.message.setText(f"Cannot read the store: {message}"),
+        )
+
+    def _loaded(self, sessions: list[SessionRow]) -> None:
+        self.model.set_sessions(sessions)
+        self._search(self.search.text())
+        self.loaded.emit()
+
+    def _search(self, text: str) -> None:
+        self.proxy.set_search(text)
+        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        where = self._store_path() or "the default store"
+        if total == 0:
+            self.message.setText(f"No stored sessions yet in {where}.")
+        elif shown == total:
+            self.message.setText(f"{total} sessions in {where}.")
+        else:
+            self.message.setText(f"{shown} of {total} sessions match.")
+        self._update_buttons()
+
+    def visible_ids(self) -> list[int]:
+        """The session ids shown (after the search), top to bottom."""
+        return [
+            int(self.proxy.index(r, 0).data(SESSION_ID_ROLE)) for r in range(self.proxy.rowCount())
+        ]
+
+    def selected_ids(self) -> list[int]:
+        """The selected sessions' ids, top to bottom."""
+        rows = sorted(self.table.selectionModel().selectedRows(), key=lambda i: i.row())
+        return [int(i.data(SESSION_ID_ROLE)) for i in rows]
+
+    def select_ids(self, ids: list[int]) -> None:
+        """Select these sessions (for tests and scripts)."""
+        self.table.clearSelection()
+        flags = (
+            self.table.selectionModel().SelectionFlag.Select
+            | self.table.selectionModel().SelectionFlag.Rows
+        )
+        for r in range(self.proxy.rowCount()):
+            index = self.proxy.index(r, 0)
+            if int(index.data(SESSION_ID_ROLE)) in ids:
+                self.table.selectionModel().select(index, flags)
+
+    def _update_buttons(self, *_: object) -> None:
+        n = len(self.selected_ids())
+        self.open_button.setEnabled(n == 1)
+        self.compare_button.setEnabled(n == 2)
+        self.delete_button.setEnabled(n >= 1)
+
+    def _open_selected(self, *_: object) -> None:
+        ids = self.selected_ids()
+        if len(ids) == 1:
+            self.openRequested.emit(ids[0])
+
+    def _compare_selected(self) -> None:
+        ids = self.selected_ids()
+        if len(ids) == 2:
+            self.compareRequested.emit(sorted(ids))  # A is the older one
+
+    def _delete_selected(self) -> None:
+        ids = self.selected_ids()
+        if not ids:
+            return
+        names = ", ".join(f"#{i}" for i in ids)
+        if not self._confirm("Delete sessions", f"Delete {names} and everything recorded?"):
+            return
+        path = self._store_path()
+        self.runner.submit(
+            "delete-sessions",
+            lambda: [delete_stored(path, i) for i in ids],
+            lambda _result: self.refresh(),
+            lambda message, _details: self.message.setText(f"Cannot delete: {message}"),
+        )

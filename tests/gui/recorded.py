@@ -1,0 +1,116 @@
+"""Sessions written through the real Store API, as a run would have written them: phases,
+timing windows, samples (with GPU values when asked), logs and outcomes. No framework runs."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from profiler.config import Config
+from profiler.store import Store
+
+WINDOW_STEPS = 10
+
+
+def recorded_config(name: str, frameworks: list[str], steps: int) -> Config:
+    """A valid config as the session would have stored it."""
+    return Config.model_validate(
+        {
+            "name": name,
+            "frameworks": frameworks,
+            "device": "cpu",
+            "model": {"family": "mlp", "input_dim": 16, "hidden": [8], "num_classes": 3},
+            "data": {"samples": 64},
+            "train": {"batch_size": 8, "steps": steps, "warmup_steps": 20},
+            "run": {"sample_hz": 10},
+        }
+    )
+
+
+def record_session(
+    store_path: Path,
+    name: str = "recorded",
+    frameworks: tuple[str, ...] = ("torch", "tensorflow"),
+    *,
+    gpu: bool = False,
+    steps: int = 200,
+    step_ms: dict[str, float] | None = None,
+    fail: str | None = None,
+) -> int:
+    """Write one session with a run per framework and return its id.
+
+    Each run: import 0.5 s, build 0.3 s, warm-up then measure in windows of 10 steps at
+    ``step_ms[fw]`` ms a step (default 5 ms for torch, 8 ms otherwise), samples at 10 Hz with
+    GPU utilisation, memory and power when ``gpu``. ``fail`` names a framework whose run
+    failed halfway with an error event and a traceback.
+    """
+    config = recorded_config(name, list(frameworks), steps)
+    speeds = {"torch": 5.0, **(step_ms or {})}
+    store = Store(store_path)
+    try:
+        sid = store.create_session(name, config.model_dump(mode="json"), None, {"gpu": gpu})
+        t = 0.0
+        statuses = []
+        for seq, fw in enumerate(frameworks):
+            run_id = store.create_run(sid, seq, fw, 0)
+            start = t
+            ms = speeds.get(fw, 8.0)
+            store.update_run(run_id, status="running", started_t=start)
+            store.add_event(run_id, t, "hello", {"framework_version": "9.9", "device": "cpu"})
+            for phase, seconds in (("import", 0.5), ("build", 0.3)):
+                store.add_event(run_id, t, "phase", {"name": phase, "state": "start"})
+                t += seconds
+                store.add_event(run_id, t, "phase", {"name": phase, "state": "end"})
+            failed = fail == fw
+            last = steps // 2 if failed else steps
+            for phase, first, stop in (("warmup", 0, 20), ("measure", 20, last)):
+                store.add_event(run_id, t, "phase", {"name": phase, "state": "start"})
+                for step in range(first + WINDOW_STEPS, stop + 1, WINDOW_STEPS):
+                    seconds = WINDOW_STEPS * ms / 1000.0
+                    t += seconds
+                    loss = 1.1 * math.exp(-step / 60.0)
+                    store.add_event(
+                        run_id,
+                        t,
+                        "window",
+                        {
+                            "phase": phase,
+                            "step": step,
+                            "steps": WINDOW_STEPS,
+                            "seconds": seconds,
+                            "loss": loss,
+                        },
+                    )
+                if not (failed and phase == "measure"):
+                    store.add_event(run_id, t, "phase", {"name": phase, "state": "end"})
+            n = round((t - start) * 10)
+            for i in range(n):
+                ts = start + i / 10
+                row = [ts, 95.0, 300.0 + i, 6]
+                if gpu:
+                    row += [80.0 + (i % 5), 1500.0 + i, 120.0 + (i % 7)]
+                store.add_sample(run_id, row)
+            store.add_log(run_id, start, f"{fw} says hello")
+            if failed:
+                error = "RuntimeError: the model fell over"
+                store.add_event(
+                    run_id,
+                    t,
+                    "error",
+                    {
+                        "type": "RuntimeError",
+                        "message": "the model fell over",
+                        "traceback": "Traceback (most recent call last):\n  boom",
+                    },
+                )
+                store.update_run(run_id, status="failed", error=error, exit_code=1, ended_t=t)
+                statuses.append("failed")
+            else:
+                store.add_event(run_id, t, "done", {"steps": steps})
+                store.update_run(run_id, status="ok", exit_code=0, ended_t=t)
+                statuses.append("ok")
+            t += 0.5
+        store.finish_session(sid, "ok" if all(s == "ok" for s in statuses) else "failed")
+    finally:
+        store.close()
+    return sid

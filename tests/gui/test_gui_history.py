@@ -1,0 +1,198 @@
+"""History, reopening, comparing and exporting, on sessions written through the real Store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from gui.catalog import SERIES
+from gui.compare import CompareDialog
+from gui.export import PreviewDialog
+from gui.main_window import MainWindow
+from gui.runs_table import COL_DETAILS, COL_STATUS
+from tests.gui.conftest import Answers
+from tests.gui.recorded import record_session
+
+TIMEOUT_MS = 60_000
+GPU_KEYS = {s.key for s in SERIES if s.gpu}
+WindowMaker = Callable[..., MainWindow]
+
+
+def show_history(window: MainWindow, qtbot: QtBot) -> None:
+    with qtbot.waitSignal(window.history.loaded, timeout=TIMEOUT_MS):
+        window.commands.history.trigger()
+
+
+def open_session(window: MainWindow, qtbot: QtBot, session_id: int) -> None:
+    with qtbot.waitSignal(window.sessionShown, timeout=TIMEOUT_MS):
+        window.history.select_ids([session_id])
+        window.history.open_button.click()
+
+
+def test_history_lists_every_session_and_searches_them(
+    window: MainWindow, qtbot: QtBot, store_path: Path
+) -> None:
+    first = record_session(store_path, "mlp-baseline")
+    second = record_session(store_path, "cnn-tuned", ("torch",))
+    third = record_session(store_path, "mlp-jax", ("jax", "torch"))
+
+    show_history(window, qtbot)
+
+    history = window.history
+    assert history.visible_ids() == [third, second, first]  # newest first
+    history.search.setText("mlp")
+    assert history.visible_ids() == [third, first]
+    history.search.setText("tensorflow")
+    assert history.visible_ids() == [first]
+    history.search.setText("JAX mlp")
+    assert history.visible_ids() == [third]
+    date = history.model.index(0, 2).data()[:7]  # YYYY-MM
+    history.search.setText(date)
+    assert len(history.visible_ids()) == 3
+    history.search.setText("nothing-like-this")
+    assert history.visible_ids() == []
+    assert "0 of 3" in history.message.text()
+
+
+def test_a_stored_session_reopens_with_gpu_plots_when_it_had_a_gpu(
+    window: MainWindow, qtbot: QtBot, store_path: Path
+) -> None:
+    cpu = record_session(store_path, "on-cpu")
+    gpu = record_session(store_path, "on-gpu", gpu=True, fail="tensorflow")
+    show_history(window, qtbot)
+
+    open_session(window, qtbot, cpu)
+    assert not GPU_KEYS & set(window.dashboard.visible_keys())
+
+    open_session(window, qtbot, gpu)
+
+    assert window.tabs.currentWidget() is window.dashboard
+    assert set(window.dashboard.visible_keys()) >= GPU_KEYS
+    run_ids = list(window.dashboard.data.runs)
+    assert window.dashboard.point_count(run_ids[0], "gpu_util_percent") > 0
+    assert window.dashboard.point_count(run_ids[0], "samples_per_s") == 20
+    model = window.runs_table.runs
+    assert [model.index(i, COL_STATUS).data() for i in range(2)] == ["ok", "failed"]
+    assert model.index(1, COL_DETAILS).data() == "RuntimeError: the model fell over"
+    assert "gpu_util_percent" in [m.key for m in window.summary.metrics_shown()]
+    assert window.summary.cell_text("step_time_ms", "PyTorch") == "5.00"
+    assert window.summary.cell_text("step_time_ms", "TensorFlow / PyTorch") == "1.60×"
+    assert window.dashboard.shading.count() > 0
+    window.runs_table.select_run(run_ids[1])
+    assert "Traceback" in window.log_view.toPlainText()
+    box = window.log_pane.show_details(run_ids[1], "failed", model.rows[1].error)
+    assert "the model fell over" in box.text()
+    assert "tensorflow says hello" in box.detailedText()
+    box.close()
+    assert "on-gpu" in window.status_text()
+    assert window.commands.exports[".pdf"].isEnabled()
+
+
+def test_two_sessions_and_two_runs_compare_side_by_side(
+    window: MainWindow, qtbot: QtBot, store_path: Path
+) -> None:
+    a = record_session(store_path, "before")
+    b = record_session(store_path, "after", step_ms={"torch": 4.0})
+    show_history(window, qtbot)
+    window.history.select_ids([a, b])
+    assert window.history.compare_button.isEnabled()
+
+    with qtbot.waitSignal(window.compared, timeout=TIMEOUT_MS) as shown:
+        window.history.compare_button.click()
+
+    dialog: CompareDialog = shown.args[0]
+    assert [pair[0].framework for pair in dialog.pairs] == ["torch", "tensorflow"]
+    assert dialog.cell("step_time_ms", 1) == "5.00 ms"
+    assert dialog.cell("step_time_ms", 2) == "4.00 ms"
+    assert dialog.cell("step_time_ms", 3) == "0.80×"
+    dialog.close()
+
+    open_session(window, qtbot, b)
+    ids = list(window.dashboard.data.runs)
+    with qtbot.waitSignal(window.compared, timeout=TIMEOUT_MS) as shown:
+        window.runs_table.compareRequested.emit(ids)
+    runs: CompareDialog = shown.args[0]
+    assert runs.cell("step_time_ms", 3) == "2.00×"
+    runs.close()
+
+
+@pytest.mark.parametrize("suffix", [".json", ".csv", ".html"])
+def test_export_writes_the_report(
+    window: MainWindow, qtbot: QtBot, store_path: Path, tmp_path: Path, suffix: str
+) -> None:
+    sid = record_session(store_path, "exported")
+    show_history(window, qtbot)
+    window.history.select_ids([sid])  # Export acts on the selection while History is shown
+    out = tmp_path / f"report{suffix}"
+
+    with qtbot.waitSignal(window.exported, timeout=TIMEOUT_MS) as done:
+        window.export_to(str(out))
+
+    assert done.args == [str(out)]
+    assert out.stat().st_size > 0
+    if suffix == ".json":
+        assert "exported" in json.dumps(json.loads(out.read_text(encoding="utf-8")))
+    assert "Exported" in window.banner.text()
+
+
+def test_the_pdf_is_exported_and_previewed_inside_the_app(
+    window: MainWindow, qtbot: QtBot, store_path: Path, tmp_path: Path
+) -> None:
+    sid = record_session(store_path, "previewed", gpu=True)
+    show_history(window, qtbot)
+    open_session(window, qtbot, sid)
+
+    with qtbot.waitSignal(window.previewShown, timeout=TIMEOUT_MS) as shown:
+        window.commands.preview.trigger()
+
+    dialog: PreviewDialog = shown.args[0]
+    assert dialog.page_labels
+    pixmap = dialog.page_labels[0].pixmap()
+    assert pixmap.width() > 300 and pixmap.height() > pixmap.width()  # a portrait page
+    saved = tmp_path / "saved.pdf"
+    with qtbot.waitSignal(window.runner.taskFinished, timeout=TIMEOUT_MS):
+        dialog.save_to(str(saved))
+    assert saved.read_bytes().startswith(b"%PDF")
+    folder = dialog.preview.folder
+    with qtbot.waitSignal(window.runner.taskFinished, timeout=TIMEOUT_MS):
+        dialog.close()
+    assert not folder.exists()
+
+
+def test_problems_are_said_in_words_and_never_crash(
+    window: MainWindow, qtbot: QtBot, store_path: Path, tmp_path: Path
+) -> None:
+    sid = record_session(store_path, "fine")
+    with qtbot.waitSignal(window.runner.taskFinished, timeout=TIMEOUT_MS):
+        window.open_session(sid + 100)
+    assert f"Cannot open session {sid + 100}" in window.banner.text()
+
+    with qtbot.waitSignal(window.runner.taskFinished, timeout=TIMEOUT_MS):
+        window.export_to(str(tmp_path / "report.docx"), sid)
+    assert "Cannot export" in window.banner.text()
+    assert ".docx" in window.banner.text()
+    assert window.banner.details_button.isVisible()
+    assert window.isVisible()
+
+
+def test_deleting_a_session_asks_first(
+    window: MainWindow, qtbot: QtBot, store_path: Path, answers: Answers
+) -> None:
+    keep = record_session(store_path, "keep")
+    drop = record_session(store_path, "drop")
+    show_history(window, qtbot)
+    window.history.select_ids([drop])
+    answers.answer = False
+    window.history.delete_button.click()
+    assert answers.asked and f"#{drop}" in answers.asked[0][1]
+    assert window.history.visible_ids() == [drop, keep]
+
+    answers.answer = True
+    with qtbot.waitSignal(window.history.loaded, timeout=TIMEOUT_MS):
+        window.history.delete_button.click()
+
+    assert window.history.visible_ids() == [keep]
