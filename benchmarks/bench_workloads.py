@@ -1,7 +1,7 @@
 """FrameDuel's built-in workloads against minimal hand-written loops of the same models.
 
 Run: ``.venv/bin/python -m benchmarks.bench_workloads [--threads 1] [--rounds 15]
-[--families mlp,cnn,transformer,rnn] [--frameworks torch,tensorflow]``.
+[--families mlp,cnn,transformer,rnn] [--frameworks torch,tensorflow,jax]``.
 
 For each framework one child process builds, per family (the shipped example config, with
 resident data), FrameDuel's workload and the hand-written loop of
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--families", default=",".join(EXAMPLES))
-    parser.add_argument("--frameworks", default="torch,tensorflow")
+    parser.add_argument("--frameworks", default="torch,tensorflow,jax")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:

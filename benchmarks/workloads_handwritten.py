@@ -9,9 +9,11 @@ process, one framework per process.
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -264,3 +266,222 @@ def _keras_model(m: dict[str, Any], keras: Any) -> Any:
     ]
     model += [cell(m["hidden"], return_sequences=n < m["layers"] - 1) for n in range(m["layers"])]
     return keras.Sequential([*model, layers.Dense(m["num_classes"])])
+
+
+# --- JAX --------------------------------------------------------------------------------------
+
+
+def jax_loop(config: dict[str, Any]) -> Timed:
+    """The config's model in pure JAX with optax and a jitted, donating step; the timed loop."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    params, stats, apply = _jax_model(config["model"])
+    opt = config["train"]["optimizer"]
+    if opt["name"] == "adamw":
+        tx = optax.adamw(opt["lr"], weight_decay=opt["weight_decay"])
+    elif opt["name"] == "adam":
+        tx = optax.adam(opt["lr"])
+    else:
+        tx = optax.sgd(opt["lr"], momentum=opt["momentum"] or None)
+        if opt["weight_decay"]:
+            tx = optax.chain(optax.add_decayed_weights(opt["weight_decay"]), tx)
+    batches = [(jnp.asarray(x), jnp.asarray(y)) for x, y in _data(config)]
+
+    def loss_fn(params: Any, stats: Any, x: Any, y: Any, key: Any) -> Any:
+        logits, stats = apply(params, stats, x, key)
+        return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean(), stats
+
+    @partial(jax.jit, donate_argnums=0)
+    def step(train: Any, x: Any, y: Any) -> Any:
+        params, opt_state, stats, key = train
+        key, dropout_key = jax.random.split(key)
+        grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+        (loss, stats), grads = grad_fn(params, stats, x, y, dropout_key)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state, stats, key), loss
+
+    train = jax.device_put((params, tx.init(params), stats, jax.random.key(0)))
+    state = {"step": 0, "train": train}
+
+    def timed(steps: int) -> float:
+        start = time.perf_counter()
+        train = state["train"]
+        for i in range(state["step"], state["step"] + steps):
+            train, loss = step(train, *batches[i % len(batches)])
+        loss.block_until_ready()
+        state["train"] = train
+        state["step"] += steps
+        return time.perf_counter() - start
+
+    return timed
+
+
+def _jax_model(m: dict[str, Any]) -> tuple[Any, Any, Callable[..., Any]]:
+    """(params, batch norm stats, apply(params, stats, x, key) -> (logits, stats))."""
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+
+    rng = np.random.default_rng(0)
+
+    def dense(fan_in: int, fan_out: int) -> dict[str, Any]:
+        bound = 1 / np.sqrt(fan_in)
+        return {
+            "w": rng.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32),
+            "b": np.zeros(fan_out, np.float32),
+        }
+
+    def linear(p: Any, x: Any) -> Any:
+        return x @ p["w"] + p["b"]
+
+    def dropout(x: Any, rate: float, key: Any) -> Any:
+        if not rate:
+            return x
+        return jnp.where(jax.random.bernoulli(key, 1 - rate, x.shape), x / (1 - rate), 0)
+
+    def norm(x: Any, p: Any) -> Any:
+        mean, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+        return (x - mean) * lax.rsqrt(var + 1e-5) * p["g"] + p["b"]
+
+    family = m["family"]
+    if family == "mlp":
+        act = {
+            "relu": jax.nn.relu,
+            "gelu": partial(jax.nn.gelu, approximate=False),
+            "tanh": jnp.tanh,
+        }[m["activation"]]
+        sizes = [m["input_dim"], *m["hidden"], m["num_classes"]]
+        mlp = [dense(i, o) for i, o in itertools.pairwise(sizes)]
+
+        def apply_mlp(p: Any, s: Any, x: Any, key: Any) -> Any:
+            for n, layer in enumerate(p[:-1]):
+                x = dropout(act(linear(layer, x)), m["dropout"], jax.random.fold_in(key, n))
+            return linear(p[-1], x), s
+
+        return mlp, {}, apply_mlp
+    if family == "cnn":
+        h, w, ch = m["input_shape"]
+        convs, stats = [], []
+        for c in m["conv"]:
+            k, f = c["kernel"], c["filters"]
+            bound = 1 / np.sqrt(k * k * ch)
+            conv = {
+                "w": rng.uniform(-bound, bound, (k, k, ch, f)).astype(np.float32),
+                "b": np.zeros(f, np.float32),
+                "g": np.ones(f, np.float32),
+            }
+            convs.append(conv)
+            stats.append({"mean": np.zeros(f, np.float32), "var": np.ones(f, np.float32)})
+            if c["padding"] == "valid":
+                h, w = (h - k) // c["stride"] + 1, (w - k) // c["stride"] + 1
+            if c["pool"]:
+                h, w = h // c["pool"], w // c["pool"]
+            ch = f
+        sizes = [h * w * ch, *m["dense"], m["num_classes"]]
+        cnn = {
+            "conv": convs,
+            "dense": [dense(i, o) for i, o in itertools.pairwise(sizes)],
+        }
+
+        def apply_cnn(p: Any, s: Any, x: Any, key: Any) -> Any:
+            new = []
+            for c, cp, st in zip(m["conv"], p["conv"], s, strict=True):
+                x = lax.conv_general_dilated(
+                    x,
+                    cp["w"],
+                    (c["stride"],) * 2,
+                    c["padding"].upper(),
+                    dimension_numbers=("NHWC", "HWIO", "NHWC"),
+                )
+                if m["batch_norm"]:
+                    mean, var = x.mean((0, 1, 2)), x.var((0, 1, 2))
+                    x = (x - mean) * lax.rsqrt(var + 1e-5) * cp["g"] + cp["b"]
+                    new.append(
+                        {"mean": 0.9 * st["mean"] + 0.1 * mean, "var": 0.9 * st["var"] + 0.1 * var}
+                    )
+                else:
+                    x = x + cp["b"]
+                    new.append(st)
+                x = jax.nn.relu(x)
+                if c["pool"]:
+                    window = (1, c["pool"], c["pool"], 1)
+                    x = lax.reduce_window(x, -jnp.inf, lax.max, window, window, "VALID")
+            x = x.reshape(x.shape[0], -1)
+            for layer in p["dense"][:-1]:
+                x = jax.nn.relu(linear(layer, x))
+            return linear(p["dense"][-1], x), new
+
+        return cnn, stats, apply_cnn
+    if family == "transformer":
+        d, heads, rate = m["d_model"], m["heads"], m["dropout"]
+        layer_norm = {"g": np.ones(d, np.float32), "b": np.zeros(d, np.float32)}
+        blocks = [
+            {
+                "ln1": layer_norm,
+                "qkv": dense(d, 3 * d),
+                "out": dense(d, d),
+                "ln2": layer_norm,
+                "ff1": dense(d, m["ff_dim"]),
+                "ff2": dense(m["ff_dim"], d),
+            }
+            for _ in range(m["layers"])
+        ]
+        tf = {
+            "embed": rng.standard_normal((m["vocab_size"], d)).astype(np.float32),
+            "pos": (rng.standard_normal((m["seq_len"], d)) * 0.02).astype(np.float32),
+            "blocks": blocks,
+            "ln": layer_norm,
+            "head": dense(d, m["num_classes"]),
+        }
+
+        def apply_tf(p: Any, s: Any, x: Any, key: Any) -> Any:
+            x = p["embed"][x] + p["pos"]
+            b, t, _ = x.shape
+            for n, blk in enumerate(p["blocks"]):
+                k1, k2, k3, k4 = jax.random.split(jax.random.fold_in(key, n), 4)
+                qkv = linear(blk["qkv"], norm(x, blk["ln1"])).reshape(b, t, 3, heads, -1)
+                q, k, v = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
+                att = jax.nn.softmax(jnp.einsum("bqhd,bkhd->bhqk", q, k) / np.sqrt(d // heads))
+                att = jnp.einsum("bhqk,bkhd->bqhd", dropout(att, rate, k1), v).reshape(b, t, d)
+                x = x + dropout(linear(blk["out"], att), rate, k2)
+                hid = jax.nn.gelu(linear(blk["ff1"], norm(x, blk["ln2"])), approximate=False)
+                x = x + dropout(linear(blk["ff2"], dropout(hid, rate, k3)), rate, k4)
+            return linear(p["head"], norm(x, p["ln"]).mean(1)), s
+
+        return tf, {}, apply_tf
+    hidden, gates = m["hidden"], 4 if m["cell"] == "lstm" else 3
+    inputs = [m["embed_dim"]] + [hidden] * (m["layers"] - 1)
+    cells = [{"x": dense(i, gates * hidden), "h": dense(hidden, gates * hidden)} for i in inputs]
+    rnn = {
+        "embed": rng.standard_normal((m["vocab_size"], m["embed_dim"])).astype(np.float32),
+        "cells": cells,
+        "head": dense(hidden, m["num_classes"]),
+    }
+
+    def lstm(cell: Any, carry: Any, x: Any) -> Any:
+        h, c = carry
+        i, f, g, o = jnp.split(x + linear(cell["h"], h), 4, axis=-1)
+        c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+        h = jax.nn.sigmoid(o) * jnp.tanh(c)
+        return (h, c), h
+
+    def gru(cell: Any, h: Any, x: Any) -> Any:
+        xr, xz, xn = jnp.split(x, 3, axis=-1)
+        hr, hz, hn = jnp.split(linear(cell["h"], h), 3, axis=-1)
+        r, z = jax.nn.sigmoid(xr + hr), jax.nn.sigmoid(xz + hz)
+        h = (1 - z) * jnp.tanh(xn + r * hn) + z * h
+        return h, h
+
+    def apply_rnn(p: Any, s: Any, x: Any, key: Any) -> Any:
+        xs = jnp.swapaxes(p["embed"][x], 0, 1)
+        for cell in p["cells"]:
+            h = jnp.zeros((xs.shape[1], hidden))
+            init = (h, h) if m["cell"] == "lstm" else h
+            _, xs = lax.scan(
+                partial(lstm if m["cell"] == "lstm" else gru, cell), init, linear(cell["x"], xs)
+            )
+        return linear(p["head"], xs[-1]), s
+
+    return rnn, {}, apply_rnn

@@ -7,6 +7,11 @@ The contract (see the README's "Custom models"):
   model's parameters. It is called on the run's device (inside ``torch.device(...)``).
 - ``build_tensorflow(config)`` returns ``(model, loss_fn, optimizer)``: a ``keras.Model``, a
   callable ``loss_fn(targets, outputs)`` (Keras's argument order), a Keras optimizer.
+- ``build_jax(config)`` returns ``(model, loss_fn, optimizer)``: ``model`` is ``(params,
+  apply)``, a pytree of float arrays and ``apply(params, x, *, train, rng)`` returning the outputs
+  (``rng``: the step's dropout key, None in eval mode; no mutable state such as batch norm
+  statistics); ``loss_fn(outputs, targets)`` returns a scalar; ``optimizer`` is an
+  ``optax.GradientTransformation``. FrameDuel puts ``params`` on the device and jits the step.
 - ``config`` is the whole config as a dict (``config["model"]["options"]``, ``config["seed"]``,
   ``config["train"]["optimizer"]``, ...).
 - Optional ``param_count(config)`` returns the trainable parameters the model should have; a

@@ -43,8 +43,13 @@ print(json.dumps({"version": jax.__version__, "devices": devices}))
 """,
 }
 
-# Quiet the frameworks' C++ start-up logs; they go to stderr, which is read for errors.
-_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow"}
+# Quiet the frameworks' C++ start-up logs; they go to stderr, which is read for errors. JAX
+# would grab 75% of every GPU just to list them, beside a run that may be using one.
+_ENV = {
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "KERAS_BACKEND": "tensorflow",
+    "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
+}
 
 
 def probe_all(timeout_s: float = PROBE_TIMEOUT_S) -> dict[str, dict[str, Any]]:

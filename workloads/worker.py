@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 WORKLOAD_MODULES = {
     "torch": "workloads.torch_workload",
     "tensorflow": "workloads.tensorflow_workload",
+    "jax": "workloads.jax_workload",
 }
 
 ORPHAN_EXIT_CODE = 3

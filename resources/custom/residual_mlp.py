@@ -1,11 +1,11 @@
 """A FrameDuel custom model: a residual MLP, ``x + W2 relu(W1 x)`` blocks between a stem and a
 classifier, which none of the built-in families can express.
 
-FrameDuel calls ``build_torch(config)`` in the PyTorch run and ``build_tensorflow(config)`` in the
-TensorFlow run; each returns ``(model, loss_fn, optimizer)``. ``config`` is the whole config as a
-dict. FrameDuel supplies the data (batches of shape (batch, *model.input_shape), labels in
-[0, num_classes)), puts things on the device, applies the precision, compiles when asked, times
-the steps and computes the parity loss.
+FrameDuel calls ``build_torch(config)`` in the PyTorch run, ``build_tensorflow(config)`` in the
+TensorFlow run and ``build_jax(config)`` in the JAX run; each returns ``(model, loss_fn,
+optimizer)``. ``config`` is the whole config as a dict. FrameDuel supplies the data (batches of
+shape (batch, *model.input_shape), labels in [0, num_classes)), puts things on the device, applies
+the precision, compiles when asked, times the steps and computes the parity loss.
 
 Three habits make the comparison fair, and this file shows each:
 
@@ -121,3 +121,42 @@ def build_tensorflow(config: dict[str, Any]) -> tuple[Any, Any, Any]:
     )
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     return model, loss, optimizer
+
+
+def build_jax(config: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """The residual MLP in pure JAX, with softmax cross-entropy and the configured optax AdamW.
+
+    The model is ``(params, apply)``: a pytree of arrays and ``apply(params, x, *, train, rng)``
+    returning the logits (``rng`` is the step's dropout key, None in eval mode). FrameDuel puts
+    the parameters on the device, jits the step and, for bf16/fp16, casts parameters and inputs
+    to the compute dtype and the logits back to float32.
+    """
+    import jax
+    import optax
+
+    stem, body, head = _weights(config)
+
+    def dense(p: dict[str, Any], x: Any) -> Any:
+        return x @ p["kernel"] + p["bias"]  # the (in, out) kernel as drawn: no transpose
+
+    def layer(kernel: np.ndarray, bias: np.ndarray) -> dict[str, np.ndarray]:
+        return {"kernel": kernel, "bias": bias}
+
+    params = {
+        "stem": layer(*stem),
+        "blocks": [{"inner": layer(*inner), "outer": layer(*outer)} for inner, outer in body],
+        "head": layer(*head),
+    }
+
+    def apply(params: dict[str, Any], x: Any, *, train: bool, rng: Any) -> Any:
+        x = dense(params["stem"], x.reshape(x.shape[0], -1))
+        for block in params["blocks"]:
+            x = x + dense(block["outer"], jax.nn.relu(dense(block["inner"], x)))
+        return dense(params["head"], x)
+
+    def loss(logits: Any, labels: Any) -> Any:
+        return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+
+    opt = config["train"]["optimizer"]
+    optimizer = optax.adamw(opt["lr"], eps=1e-8, weight_decay=opt["weight_decay"])
+    return (params, apply), loss, optimizer

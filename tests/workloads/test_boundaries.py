@@ -53,7 +53,7 @@ def test_probe_reports_every_framework(tmp_path: Path) -> None:
     for info in result.values():
         assert set(info) == {"available", "version", "devices", "error"}
         assert info["available"] == (info["error"] is None)
-    for name in ("torch", "tensorflow"):
+    for name in ("torch", "tensorflow", "jax"):
         assert result[name]["available"], result[name]
         assert result[name]["devices"][0] == "cpu"
         assert isinstance(result[name]["version"], str)

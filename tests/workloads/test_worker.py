@@ -22,7 +22,7 @@ from tests.workloads.helpers import (
     worker_command,
 )
 
-FRAMEWORKS = ("torch", "tensorflow")
+FRAMEWORKS = ("torch", "tensorflow", "jax")
 STEPS = TINY["train"]["steps"]
 WARMUP = TINY["train"]["warmup_steps"]
 WINDOW = TINY["train"]["window_steps"]
@@ -128,7 +128,8 @@ def test_model_env_first_step_and_memory(runs: dict[str, WorkerRun], framework: 
     assert settings["intra_op_threads"] == 1
     assert settings["inter_op_threads"] == 1
     assert settings["tf32"] is False
-    assert settings["jit_compile"] is False
+    # XLA is JAX's only execution mode: its step is compiled even without train.compile
+    assert settings["jit_compile"] is (framework == "jax")
     assert settings["precision"] == "fp32"
     memory = run.one("memory")
     assert memory.get("allocator_bytes") is None
@@ -139,13 +140,26 @@ def _rel(a: float, b: float) -> float:
     return abs(a - b) / max(abs(a), abs(b))
 
 
-def test_frameworks_agree(runs: dict[str, WorkerRun]) -> None:
-    torch_run, tf_run = runs["torch"], runs["tensorflow"]
-    assert torch_run.one("model").get("params") == tf_run.one("model").get("params")
-    parity = [r.one("model").get("parity_loss") for r in (torch_run, tf_run)]
+def test_jax_settings(runs: dict[str, WorkerRun]) -> None:
+    settings = runs["jax"].one("env").get("settings")
+    assert settings["execution"] == "jax.jit (XLA)"
+    assert settings["jax_enable_x64"] is False
+    assert settings["float32_matmul_precision"] == "highest"
+    # threads: 1 sizes XLA:CPU's thread pool; GPU memory is not grabbed up front
+    assert settings["pjrt_nproc"] == "1"
+    assert settings["xla_python_client_preallocate"] == "false"
+    assert settings["backend"] == "cpu"
+    assert settings["donated_state"] is True
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS[1:])
+def test_frameworks_agree(runs: dict[str, WorkerRun], framework: str) -> None:
+    torch_run, other = runs["torch"], runs[framework]
+    assert torch_run.one("model").get("params") == other.one("model").get("params")
+    parity = [r.one("model").get("parity_loss") for r in (torch_run, other)]
     assert _rel(*parity) < PARITY_RTOL
     # every window's last loss, not just the final one: a drift shows up early
-    for a, b in zip(torch_run.of("window"), tf_run.of("window"), strict=True):
+    for a, b in zip(torch_run.of("window"), other.of("window"), strict=True):
         assert a.get("step") == b.get("step")
         assert _rel(a.get("loss"), b.get("loss")) < TRAINED_RTOL, (a, b)
     # and training did something, so agreement is not trivially about unchanged weights

@@ -1,0 +1,342 @@
+"""The built-in families as pure JAX functions over pytrees of parameters, from the neutral weights.
+
+No layer library: a model is its parameters, a pytree (nested dicts and lists) of arrays, and a
+function ``apply(params, state, x, *, train, rng) -> (outputs, state)``, as one writes JAX without
+Flax. ``state`` holds what is not trained (batch norm's running statistics, ``{}`` otherwise);
+``rng`` is the step's dropout key (None in eval mode). Layouts are the neutral ones (dense
+kernels (in, out), conv kernels HWIO on NHWC images), so the weights load untransposed.
+
+``apply`` computes in the dtype of the parameters and inputs it is given: the workload casts them
+to bfloat16 for mixed precision. Normalisation statistics and softmax are computed in float32
+whatever that dtype (as Keras's mixed policy and ``torch.autocast`` do); the caller casts the
+outputs to float32 for the loss. Imported only by the JAX workload, inside the child.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Protocol
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from workloads.architectures import (
+    BATCH_NORM_EPS,
+    BATCH_NORM_MOMENTUM,
+    LAYER_NORM_EPS,
+    BuiltinSpec,
+    CNNSpec,
+    MLPSpec,
+    RNNSpec,
+    TransformerSpec,
+)
+from workloads.weights import (
+    CNNWeights,
+    DenseWeights,
+    ModelWeights,
+    NormWeights,
+    RNNWeights,
+    TransformerWeights,
+)
+
+Array = jax.Array
+Params = dict[str, Any]  # a pytree: nested dicts and lists of arrays
+
+ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
+    "relu": jax.nn.relu,
+    # exact erf GELU, as torch's nn.GELU() and Keras's gelu(approximate=False); JAX's default
+    # is the tanh approximation
+    "gelu": partial(jax.nn.gelu, approximate=False),
+    "tanh": jnp.tanh,
+}
+
+
+class Apply(Protocol):
+    """``apply(params, state, x, *, train, rng) -> (outputs, new_state)``."""
+
+    def __call__(
+        self, params: Params, state: Params, x: Array, *, train: bool, rng: Array | None
+    ) -> tuple[Array, Params]: ...
+
+
+@dataclass(frozen=True)
+class JaxModel:
+    """Initial trainable parameters, initial non-trained state (NumPy, float32), the function."""
+
+    params: Params
+    state: Params
+    apply: Apply
+
+
+def build_model(spec: BuiltinSpec, weights: ModelWeights) -> JaxModel:
+    """The family's parameters (the neutral ``weights``) and its ``apply`` function."""
+    if isinstance(spec, MLPSpec) and isinstance(weights, list):
+        params: Params = {"layers": [_dense_params(w) for w in weights]}
+        return JaxModel(params, {}, partial(_mlp, spec))
+    if isinstance(spec, CNNSpec) and isinstance(weights, CNNWeights):
+        return _cnn_model(spec, weights)
+    if isinstance(spec, TransformerSpec) and isinstance(weights, TransformerWeights):
+        return JaxModel(_transformer_params(weights), {}, partial(_transformer, spec))
+    if isinstance(spec, RNNSpec) and isinstance(weights, RNNWeights):
+        params = {
+            "embedding": weights.embedding,
+            "layers": [
+                {"kernel": w.kernel, "recurrent_kernel": w.recurrent_kernel, "bias": w.bias}
+                # the LSTM has one bias per gate; the GRU's recurrent bias sits inside the
+                # reset gate's product, so it is a parameter of its own (see architectures)
+                | ({} if w.recurrent_bias is None else {"recurrent_bias": w.recurrent_bias})
+                for w in weights.layers
+            ],
+            "head": _dense_params(weights.head),
+        }
+        return JaxModel(params, {}, partial(_rnn, spec))
+    raise TypeError(f"no {type(weights).__name__} weights for a {spec.family} model")
+
+
+def param_count(params: Params) -> int:
+    """Numbers in every leaf of a parameter pytree."""
+    return sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(params))
+
+
+# --- layers -----------------------------------------------------------------------------------
+
+
+def _dense_params(w: DenseWeights) -> Params:
+    return {"kernel": w.kernel, "bias": w.bias}
+
+
+def _norm_params(w: NormWeights) -> Params:
+    return {"scale": w.gamma, "shift": w.beta}
+
+
+def _dense(p: Params, x: Array) -> Array:
+    y: Array = x @ p["kernel"] + p["bias"]
+    return y
+
+
+def _dropout(x: Array, rate: float, rng: Array | None) -> Array:
+    """Inverted dropout; the identity in eval mode (no key) or at rate 0."""
+    if rng is None or rate == 0.0:
+        return x
+    keep = jax.random.bernoulli(rng, 1.0 - rate, x.shape)
+    out: Array = jnp.where(keep, x / (1.0 - rate), jnp.zeros_like(x))
+    return out
+
+
+def _split(rng: Array | None, n: int) -> list[Array | None]:
+    """``n`` independent dropout keys from ``rng``, or ``n`` Nones in eval mode."""
+    return [None] * n if rng is None else list(jax.random.split(rng, n))
+
+
+def _layer_norm(p: Params, x: Array) -> Array:
+    """LayerNorm over the last axis, statistics in float32, the result in ``x``'s dtype."""
+    x32 = x.astype(jnp.float32)
+    mean = x32.mean(axis=-1, keepdims=True)
+    var = jnp.square(x32 - mean).mean(axis=-1, keepdims=True)
+    y: Array = (x32 - mean) * lax.rsqrt(var + LAYER_NORM_EPS) * p["scale"] + p["shift"]
+    return y.astype(x.dtype)
+
+
+# --- families ---------------------------------------------------------------------------------
+
+
+def _mlp(
+    spec: MLPSpec, params: Params, state: Params, x: Array, *, train: bool, rng: Array | None
+) -> tuple[Array, Params]:
+    layers = params["layers"]
+    activation = ACTIVATIONS[spec.activation]
+    keys = _split(rng if train else None, len(layers) - 1)
+    for n, layer in enumerate(layers[:-1]):
+        x = _dropout(activation(_dense(layer, x)), spec.dropout, keys[n])
+    return _dense(layers[-1], x), state
+
+
+def _cnn_model(spec: CNNSpec, weights: CNNWeights) -> JaxModel:
+    conv: list[Params] = []
+    stats: list[Params] = []
+    for w in weights.conv:
+        if w.norm is None:
+            assert w.bias is not None
+            conv.append({"kernel": w.kernel, "bias": w.bias})
+        else:
+            # a convolution followed by batch norm has no bias (the shift cancels it)
+            conv.append({"kernel": w.kernel, **_norm_params(w.norm)})
+            f = w.kernel.shape[-1]
+            stats.append({"mean": np.zeros(f, np.float32), "var": np.ones(f, np.float32)})
+    params: Params = {"conv": conv, "dense": [_dense_params(w) for w in weights.dense]}
+    state: Params = {"batch_norm": stats} if spec.batch_norm else {}
+    return JaxModel(params, state, partial(_cnn, spec))
+
+
+def _cnn(
+    spec: CNNSpec, params: Params, state: Params, x: Array, *, train: bool, rng: Array | None
+) -> tuple[Array, Params]:
+    del rng  # no dropout in the CNN family
+    stats: list[Params] = []
+    for n, (stage, p) in enumerate(zip(spec.stages(), params["conv"], strict=True)):
+        c = stage.spec
+        x = lax.conv_general_dilated(
+            x,
+            p["kernel"],
+            window_strides=(c.stride, c.stride),
+            # XLA's SAME puts the odd row of an even kernel at the end, as Keras and torch do
+            padding="SAME" if c.padding == "same" else "VALID",
+            dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        )
+        if spec.batch_norm:
+            x, s = _batch_norm(p, state["batch_norm"][n], x, train)
+            stats.append(s)
+        else:
+            x = x + p["bias"]
+        x = jax.nn.relu(x)
+        if c.pool is not None:
+            window = (1, c.pool, c.pool, 1)
+            x = lax.reduce_window(x, -jnp.inf, lax.max, window, window, "VALID")
+    x = x.reshape(x.shape[0], -1)  # (H, W, C) order: the neutral one
+    dense = params["dense"]
+    for layer in dense[:-1]:
+        x = jax.nn.relu(_dense(layer, x))
+    return _dense(dense[-1], x), {"batch_norm": stats} if spec.batch_norm else state
+
+
+def _batch_norm(p: Params, s: Params, x: Array, train: bool) -> tuple[Array, Params]:
+    """BatchNorm2d over (N, H, W), statistics in float32; PyTorch's running-stat update:
+    ``running = (1 - momentum) * running + momentum * batch``, the variance unbiased."""
+    x32 = x.astype(jnp.float32)
+    if train:
+        mean = x32.mean(axis=(0, 1, 2))
+        var = jnp.square(x32 - mean).mean(axis=(0, 1, 2))  # biased: normalises the batch
+        n = x.size // x.shape[-1]
+        m = BATCH_NORM_MOMENTUM
+        s = {
+            "mean": (1.0 - m) * s["mean"] + m * mean,
+            "var": (1.0 - m) * s["var"] + m * var * (n / max(n - 1, 1)),
+        }
+    else:
+        mean, var = s["mean"], s["var"]
+    y = (x32 - mean) * lax.rsqrt(var + BATCH_NORM_EPS) * p["scale"] + p["shift"]
+    return y.astype(x.dtype), s
+
+
+def _transformer_params(weights: TransformerWeights) -> Params:
+    blocks = []
+    for w in weights.blocks:
+        a = w.attention
+        # q, k and v in one (d, 3d) projection, as torch's in_proj: heads stay contiguous
+        # column blocks within each third
+        qkv = DenseWeights(
+            np.concatenate([a.query.kernel, a.key.kernel, a.value.kernel], axis=1),
+            np.concatenate([a.query.bias, a.key.bias, a.value.bias]),
+        )
+        blocks.append(
+            {
+                "norm1": _norm_params(w.norm1),
+                "qkv": _dense_params(qkv),
+                "out": _dense_params(a.output),
+                "norm2": _norm_params(w.norm2),
+                "ff1": _dense_params(w.ff1),
+                "ff2": _dense_params(w.ff2),
+            }
+        )
+    return {
+        "token": weights.token_embedding,
+        "position": weights.position_embedding,
+        "blocks": blocks,
+        "final_norm": _norm_params(weights.final_norm),
+        "head": _dense_params(weights.head),
+    }
+
+
+def _transformer(
+    spec: TransformerSpec,
+    params: Params,
+    state: Params,
+    tokens: Array,
+    *,
+    train: bool,
+    rng: Array | None,
+) -> tuple[Array, Params]:
+    x = params["token"][tokens] + params["position"]
+    keys = _split(rng if train else None, len(params["blocks"]))
+    for block, key in zip(params["blocks"], keys, strict=True):
+        x = _encoder_block(spec, block, x, key)
+    x = _layer_norm(params["final_norm"], x).mean(axis=1)
+    return _dense(params["head"], x), state
+
+
+def _encoder_block(spec: TransformerSpec, p: Params, x: Array, rng: Array | None) -> Array:
+    """Pre-norm block, torch's ``TransformerEncoderLayer(norm_first=True, activation="gelu")``:
+    ``x + Dropout(MHA(LN(x)))``, then ``x + Dropout(W2 Dropout(GELU(W1 LN(x))))``."""
+    rate = spec.dropout
+    k_attention, k_residual1, k_ff, k_residual2 = _split(rng, 4)
+    h = _attention(spec, p, _layer_norm(p["norm1"], x), k_attention)
+    x = x + _dropout(h, rate, k_residual1)
+    h = ACTIVATIONS["gelu"](_dense(p["ff1"], _layer_norm(p["norm2"], x)))
+    return x + _dropout(_dense(p["ff2"], _dropout(h, rate, k_ff)), rate, k_residual2)
+
+
+def _attention(spec: TransformerSpec, p: Params, x: Array, rng: Array | None) -> Array:
+    """Multi-head self-attention, dropout on the attention probabilities."""
+    b, s, d = x.shape
+    qkv = _dense(p["qkv"], x).reshape(b, s, 3, spec.heads, spec.head_dim)
+    q, k, v = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
+    scores = jnp.einsum("bqhd,bkhd->bhqk", q / math.sqrt(spec.head_dim), k)
+    probs = jax.nn.softmax(scores.astype(jnp.float32), axis=-1).astype(x.dtype)
+    probs = _dropout(probs, spec.dropout, rng)
+    out = jnp.einsum("bhqk,bkhd->bqhd", probs, v).reshape(b, s, d)
+    return _dense(p["out"], out)
+
+
+def _rnn(
+    spec: RNNSpec, params: Params, state: Params, tokens: Array, *, train: bool, rng: Array | None
+) -> tuple[Array, Params]:
+    del train, rng  # no dropout in the RNN family
+    # time-major, so lax.scan runs over the leading axis
+    xs = jnp.swapaxes(params["embedding"][tokens], 0, 1)
+    layer = _lstm_layer if spec.cell == "lstm" else _gru_layer
+    for p in params["layers"]:
+        xs = layer(p, xs)
+    return _dense(params["head"], xs[-1]), state
+
+
+def _lstm_layer(p: Params, xs: Array) -> Array:
+    """One LSTM layer over (seq, batch, in): gates i, f, g, o; one bias per gate."""
+    # the input projection of every step at once (one large matmul), as cuDNN and Keras do
+    projected = xs @ p["kernel"] + p["bias"]
+    recurrent = p["recurrent_kernel"]
+    zeros = jnp.zeros((xs.shape[1], recurrent.shape[0]), projected.dtype)
+
+    def step(carry: tuple[Array, Array], x_t: Array) -> tuple[tuple[Array, Array], Array]:
+        h, c = carry
+        i, f, g, o = jnp.split(x_t + h @ recurrent, 4, axis=-1)
+        c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+        h = jax.nn.sigmoid(o) * jnp.tanh(c)
+        return (h, c), h
+
+    _, hs = lax.scan(step, (zeros, zeros), projected)
+    return hs
+
+
+def _gru_layer(p: Params, xs: Array) -> Array:
+    """One GRU layer over (seq, batch, in), torch's formulation (Keras's ``reset_after=True``):
+    ``n = tanh(x_n + b_in + r * (h W_hn + b_hn))``, ``h' = (1 - z) n + z h``; gates r, z, n."""
+    projected = xs @ p["kernel"] + p["bias"]
+    recurrent, recurrent_bias = p["recurrent_kernel"], p["recurrent_bias"]
+    zeros = jnp.zeros((xs.shape[1], recurrent.shape[0]), projected.dtype)
+
+    def step(h: Array, x_t: Array) -> tuple[Array, Array]:
+        x_r, x_z, x_n = jnp.split(x_t, 3, axis=-1)
+        h_r, h_z, h_n = jnp.split(h @ recurrent + recurrent_bias, 3, axis=-1)
+        r = jax.nn.sigmoid(x_r + h_r)
+        z = jax.nn.sigmoid(x_z + h_z)
+        n = jnp.tanh(x_n + r * h_n)
+        h = (1.0 - z) * n + z * h
+        return h, h
+
+    _, hs = lax.scan(step, zeros, projected)
+    return hs
