@@ -137,6 +137,7 @@ class ConfigEditor(QWidget):
         self.path: str | None = None
         self.result: LoadedConfig | None = None
         self._generation = 0
+        self._loading = False
         self._saved_text = ""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -184,15 +185,26 @@ class ConfigEditor(QWidget):
 
     def open_file(self, path: str) -> None:
         """Read ``path`` in a worker and edit it."""
+        # Until the file arrives, the text on screen is not what will be edited: validating it
+        # would report a stale result (an empty document is "not a mapping").
+        self._loading = True
+        self._timer.stop()
+        self._generation += 1
+
+        def failed(message: str, _details: str) -> None:
+            self._loading = False
+            self._show_problem(f"Cannot read {path}: {message}")
+
         self.runner.submit(
             "read-config",
             lambda: Path(path).read_text(encoding="utf-8"),
             lambda text: self.set_text(path, text),
-            lambda message, _details: self._show_problem(f"Cannot read {path}: {message}"),
+            failed,
         )
 
     def set_text(self, path: str | None, text: str) -> None:
         """Edit ``text`` as the contents of ``path`` (validated at once)."""
+        self._loading = False
         self.path = path
         self._saved_text = text
         self.highlighter.set_language(language_of(self.suffix))
@@ -215,6 +227,8 @@ class ConfigEditor(QWidget):
     def validate_now(self) -> None:
         """Validate the current text in a worker; only the newest result will be shown."""
         self._timer.stop()
+        if self._loading:
+            return
         self._generation += 1
         generation = self._generation
         text, suffix, path = self.text.toPlainText(), self.suffix, self.path
