@@ -20,6 +20,7 @@ is synchronised and what is timed:
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from abc import ABC, abstractmethod
@@ -34,6 +35,10 @@ from workloads.spec import WorkloadSpec
 from workloads.weights import ModelWeights, initial_weights
 
 LossT = TypeVar("LossT")
+# Measured windows last at least this long when their size is left to FrameDuel (seconds)...
+MIN_WINDOW_S = 0.05
+# ...unless that would leave fewer windows than this for the statistics.
+MIN_WINDOWS = 20
 
 
 class Workload(ABC, Generic[LossT]):
@@ -50,6 +55,7 @@ class Workload(ABC, Generic[LossT]):
         self._n_batches = 1
         self._flops_per_step = spec.flops_per_step()
         self._peak: float | None = None
+        self._last_step_s: float | None = None
 
     @classmethod
     @abstractmethod
@@ -158,7 +164,9 @@ class Workload(ABC, Generic[LossT]):
             emitter.emit("phase", name="compile", state="end")
             start = 1
         self._run_phase(emitter, "warmup", start, spec.warmup_steps)
-        self._run_phase(emitter, "measure", max(start, spec.warmup_steps), spec.steps)
+        first = max(start, spec.warmup_steps)
+        window = self.measure_window(spec.steps - first)
+        self._run_phase(emitter, "measure", first, spec.steps, window)
         allocated, peak = self.memory()
         emitter.emit("memory", allocator_bytes=allocated, allocator_peak_bytes=peak)
 
@@ -178,15 +186,32 @@ class Workload(ABC, Generic[LossT]):
                 ),
             )
 
-    def _run_phase(self, emitter: EventEmitter, phase: str, start: int, stop: int) -> None:
+    def measure_window(self, measured_steps: int) -> int:
+        """Steps per measured window.
+
+        With ``train.window_steps`` left to FrameDuel, windows of very short steps grow until they
+        last MIN_WINDOW_S (judged from the last warmup window), so the closing sync and the event
+        cost well under 1% of the window, but never so far that fewer than MIN_WINDOWS remain.
+        """
+        base = self.spec.window_steps
+        if not self.spec.window_auto or self._last_step_s is None or self._last_step_s <= 0:
+            return base
+        by_time = math.ceil(MIN_WINDOW_S / self._last_step_s)
+        return max(base, min(by_time, measured_steps // MIN_WINDOWS))
+
+    def _run_phase(
+        self, emitter: EventEmitter, phase: str, start: int, stop: int, window: int | None = None
+    ) -> None:
         """Run steps ``start`` to ``stop`` - 1 as one phase."""
         emitter.emit("phase", name=phase, state="start")
-        self._run_steps(emitter, phase, start, stop)
+        self._run_steps(emitter, phase, start, stop, window)
         emitter.emit("phase", name=phase, state="end")
 
-    def _run_steps(self, emitter: EventEmitter, phase: str, start: int, stop: int) -> None:
+    def _run_steps(
+        self, emitter: EventEmitter, phase: str, start: int, stop: int, window: int | None = None
+    ) -> None:
         """Run steps ``start`` to ``stop`` - 1 in windows, one ``window`` event each."""
-        window = self.spec.window_steps
+        window = window or self.spec.window_steps
         n_batches = self._n_batches
         step = start
         while step < stop:
@@ -212,6 +237,7 @@ class Workload(ABC, Generic[LossT]):
             if self._peak is not None and self._flops_per_step is not None:
                 event["mfu"] = self._flops_per_step * steps / seconds / self._peak
             emitter.emit("window", **event)
+            self._last_step_s = seconds / steps
             step = end
 
 

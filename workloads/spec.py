@@ -66,6 +66,8 @@ class WorkloadSpec:
     data_kind: Literal["synthetic", "npz"] = "synthetic"
     data_path: str | None = None
     pipeline: Pipeline = "resident"
+    # train.window_steps left to FrameDuel: measure windows may grow to last MIN_WINDOW_S
+    window_auto: bool = False
     # the whole config as the parent sent it: what a custom model's builders receive
     config: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -109,6 +111,7 @@ def parse_spec(text: str) -> WorkloadSpec:
         steps=_int(train.get("steps"), "config.train.steps", 1),
         warmup_steps=_int(train.get("warmup_steps"), "config.train.warmup_steps", 0),
         window_steps=_int(obj.get("window_steps"), "window_steps", 1),
+        window_auto=train.get("window_steps") is None,
         optimizer=_choice(opt.get("name", "sgd"), _OPTIMIZERS, "config.train.optimizer.name"),
         lr=float(opt.get("lr", 0.01)),
         momentum=float(opt.get("momentum", 0.0)),

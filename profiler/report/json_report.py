@@ -14,7 +14,8 @@ Schema history (``schema_version``):
    ``include_series`` also series (per run: phases and the raw series, times in seconds since
    the run's launch).
 2  runs gain steady_state, drift, warnings, startup_s, step_time_ms.p5, gpu_temp_c_max, energy
-   (energy_j, energy_source, energy_per_1k_samples_j, samples_per_s_per_w), peak_tflops and mfu;
+   (energy_j, energy_source, energy_per_1k_samples_j, samples_per_s_per_w), achieved_tflops,
+   peak_tflops and mfu;
    speed figures cover the steady windows only. New ``statistics`` (per framework and metric) and
    ``fairness`` (the settings audit). Comparisons cover every framework pair and gain
    significant, n_repeats_baseline, n_repeats_other. generated_from gains config_path; series

@@ -122,6 +122,7 @@ class RunSummary:
     energy_source: str | None
     energy_per_1k_samples_j: float | None
     samples_per_s_per_w: float | None
+    achieved_tflops: float | None
     peak_tflops: float | None
     mfu: float | None
     loss_first: float | None
@@ -301,6 +302,9 @@ def summarize_run(run: StoredRun, windows_: Measured | None = None) -> RunSummar
         energy_per_1k_samples_j=energy.energy_per_1k_samples_j,
         samples_per_s_per_w=energy.samples_per_s_per_w,
         peak_tflops=peak / 1e12 if peak else None,
+        achieved_tflops=(
+            flops * steps_per_s / 1e12 if flops is not None and steps_per_s is not None else None
+        ),
         mfu=model_flops_utilization(flops, steps_per_s, peak),
         loss_first=first_loss,
         loss_last=num(all_windows[-1].payload.get("loss")) if all_windows else None,

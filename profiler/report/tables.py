@@ -233,6 +233,8 @@ def runs_rows(report: Report) -> list[tuple[str, list[str]]]:
             ("energy / 1,000 samples (J)", [fmt(r.energy_per_1k_samples_j) for r in runs]),
             ("samples/s per watt", [fmt(r.samples_per_s_per_w) for r in runs]),
         ]
+    if any(r.achieved_tflops is not None for r in runs):
+        rows.append(("achieved TFLOP/s", [fmt(r.achieved_tflops) for r in runs]))
     if any(r.mfu is not None for r in runs):
         rows.append(("MFU", [_pct(r.mfu) for r in runs]))
     if any(r.allocator_peak_mib is not None for r in runs):

@@ -30,8 +30,8 @@ RUN_FIELDS = {
     "first_step_s", "phases_s", "startup_s", "rss_peak_mib", "cpu_percent_mean",
     "gpu_util_percent_mean", "gpu_mem_peak_mib", "gpu_power_w_mean", "gpu_temp_c_max",
     "allocator_peak_mib", "energy_j", "energy_source", "energy_per_1k_samples_j",
-    "samples_per_s_per_w", "peak_tflops", "mfu", "loss_first", "loss_last", "steady_state",
-    "drift", "warnings", "settings",
+    "samples_per_s_per_w", "achieved_tflops", "peak_tflops", "mfu", "loss_first", "loss_last",
+    "steady_state", "drift", "warnings", "settings",
 }  # fmt: skip
 
 

@@ -91,6 +91,7 @@ def test_gpu_energy_efficiency_and_mfu(tmp_path: Path) -> None:
         assert run.energy_per_1k_samples_j == pytest.approx(run.energy_j / samples * 1000)
         assert run.samples_per_s_per_w == pytest.approx(samples / run.energy_j)
         assert run.mfu == pytest.approx(9.0e7 * run.steps_per_s / 67e12)
+        assert run.achieved_tflops == pytest.approx(9.0e7 * run.steps_per_s / 1e12)
         assert run.peak_tflops == pytest.approx(67.0)
         assert run.gpu_temp_c_max is not None
     metrics = {c.metric for c in report.comparisons}

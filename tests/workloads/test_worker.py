@@ -240,3 +240,24 @@ def _alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+@pytest.mark.slow
+def test_windows_of_very_short_steps_grow_to_a_useful_length(tmp_path: Path) -> None:
+    """Left to FrameDuel, measured windows of sub-millisecond steps last about 50 ms (so the
+    closing sync and event cost well under 1%), yet at least 20 windows remain."""
+    steps = 6000
+    auto = make_spec(train__steps=steps, train__warmup_steps=200, train__window_steps=None)
+    run = run_worker("torch", auto, tmp_path / "auto")
+    assert run.returncode == 0, run.log[-2000:]
+    measured = [w for w in run.of("window") if w.get("phase") == "measure"]
+    base = auto["window_steps"]
+    assert sum(w.get("steps") for w in measured) == steps - 200
+    assert len(measured) >= 20
+    sizes = {w.get("steps") for w in measured[:-1]}
+    (size,) = sizes  # one size, the last window may be shorter
+    assert size > base
+    fixed = make_spec(train__steps=steps, train__warmup_steps=200, train__window_steps=base)
+    run = run_worker("torch", fixed, tmp_path / "fixed")
+    measured = [w for w in run.of("window") if w.get("phase") == "measure"]
+    assert {w.get("steps") for w in measured[:-1]} == {base}
