@@ -209,6 +209,15 @@ def parity_sentence(report: Report) -> str:
     )
 
 
+# What to do about a mismatch whose cause is a framework's design rather than a setting.
+REMEDIES: dict[str, str] = {
+    "jit_compile": (
+        "JAX always compiles its step with XLA; set train.compile: true to compile PyTorch "
+        "(torch.compile) and TensorFlow (XLA) too"
+    ),
+}
+
+
 def mismatch_sentence(report: Report, row: AuditRow) -> str:
     """'Unfair setting: precision differs (PyTorch fp32, TensorFlow bf16).'"""
     parts = [f"{label_of(fw)} {fmt_setting(v)}" for fw, v in row.values.items()]
@@ -216,6 +225,8 @@ def mismatch_sentence(report: Report, row: AuditRow) -> str:
     for fw, values in row.repeat_values.items():
         shown = " / ".join(fmt_setting(v) for v in values)
         text += f"; {label_of(fw)}'s repeats disagree ({shown})"
+    if row.key in REMEDIES and "jax" in row.values:
+        text += f": {REMEDIES[row.key]}"
     return text + "."
 
 

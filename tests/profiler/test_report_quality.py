@@ -193,3 +193,16 @@ def test_environment_config_and_versions(tmp_path: Path) -> None:
     assert '<pre class="config">name: demo-mlp' in html
     text = pdf_text(write_report(report, tmp_path / "r.pdf"))
     assert "Config" in text and "batch_size: 64" in text and "550.54" in text
+
+
+def test_jax_always_compiling_comes_with_the_remedy() -> None:
+    from profiler.report.audit import AuditRow
+    from profiler.report.verdicts import mismatch_sentence
+
+    values = {"torch": False, "tensorflow": False, "jax": True}
+    row = AuditRow("jit_compile", values, relevant=True, mismatch=True, repeat_values={})
+    text = mismatch_sentence(None, row)  # type: ignore[arg-type]
+    assert text.startswith("Unfair setting: jit_compile differs (PyTorch ")
+    assert "set train.compile: true to compile PyTorch" in text
+    plain = AuditRow("precision", {"torch": "fp32", "tensorflow": "bf16"}, True, True, {})
+    assert "train.compile" not in mismatch_sentence(None, plain)  # type: ignore[arg-type]
