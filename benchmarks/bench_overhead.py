@@ -59,10 +59,13 @@ def steps_per_s(store: Store, config: Config, sampling: bool) -> float:
 def interleaved(
     store: Store, cases: dict[str, tuple[Config, bool]], rounds: int
 ) -> dict[str, float]:
-    """Median steps/s per case, cases run in turn ``rounds`` times."""
+    """Median steps/s per case over ``rounds`` rounds, the order reversed every other round
+    (A B C, C B A, ...) so that neither drift nor a position in the round favours a case."""
     got: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(rounds):
-        for name, (config, sampling) in cases.items():
+    names = list(cases)
+    for r in range(rounds):
+        for name in names if r % 2 == 0 else names[::-1]:
+            config, sampling = cases[name]
             got[name].append(steps_per_s(store, config, sampling))
     return {name: statistics.median(v) for name, v in got.items()}
 
@@ -70,7 +73,7 @@ def interleaved(
 def main() -> None:
     """Print both overheads as ratios to the unmeasured baseline."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "bench.sqlite3") as store:
         cpu = _config(hidden=512, batch=64, steps=3000, window_steps=None, hz=10)
