@@ -432,18 +432,15 @@ class Store:
                         (run.id,),
                     )
                 ]
-                data = conn.execute(
-                    f"SELECT {', '.join(SAMPLE_COLUMNS)} FROM samples WHERE run_id=? ORDER BY t",
+                # One query for both, so per-core rows stay aligned with their samples.
+                rows = conn.execute(
+                    f"SELECT {', '.join(SAMPLE_COLUMNS)}, cpu_cores FROM samples"
+                    " WHERE run_id=? ORDER BY t",
                     (run.id,),
                 ).fetchall()
-                arr = np.array(data, dtype=float).reshape(-1, len(SAMPLE_COLUMNS))
+                arr = np.array([r[:-1] for r in rows], dtype=float).reshape(-1, len(SAMPLE_COLUMNS))
                 run.samples = {name: arr[:, i] for i, name in enumerate(SAMPLE_COLUMNS)}
-                cores = [
-                    json.loads(c) if c else []
-                    for (c,) in conn.execute(
-                        "SELECT cpu_cores FROM samples WHERE run_id=? ORDER BY t", (run.id,)
-                    )
-                ]
+                cores = [json.loads(r[-1]) if r[-1] else [] for r in rows]
                 width = max((len(c) for c in cores), default=0)
                 run.cpu_cores = np.array(
                     [c + [math.nan] * (width - len(c)) for c in cores], dtype=float
