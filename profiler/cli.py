@@ -9,11 +9,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 from profiler import __version__
 from profiler.config import FRAMEWORKS, Config, ConfigError, load_config
@@ -227,13 +225,3 @@ def _report(args: argparse.Namespace) -> int:
     write_report(build_report(stored), Path(args.out))
     print(f"wrote {args.out}")
     return EXIT_OK
-
-
-def install_sigint(handler: object) -> None:
-    """Route Ctrl-C to ``handler`` (a callable taking no arguments)."""
-
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        handler()  # type: ignore[operator]
-
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
