@@ -40,8 +40,8 @@ def main(configs: list[str] | None = None, run: bool = False, store: str | None 
     """
     app = create_application()
     window = MainWindow(store_path=store)
-    # Whatever ends the application, the session's children go first.
-    app.aboutToQuit.connect(window.controller.shutdown)
+    # Whatever ends the application, the session's children and the workers go first.
+    app.aboutToQuit.connect(window.shutdown)
     loaded = [window.load_config_file(path) for path in configs or []]
     valid = [c for c in loaded if c.config is not None]
     if valid:

@@ -9,6 +9,7 @@ framework probes and config validation run in workers (``TaskRunner``). Configs 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -43,15 +44,16 @@ from gui.window_actions import WindowActions
 from gui.window_configs import ConfigsMixin
 from gui.window_sessions import SessionsMixin
 
-Probe = Callable[[str | None], dict[str, Any]]
+Probe = Callable[[str | None, threading.Event], dict[str, Any]]
 Confirm = Callable[[str, str], bool]
 
 
-def default_probe(python: str | None) -> dict[str, Any]:
-    """``profiler.doctor.probe_frameworks`` (imported when first needed: it is slow anyway)."""
+def default_probe(python: str | None, cancel: threading.Event) -> dict[str, Any]:
+    """``profiler.doctor.probe_frameworks`` (imported when first needed: it is slow anyway);
+    setting ``cancel`` kills the probing child."""
     from profiler.doctor import probe_frameworks
 
-    return probe_frameworks(python)
+    return probe_frameworks(python, cancel=cancel)
 
 
 def ask_question(parent: QWidget, title: str, text: str) -> bool:
@@ -64,8 +66,8 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
     """The FrameDuel window.
 
     ``store_path`` (the CLI's --store) wins over the settings' store; ``settings`` defaults to
-    the user's QSettings; ``probe(python)`` says which frameworks an interpreter has (None: do
-    not probe); ``confirm(title, text)`` answers yes/no questions (a message box by default).
+    the user's QSettings; ``probe(python, cancel)`` says which frameworks an interpreter has (None:
+    do not probe); ``confirm(title, text)`` answers yes/no questions (a message box by default).
     """
 
     configsLoaded = Signal(list)  # list[LoadedConfig]
@@ -94,6 +96,7 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         self.controller = controller or SessionController(self)
         self.runner = TaskRunner(self)
         self._probe = probe
+        self._probe_cancel = threading.Event()
         self._confirm = confirm or (lambda title, text: ask_question(self, title, text))
         self._configs: dict[str, LoadedConfig] = {}
         self._queue: list[str] = []
@@ -317,6 +320,13 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
             self.stop_run()
         else:
             self.close()
+
+    def shutdown(self) -> None:
+        """End everything the window started: the session's process trees, framework probes
+        and worker threads. Blocks for a moment; for application exit (and tests) only."""
+        self._probe_cancel.set()
+        self.controller.shutdown()
+        self.runner.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.controller.is_running():

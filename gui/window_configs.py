@@ -208,7 +208,7 @@ class ConfigsMixin:
             probe = self._probe
             self.runner.submit(
                 "probe-frameworks",
-                lambda p=python, probe=probe: probe(p or None),
+                lambda p=python, probe=probe: probe(p or None, self._probe_cancel),
                 lambda result, p=python: self._probed(p, result),
                 lambda message, _details, p=python: self._probed(p, {"error": message}),
             )

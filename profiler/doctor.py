@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from typing import Any
 
 from profiler.launcher import child_environment
@@ -14,24 +16,46 @@ from profiler.nvml import GpuMonitor
 from profiler.paths import cache_dir_for, default_store_path
 
 
-def probe_frameworks(python: str | None = None, timeout_s: float = 120.0) -> dict[str, Any]:
-    """Ask a child interpreter which frameworks it has (version, devices); never raises."""
+def probe_frameworks(
+    python: str | None = None,
+    timeout_s: float = 120.0,
+    cancel: threading.Event | None = None,
+) -> dict[str, Any]:
+    """Ask a child interpreter which frameworks it has (version, devices); never raises.
+
+    Setting ``cancel`` kills the child (within 0.25 s), so an application closed while probing
+    leaves no process behind.
+    """
     env = child_environment(cache_dir_for(default_store_path()))
     try:
-        out = subprocess.run(
+        proc = subprocess.Popen(
             [python or sys.executable, "-m", "workloads.probe"],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
             text=True,
-            timeout=timeout_s,
             env=env,
-            check=False,
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
+    except OSError as exc:
         return {"error": f"could not run the framework probe: {exc}"}
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            stdout, stderr = proc.communicate(timeout=0.25)
+            break
+        except subprocess.TimeoutExpired:
+            if cancel is not None and cancel.is_set():
+                proc.kill()
+                proc.communicate()
+                return {"error": "the framework probe was cancelled"}
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.communicate()
+                return {"error": f"the framework probe took longer than {timeout_s:g} s"}
     try:
-        result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+        result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
-        return {"error": f"the framework probe failed: {out.stderr.strip()[-500:]}"}
+        return {"error": f"the framework probe failed: {stderr.strip()[-500:]}"}
     return result
 
 

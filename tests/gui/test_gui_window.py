@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -192,7 +193,7 @@ def test_frameworks_show_what_each_interpreter_has(
     settings.pythons = {"jax": "/opt/jax-env/bin/python"}
     asked: list[str | None] = []
 
-    def probe(python: str | None) -> dict[str, Any]:
+    def probe(python: str | None, _cancel: threading.Event) -> dict[str, Any]:
         asked.append(python)
         if python is None:
             return {
