@@ -1,17 +1,21 @@
 """Two sessions (or two runs) side by side: every metric of A and B and the ratio B / A, with
-their throughput curves over training steps on one plot (A solid, B dashed)."""
+the curves of any plotted series (throughput, step time, loss, CPU, RSS, GPU) of both on one plot
+(A solid, B dashed), over training steps or time since each run's launch."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QDialog,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QSplitter,
@@ -21,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.catalog import METRICS
+from gui.catalog import METRICS, SERIES, SERIES_BY_KEY
 from gui.metrics import (
     format_ratio,
     format_value,
@@ -78,8 +82,33 @@ def _runs_of(data: SessionData, framework: str) -> tuple[RunData, ...]:
     return tuple(r for r in data.runs.values() if r.framework == framework)
 
 
+AXES: dict[str, str] = {"step": "training step", "time": "time since the run's launch (s)"}
+
+
+def run_origin(run: RunData) -> float:
+    """When the run started, on its session's clock: its first phase, else its first data."""
+    starts = [p.start for p in run.phases if not math.isnan(p.start)]
+    firsts = [float(np.nanmin(c.col("t"))) for c in (run.windows, run.samples) if len(c.col("t"))]
+    candidates = starts or firsts
+    return min(candidates) if candidates else math.nan
+
+
+def series_of(run: RunData, key: str, axis: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)`` of one series of a run: x is the training step (``axis='step'``; samples are
+    placed by interpolation, NaN outside the stepping phases) or seconds since the run's launch."""
+    spec = SERIES_BY_KEY[key]
+    columns = run.windows if spec.source == "windows" else run.samples
+    ts, y = columns.col("t"), columns.col(key)
+    if axis == "time":
+        return ts - run_origin(run), y
+    if spec.source == "windows":
+        return columns.col("step"), y
+    return run.steps_at(ts), y
+
+
 class CompareDialog(QDialog):
-    """A non-modal window with the comparison table and the throughput-by-step plot."""
+    """A non-modal window with the comparison table and a plot of one series of both sides
+    (chosen with the Plot and Against boxes)."""
 
     def __init__(
         self,
@@ -107,16 +136,43 @@ class CompareDialog(QDialog):
         self.table.verticalHeader().setVisible(False)
         self.table.setAlternatingRowColors(True)
         splitter.addWidget(self.table)
+        self._theme = theme
+        has_gpu = any(run.has_gpu for pair in pairs for side in pair for run in side.runs)
+        bottom = QWidget(self)
+        column = QVBoxLayout(bottom)
+        column.setContentsMargins(0, 0, 0, 0)
+        choices = QHBoxLayout()
+        self.series_box = QComboBox(bottom)
+        for spec in SERIES:
+            if has_gpu or not spec.gpu:
+                self.series_box.addItem(spec.label, spec.key)
+                self.series_box.setItemData(
+                    self.series_box.count() - 1, spec.tip, Qt.ItemDataRole.ToolTipRole
+                )
+        self.axis_box = QComboBox(bottom)
+        for key, text in AXES.items():
+            self.axis_box.addItem(text, key)
+        choices.addWidget(QLabel("Plot", bottom))
+        choices.addWidget(self.series_box)
+        choices.addWidget(QLabel("against", bottom))
+        choices.addWidget(self.axis_box)
+        choices.addStretch(1)
+        column.addLayout(choices)
         self.plot = pg.PlotWidget(background=theme.plot_background)
-        self.plot.setTitle("Throughput by training step (A solid, B dashed)", color=theme.text)
-        self.plot.setLabel("bottom", "training step")
-        self.plot.setLabel("left", "samples/s")
         self.plot.addLegend(offset=(-10, 10))
-        splitter.addWidget(self.plot)
-        splitter.setSizes([330, 270])
+        column.addWidget(self.plot, 1)
+        splitter.addWidget(bottom)
+        splitter.setSizes([330, 300])
         layout.addWidget(splitter, 1)
         self._fill(theme)
+        self.series_box.currentIndexChanged.connect(self._plot)
+        self.axis_box.currentIndexChanged.connect(self._plot)
         self._plot()
+
+    def show_series(self, key: str, axis: str = "step") -> None:
+        """Plot series ``key`` (a ``SERIES`` key) against ``axis`` (``step`` or ``time``)."""
+        self.series_box.setCurrentIndex(self.series_box.findData(key))
+        self.axis_box.setCurrentIndex(self.axis_box.findData(axis))
 
     def _fill(self, theme: Theme) -> None:
         headers = ["Metric"]
@@ -159,18 +215,23 @@ class CompareDialog(QDialog):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
 
     def _plot(self) -> None:
+        key, axis = self.series_box.currentData(), self.axis_box.currentData()
+        spec = SERIES_BY_KEY[key]
+        self.plot.clear()
+        self.plot.setTitle(
+            f"{spec.title} by {AXES[axis]} (A solid, B dashed)", color=self._theme.text
+        )
+        self.plot.setLabel("bottom", AXES[axis])
+        self.plot.setLabel("left", spec.label)
+        self.curves: list[tuple[str, np.ndarray, np.ndarray]] = []
         for a, b in self.pairs:
             for side, style in ((a, Qt.PenStyle.SolidLine), (b, Qt.PenStyle.DashLine)):
                 pen = pg.mkPen(color_of(side.framework), width=1, style=style)
                 for i, run in enumerate(side.runs):
                     name = f"{label_of(side.framework)} {side.title}" if i == 0 else None
-                    self.plot.plot(
-                        run.windows.col("step"),
-                        run.windows.col("samples_per_s"),
-                        pen=pen,
-                        name=name,
-                        connect="finite",
-                    )
+                    x, y = series_of(run, key, axis)
+                    self.curves.append((side.title, x, y))
+                    self.plot.plot(x, y, pen=pen, name=name, connect="finite")
 
     def cell(self, row_metric: str, column: int) -> str:
         """The text of a cell, by metric key and column number (for tests)."""

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pytestqt.qtbot import QtBot
 
@@ -109,6 +110,19 @@ def test_two_sessions_and_two_runs_compare_side_by_side(
     assert dialog.cell("step_time_ms", 1) == "5.00 ms"
     assert dialog.cell("step_time_ms", 2) == "4.00 ms"
     assert dialog.cell("step_time_ms", 3) == "0.80×"
+    # Any series, by step or by time since each run's launch (runs start at different times in
+    # their sessions: each curve starts at its own zero).
+    dialog.show_series("step_time_ms", "step")
+    assert dialog.plot.getPlotItem().titleLabel.text.startswith("Step time by training step")
+    first_a, first_b = dialog.curves[0], dialog.curves[1]  # torch in A, torch in B
+    assert (first_a[0], first_b[0]) == (f"#{a}", f"#{b}")
+    assert np.nanmedian(first_a[2]) == pytest.approx(5.0)
+    assert np.nanmedian(first_b[2]) == pytest.approx(4.0)
+    assert first_a[1][0] == 10  # the first window ends at step 10
+    dialog.show_series("rss_mib", "time")
+    for _title, x, y in dialog.curves:
+        assert len(x) > 5 and np.isfinite(y).all()
+        assert 0.0 <= np.nanmin(x) < 1.0  # from the run's own launch, not the session's
     dialog.close()
 
     open_session(window, qtbot, b)
