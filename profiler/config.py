@@ -10,13 +10,15 @@ folder and kept absolute, because the child runs in another working directory.
 
 from __future__ import annotations
 
+import difflib
 import json
 import tomllib
+import typing
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from profiler.config_schema import (
     CONFIG_SUFFIXES,
@@ -137,11 +139,69 @@ def _is_union_tag(part: str, parent: str | None) -> bool:
 def _describe(err: Any) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
+        key = str(err["loc"][-1])
+        allowed = _fields_beside(err["loc"])
+        synonym = _SYNONYMS.get(key.lower())
+        close = [synonym] if synonym in allowed else []
+        close = close or difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
+        if close:
+            return f"unknown field; did you mean {close[0]!r}? (see the documented schema)"
         return "unknown field; check its spelling against the documented schema"
     if kind == "missing":
         return "required field is missing"
     msg = str(err["msg"])
     return msg.removeprefix("Value error, ")
+
+
+# Names other tools use for fields of ours (Keras, Hugging Face, PyTorch): suggested by meaning.
+_SYNONYMS: dict[str, str] = {
+    "learning_rate": "lr",
+    "num_heads": "heads",
+    "n_heads": "heads",
+    "num_layers": "layers",
+    "n_layers": "layers",
+    "epochs": "steps",
+    "max_steps": "steps",
+    "warmup": "warmup_steps",
+    "hidden_size": "hidden",
+    "dtype": "precision",
+    "mixed_precision": "precision",
+    "optim": "optimizer",
+    "repeat": "repeats",
+    "timeout": "timeout_s",
+    "jit": "compile",
+}
+
+
+def _fields_beside(loc: tuple[Any, ...]) -> set[str]:
+    """The field names allowed where the error's last key stands, found by walking the schema
+    along ``loc`` (union tags such as ``mlp`` pick the family's model; list indices are skipped)."""
+    models: list[type[BaseModel]] = [Config]
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        inner = [
+            found
+            for m in models
+            if part in m.model_fields
+            for found in _models_in(m.model_fields[part].annotation)
+        ]
+        if inner:
+            models = inner
+        elif part in MODEL_FAMILIES:
+            models = [m for m in models if part in _literal_family(m)] or models
+    return {name for m in models for name in m.model_fields}
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+
+
+def _literal_family(model: type[BaseModel]) -> tuple[Any, ...]:
+    field = model.model_fields.get("family")
+    return typing.get_args(field.annotation) if field is not None else ()
 
 
 def _parse(text: str, suffix: str, source: str) -> tuple[Any, dict[tuple[str, ...], int]]:

@@ -70,6 +70,51 @@ def test_invalid_yaml_names_line_and_field(
     assert str(err.value).startswith(f"{path}:{line}: {field}: ")
 
 
+@pytest.mark.parametrize(
+    ("text", "field", "suggestion"),
+    [
+        (VALID_YAML.replace("hidden", "hiden"), "model.hiden", "did you mean 'hidden'?"),
+        (VALID_YAML.replace("name: t", "nmae: t"), "nmae", "did you mean 'name'?"),
+        (
+            VALID_YAML.replace("warmup_steps: 5", "warmup_steps: 5, learning_rate: 0.1"),
+            "train.learning_rate",
+            "",  # not a field of train: lr belongs to train.optimizer, so nothing is suggested
+        ),
+        (
+            VALID_YAML + "run: {repeat: 3}\n",
+            "run.repeat",
+            "did you mean 'repeats'?",
+        ),
+        (
+            VALID_YAML.replace("warmup_steps: 5", "warmup_steps: 5, optimizer: {learning_rate: 1}"),
+            "train.optimizer.learning_rate",
+            "did you mean 'lr'?",
+        ),
+        (
+            VALID_YAML.replace(
+                "{family: mlp, input_dim: 8, hidden: [4], num_classes: 3}",
+                "{family: cnn, input_shape: [8, 8, 1], conv: [{filters: 2, kernal: 3}],"
+                " num_classes: 3}",
+            ),
+            "model.conv.0.kernal",
+            "did you mean 'kernel'?",
+        ),
+        (VALID_YAML + "colour: red\n", "colour", ""),
+    ],
+)
+def test_an_unknown_field_suggests_the_one_meant_in_its_section(
+    tmp_path: Path, text: str, field: str, suggestion: str
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, "typo.yaml", text))
+    assert err.value.field == field
+    message = str(err.value)
+    if suggestion:
+        assert suggestion in message
+    else:
+        assert "did you mean" not in message and "check its spelling" in message
+
+
 def test_malformed_files_name_the_problem(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"bad.yaml:2: invalid YAML"):
         load_config(_write(tmp_path, "bad.yaml", "name: x\n\tmodel: 1\n"))
