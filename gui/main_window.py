@@ -238,8 +238,12 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         return dialog
 
     def apply_settings(self) -> None:
-        """Take new settings into use: theme, baseline, store, interpreters."""
+        """Take new settings into use: theme, baseline, store, interpreters, and the default
+        frameworks while no valid config is selected (a selected config ticks its own)."""
         self.apply_theme()
+        current = self.current_config()
+        if (current is None or current.config is None) and not self.controller.is_running():
+            self.side.set_frameworks(self.settings.default_frameworks)
         self.summary.set_preferred_baseline(self.settings.baseline)
         self._update_store_label()
         if self.history_loaded:

@@ -238,6 +238,19 @@ def test_settings_are_saved_and_used(
     assert config.run.sample_hz == 25.0
     reread = AppSettings(settings.q.__class__(settings.q.fileName(), settings.q.format()))
     assert reread.theme == "dark"
+    # no config selected: the new default frameworks are ticked at once
+    assert window.side.checked_frameworks() == ["torch", "tensorflow", "jax"]
+
+
+def test_new_default_frameworks_leave_a_selected_configs_own_alone(
+    window: MainWindow, tiny_config: Path
+) -> None:
+    window.load_config_file(tiny_config)
+    assert window.side.checked_frameworks() == ["torch", "tensorflow"]
+    dialog = window.open_settings()
+    dialog.default_boxes["tensorflow"].setChecked(False)
+    dialog.accept()
+    assert window.side.checked_frameworks() == ["torch", "tensorflow"]
 
 
 def test_the_dark_theme_recolours_widgets_and_plots(
