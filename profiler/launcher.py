@@ -74,9 +74,15 @@ def child_environment(cache_dir: Path, threads: int | None = None) -> dict[str, 
     root = str(project_root())
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     env["PYTHONUNBUFFERED"] = "1"
-    env.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir / "torchinductor"))
-    env.setdefault("KERAS_HOME", str(cache_dir / "keras"))
-    env.setdefault("MPLCONFIGDIR", str(cache_dir / "matplotlib"))
+    cache_dir = cache_dir.absolute()
+    for var, sub in (
+        ("TORCHINDUCTOR_CACHE_DIR", "torchinductor"),
+        ("KERAS_HOME", "keras"),
+        ("MPLCONFIGDIR", "matplotlib"),
+    ):
+        # The child runs in the store's folder: a path the user gave relative to theirs is
+        # made absolute first, so it names the folder they meant.
+        env[var] = os.path.abspath(env[var]) if env.get(var) else str(cache_dir / sub)
     env.setdefault("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
     env["TF_CPP_MIN_LOG_LEVEL"] = env.get("TF_CPP_MIN_LOG_LEVEL", "2")
     if threads is not None:

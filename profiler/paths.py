@@ -16,8 +16,11 @@ def default_store_path() -> Path:
 
 
 def cache_dir_for(store: Path) -> Path:
-    """Framework caches (torch.compile, Keras, matplotlib) live beside the store, not in home."""
-    return store.parent / "cache"
+    """Framework caches (torch.compile, Keras, matplotlib) live beside the store, not in home.
+
+    Absolute, since children run in another folder (a relative store would nest the caches).
+    """
+    return store.absolute().parent / "cache"
 
 
 def project_root() -> Path:

@@ -149,3 +149,38 @@ def test_doctor_lists_frameworks_gpu_qt_and_store(tmp_path: Path) -> None:
     assert "no NVIDIA GPU" in out
     assert "PySide6 installed" in out
     assert str(tmp_path / "s.sqlite3") in out
+
+
+def test_a_relative_store_keeps_caches_beside_it_with_absolute_paths(
+    tiny: Path, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("KERAS_HOME", "TORCHINDUCTOR_CACHE_DIR", "MPLCONFIGDIR")
+    }
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "profiler", "run", str(tiny)),
+            *("--frameworks", "torch", "--steps", "12", "--store", "runs/store.sqlite3"),
+        ],
+        cwd=work,
+        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+    from profiler.store import Store
+
+    with Store(work / "runs" / "store.sqlite3") as store:
+        (row,) = store.sessions()
+        recorded = store.load(row.id).runs[0].info["environment"]
+    cache = work / "runs" / "cache"
+    assert recorded["KERAS_HOME"] == str(cache / "keras")
+    assert recorded["TORCHINDUCTOR_CACHE_DIR"] == str(cache / "torchinductor")
+    assert not (work / "runs" / "runs").exists()  # no caches nested under the child's folder
