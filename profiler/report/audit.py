@@ -125,8 +125,13 @@ def _same(a: Any, b: Any, rtol: float) -> bool:
     if isinstance(a, int | float) and isinstance(b, int | float):
         return math.isclose(float(a), float(b), rel_tol=rtol, abs_tol=0.0)
     if isinstance(a, str) and isinstance(b, str):
-        return a.strip().lower() == b.strip().lower()
+        return _spelling(a) == _spelling(b)
     return bool(a == b)
+
+
+def _spelling(text: str) -> str:
+    # Frameworks name the same thing in their own case and separators (AdamW, adam_w, adamw).
+    return "".join(c for c in text.lower() if c.isalnum())
 
 
 def _distinct(values: Sequence[Any], rtol: float) -> tuple[Any, ...]:

@@ -84,6 +84,7 @@ def test_run_both_frameworks_writes_reports_and_store(tiny: Path, tmp_path: Path
     # Same weights and data: the first-batch loss agrees across frameworks.
     a, b = runs["torch"]["loss_first"], runs["tensorflow"]["loss_first"]
     assert abs(a - b) / abs(a) < 1e-4
+    assert data["fairness"]["mismatches"] == []  # same settings: nothing flagged
     assert out_pdf.read_bytes().startswith(b"%PDF")
     listed = frameduel("sessions", "--store", str(store))
     assert listed.returncode == 0 and "tiny-cli" in listed.stdout
@@ -91,6 +92,27 @@ def test_run_both_frameworks_writes_reports_and_store(tiny: Path, tmp_path: Path
     again = frameduel("report", "last", "--out", str(html), "--store", str(store))
     assert again.returncode == 0, again.stderr
     assert "tiny-cli" in html.read_text()
+
+
+@pytest.mark.slow
+def test_adamw_in_both_frameworks_is_not_flagged_unfair(tiny: Path, tmp_path: Path) -> None:
+    # PyTorch calls it AdamW, Keras adam_w: the same optimizer, so the audit must not flag it.
+    text = tiny.read_text().replace(
+        "{name: sgd, lr: 0.05, momentum: 0.9}", "{name: adamw, lr: 0.01}"
+    )
+    tiny.write_text(text.replace("steps: 30", "steps: 12"))
+    out_json = tmp_path / "r.json"
+    res = frameduel(
+        "run", str(tiny), "--store", str(tmp_path / "s.sqlite3"), "--json", str(out_json)
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    fairness = json.loads(out_json.read_text())["fairness"]
+    names = next(row for row in fairness["settings"] if row["key"] == "optimizer.name")
+    assert {k: v.lower() for k, v in names["values"].items()} == {
+        "torch": "adamw",
+        "tensorflow": "adam_w",
+    }
+    assert fairness["mismatches"] == []
 
 
 @pytest.mark.slow

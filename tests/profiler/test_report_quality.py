@@ -158,6 +158,16 @@ def test_fairness_mismatches_are_flagged(tmp_path: Path) -> None:
     assert "Fairness audit" in text and "⚠ precision" in text
 
 
+def test_names_spelled_each_framework_s_way_are_the_same(tmp_path: Path) -> None:
+    # What the real children report for adamw: PyTorch's class name, Keras's snake_case name.
+    torch = torch_run(settings={"optimizer": {"name": "AdamW"}, "precision": "bf16"})
+    same = tf_run(settings={"optimizer": {"name": "adam_w"}, "precision": "BF16"})
+    assert not make_report(tmp_path / "a", torch, same).audit.mismatches
+    other = tf_run(settings={"optimizer": {"name": "adam"}, "precision": "bf16"})
+    report = make_report(tmp_path / "b", torch, other)
+    assert [row.key for row in report.audit.mismatches] == ["optimizer.name"]
+
+
 def test_repeats_that_disagree_are_a_mismatch(tmp_path: Path) -> None:
     runs = [
         (0, torch_run(settings={"precision": "fp32"})),
