@@ -4,7 +4,8 @@ Each framework's settings come from its runs' ``env`` events (what the child fou
 threads, device, precision, TF32, compile/jit, determinism, optimizer ...), with the model's
 parameter count and first-batch (parity) loss and the framework version beside them. Nested
 settings are flattened (``optimizer.lr``); spellings that differ between frameworks for the same
-thing are aligned (TensorFlow's ``optimizer.learning_rate`` is ``optimizer.lr``).
+thing are aligned (TensorFlow's ``optimizer.learning_rate`` is ``optimizer.lr``, its ``beta_1`` and
+``beta_2`` are ``optimizer.betas``), and names are compared without case or separators.
 
 A row is a mismatch when two frameworks (or two repeats of one) report different values for a
 setting that bears on a fair comparison. A value a framework does not report (null: "framework
@@ -45,6 +46,8 @@ RELEVANT: frozenset[str] = frozenset(
         "optimizer.momentum",
         "optimizer.nesterov",
         "optimizer.weight_decay",
+        "optimizer.betas",
+        "optimizer.eps",
     }
 )
 # Rows shown first, in this order; every other setting follows in the order first seen.
@@ -70,7 +73,15 @@ ORDER: tuple[str, ...] = (
     "onednn",
     "window_steps",
 )
-ALIASES: dict[str, str] = {"optimizer.learning_rate": "optimizer.lr"}
+ALIASES: dict[str, str] = {
+    "optimizer.learning_rate": "optimizer.lr",
+    "optimizer.epsilon": "optimizer.eps",
+}
+# Settings one framework reports as a pair and another as separate keys (Keras's beta_1 and
+# beta_2 are PyTorch's and optax's betas).
+PAIRS: dict[str, tuple[str, str]] = {
+    "optimizer.betas": ("optimizer.beta_1", "optimizer.beta_2"),
+}
 SKIPPED: frozenset[str] = frozenset({"framework"})
 # Parity losses may differ this much (relative) and still be "the same model".
 PARITY_RTOL = 1e-4
@@ -126,6 +137,8 @@ def _same(a: Any, b: Any, rtol: float) -> bool:
         return math.isclose(float(a), float(b), rel_tol=rtol, abs_tol=0.0)
     if isinstance(a, str) and isinstance(b, str):
         return _spelling(a) == _spelling(b)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same(x, y, rtol) for x, y in zip(a, b, strict=True))
     return bool(a == b)
 
 
@@ -143,13 +156,16 @@ def _distinct(values: Sequence[Any], rtol: float) -> tuple[Any, ...]:
 
 
 def _run_settings(run: RunSummary) -> dict[str, Any]:
-    flat = {
+    flat: dict[str, Any] = {
         "framework_version": run.framework_version,
         "params": run.params,
         "parity_loss": run.parity_loss,
         "device": run.device,
     }
     flat.update(flatten(run.settings or {}))
+    for pair, (first, second) in PAIRS.items():
+        if pair not in flat and first in flat and second in flat:
+            flat[pair] = [flat.pop(first), flat.pop(second)]
     return {k: v for k, v in flat.items() if k not in SKIPPED}
 
 

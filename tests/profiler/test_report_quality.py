@@ -168,6 +168,29 @@ def test_names_spelled_each_framework_s_way_are_the_same(tmp_path: Path) -> None
     assert [row.key for row in report.audit.mismatches] == ["optimizer.name"]
 
 
+def test_adam_hyperparameters_align_across_spellings(tmp_path: Path) -> None:
+    torch_opt = {"name": "Adam", "lr": 0.001, "betas": [0.9, 0.999], "eps": 1e-8}
+    keras_opt = {"name": "adam", "learning_rate": 0.0010000000474974513, "beta_1": 0.9,
+                 "beta_2": 0.999, "epsilon": 1e-8}  # fmt: skip
+    report = make_report(
+        tmp_path / "a",
+        torch_run(settings={"optimizer": torch_opt}),
+        tf_run(settings={"optimizer": keras_opt}),
+    )
+    rows = {r.key: r for r in report.audit.rows}
+    assert rows["optimizer.betas"].values == {"torch": [0.9, 0.999], "tensorflow": [0.9, 0.999]}
+    assert rows["optimizer.eps"].values == {"torch": 1e-8, "tensorflow": 1e-8}
+    assert "optimizer.beta_1" not in rows and "optimizer.epsilon" not in rows
+    assert not report.audit.mismatches
+    keras_default_eps = {**keras_opt, "epsilon": 1e-7}  # Keras's own default, not PyTorch's
+    report = make_report(
+        tmp_path / "b",
+        torch_run(settings={"optimizer": torch_opt}),
+        tf_run(settings={"optimizer": keras_default_eps}),
+    )
+    assert [row.key for row in report.audit.mismatches] == ["optimizer.eps"]
+
+
 def test_repeats_that_disagree_are_a_mismatch(tmp_path: Path) -> None:
     runs = [
         (0, torch_run(settings={"precision": "fp32"})),
