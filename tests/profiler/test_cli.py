@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from profiler.paths import resources_dir
+
 TINY = """\
 name: tiny-cli
 frameworks: [torch, tensorflow]
@@ -113,6 +115,22 @@ def test_adamw_in_both_frameworks_is_not_flagged_unfair(tiny: Path, tmp_path: Pa
         "tensorflow": "adam_w",
     }
     assert fairness["mismatches"] == []
+
+
+@pytest.mark.slow
+def test_the_shipped_custom_example_is_fair_in_all_three_frameworks(tmp_path: Path) -> None:
+    # A custom JAX optimizer has no readable name: unknown, not a mismatch. JAX's jit is the one
+    # documented difference of a default (compile: false) comparison.
+    out_json = tmp_path / "r.json"
+    res = frameduel(
+        *("run", str(resources_dir() / "configs" / "custom-residual-mlp.yaml"), "--steps", "12"),
+        *("--frameworks", "torch,tensorflow,jax", "--store", str(tmp_path / "s.sqlite3")),
+        *("--json", str(out_json)),
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    data = json.loads(out_json.read_text())
+    assert data["parity"]["ok"]
+    assert data["fairness"]["mismatches"] == ["jit_compile"]
 
 
 @pytest.mark.slow
