@@ -244,7 +244,7 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
             "dtype_policy": policy,
             "weight_decay_as_l2_gradient": bool(self._l2),
             "dense_embedding_gradients": self._densify,
-            "optimizer": self.optimizer.get_config(),
+            "optimizer": _optimizer_settings(self.optimizer),
             "loss_fn": type(self.loss_fn).__name__,
         }
 
@@ -254,6 +254,20 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
             return None, None
         info = tf.config.experimental.get_memory_info("GPU:0")
         return int(info["current"]), int(info["peak"])
+
+
+def _optimizer_settings(optimizer: Any) -> dict[str, Any]:
+    """The optimizer's config, named by its class (Keras's ``name`` is per instance: a second
+    Adam in the process is "adam_1"); a loss-scale wrapper adds its own settings."""
+    inner = getattr(optimizer, "inner_optimizer", None)
+    base = optimizer if inner is None else inner
+    settings: dict[str, Any] = {**base.get_config(), "name": type(base).__name__}
+    if inner is not None:
+        wrapper = optimizer.get_config()
+        settings["loss_scale"] = {
+            k: wrapper[k] for k in ("initial_scale", "dynamic_growth_steps") if k in wrapper
+        }
+    return settings
 
 
 def _pick_gpu(requested: str, n_gpus: int) -> int | None:

@@ -88,6 +88,8 @@ def test_bf16_mixed_precision(tmp_path: Path) -> None:
         settings = run.one("env").get("settings")
         assert settings["precision"] == "bf16"
         assert "bfloat16" in settings["mixed_precision"]
+        # the algorithm's name, though Keras built a second optimizer ("adam_w_1") for parity
+        assert settings["optimizer"]["name"] == "AdamW", settings["optimizer"]
     # parity is measured in float32 in all, so it holds; bf16 steps agree only roughly
     _agree(runs, 1e-5, 5e-2)
 
