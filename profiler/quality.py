@@ -19,8 +19,9 @@ class QualityTracker:
     """Accumulates samples of one run and says what went wrong with the measurement."""
 
     sample_hz: float
-    _n: int = 0
-    _other_cpu_sum: float = 0.0
+    _cpu_n: int = 0
+    _machine_cpu_sum: float = 0.0
+    _tree_cpu_sum: float = 0.0
     _power_seen: bool = False
     _energy_seen: bool = False
     _throttle: set[str] = field(default_factory=set)
@@ -28,9 +29,12 @@ class QualityTracker:
 
     def add(self, s: Sample) -> None:
         """Take one sample into account."""
-        self._n += 1
-        if s.cpu_per_core:
-            self._other_cpu_sum += max(0.0, sum(s.cpu_per_core) - s.cpu_percent)
+        if s.cpu_per_core and not math.isnan(s.cpu_percent):
+            # Summed, not clamped per sample: the tree's CPU can be credited a little late
+            # (children seen only when reaped), so one sample's difference means nothing.
+            self._cpu_n += 1
+            self._machine_cpu_sum += sum(s.cpu_per_core)
+            self._tree_cpu_sum += s.cpu_percent
         self._power_seen |= not math.isnan(s.gpu_power_w)
         self._energy_seen |= not math.isnan(s.gpu_energy_j)
         self._throttle.update(throttle_words(s.gpu_throttle_reasons))
@@ -39,8 +43,8 @@ class QualityTracker:
     def warnings(self) -> list[str]:
         """Plain-words warnings, empty when nothing was noticed."""
         out: list[str] = []
-        if self._n:
-            other = self._other_cpu_sum / self._n
+        if self._cpu_n:
+            other = max(0.0, self._machine_cpu_sum - self._tree_cpu_sum) / self._cpu_n
             if other > BUSY_MACHINE_PERCENT:
                 out.append(
                     f"other processes used {other:.0f}% CPU (of one core) on average during the "

@@ -54,12 +54,31 @@ class ProcessTreeSampler:
 
     The process list is cached and refreshed at most every ``refresh_s`` seconds, because
     walking children on every tick is what makes naive samplers expensive.
+
+    CPU comes from cumulative CPU times, each process's own plus those of the children it has
+    reaped, so descendants that live and die between two looks at the tree (a compiler run by
+    torch.compile, a worker pool's short tasks) still count: their time reaches the tree through
+    the parent that waited for them. A tracked process that is reaped has its last-seen time
+    taken off its parent's jump, so nothing is counted twice. What is credited late can exceed
+    what the cores could do in one interval: a sample shows at most every core busy, and the
+    excess (up to half a second of the whole machine) is shown in the next samples.
     """
 
-    def __init__(self, root_pid: int, refresh_s: float = 0.5) -> None:
+    def __init__(self, root_pid: int, refresh_s: float = 0.5, churn_refresh_s: float = 0.1) -> None:
         self.root_pid = root_pid
         self._refresh_s = refresh_s
+        # While processes come and go (a compiler's jobs), the list is walked this often, so
+        # most are seen alive and their CPU is shown when it is used, not when they are reaped.
+        self._churn_refresh_s = min(refresh_s, churn_refresh_s)
+        self._churn_until = 0.0
+        self._max_percent = 100.0 * (psutil.cpu_count() or 1)
+        self._carry = 0.0  # percent-seconds credited late and not yet shown
         self._procs: dict[int, psutil.Process] = {}
+        self._parent: dict[int, int] = {}
+        self._cpu_s: dict[int, float] = {}  # cumulative CPU seconds at the last sample
+        self._counted: set[int] = set()  # pids whose CPU time was counted from their start
+        self._last_sample: float | None = None  # time.monotonic() of the last sample
+        self._last_refresh_wall: float | None = None  # time.time() of the last tree walk
         self._next_refresh = 0.0
         try:
             self._root: psutil.Process | None = psutil.Process(root_pid)
@@ -70,46 +89,84 @@ class ProcessTreeSampler:
         """The pids currently sampled."""
         return set(self._procs)
 
-    def _refresh(self) -> None:
+    def _refresh(self) -> bool:
+        """Walk the tree; True when processes appeared or went since the last walk."""
         if self._root is None:
-            return
+            return False
         try:
             tree = [self._root, *self._root.children(recursive=True)]
         except psutil.Error:
             tree = []
+        since, self._last_refresh_wall = self._last_refresh_wall, time.time()
         current = {p.pid for p in tree}
+        changed = current != set(self._procs)
         for pid in list(self._procs):
             if pid not in current:
                 del self._procs[pid]
         for p in tree:
             if p.pid not in self._procs:
                 try:
-                    p.cpu_percent(None)  # primes the counter; the first value is meaningless
+                    self._parent[p.pid] = p.ppid()
+                    # Born since the last walk, it was never seen: all its CPU time is new.
+                    # Older (the root, at the first walk): only what it uses from now on.
+                    born = since is not None and p.create_time() >= since
                 except psutil.Error:
                     continue
                 self._procs[p.pid] = p
+                if born:
+                    self._counted.add(p.pid)
+        return changed
 
     def sample(self, now: float | None = None) -> Sample:
-        """Measure the tree once (cheap calls only: cpu_percent, memory_info, num_threads)."""
+        """Measure the tree once (cheap calls only: cpu_times, memory_info, num_threads)."""
         now = time.monotonic() if now is None else now
         if now >= self._next_refresh:
-            self._refresh()
-            self._next_refresh = now + self._refresh_s
-        cpu = 0.0
+            if self._refresh() and self._last_sample is not None:
+                self._churn_until = now + 2.0
+            churning = now < self._churn_until
+            self._next_refresh = now + (self._churn_refresh_s if churning else self._refresh_s)
         rss = 0
         threads = 0
+        cpu_s: dict[int, float] = {}
         for pid, proc in list(self._procs.items()):
             try:
                 with proc.oneshot():
-                    cpu += proc.cpu_percent(None)
+                    t = proc.cpu_times()
+                    cpu_s[pid] = t.user + t.system + t.children_user + t.children_system
                     rss += proc.memory_info().rss
                     threads += proc.num_threads()
             except psutil.Error:
                 self._procs.pop(pid, None)
+        cpu = self._cpu_percent(cpu_s, time.monotonic())
         if not self._procs:
             # The tree is gone: "no measurement", not "zero memory".
             return Sample(t=now, cpu_percent=math.nan, rss_mib=math.nan, threads=0)
         return Sample(t=now, cpu_percent=cpu, rss_mib=rss / 2**20, threads=threads)
+
+    def _cpu_percent(self, cpu_s: dict[int, float], clock: float) -> float:
+        """Percent of one core used by the tree since the last sample (NaN at the first)."""
+        gained: dict[int, float] = {}
+        for pid, total in cpu_s.items():
+            before = self._cpu_s.get(pid, 0.0 if pid in self._counted else total)
+            gained[pid] = total - before
+        for pid, last in self._cpu_s.items():
+            parent = self._parent.get(pid)
+            if pid not in cpu_s and parent in gained:
+                # Reaped by its parent, whose children's times now include it in full.
+                gained[parent] -= last
+        for pid in set(self._cpu_s) - set(cpu_s):
+            self._parent.pop(pid, None)
+        self._counted &= set(cpu_s)
+        self._cpu_s = cpu_s
+        elapsed = None if self._last_sample is None else clock - self._last_sample
+        self._last_sample = clock
+        if not elapsed or elapsed <= 0:
+            return math.nan
+        used = 100.0 * sum(max(0.0, g) for g in gained.values()) + self._carry
+        shown = min(used / elapsed, self._max_percent)
+        # Carried at most half a second's worth, so late credit cannot leak into later phases.
+        self._carry = min(used - shown * elapsed, 0.5 * self._max_percent)
+        return shown
 
 
 class SamplerThread:

@@ -52,6 +52,47 @@ def test_tree_sampler_sums_cpu_and_rss_over_grandchildren() -> None:
             proc.stdout.close()
 
 
+CHURN = """
+import subprocess, sys, time
+burn = "import time\\nend = time.process_time() + 0.03\\nwhile time.process_time() < end: pass"
+print("ready", flush=True)
+end = time.time() + 60
+while time.time() < end:
+    subprocess.run([sys.executable, "-S", "-c", burn], check=True)
+"""
+
+
+def test_cpu_of_short_lived_grandchildren_is_counted() -> None:
+    # Like torch.compile's C++ compiler runs: each grandchild lives a few tens of ms, too short
+    # for the cached process list, yet together they keep one core busy. Their CPU reaches the
+    # tree through the parent's reaped-children times.
+    proc = subprocess.Popen([sys.executable, "-c", CHURN], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        sampler = ProcessTreeSampler(proc.pid, refresh_s=0.5)
+        sampler.sample()
+        start = psutil.cpu_times()
+        readings = []
+        for _ in range(15):
+            time.sleep(0.1)
+            readings.append(sampler.sample().cpu_percent)
+        system = psutil.cpu_times()
+        busy = sum(getattr(system, f) - getattr(start, f) for f in ("user", "system", "nice"))
+        measured = sum(readings) / len(readings)
+        # what the whole machine did in the same 1.5 s is the ceiling (plus sampling jitter)
+        ceiling = 100.0 * busy / 1.5
+        assert measured > 60.0, (measured, readings)
+        assert max(readings) <= 100.0 * (psutil.cpu_count() or 1)  # late credit stays physical
+        assert measured < ceiling + 25.0, (measured, ceiling)
+    finally:
+        for p in psutil.Process(proc.pid).children(recursive=True):
+            p.kill()
+        proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
 def test_sampler_thread_keeps_its_rate_without_drift() -> None:
     got: list[Sample] = []
     sampler = SamplerThread(ProcessTreeSampler(psutil.Process().pid), got.append, hz=50)
