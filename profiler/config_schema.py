@@ -254,6 +254,10 @@ class TrainConfig(_Strict):
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     # the framework's own compiler: torch.compile, tf.function(jit_compile=True)
     compile: bool = False
+    # cold: every run compiles from scratch (a fresh torch.compile cache per run, no JAX
+    # persistent cache), as TensorFlow's XLA always does; warm: compile caches persist across
+    # runs and sessions in the store's cache folder (torch.compile's and JAX's)
+    compile_cache: Literal["cold", "warm"] = "cold"
 
     @model_validator(mode="after")
     def _steps(self) -> TrainConfig:

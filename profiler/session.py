@@ -6,8 +6,10 @@ threads; listeners must be quick and thread-safe. Everything also goes to the st
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -223,20 +225,31 @@ class ComparisonSession:
 
         cache = cache_dir_for(self.store.path)
         cache.mkdir(parents=True, exist_ok=True)
+        train = self.config.train
         started = time.monotonic()
         with self._lock:
             if self._stop.is_set():
                 return RunOutcome(run_id, info.framework, "stopped", "not started", None)
-            child = ChildProcess(
-                info.framework,
-                self.config,
-                cache_dir=cache,
-                on_event=on_event,
-                on_garbage=on_garbage,
-                on_log=on_log,
-                python=self.options.pythons.get(info.framework),
-                worker_module=self.options.worker_module,
-            )
+            cold = None
+            if train.compile and train.compile_cache == "cold":
+                # Each run compiles from scratch, as TensorFlow's XLA always does: a fresh cache.
+                cold = Path(tempfile.mkdtemp(prefix=f"compile-run{run_id}-", dir=cache))
+            try:
+                child = ChildProcess(
+                    info.framework,
+                    self.config,
+                    cache_dir=cache,
+                    on_event=on_event,
+                    on_garbage=on_garbage,
+                    on_log=on_log,
+                    python=self.options.pythons.get(info.framework),
+                    worker_module=self.options.worker_module,
+                    cold_compile_dir=cold,
+                )
+            except BaseException:
+                if cold is not None:
+                    shutil.rmtree(cold, ignore_errors=True)
+                raise
             self._current = child
         sampler = SamplerThread(
             ProcessTreeSampler(child.pid), on_sample, self.config.run.sample_hz, self._gpu
@@ -253,6 +266,8 @@ class ComparisonSession:
             child.kill_tree()
             with self._lock:
                 self._current = None
+            if cold is not None:
+                shutil.rmtree(cold, ignore_errors=True)
         if self.store.failed.is_set():
             self.store.flush()  # raises StoreError naming what went wrong
         status, error = self._verdict(code, timed_out, state, peak["rss_mib"])

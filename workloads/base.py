@@ -147,6 +147,7 @@ class Workload(ABC, Generic[LossT]):
             "family": spec.model.family,
             "precision": spec.precision,
             "compile": spec.compile,
+            "compile_cache": spec.compile_cache if spec.compile else None,
             "loss": spec.loss,
             "data": spec.data_kind,
             "pipeline": spec.pipeline,

@@ -63,6 +63,8 @@ class WorkloadSpec:
     weight_decay: float = 0.0
     loss: LossName = "cross_entropy"
     compile: bool = False
+    # cold: this run's compile cache started empty; warm: caches persist between runs
+    compile_cache: Literal["cold", "warm"] = "cold"
     data_kind: Literal["synthetic", "npz"] = "synthetic"
     data_path: str | None = None
     pipeline: Pipeline = "resident"
@@ -119,6 +121,7 @@ def parse_spec(text: str) -> WorkloadSpec:
         precision=_choice(train.get("precision", "fp32"), _PRECISIONS, "config.train.precision"),
         loss=_choice(train.get("loss", "cross_entropy"), _LOSSES, "config.train.loss"),
         compile=bool(train.get("compile", False)),
+        compile_cache="warm" if train.get("compile_cache") == "warm" else "cold",
         data_kind="npz" if kind == "npz" else "synthetic",
         data_path=path if kind == "npz" else None,
         pipeline=_choice(data.get("pipeline", "resident"), _PIPELINES, "config.data.pipeline"),

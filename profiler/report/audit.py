@@ -64,6 +64,7 @@ ORDER: tuple[str, ...] = (
     "float32_matmul_precision",
     "execution",
     "compile",
+    "compile_cache",
     "jit_compile",
     "intra_op_threads",
     "inter_op_threads",

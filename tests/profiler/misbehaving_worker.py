@@ -40,6 +40,15 @@ def main() -> int:
     print(f"misbehaving worker: {how}", flush=True)
     if how == "ok":
         _windows(em, steps, 0.01)
+    elif how == "compile-cache":
+        # what a compiler would find: its cache folder, and whether earlier runs filled it
+        folder = os.environ.get("TORCHINDUCTOR_CACHE_DIR", "")
+        found = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+        print(f"cache {folder} holds {found}", flush=True)
+        os.makedirs(folder, exist_ok=True)  # as torch.compile does
+        with open(os.path.join(folder, f"kernel-{os.getpid()}.so"), "w") as out:
+            out.write("compiled")
+        _windows(em, steps, 0.01)
     elif how == "exception":
         _windows(em, 2, 0.01)
         try:

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from profiler.session import ComparisonSession, RunOptions, RunOutcome
 from profiler.store import Store
@@ -124,3 +125,44 @@ def test_config_run_settings_apply_unless_overridden(store: Store) -> None:
     session = ComparisonSession(config, store, options=override)
     assert session.options.pythons == {"torch": "/opt/other/python"}
     assert session.options.cooldown_s == 1.0
+
+
+def _cache_lines(store: Store, session: ComparisonSession) -> list[str]:
+    stored = store.load(session.session_id or -1)
+    return [line for run in stored.runs for _, line in run.logs if line.startswith("cache ")]
+
+
+def test_a_cold_compile_cache_is_fresh_for_every_run_and_removed(store: Store) -> None:
+    config = tiny_config(["compile-cache"], repeats=2)
+    train = config.train.model_copy(update={"compile": True})
+    session = ComparisonSession(
+        config.model_copy(update={"train": train}),
+        store,
+        options=RunOptions(worker_module=MISBEHAVING),
+    )
+    assert [o.status for o in session.run()] == ["ok", "ok"]
+    lines = _cache_lines(store, session)
+    assert len(lines) == 2 and all(line.endswith("holds []") for line in lines), lines
+    folders = [line.split()[1] for line in lines]
+    cache = store.path.absolute().parent / "cache"
+    assert folders[0] != folders[1]
+    assert all(Path(f).parent == cache and not Path(f).exists() for f in folders)
+
+
+def test_a_warm_compile_cache_is_shared_between_runs(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)  # else the user's is used
+    config = tiny_config(["compile-cache"], repeats=2)
+    train = config.train.model_copy(update={"compile": True, "compile_cache": "warm"})
+    session = ComparisonSession(
+        config.model_copy(update={"train": train}),
+        store,
+        options=RunOptions(worker_module=MISBEHAVING),
+    )
+    assert [o.status for o in session.run()] == ["ok", "ok"]
+    first, second = _cache_lines(store, session)
+    assert (
+        first.split()[1] == second.split()[1] == str(store.path.parent / "cache" / "torchinductor")
+    )
+    assert "kernel-" in second  # the second run found what the first compiled
