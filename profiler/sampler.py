@@ -58,10 +58,11 @@ class ProcessTreeSampler:
     CPU comes from cumulative CPU times, each process's own plus those of the children it has
     reaped, so descendants that live and die between two looks at the tree (a compiler run by
     torch.compile, a worker pool's short tasks) still count: their time reaches the tree through
-    the parent that waited for them. A tracked process that is reaped has its last-seen time
-    taken off its parent's jump, so nothing is counted twice. What is credited late can exceed
-    what the cores could do in one interval: a sample shows at most every core busy, and the
-    excess (up to half a second of the whole machine) is shown in the next samples.
+    the parent that waited for them. A tracked process that goes away leaves its last-seen time
+    as a debt of its parent, paid from the parent's reaped-children time when that grows (at
+    once, or when a zombie is waited for later), so nothing is counted twice. What is credited
+    late can exceed what the cores could do in one interval: a sample shows at most every core
+    busy, and the excess (up to half a second of the whole machine) is shown in the next samples.
     """
 
     def __init__(self, root_pid: int, refresh_s: float = 0.5, churn_refresh_s: float = 0.1) -> None:
@@ -75,7 +76,9 @@ class ProcessTreeSampler:
         self._carry = 0.0  # percent-seconds credited late and not yet shown
         self._procs: dict[int, psutil.Process] = {}
         self._parent: dict[int, int] = {}
-        self._cpu_s: dict[int, float] = {}  # cumulative CPU seconds at the last sample
+        # cumulative (own, reaped children's) CPU seconds at the last sample
+        self._cpu_s: dict[int, tuple[float, float]] = {}
+        self._debt: dict[int, float] = {}  # per parent: CPU seconds of gone, tracked children
         self._counted: set[int] = set()  # pids whose CPU time was counted from their start
         self._last_sample: float | None = None  # time.monotonic() of the last sample
         self._last_refresh_wall: float | None = None  # time.time() of the last tree walk
@@ -127,12 +130,12 @@ class ProcessTreeSampler:
             self._next_refresh = now + (self._churn_refresh_s if churning else self._refresh_s)
         rss = 0
         threads = 0
-        cpu_s: dict[int, float] = {}
+        cpu_s: dict[int, tuple[float, float]] = {}
         for pid, proc in list(self._procs.items()):
             try:
                 with proc.oneshot():
                     t = proc.cpu_times()
-                    cpu_s[pid] = t.user + t.system + t.children_user + t.children_system
+                    cpu_s[pid] = (t.user + t.system, t.children_user + t.children_system)
                     rss += proc.memory_info().rss
                     threads += proc.num_threads()
             except psutil.Error:
@@ -143,26 +146,36 @@ class ProcessTreeSampler:
             return Sample(t=now, cpu_percent=math.nan, rss_mib=math.nan, threads=0)
         return Sample(t=now, cpu_percent=cpu, rss_mib=rss / 2**20, threads=threads)
 
-    def _cpu_percent(self, cpu_s: dict[int, float], clock: float) -> float:
+    def _cpu_percent(self, cpu_s: dict[int, tuple[float, float]], clock: float) -> float:
         """Percent of one core used by the tree since the last sample (NaN at the first)."""
-        gained: dict[int, float] = {}
-        for pid, total in cpu_s.items():
-            before = self._cpu_s.get(pid, 0.0 if pid in self._counted else total)
-            gained[pid] = total - before
-        for pid, last in self._cpu_s.items():
+        for pid, (own, reaped) in self._cpu_s.items():
             parent = self._parent.get(pid)
-            if pid not in cpu_s and parent in gained:
-                # Reaped by its parent, whose children's times now include it in full.
-                gained[parent] -= last
+            if pid not in cpu_s and parent in cpu_s:
+                # Gone: once its parent waits for it, the parent's reaped time includes it all.
+                self._debt[parent] = self._debt.get(parent, 0.0) + own + reaped
+        gained = 0.0
+        for pid, (own, reaped) in cpu_s.items():
+            if pid in self._cpu_s:
+                own_before, reaped_before = self._cpu_s[pid]
+            elif pid in self._counted:
+                own_before, reaped_before = 0.0, 0.0
+            else:
+                own_before, reaped_before = own, reaped
+            new_reaped = max(0.0, reaped - reaped_before)
+            paid = min(self._debt.get(pid, 0.0), new_reaped)
+            if paid:
+                self._debt[pid] -= paid
+            gained += max(0.0, own - own_before) + new_reaped - paid
         for pid in set(self._cpu_s) - set(cpu_s):
             self._parent.pop(pid, None)
+            self._debt.pop(pid, None)
         self._counted &= set(cpu_s)
         self._cpu_s = cpu_s
         elapsed = None if self._last_sample is None else clock - self._last_sample
         self._last_sample = clock
         if not elapsed or elapsed <= 0:
             return math.nan
-        used = 100.0 * sum(max(0.0, g) for g in gained.values()) + self._carry
+        used = 100.0 * gained + self._carry
         shown = min(used / elapsed, self._max_percent)
         # Carried at most half a second's worth, so late credit cannot leak into later phases.
         self._carry = min(used - shown * elapsed, 0.5 * self._max_percent)

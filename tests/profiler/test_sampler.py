@@ -93,6 +93,41 @@ def test_cpu_of_short_lived_grandchildren_is_counted() -> None:
             proc.stdout.close()
 
 
+LATE_WAIT = """
+import subprocess, sys, time
+burn = "import time\\nend = time.process_time() + 0.6\\nwhile time.process_time() < end: pass"
+child = subprocess.Popen([sys.executable, "-S", "-c", burn])
+print("ready", flush=True)
+time.sleep(2.0)  # the child finishes long before: a zombie until waited for
+child.wait()
+time.sleep(60)
+"""
+
+
+def test_a_child_waited_for_late_is_counted_once() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", LATE_WAIT], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        sampler = ProcessTreeSampler(proc.pid, refresh_s=0.1)
+        sampler.sample()
+        cpu_seconds, last = 0.0, time.monotonic()
+        for _ in range(30):  # 3 s: the burn, the zombie, the wait, and after
+            time.sleep(0.1)
+            value = sampler.sample().cpu_percent
+            now = time.monotonic()
+            cpu_seconds += value / 100.0 * (now - last)
+            last = now
+        # 0.6 s of burning plus the child's start-up, once; twice would be over 1.2 s
+        assert 0.55 < cpu_seconds < 0.95, cpu_seconds
+    finally:
+        for p in psutil.Process(proc.pid).children(recursive=True):
+            p.kill()
+        proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
 def test_sampler_thread_keeps_its_rate_without_drift() -> None:
     got: list[Sample] = []
     sampler = SamplerThread(ProcessTreeSampler(psutil.Process().pid), got.append, hz=50)
