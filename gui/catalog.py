@@ -33,7 +33,8 @@ SERIES: tuple[SeriesSpec, ...] = (
         "Throughput",
         "samples/s",
         "windows",
-        "Training samples processed per second, per timing window (samples/s). Higher is faster.",
+        "Training samples processed per second, per timing window (samples/s). Higher is faster. "
+        "The compile phase's single step is left out (its length is the compile phase's).",
     ),
     SeriesSpec(
         "step_time_ms",
@@ -41,7 +42,8 @@ SERIES: tuple[SeriesSpec, ...] = (
         "ms",
         "windows",
         "Mean time of one training step (forward, backward, optimizer update) in each timing "
-        "window, in milliseconds; the device is synchronised at window ends. Lower is faster.",
+        "window, in milliseconds; the device is synchronised at window ends. Lower is faster. "
+        "The compile phase's single step is left out (its length is the compile phase's).",
     ),
     SeriesSpec(
         "loss",

@@ -98,7 +98,8 @@ def series_of(run: RunData, key: str, axis: str) -> tuple[np.ndarray, np.ndarray
     placed by interpolation, NaN outside the stepping phases) or seconds since the run's launch."""
     spec = SERIES_BY_KEY[key]
     columns = run.windows if spec.source == "windows" else run.samples
-    ts, y = columns.col("t"), columns.col(key)
+    ts = columns.col("t")
+    y = run.window_values(key) if columns is run.windows else columns.col(key)
     if axis == "time":
         return ts - run_origin(run), y
     if spec.source == "windows":

@@ -286,7 +286,7 @@ class LiveDashboard(QWidget):
 
     def _xy(self, run: RunData, key: str) -> tuple[np.ndarray, np.ndarray]:
         columns = run.windows if SERIES_BY_KEY[key].source == "windows" else run.samples
-        y = columns.col(key)
+        y = run.window_values(key) if columns is run.windows else columns.col(key)
         if self.axis_mode == "time":
             return columns.col("t"), y
         if columns is run.windows:

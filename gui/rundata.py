@@ -30,6 +30,10 @@ SAMPLE_FIELDS: tuple[str, ...] = (
 )
 GPU_FIELDS: tuple[str, ...] = ("gpu_util_percent", "gpu_mem_mib", "gpu_power_w")
 MEASURE_CODE = float(PHASES.index("measure"))
+COMPILE_CODE = float(PHASES.index("compile"))
+# Speed series leave out the compile phase's one step: it lasts as long as compiling (seconds,
+# where steps take milliseconds) and is shown as the compile phase instead.
+SPEED_KEYS: frozenset[str] = frozenset({"samples_per_s", "step_time_ms"})
 
 
 def phase_code(name: str) -> float:
@@ -151,6 +155,15 @@ class RunData:
     def phase_start(self, name: str) -> float:
         """When the phase first started (NaN if it never did)."""
         return next((p.start for p in self.phases if p.name == name), math.nan)
+
+    def window_values(self, key: str) -> np.ndarray:
+        """A window column as plotted: speed series are NaN in the compile phase."""
+        values = self.windows.col(key)
+        if key in SPEED_KEYS:
+            compiling = self.windows.col("phase") == COMPILE_CODE
+            if compiling.any():
+                return np.where(compiling, math.nan, values)
+        return values
 
     def measure_start(self) -> float:
         """When measuring began (NaN before)."""

@@ -88,6 +88,23 @@ def test_session_data_keeps_measured_samples_phases_and_steps() -> None:
     assert steps[1:3].tolist() == pytest.approx([0.0, 25.0])
 
 
+def test_the_compile_step_stays_out_of_the_speed_plots(dash: LiveDashboard) -> None:
+    batch = Batch()
+    batch.phases += [
+        PhaseChange(1, 0.0, "compile", "start"),
+        PhaseChange(1, 12.0, "compile", "end"),
+        PhaseChange(1, 12.0, "measure", "start"),
+    ]
+    batch.windows[1] += [window(12.0, 1, ms=12_000.0, phase="compile")]
+    batch.windows[1] += [window(12.0 + i * 0.1, 1 + 10 * i) for i in range(1, 4)]
+    dash.add_points(batch)
+    dash.redraw()
+    _x, y = dash.curve(1, "step_time_ms").getData()
+    assert np.isnan(y[0]) and y[1:].tolist() == [8.0, 8.0, 8.0]  # not a 12 s "step"
+    _x, loss = dash.curve(1, "loss").getData()
+    assert np.isfinite(loss).all()  # the loss after compiling is a real value
+
+
 def test_run_metrics_summarise_the_measured_windows() -> None:
     data = SessionData(RUNS)
     data.add_batch(run_batch(1, 0.0, 8.0))
