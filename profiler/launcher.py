@@ -71,13 +71,16 @@ def child_command(
 
 
 def child_environment(
-    cache_dir: Path, threads: int | None = None, cold_compile_dir: Path | None = None
+    cache_dir: Path,
+    threads: int | None = None,
+    compile_cache: str = "cold",
+    cold_compile_dir: Path | None = None,
 ) -> dict[str, str]:
     """The child's environment: our workloads importable, caches out of home, threads pinned.
 
-    ``cold_compile_dir`` (a fresh, empty folder) makes the run compile from scratch: it becomes
-    torch.compile's cache and JAX gets no persistent cache. Without it compile caches persist in
-    ``cache_dir`` (torch.compile's, and JAX's persistent compilation cache).
+    ``compile_cache`` ``"warm"`` keeps compile caches in ``cache_dir`` across runs (torch.compile's,
+    and JAX's persistent compilation cache). ``"cold"`` gives JAX no persistent cache, and
+    ``cold_compile_dir`` (a fresh, empty folder) becomes this run's torch.compile cache.
     """
     env = dict(os.environ)
     root = str(project_root())
@@ -92,15 +95,17 @@ def child_environment(
         # The child runs in the store's folder: a path the user gave relative to theirs is
         # made absolute first, so it names the folder they meant.
         env[var] = os.path.abspath(env[var]) if env.get(var) else str(cache_dir / sub)
-    if cold_compile_dir is not None:
-        env["TORCHINDUCTOR_CACHE_DIR"] = str(cold_compile_dir.absolute())
-        env.pop("TRITON_CACHE_DIR", None)  # Triton's cache then lives inside inductor's
-        env.pop("JAX_COMPILATION_CACHE_DIR", None)
-    else:
+    if compile_cache == "warm":
         cached = env.get("JAX_COMPILATION_CACHE_DIR")
         env["JAX_COMPILATION_CACHE_DIR"] = (
             os.path.abspath(cached) if cached else str(cache_dir / "jax")
         )
+    else:
+        # JAX always compiles (jit), with compile: true or not: cold means no persistent cache.
+        env.pop("JAX_COMPILATION_CACHE_DIR", None)
+        if cold_compile_dir is not None:
+            env["TORCHINDUCTOR_CACHE_DIR"] = str(cold_compile_dir.absolute())
+            env.pop("TRITON_CACHE_DIR", None)  # Triton's cache then lives inside inductor's
     env.setdefault("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
     env["TF_CPP_MIN_LOG_LEVEL"] = env.get("TF_CPP_MIN_LOG_LEVEL", "2")
     if threads is not None:
@@ -127,7 +132,9 @@ class ChildProcess:
     ) -> None:
         read_fd, write_fd = os.pipe()
         self.command = child_command(framework, config, write_fd, python, worker_module)
-        self.environment = child_environment(cache_dir, config.threads, cold_compile_dir)
+        self.environment = child_environment(
+            cache_dir, config.threads, config.train.compile_cache, cold_compile_dir
+        )
         try:
             self.proc = subprocess.Popen(
                 self.command,

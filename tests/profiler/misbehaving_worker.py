@@ -45,6 +45,7 @@ def main() -> int:
         folder = os.environ.get("TORCHINDUCTOR_CACHE_DIR", "")
         found = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
         print(f"cache {folder} holds {found}", flush=True)
+        print(f"jax cache {os.environ.get('JAX_COMPILATION_CACHE_DIR')}", flush=True)
         os.makedirs(folder, exist_ok=True)  # as torch.compile does
         with open(os.path.join(folder, f"kernel-{os.getpid()}.so"), "w") as out:
             out.write("compiled")

@@ -132,6 +132,11 @@ def _cache_lines(store: Store, session: ComparisonSession) -> list[str]:
     return [line for run in stored.runs for _, line in run.logs if line.startswith("cache ")]
 
 
+def _jax_cache_lines(store: Store, session: ComparisonSession) -> list[str]:
+    stored = store.load(session.session_id or -1)
+    return [line for run in stored.runs for _, line in run.logs if line.startswith("jax cache")]
+
+
 def test_a_cold_compile_cache_is_fresh_for_every_run_and_removed(store: Store) -> None:
     config = tiny_config(["compile-cache"], repeats=2)
     train = config.train.model_copy(update={"compile": True})
@@ -147,6 +152,19 @@ def test_a_cold_compile_cache_is_fresh_for_every_run_and_removed(store: Store) -
     cache = store.path.absolute().parent / "cache"
     assert folders[0] != folders[1]
     assert all(Path(f).parent == cache and not Path(f).exists() for f in folders)
+    assert _jax_cache_lines(store, session) == ["jax cache None"] * 2
+
+
+def test_jax_has_no_persistent_cache_when_cold_even_without_compile(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", "/somewhere/warm")  # cold wins over it
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)  # the worker writes there
+    session = ComparisonSession(
+        tiny_config(["compile-cache"]), store, options=RunOptions(worker_module=MISBEHAVING)
+    )
+    assert [o.status for o in session.run()] == ["ok"]
+    assert _jax_cache_lines(store, session) == ["jax cache None"]
 
 
 def test_a_warm_compile_cache_is_shared_between_runs(
@@ -166,3 +184,5 @@ def test_a_warm_compile_cache_is_shared_between_runs(
         first.split()[1] == second.split()[1] == str(store.path.parent / "cache" / "torchinductor")
     )
     assert "kernel-" in second  # the second run found what the first compiled
+    jax = str(store.path.parent / "cache" / "jax")
+    assert _jax_cache_lines(store, session) == [f"jax cache {jax}"] * 2
