@@ -6,6 +6,7 @@ so History has more than one entry, then the real one. Saves, in ``docs/screensh
 - ``window-running.png`` while the second framework is measuring (both colours show);
 - ``window-done.png`` when the session has ended;
 - ``history.png``: the History tab with both sessions;
+- ``compare.png``: the two sessions compared, step time against time since each run's launch;
 - ``export-preview.png``: the in-app preview of the session's PDF report;
 - ``window-dark.png``: the finished session in the dark theme.
 
@@ -117,7 +118,32 @@ class ScreenshotTaker:
     def _history_shot(self) -> None:
         w = self.window
         self._save(w, "history.png")
+        ids = w.history.visible_ids()
+        if len(ids) < 2:
+            self._compared(None)
+            return
+        w.compared.connect(self._compared)
+        w.history.select_ids(ids[:2])
+        w.history.compare_button.click()
+
+    def _compared(self, dialog: Any) -> None:
+        if dialog is None:
+            self._after_compare()
+            return
+        self.window.compared.disconnect(self._compared)
+        dialog.resize(1000, 720)
+        dialog.show_series("step_time_ms", "time")
+        QTimer.singleShot(SETTLE_MS, lambda: self._compare_shot(dialog))
+
+    def _compare_shot(self, dialog: Any) -> None:
+        self._save(dialog, "compare.png")
+        dialog.close()
+        self._after_compare()
+
+    def _after_compare(self) -> None:
+        w = self.window
         w.previewShown.connect(self._preview_shown)
+        w.history.select_ids(w.history.visible_ids()[:1])
         w.preview_pdf()
 
     def _preview_shown(self, dialog: Any) -> None:
