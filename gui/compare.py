@@ -94,17 +94,10 @@ def run_origin(run: RunData) -> float:
 
 
 def series_of(run: RunData, key: str, axis: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(x, y)`` of one series of a run: x is the training step (``axis='step'``; samples are
-    placed by interpolation, NaN outside the stepping phases) or seconds since the run's launch."""
-    spec = SERIES_BY_KEY[key]
-    columns = run.windows if spec.source == "windows" else run.samples
-    ts = columns.col("t")
-    y = run.window_values(key) if columns is run.windows else columns.col(key)
-    if axis == "time":
-        return ts - run_origin(run), y
-    if spec.source == "windows":
-        return columns.col("step"), y
-    return run.steps_at(ts), y
+    """``(x, y)`` of one series of a run: x is the training step (``axis='step'``) or seconds
+    since the run's launch, so runs from different sessions start at the same zero."""
+    x, y = run.series(key, axis)
+    return (x - run_origin(run), y) if axis == "time" else (x, y)
 
 
 class CompareDialog(QDialog):

@@ -205,7 +205,7 @@ class LiveDashboard(QWidget):
             if run is None:
                 continue
             for key in self._shown:
-                x, y = self._xy(run, key)
+                x, y = run.series(key, self.axis_mode)
                 if len(x) or (run_id, key) in self._curves:
                     xs, ys = envelope(x, y, x0, x1, bins)
                     self._curve(run, key).setData(xs, ys, connect="finite")
@@ -283,15 +283,6 @@ class LiveDashboard(QWidget):
     def _rezoomed(self) -> None:
         self._dirty = set(self.data.runs)
         self.redraw()
-
-    def _xy(self, run: RunData, key: str) -> tuple[np.ndarray, np.ndarray]:
-        columns = run.windows if SERIES_BY_KEY[key].source == "windows" else run.samples
-        y = run.window_values(key) if columns is run.windows else columns.col(key)
-        if self.axis_mode == "time":
-            return columns.col("t"), y
-        if columns is run.windows:
-            return columns.col("step"), y
-        return run.steps_at(columns.col("t")), y
 
     def _to_x(self, run: RunData, ts: np.ndarray) -> np.ndarray:
         return ts if self.axis_mode == "time" else run.steps_at(ts)
@@ -391,7 +382,7 @@ class LiveDashboard(QWidget):
     def readout_at(self, key: str, x: float) -> str:
         """Rich text: each run's value of plot ``key`` nearest to ``x``."""
         where = f"{x:,.1f} s" if self.axis_mode == "time" else f"step {x:,.0f}"
-        values = [(run, *self._xy(run, key)) for run in self.data.runs.values()]
+        values = [(run, *run.series(key, self.axis_mode)) for run in self.data.runs.values()]
         return readout_html(SERIES_BY_KEY[key], where, x, values, self.theme.plot_foreground)
 
     def point_count(self, run_id: int, series: str) -> int:

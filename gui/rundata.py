@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gui.adapter import Batch
-from gui.catalog import PHASES
+from gui.catalog import PHASES, SERIES_BY_KEY
 from profiler.session import RunInfo
 
 WINDOW_FIELDS: tuple[str, ...] = ("t", "step", "samples_per_s", "step_time_ms", "loss", "phase")
@@ -164,6 +164,17 @@ class RunData:
             if compiling.any():
                 return np.where(compiling, math.nan, values)
         return values
+
+    def series(self, key: str, axis: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(x, y)`` of plotted series ``key``: x is the session's time (``axis='time'``) or the
+        training step (samples are placed by interpolation, NaN outside the stepping phases)."""
+        columns = self.windows if SERIES_BY_KEY[key].source == "windows" else self.samples
+        y = self.window_values(key) if columns is self.windows else columns.col(key)
+        if axis == "time":
+            return columns.col("t"), y
+        if columns is self.windows:
+            return columns.col("step"), y
+        return self.steps_at(columns.col("t")), y
 
     def measure_start(self) -> float:
         """When measuring began (NaN before)."""
