@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,6 +17,23 @@ import psutil
 
 from profiler.nvml import GpuMonitor
 from profiler.sampler import ProcessTreeSampler, Sample, SamplerThread
+
+
+@contextlib.contextmanager
+def ready_tree(script: str) -> Iterator[subprocess.Popen[str]]:
+    """Run ``script`` (which prints "ready" once set up) and kill its whole tree afterwards."""
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        yield proc
+    finally:
+        for p in psutil.Process(proc.pid).children(recursive=True):
+            p.kill()
+        proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
 
 BURN_WITH_CHILDREN = """
 import subprocess, sys, time
@@ -28,11 +47,7 @@ while time.time() < end:
 
 
 def test_tree_sampler_sums_cpu_and_rss_over_grandchildren() -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", BURN_WITH_CHILDREN], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    with ready_tree(BURN_WITH_CHILDREN) as proc:
         time.sleep(0.3)  # let the grandchildren allocate their 64 MiB
         sampler = ProcessTreeSampler(proc.pid, refresh_s=0.1)
         sampler.sample()
@@ -43,13 +58,6 @@ def test_tree_sampler_sums_cpu_and_rss_over_grandchildren() -> None:
         assert 10 < s.cpu_percent < 250  # one busy loop (shared with other load), 2 cores
         assert s.threads >= 3
         assert math.isnan(s.gpu_util_percent)
-    finally:
-        for p in psutil.Process(proc.pid).children(recursive=True):
-            p.kill()
-        proc.kill()
-        proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 CHURN = """
@@ -66,9 +74,7 @@ def test_cpu_of_short_lived_grandchildren_is_counted() -> None:
     # Like torch.compile's C++ compiler runs: each grandchild lives a few tens of ms, too short
     # for the cached process list, yet together they keep one core busy. Their CPU reaches the
     # tree through the parent's reaped-children times.
-    proc = subprocess.Popen([sys.executable, "-c", CHURN], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    with ready_tree(CHURN) as proc:
         sampler = ProcessTreeSampler(proc.pid, refresh_s=0.5)
         sampler.sample()
         start = psutil.cpu_times()
@@ -84,13 +90,6 @@ def test_cpu_of_short_lived_grandchildren_is_counted() -> None:
         assert measured > 60.0, (measured, readings)
         assert max(readings) <= 100.0 * (psutil.cpu_count() or 1)  # late credit stays physical
         assert measured < ceiling + 25.0, (measured, ceiling)
-    finally:
-        for p in psutil.Process(proc.pid).children(recursive=True):
-            p.kill()
-        proc.kill()
-        proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 LATE_WAIT = """
@@ -105,9 +104,7 @@ time.sleep(60)
 
 
 def test_a_child_waited_for_late_is_counted_once() -> None:
-    proc = subprocess.Popen([sys.executable, "-c", LATE_WAIT], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    with ready_tree(LATE_WAIT) as proc:
         sampler = ProcessTreeSampler(proc.pid, refresh_s=0.1)
         sampler.sample()
         cpu_seconds, last = 0.0, time.monotonic()
@@ -119,13 +116,6 @@ def test_a_child_waited_for_late_is_counted_once() -> None:
             last = now
         # 0.6 s of burning plus the child's start-up, once; twice would be over 1.2 s
         assert 0.55 < cpu_seconds < 0.95, cpu_seconds
-    finally:
-        for p in psutil.Process(proc.pid).children(recursive=True):
-            p.kill()
-        proc.kill()
-        proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 def test_sampler_thread_keeps_its_rate_without_drift() -> None:
