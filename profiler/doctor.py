@@ -44,13 +44,12 @@ def probe_frameworks(
             stdout, stderr = proc.communicate(timeout=0.25)
             break
         except subprocess.TimeoutExpired:
-            if cancel is not None and cancel.is_set():
+            cancelled = cancel is not None and cancel.is_set()
+            if cancelled or time.monotonic() > deadline:
                 proc.kill()
                 proc.communicate()
-                return {"error": "the framework probe was cancelled"}
-            if time.monotonic() > deadline:
-                proc.kill()
-                proc.communicate()
+                if cancelled:
+                    return {"error": "the framework probe was cancelled"}
                 return {"error": f"the framework probe took longer than {timeout_s:g} s"}
     try:
         result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
