@@ -535,6 +535,11 @@ ModelSpec = MLPSpec | CNNSpec | ResNetSpec | TransformerSpec | RNNSpec | CustomS
 BuiltinSpec = MLPSpec | CNNSpec | ResNetSpec | TransformerSpec | RNNSpec
 
 
+def reads_images(model: ModelSpec) -> bool:
+    """Whether the model reads NHWC images (PyTorch's workload transposes them to NCHW once)."""
+    return isinstance(model, CNNSpec | ResNetSpec)
+
+
 def vocab_size(model: ModelSpec) -> int | None:
     """The token vocabulary of a model that reads token ids, else None."""
     if isinstance(model, TransformerSpec | RNNSpec):
