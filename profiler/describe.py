@@ -28,7 +28,7 @@ import psutil
 
 from profiler.config_schema import Config, npz_headers
 from profiler.nvml import GpuMonitor, device_index
-from workloads.architectures import ModelSpec
+from workloads.architectures import Architecture, ModelSpec
 from workloads.spec import SpecError, model_spec
 
 # Bytes of one number: weights, gradients and optimizer state stay float32 in every precision
@@ -139,7 +139,7 @@ def _rows(config: Config) -> int:
     return max(1, (samples or batch) // batch) * batch
 
 
-def _memory(config: Config, spec: ModelSpec) -> MemoryEstimate | None:
+def _memory(config: Config, spec: Architecture) -> MemoryEstimate | None:
     params = spec.param_count()
     activations = spec.activation_floats_per_sample()
     if params is None or activations is None:
