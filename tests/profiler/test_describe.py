@@ -257,3 +257,21 @@ def test_a_run_reporting_another_parameter_count_is_flagged(store: Store) -> Non
     assert not any("trainable" in w for w in runs["params-23"].info["warnings"])
     (warning,) = [w for w in runs["params-22"].info["warnings"] if "trainable" in w]
     assert "built 22 trainable parameters but the architecture has 23" in warning
+
+
+def test_npz_images_for_a_preset_are_nhwc(tmp_path: Path) -> None:
+    import numpy as np
+
+    labels = np.arange(6) % 10
+    np.savez(tmp_path / "nhwc.npz", x=np.zeros((6, 32, 32, 3), np.float32), y=labels)
+    np.savez(tmp_path / "nchw.npz", x=np.zeros((6, 3, 32, 32), np.float32), y=labels)
+    text = "name: t\nmodel: {preset: resnet20}\ndata: {kind: npz, path: %s}\n"
+    config = load_config(_write(tmp_path, text % "nhwc.npz"))
+    memory = describe(config).frameworks[0].memory
+    assert memory is not None
+    # the file's 6 rows fill no batch of 64: one batch, rows repeated (make_batches)
+    assert memory.data_bytes == 64 * (32 * 32 * 3 * 4 + 8)
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, text % "nchw.npz"))
+    assert info.value.field == "data.path"
+    assert "x has shape (6, 3, 32, 32); the model needs (N > 0, 32, 32, 3)" in str(info.value)
