@@ -275,3 +275,26 @@ def test_npz_images_for_a_preset_are_nhwc(tmp_path: Path) -> None:
         load_config(_write(tmp_path, text % "nchw.npz"))
     assert info.value.field == "data.path"
     assert "x has shape (6, 3, 32, 32); the model needs (N > 0, 32, 32, 3)" in str(info.value)
+
+
+def test_the_session_stores_the_resolved_preset_and_checks_its_count(store: Store) -> None:
+    config = Config.model_validate(
+        {
+            "name": "p",
+            "model": {"preset": "resnet20", "num_classes": 4},
+            "train": {"batch_size": 8, "steps": 5, "warmup_steps": 0},
+            "run": {"sample_hz": 20},
+        }
+    ).model_copy(update={"frameworks": ["params-272214"]})
+    session = ComparisonSession(
+        config, store, options=RunOptions(worker_module="tests.profiler.misbehaving_worker")
+    )
+    # 272,474 with 10 classes; 4 classes drop 6 x 65 head parameters
+    assert session.expected_params == 272_474 - 6 * 65 == 272_084
+    session.run()
+    stored = store.load(session.session_id or -1)
+    model = stored.config["model"]
+    assert model["preset"] == "resnet20" and model["num_classes"] == 4
+    assert model["layers"] == [3, 3, 3] and model["stem"] == "cifar"
+    (run,) = stored.runs
+    assert any("built 272,214 trainable parameters" in w for w in run.info["warnings"])
