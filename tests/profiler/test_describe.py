@@ -131,7 +131,9 @@ def test_optimizer_state_and_precision_change_the_estimate(tmp_path: Path) -> No
     assert m_bf16.activations_bytes * 2 == m.activations_bytes
 
 
-def test_a_custom_model_is_described_as_unknown(tmp_path: Path) -> None:
+def test_a_custom_model_is_described_as_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     module = _write(tmp_path, "def build_torch(config):\n    pass\n", "m.py")
     config = Config.model_validate(
         {
@@ -148,6 +150,13 @@ def test_a_custom_model_is_described_as_unknown(tmp_path: Path) -> None:
     (fw,) = describe(config).frameworks
     assert (fw.params, fw.flops_per_step, fw.memory) == (None, None, None)
     assert check_memory(config) is None
+    text = (
+        f"name: c\nframeworks: [torch]\nmodel: {{family: custom, module: {module}, "
+        "input_shape: [3], num_classes: 2}\n"
+    )
+    assert main(["describe", str(_write(tmp_path, text)), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["fits"] is None and out["frameworks"][0]["params"] is None
 
 
 HUGE = """\
