@@ -12,9 +12,9 @@ The same figures check what really happens: a run whose framework reports anothe
 count is flagged (``param_mismatch``), and ``fits_in_memory`` refuses a config whose estimate
 exceeds the memory free on the machine that would run it.
 
-The memory estimate is a floor for what the framework's allocator will hold, not a prediction
-of RSS: it leaves out the framework's own runtime (a few hundred MiB), workspace buffers and
-fragmentation. Activations are counted as each family's ``activation_floats_per_sample``.
+The memory estimate is what the framework's allocator should hold for the model, not a
+prediction of RSS: it leaves out the framework's own runtime (a few hundred MiB), workspace
+buffers and fragmentation. Activations are each family's ``activation_floats_per_sample``.
 """
 
 from __future__ import annotations
@@ -256,7 +256,7 @@ def render_text(d: Description) -> str:
         )
     lines.append(
         "FLOPs: 6 x forward multiply-accumulates; memory: float32 weights, gradients and "
-        "optimizer state, activations in the compute dtype, resident data (a floor: the "
-        "framework's runtime and workspaces come on top)"
+        "optimizer state, activations in the compute dtype, resident data (the framework's "
+        "runtime and workspaces not included)"
     )
     return "\n".join(lines)
