@@ -1,7 +1,7 @@
 """FrameDuel's built-in workloads against minimal hand-written loops of the same models.
 
 Run: ``.venv/bin/python -m benchmarks.bench_workloads [--threads 1] [--rounds 15]
-[--families mlp,cnn,transformer,rnn] [--frameworks torch,tensorflow,jax]``.
+[--families mlp,cnn,resnet,transformer,rnn] [--frameworks torch,tensorflow,jax]``.
 
 For each framework one child process builds, per family (the shipped example config, with
 resident data), FrameDuel's workload and the hand-written loop of
@@ -34,6 +34,7 @@ THRESHOLD = 0.95
 EXAMPLES = {
     "mlp": ("demo-mlp.yaml", 200),
     "cnn": ("cnn-small.yaml", 16),
+    "resnet": ("resnet-small.yaml", 4),
     "transformer": ("transformer-small.yaml", 8),
     "rnn": ("rnn-lstm.yaml", 40),
 }

@@ -7,14 +7,14 @@ name the file, line and field.
 from __future__ import annotations
 
 import ast
+import math
 import os
 import re
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import numpy as np
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -24,11 +24,19 @@ from pydantic import (
     model_validator,
 )
 
+from profiler.presets import PresetError, resolve_preset
+
+if TYPE_CHECKING:
+    import numpy as np
+
 FRAMEWORKS: tuple[str, ...] = ("torch", "tensorflow", "jax")
 CONFIG_SUFFIXES: tuple[str, ...] = (".yaml", ".yml", ".toml", ".json")
-MODEL_FAMILIES: tuple[str, ...] = ("mlp", "cnn", "transformer", "rnn", "custom")
+MODEL_FAMILIES: tuple[str, ...] = ("mlp", "cnn", "resnet", "transformer", "rnn", "custom")
 FrameworkName = Literal["torch", "tensorflow", "jax"]
 DEFAULT_SYNTHETIC_SAMPLES = 4096
+# ...or fewer, so that default synthetic inputs stay within this many bytes (1,783 ImageNet-sized
+# 224x224x3 float32 images rather than 2.3 GiB of them, resident on the device).
+DEFAULT_SYNTHETIC_BYTES = 2**30
 
 PositiveInt = Annotated[int, Field(gt=0)]
 Dropout = Annotated[float, Field(ge=0.0, lt=1.0)]
@@ -51,7 +59,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class MLPModel(_Strict):
+class _ModelBase(_Strict):
+    """Fields every model family has: ``preset`` names the preset it started from, if any
+    (``profiler.presets``); by validation time its fields are already filled in."""
+
+    preset: str | None = None
+
+
+class MLPModel(_ModelBase):
     """A multi-layer perceptron classifier."""
 
     family: Literal["mlp"]
@@ -68,23 +83,13 @@ class ConvLayer(_Strict):
     filters: PositiveInt
     kernel: PositiveInt
     stride: PositiveInt = 1
-    # "same" only with stride 1: for larger strides the frameworks pad differently
-    # (TensorFlow puts the odd row at the bottom, PyTorch pads both sides alike)
+    # "same" is TensorFlow's SAME at every stride: ceil(size / stride) outputs, the odd padding
+    # row/column at the end; PyTorch and JAX pad explicitly to match
     padding: Literal["same", "valid"] = "same"
     pool: Annotated[int, Field(ge=2)] | None = None
 
-    @model_validator(mode="after")
-    def _padding(self) -> ConvLayer:
-        if self.padding == "same" and self.stride != 1:
-            raise FieldError(
-                "padding",
-                f"'same' padding needs stride 1 (got stride {self.stride}); PyTorch and "
-                "TensorFlow pad strided convolutions differently: use padding: valid",
-            )
-        return self
 
-
-class CNNModel(_Strict):
+class CNNModel(_ModelBase):
     """Convolution stages on NHWC images, flattened into dense layers and a classifier."""
 
     family: Literal["cnn"]
@@ -98,7 +103,9 @@ class CNNModel(_Strict):
     def _feature_map(self) -> CNNModel:
         height, width = self.input_shape[0], self.input_shape[1]
         for n, layer in enumerate(self.conv):
-            if layer.padding == "valid":
+            if layer.padding == "same":
+                height, width = -(-height // layer.stride), -(-width // layer.stride)
+            else:
                 if layer.kernel > min(height, width):
                     raise FieldError(
                         f"conv.{n}.kernel",
@@ -117,7 +124,34 @@ class CNNModel(_Strict):
         return self
 
 
-class TransformerModel(_Strict):
+class ResNetModel(_ModelBase):
+    """A ResNet (v1.5, as torchvision) on NHWC images; see ``workloads.architectures.ResNetSpec``.
+
+    Presets ``resnet18``/``resnet34``/``resnet50`` (ImageNet) and ``resnet20`` (CIFAR) fill in
+    every field; a config usually sets only ``preset`` and what it changes.
+    """
+
+    family: Literal["resnet"]
+    input_shape: list[PositiveInt] = Field(min_length=3, max_length=3)
+    block: Literal["basic", "bottleneck"] = "basic"
+    layers: list[PositiveInt] = Field(min_length=1)
+    widths: list[PositiveInt] = Field(min_length=1)
+    stem: Literal["imagenet", "cifar"] = "imagenet"
+    stem_width: PositiveInt = 64
+    num_classes: Classes
+
+    @model_validator(mode="after")
+    def _stages(self) -> ResNetModel:
+        if len(self.widths) != len(self.layers):
+            raise FieldError(
+                "widths",
+                f"{len(self.widths)} widths for {len(self.layers)} stages in layers: "
+                "give one width per stage",
+            )
+        return self
+
+
+class TransformerModel(_ModelBase):
     """Encoder classifier: token + learned position embeddings, pre-norm blocks, mean pooling."""
 
     family: Literal["transformer"]
@@ -139,7 +173,7 @@ class TransformerModel(_Strict):
         return self
 
 
-class RNNModel(_Strict):
+class RNNModel(_ModelBase):
     """Token embedding, stacked LSTM or GRU layers, a classifier on the last time step."""
 
     family: Literal["rnn"]
@@ -152,7 +186,7 @@ class RNNModel(_Strict):
     num_classes: Classes
 
 
-class CustomModel(_Strict):
+class CustomModel(_ModelBase):
     """A user's Python file with one ``build_<framework>(config)`` function per framework.
 
     FrameDuel feeds it batches of shape (batch, *input_shape): float32 features, or int64 token
@@ -177,8 +211,9 @@ class CustomModel(_Strict):
         return str(path)
 
 
+AnyModel = MLPModel | CNNModel | ResNetModel | TransformerModel | RNNModel | CustomModel
 ModelConfig = Annotated[
-    MLPModel | CNNModel | TransformerModel | RNNModel | CustomModel,
+    AnyModel,
     Field(discriminator="family"),
 ]
 
@@ -186,7 +221,8 @@ ModelConfig = Annotated[
 class DataConfig(_Strict):
     """Where training batches come from and how they reach the model.
 
-    ``synthetic`` draws ``samples`` rows (default 4096) from the seed; ``npz`` reads arrays ``x``
+    ``synthetic`` draws ``samples`` rows (default 4096, fewer for large inputs: at most
+    DEFAULT_SYNTHETIC_BYTES of them) from the seed; ``npz`` reads arrays ``x``
     and ``y`` from ``path`` (its first ``samples`` rows, default all). ``resident`` puts every
     batch on the device once, to time compute alone; ``native`` feeds them through each
     framework's own input pipeline (DataLoader, tf.data).
@@ -304,6 +340,18 @@ class Config(_Strict):
     train: TrainConfig = TrainConfig()
     run: RunConfig = RunConfig()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data: Any) -> Any:
+        """Fill in ``model.preset``'s fields before anything is checked."""
+        if isinstance(data, dict) and isinstance(data.get("model"), dict):
+            try:
+                model = resolve_preset(data["model"])
+            except PresetError as exc:
+                raise FieldError("model.preset", str(exc)) from None
+            return {**data, "model": model, "data": _default_samples(data.get("data"), model)}
+        return data
+
     @field_validator("device")
     @classmethod
     def _device(cls, value: str) -> str:
@@ -352,13 +400,28 @@ class Config(_Strict):
         return Config.model_validate(data)
 
 
-def input_signature(
-    model: MLPModel | CNNModel | TransformerModel | RNNModel | CustomModel,
-) -> tuple[tuple[int, ...], str]:
+def _default_samples(data: Any, model: dict[str, Any]) -> Any:
+    """``data`` with ``samples`` set when synthetic data leaves it out: 4096 rows, or as many
+    as fit in DEFAULT_SYNTHETIC_BYTES of float32 inputs when that is fewer."""
+    data = {} if data is None else data
+    if not isinstance(data, dict) or data.get("kind", "synthetic") != "synthetic":
+        return data
+    if data.get("samples") is not None:
+        return data
+    shape = model.get("input_shape") or [model.get("input_dim") or model.get("seq_len") or 1]
+    try:
+        floats = max(1, math.prod(int(v) for v in shape))
+    except (TypeError, ValueError):
+        return data  # the schema reports the bad shape
+    samples = max(1, min(DEFAULT_SYNTHETIC_SAMPLES, DEFAULT_SYNTHETIC_BYTES // (4 * floats)))
+    return {**data, "samples": samples}
+
+
+def input_signature(model: AnyModel) -> tuple[tuple[int, ...], str]:
     """Per-sample input shape and kind (``float`` features or ``int`` token ids) of a model."""
     if isinstance(model, MLPModel):
         return (model.input_dim,), "float"
-    if isinstance(model, CNNModel):
+    if isinstance(model, CNNModel | ResNetModel):
         return tuple(model.input_shape), "float"
     if isinstance(model, TransformerModel | RNNModel):
         return (model.seq_len,), "int"
@@ -394,6 +457,8 @@ def _check_builders(module: Path, frameworks: Iterable[str]) -> None:
 
 def npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype[Any]]]:
     """Shape and dtype of every array in an .npz file, read from headers, without the data."""
+    import numpy as np  # here: a config without npz data (and describe) loads faster without it
+
     out: dict[str, tuple[tuple[int, ...], np.dtype[Any]]] = {}
     with zipfile.ZipFile(path) as archive:
         for member in archive.namelist():

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from workloads import custom
-from workloads.architectures import CNNSpec, CustomSpec
+from workloads.architectures import CustomSpec, reads_images
 from workloads.base import Workload
 from workloads.data import Batch, stacked
 from workloads.torch_models import build_model, trainable_parameters
@@ -79,7 +79,7 @@ class TorchWorkload(Workload[torch.Tensor]):
             self.loss_fn = nn.MSELoss() if spec.loss == "mse" else nn.CrossEntropyLoss()
             self.optimizer = self._optimizer(trainable_parameters(self.model))
         self.model.train()
-        self._channels_first = isinstance(spec.model, CNNSpec)
+        self._channels_first = reads_images(spec.model)
         self._parity_batch = self._to_device(*self._tensors(batches[0]))
         self._forward_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = self._loss_of
         self._scaler = torch.amp.GradScaler("cuda") if spec.precision == "fp16" else None
