@@ -73,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `frameduel` command."""
     args = _parser().parse_args(argv)
+    _warn_if_shadowed()
     try:
         if args.command in (None, "gui"):
             return _gui(args)
@@ -92,6 +93,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"frameduel: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     raise AssertionError(args.command)
+
+
+def _warn_if_shadowed() -> None:
+    """Say so when another distribution's ``profiler``/``workloads``/``gui`` replaced ours."""
+    from profiler.install_check import problems
+
+    for problem in problems():
+        print(f"frameduel: warning: {problem}", file=sys.stderr)
 
 
 def _gui(args: argparse.Namespace) -> int:

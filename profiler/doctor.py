@@ -88,4 +88,12 @@ def doctor(store: str | None = None) -> int:
     qt = "PySide6 installed" if has_qt else "PySide6 not installed (headless commands only)"
     print(f"  qt          {qt}; platform: {platform or 'no display (use `frameduel run`)'}")
     print(f"  store       {store or default_store_path()}")
+    from profiler.install_check import claimants, problems
+
+    issues = problems() + [
+        f"'{name}' is also installed by {', '.join(dists)}: one may overwrite the other"
+        for name, dists in claimants().items()
+    ]
+    sound = "ok (no foreign profiler/gui/workloads)"
+    print(f"  install     {'; '.join(issues) if issues else sound}")
     return 0

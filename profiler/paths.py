@@ -29,5 +29,10 @@ def project_root() -> Path:
 
 
 def resources_dir() -> Path:
-    """Bundled icons, sample configs and report styles."""
-    return project_root() / "resources"
+    """Bundled icons, sample configs and the custom-model example.
+
+    ``resources/`` at the top of a checkout; inside the engine package once installed from a
+    wheel (pyproject.toml maps it to ``profiler/resources``).
+    """
+    installed = Path(__file__).resolve().parent / "resources"
+    return installed if installed.is_dir() else project_root() / "resources"
