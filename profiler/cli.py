@@ -58,6 +58,13 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("doctor", help="list frameworks, GPUs, Qt and the store")
     d.add_argument("--store", help="SQLite store to report on")
+    d.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="FW=PATH",
+        help="check a framework in the interpreter its runs use, e.g. torch=/envs/pt/bin/python",
+    )
 
     s = sub.add_parser("sessions", help="list stored sessions")
     s.add_argument("--store")
@@ -84,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "doctor":
             from profiler.doctor import doctor
 
-            return doctor(args.store)
+            return doctor(args.store, _pythons(args.python))
         if args.command == "sessions":
             return _sessions(args)
         if args.command == "report":

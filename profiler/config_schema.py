@@ -284,7 +284,9 @@ class RunConfig(_Strict):
     def _interpreters(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
         out: dict[str, str] = {}
         for framework, raw in value.items():
-            path = _resolve(raw, info)
+            # Never follow symlinks: a virtualenv's python is a link to the base interpreter,
+            # and only the link's path makes Python find the venv (pyvenv.cfg beside it).
+            path = _resolve(raw, info, follow_links=False)
             if not path.is_file() or not os.access(path, os.X_OK):
                 raise FieldError(framework, f"{path} is not an executable Python interpreter")
             out[framework] = str(path)
@@ -365,13 +367,13 @@ def input_signature(
     return tuple(model.input_shape), "float" if model.vocab_size is None else "int"
 
 
-def _resolve(value: str, info: ValidationInfo) -> Path:
+def _resolve(value: str, info: ValidationInfo, follow_links: bool = True) -> Path:
     """``value`` as an absolute path, relative ones against the config file's folder."""
     path = Path(value).expanduser()
     if not path.is_absolute():
         base = (info.context or {}).get("base_dir")
         path = (Path(base) if base is not None else Path.cwd()) / path
-    return path.resolve()
+    return path.resolve() if follow_links else Path(os.path.normpath(path))
 
 
 def _check_builders(module: Path, frameworks: Iterable[str]) -> None:

@@ -58,22 +58,54 @@ def probe_frameworks(
     return result
 
 
-def doctor(store: str | None = None) -> int:
-    """Print frameworks, GPU/NVML state, Qt platform and the store's path; always exit 0."""
+NO_FRAMEWORK_FIX = (
+    "no framework can run: install one beside FrameDuel (pip install 'frameduel[torch]', "
+    "'frameduel[tensorflow]' or 'frameduel[jax]'), or point FrameDuel at the environment that has "
+    "it: `frameduel doctor --python torch=/path/to/env/bin/python` to check it, then "
+    "`--python` on `frameduel run`, run.python in the config, or Settings in the app"
+)
+
+
+def probe_interpreters(
+    pythons: dict[str, str] | None = None, timeout_s: float = 120.0
+) -> dict[str, Any]:
+    """Each framework probed in the interpreter its runs use (``pythons``, else this one).
+
+    Each distinct interpreter is probed once; a framework's entry gains ``"python"``.
+    """
+    pythons = pythons or {}
+    by_python: dict[str, dict[str, Any]] = {}
+    out: dict[str, Any] = {}
+    for name in ("torch", "tensorflow", "jax"):
+        python = pythons.get(name) or sys.executable
+        if python not in by_python:
+            by_python[python] = probe_frameworks(python, timeout_s)
+        probed = by_python[python]
+        if "error" in probed:
+            out[name] = {"available": False, "error": probed["error"], "python": python}
+        elif isinstance(probed.get(name), dict):
+            out[name] = {**probed[name], "python": python}
+    return out
+
+
+def doctor(store: str | None = None, pythons: dict[str, str] | None = None) -> int:
+    """Print frameworks, GPU/NVML state, Qt platform and the store's path.
+
+    Exit status 0 when at least one framework can run, 1 (with the fix) when none can.
+    """
     print("FrameDuel doctor")
     print(f"  python      {sys.version.split()[0]} ({sys.executable})")
-    frameworks = probe_frameworks()
-    if "error" in frameworks:
-        print(f"  frameworks  {frameworks['error']}")
+    frameworks = probe_interpreters(pythons)
     for name in ("torch", "tensorflow", "jax"):
         info = frameworks.get(name)
         if not isinstance(info, dict):
             continue
+        where = "" if info["python"] == sys.executable else f"  ({info['python']})"
         if info.get("available"):
             devices = ", ".join(info.get("devices") or []) or "no devices listed"
-            print(f"  {name:<11} {info.get('version')}  devices: {devices}")
+            print(f"  {name:<11} {info.get('version')}  devices: {devices}{where}")
         else:
-            print(f"  {name:<11} not available ({info.get('error') or 'not installed'})")
+            print(f"  {name:<11} not available ({info.get('error') or 'not installed'}){where}")
     gpu = GpuMonitor()
     print(f"  gpu         {gpu.status}")
     gpu.close()
@@ -96,4 +128,7 @@ def doctor(store: str | None = None) -> int:
     ]
     sound = "ok (no foreign profiler/gui/workloads)"
     print(f"  install     {'; '.join(issues) if issues else sound}")
+    if not any(isinstance(i, dict) and i.get("available") for i in frameworks.values()):
+        print(f"frameduel: error: {NO_FRAMEWORK_FIX}", file=sys.stderr)
+        return 1
     return 0

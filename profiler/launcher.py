@@ -21,7 +21,7 @@ from typing import IO
 import psutil
 
 from profiler.config import Config
-from profiler.paths import project_root
+from profiler.paths import child_code_dir
 from profiler.protocol import Event, GarbageLine, decode_event
 
 WORKER_MODULE = "workloads.worker"
@@ -83,7 +83,7 @@ def child_environment(
     ``cold_compile_dir`` (a fresh, empty folder) becomes this run's torch.compile cache.
     """
     env = dict(os.environ)
-    root = str(project_root())
+    root = str(child_code_dir(cache_dir))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     env["PYTHONUNBUFFERED"] = "1"
     cache_dir = cache_dir.absolute()
