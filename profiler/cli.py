@@ -7,17 +7,22 @@ arguments, store), with a one-line reason on stderr.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
+import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from profiler import __version__
 from profiler.config import FRAMEWORKS, Config, ConfigError, load_config
 from profiler.store import StoreError
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+# What `report --out -` can write to stdout: text formats only.
+STDOUT_FORMATS = ("json", "csv", "html")
 
 
 class BadInput(Exception):
@@ -43,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--steps", type=int, help="override train.steps")
     r.add_argument("--store", help="SQLite store (default: $FRAMEDUEL_STORE or XDG data dir)")
     r.add_argument("--report", metavar="OUT", help="write a report (.pdf, .html, .json, .csv)")
-    r.add_argument("--json", metavar="OUT.json", help="write the JSON summary")
+    r.add_argument("--json", metavar="OUT.json", help="write the JSON summary ('-': stdout)")
     r.add_argument(
         "--python",
         action="append",
@@ -58,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("doctor", help="list frameworks, GPUs, Qt and the store")
     d.add_argument("--store", help="SQLite store to report on")
+    d.add_argument("--json", action="store_true", help="print the findings as one JSON object")
     d.add_argument(
         "--python",
         action="append",
@@ -69,11 +75,24 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sessions", help="list stored sessions")
     s.add_argument("--store")
     s.add_argument("--delete", type=int, metavar="ID", help="delete a session")
+    s.add_argument("--json", action="store_true", help="print the sessions as a JSON array")
 
     rep = sub.add_parser("report", help="export a stored session's report")
     rep.add_argument("session", help="session id, or 'last'")
-    rep.add_argument("--out", required=True, help="output file (.pdf, .html, .json, .csv)")
+    rep.add_argument(
+        "--out", required=True, help="output file (.pdf, .html, .json, .csv), or - for stdout"
+    )
+    rep.add_argument(
+        "--format",
+        choices=STDOUT_FORMATS,
+        default="json",
+        help="the format written to stdout with --out - (default json)",
+    )
     rep.add_argument("--store")
+
+    sub.add_parser(
+        "schema", help="print the config's JSON Schema (for editors: $schema, yaml-language-server)"
+    )
     return p
 
 
@@ -81,6 +100,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `frameduel` command."""
     args = _parser().parse_args(argv)
     _warn_if_shadowed()
+    try:
+        return _dispatch(args)
+    except BrokenPipeError:
+        # The reader went away (`frameduel schema | head`): no traceback, and no second error
+        # when Python flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         if args.command in (None, "gui"):
             return _gui(args)
@@ -91,11 +121,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "doctor":
             from profiler.doctor import doctor
 
-            return doctor(args.store, _pythons(args.python))
+            return doctor(args.store, _pythons(args.python), as_json=args.json)
         if args.command == "sessions":
             return _sessions(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "schema":
+            from profiler.config_schema import json_schema
+
+            print(json.dumps(json_schema(), indent=2))
+            return EXIT_OK
     except (BadInput, ConfigError, StoreError) as exc:
         print(f"frameduel: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -162,8 +197,10 @@ def _run(args: argparse.Namespace) -> int:
     from profiler.session import RunOptions, store_for
 
     config = _load(args.config, args.frameworks, args.steps)
+    if args.report == "-":
+        raise BadInput("--report writes a file; for JSON on stdout use --json -")
     for out in (args.report, args.json):
-        if out is not None:
+        if out is not None and out != "-":
             _check_output(out)
     if args.cooldown < 0:
         raise BadInput(f"--cooldown must be zero or more seconds, not {args.cooldown:g}")
@@ -207,6 +244,9 @@ def _sessions(args: argparse.Namespace) -> int:
             print(f"deleted session {args.delete}")
             return EXIT_OK
         rows = store.sessions()
+        if args.json:
+            print(json.dumps([_session_row(row) for row in rows], indent=2))
+            return EXIT_OK
         if not rows:
             print(f"no sessions in {store.path}")
         for row in rows:
@@ -215,12 +255,18 @@ def _sessions(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _session_row(row: Any) -> dict[str, Any]:
+    """One stored session as JSON (every field of ``Store.sessions()``'s rows)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(row).items()}
+
+
 def _report(args: argparse.Namespace) -> int:
     from profiler.report import write_report
     from profiler.report.model import build_report
     from profiler.session import store_for
 
-    _check_output(args.out)
+    if args.out != "-":
+        _check_output(args.out)
     with store_for(args.store) as store:
         rows = store.sessions()
         if args.session == "last":
@@ -238,6 +284,12 @@ def _report(args: argparse.Namespace) -> int:
             stored = store.load(sid)
         except KeyError:
             raise BadInput(f"no session {sid} in {store.path}; see `frameduel sessions`") from None
-    write_report(build_report(stored), Path(args.out))
+    model = build_report(stored)
+    if args.out == "-":
+        from profiler.report import render_text
+
+        sys.stdout.write(render_text(model, args.format))
+        return EXIT_OK
+    write_report(model, Path(args.out))
     print(f"wrote {args.out}")
     return EXIT_OK

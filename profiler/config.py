@@ -108,6 +108,8 @@ def parse_config(
     data, lines = _parse(text, suffix, source)
     if not isinstance(data, dict):
         raise ConfigError(source, "the top level must be a mapping of fields (name, model, ...)")
+    if isinstance(data.get("$schema"), str):  # an editor's pointer at `frameduel schema`
+        data = {k: v for k, v in data.items() if k != "$schema"}
     try:
         return Config.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:

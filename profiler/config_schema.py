@@ -453,3 +453,20 @@ def _check_npz(path: Path, config: Config) -> None:
         )
     if config.data.samples is not None and config.data.samples > rows:
         raise FieldError("data.samples", f"{path} has only {rows} rows")
+
+
+SCHEMA_ID = "urn:frameduel:config"
+
+
+def json_schema() -> dict[str, Any]:
+    """The config's JSON Schema (draft 2020-12), as ``frameduel schema`` prints it.
+
+    Point an editor at it: ``"$schema": "<file>"`` at the top of a JSON config, or a
+    ``# yaml-language-server: $schema=<file>`` first line in YAML; both are accepted by the loader.
+    """
+    schema = Config.model_json_schema()
+    schema["properties"] = {
+        "$schema": {"type": "string", "description": "this schema's location, for editors"},
+        **schema["properties"],
+    }
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}

@@ -88,16 +88,59 @@ def probe_interpreters(
     return out
 
 
-def doctor(store: str | None = None, pythons: dict[str, str] | None = None) -> int:
-    """Print frameworks, GPU/NVML state, Qt platform and the store's path.
+def findings(store: str | None = None, pythons: dict[str, str] | None = None) -> dict[str, Any]:
+    """What ``frameduel doctor`` reports, as data (``doctor --json`` prints it as is)."""
+    from profiler.install_check import claimants, problems
+
+    gpu = GpuMonitor()
+    gpu_status = gpu.status
+    gpu.close()
+    platform = os.environ.get("QT_QPA_PLATFORM") or (
+        "xcb"
+        if os.environ.get("DISPLAY")
+        else "wayland"
+        if os.environ.get("WAYLAND_DISPLAY")
+        else None
+    )
+    frameworks = probe_interpreters(pythons)
+    return {
+        "python": {"version": sys.version.split()[0], "executable": sys.executable},
+        "frameworks": frameworks,
+        "can_run": any(isinstance(i, dict) and i.get("available") for i in frameworks.values()),
+        "gpu": gpu_status,
+        "qt": {"installed": importlib.util.find_spec("PySide6") is not None, "platform": platform},
+        "store": str(store or default_store_path()),
+        "install": problems()
+        + [
+            f"'{name}' is also installed by {', '.join(dists)}: one may overwrite the other"
+            for name, dists in claimants().items()
+        ],
+    }
+
+
+def doctor(
+    store: str | None = None, pythons: dict[str, str] | None = None, *, as_json: bool = False
+) -> int:
+    """Print frameworks, GPU/NVML state, Qt platform, the store and the install's soundness.
 
     Exit status 0 when at least one framework can run, 1 (with the fix) when none can.
     """
+    found = findings(store, pythons)
+    if as_json:
+        print(json.dumps(found, indent=2))
+    else:
+        _print(found)
+    if not found["can_run"]:
+        print(f"frameduel: error: {NO_FRAMEWORK_FIX}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print(found: dict[str, Any]) -> None:
     print("FrameDuel doctor")
-    print(f"  python      {sys.version.split()[0]} ({sys.executable})")
-    frameworks = probe_interpreters(pythons)
+    print(f"  python      {found['python']['version']} ({found['python']['executable']})")
     for name in ("torch", "tensorflow", "jax"):
-        info = frameworks.get(name)
+        info = found["frameworks"].get(name)
         if not isinstance(info, dict):
             continue
         where = "" if info["python"] == sys.executable else f"  ({info['python']})"
@@ -106,29 +149,12 @@ def doctor(store: str | None = None, pythons: dict[str, str] | None = None) -> i
             print(f"  {name:<11} {info.get('version')}  devices: {devices}{where}")
         else:
             print(f"  {name:<11} not available ({info.get('error') or 'not installed'}){where}")
-    gpu = GpuMonitor()
-    print(f"  gpu         {gpu.status}")
-    gpu.close()
-    has_qt = importlib.util.find_spec("PySide6") is not None
-    platform = os.environ.get("QT_QPA_PLATFORM") or (
-        "xcb"
-        if os.environ.get("DISPLAY")
-        else "wayland"
-        if os.environ.get("WAYLAND_DISPLAY")
-        else None
+    print(f"  gpu         {found['gpu']}")
+    qt = found["qt"]
+    has = (
+        "PySide6 installed" if qt["installed"] else "PySide6 not installed (headless commands only)"
     )
-    qt = "PySide6 installed" if has_qt else "PySide6 not installed (headless commands only)"
-    print(f"  qt          {qt}; platform: {platform or 'no display (use `frameduel run`)'}")
-    print(f"  store       {store or default_store_path()}")
-    from profiler.install_check import claimants, problems
-
-    issues = problems() + [
-        f"'{name}' is also installed by {', '.join(dists)}: one may overwrite the other"
-        for name, dists in claimants().items()
-    ]
+    print(f"  qt          {has}; platform: {qt['platform'] or 'no display (use `frameduel run`)'}")
+    print(f"  store       {found['store']}")
     sound = "ok (no foreign profiler/gui/workloads)"
-    print(f"  install     {'; '.join(issues) if issues else sound}")
-    if not any(isinstance(i, dict) and i.get("available") for i in frameworks.values()):
-        print(f"frameduel: error: {NO_FRAMEWORK_FIX}", file=sys.stderr)
-        return 1
-    return 0
+    print(f"  install     {'; '.join(found['install']) or sound}")
