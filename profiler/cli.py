@@ -90,6 +90,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("--store")
 
+    ex = sub.add_parser(
+        "export", help="export a stored session to an MLflow tracking store or TensorBoard files"
+    )
+    ex.add_argument("session", help="session id, or 'last'")
+    ex.add_argument("--mlflow", metavar="URI", help="tracking URI or folder, e.g. ./mlruns")
+    ex.add_argument("--experiment", help="MLflow experiment (default: frameduel/<config name>)")
+    ex.add_argument("--tensorboard", metavar="LOGDIR", help="folder for TensorBoard event files")
+    ex.add_argument("--store")
+
     sub.add_parser(
         "schema", help="print the config's JSON Schema (for editors: $schema, yaml-language-server)"
     )
@@ -126,6 +135,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _sessions(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "export":
+            return _export(args)
         if args.command == "schema":
             from profiler.config_schema import json_schema
 
@@ -260,31 +271,54 @@ def _session_row(row: Any) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(row).items()}
 
 
-def _report(args: argparse.Namespace) -> int:
-    from profiler.report import write_report
+def _stored_report(store_path: str | None, session: str) -> Any:
+    """The report model of stored session ``session`` (an id or 'last')."""
     from profiler.report.model import build_report
     from profiler.session import store_for
 
-    if args.out != "-":
-        _check_output(args.out)
-    with store_for(args.store) as store:
+    with store_for(store_path) as store:
         rows = store.sessions()
-        if args.session == "last":
+        if session == "last":
             if not rows:
                 raise BadInput(f"no sessions in {store.path}")
             sid = rows[0].id
         else:
             try:
-                sid = int(args.session)
+                sid = int(session)
             except ValueError:
-                raise BadInput(
-                    f"session must be a number or 'last', not {args.session!r}"
-                ) from None
+                raise BadInput(f"session must be a number or 'last', not {session!r}") from None
         try:
             stored = store.load(sid)
         except KeyError:
             raise BadInput(f"no session {sid} in {store.path}; see `frameduel sessions`") from None
-    model = build_report(stored)
+    return build_report(stored)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from profiler.report.tracking import ExportError, export_mlflow, export_tensorboard
+
+    if not args.mlflow and not args.tensorboard:
+        raise BadInput("export: say where, with --mlflow URI and/or --tensorboard LOGDIR")
+    model = _stored_report(args.store, args.session)
+    try:
+        if args.mlflow:
+            ids = export_mlflow(model, args.mlflow, args.experiment)
+            print(f"MLflow: session run {ids[0]} with {len(ids) - 1} run(s) in {args.mlflow}")
+        if args.tensorboard:
+            folders = export_tensorboard(model, args.tensorboard)
+            where = folders[0].parent if folders else args.tensorboard
+            print(f"TensorBoard: {len(folders)} run(s) in {where}")
+    except ExportError as exc:
+        raise BadInput(str(exc)) from None
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from profiler.report import write_report
+
+    if args.out != "-":
+        _check_output(args.out)
+    model = _stored_report(args.store, args.session)
     if args.out == "-":
         from profiler.report import render_text
 
