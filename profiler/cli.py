@@ -43,7 +43,15 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--store", help="SQLite store (default: $FRAMEDUEL_STORE or XDG data dir)")
 
     r = sub.add_parser("run", help="run a comparison headless, with progress bars")
-    r.add_argument("config", metavar="CONFIG")
+    r.add_argument("config", metavar="CONFIG", nargs="?", help="a config (optional with --cmd)")
+    r.add_argument(
+        "--cmd",
+        action="append",
+        default=[],
+        metavar="FW=COMMAND",
+        help="run your own script as FW's run, e.g. torch='python train_torch.py' (repeatable)",
+    )
+    r.add_argument("--name", help="the session's name with --cmd and no config")
     r.add_argument("--frameworks", help="comma-separated subset, e.g. torch,tensorflow")
     r.add_argument("--steps", type=int, help="override train.steps")
     r.add_argument("--store", help="SQLite store (default: $FRAMEDUEL_STORE or XDG data dir)")
@@ -190,6 +198,36 @@ def _load(path: str, frameworks: str | None = None, steps: int | None = None) ->
         raise BadInput(f"{path}: the overrides make the config invalid: {exc}") from None
 
 
+def _script_config(args: argparse.Namespace) -> Config:
+    """The config of a `run --cmd` session: the scripts as run.commands, merged into CONFIG's."""
+    commands: dict[str, str] = {}
+    for pair in args.cmd:
+        fw, sep, line = pair.partition("=")
+        if not sep or fw not in FRAMEWORKS or not line.strip():
+            raise BadInput(f"--cmd {pair!r}: use FRAMEWORK=COMMAND, e.g. torch='python train.py'")
+        if fw in commands:
+            raise BadInput(f"--cmd: {fw} is given twice")
+        commands[fw] = line
+    if args.config is not None:
+        base = _load(args.config).model_dump(mode="json")
+        if base["model"]["family"] != "script":
+            raise BadInput(
+                f"--cmd runs your scripts: {args.config} must say model: {{family: script}}"
+            )
+        base_dir = Path(args.config).resolve().parent
+    else:
+        base = {"name": args.name or "scripts", "model": {"family": "script"}}
+        base_dir = Path.cwd()
+    base["frameworks"] = list(commands)
+    base["run"] = {**base.get("run", {}), "commands": commands}
+    if args.steps is not None:
+        base.setdefault("train", {})["steps"] = args.steps
+    try:
+        return Config.model_validate(base, context={"base_dir": base_dir})
+    except ValueError as exc:
+        raise BadInput(f"--cmd: {exc}") from None
+
+
 def _validate(paths: list[str]) -> int:
     bad = 0
     for path in paths:
@@ -207,7 +245,13 @@ def _run(args: argparse.Namespace) -> int:
     from profiler.headless import run_headless
     from profiler.session import RunOptions, store_for
 
-    config = _load(args.config, args.frameworks, args.steps)
+    if args.cmd:
+        config = _script_config(args)
+        args.config = args.config or None
+    elif args.config is None:
+        raise BadInput("run: give a CONFIG, or your own scripts with --cmd FW=COMMAND")
+    else:
+        config = _load(args.config, args.frameworks, args.steps)
     if args.report == "-":
         raise BadInput("--report writes a file; for JSON on stdout use --json -")
     for out in (args.report, args.json):

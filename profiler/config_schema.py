@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import shlex
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -26,7 +27,7 @@ from pydantic import (
 
 FRAMEWORKS: tuple[str, ...] = ("torch", "tensorflow", "jax")
 CONFIG_SUFFIXES: tuple[str, ...] = (".yaml", ".yml", ".toml", ".json")
-MODEL_FAMILIES: tuple[str, ...] = ("mlp", "cnn", "transformer", "rnn", "custom")
+MODEL_FAMILIES: tuple[str, ...] = ("mlp", "cnn", "transformer", "rnn", "custom", "script")
 FrameworkName = Literal["torch", "tensorflow", "jax"]
 DEFAULT_SYNTHETIC_SAMPLES = 4096
 
@@ -177,8 +178,16 @@ class CustomModel(_Strict):
         return str(path)
 
 
+class ScriptModel(_Strict):
+    """The user's own training script per framework (``run.commands``): FrameDuel runs and
+    measures each command as a run, but builds no model, so nothing here describes one."""
+
+    family: Literal["script"]
+    description: Annotated[str, Field(max_length=500)] | None = None
+
+
 ModelConfig = Annotated[
-    MLPModel | CNNModel | TransformerModel | RNNModel | CustomModel,
+    MLPModel | CNNModel | TransformerModel | RNNModel | CustomModel | ScriptModel,
     Field(discriminator="family"),
 ]
 
@@ -278,6 +287,35 @@ class RunConfig(_Strict):
     cooldown_s: Annotated[float, Field(ge=0.0, le=3600.0)] = 0.0
     # An interpreter per framework: teams keep PyTorch and TensorFlow in separate environments.
     python: dict[FrameworkName, str] = Field(default_factory=dict)
+    # Bring your own script (with model: {family: script}): the command line of each
+    # framework's run, run in `workdir` (default: the config's folder).
+    commands: dict[FrameworkName, Annotated[str, Field(min_length=1, max_length=4000)]] = Field(
+        default_factory=dict
+    )
+    workdir: str | None = None
+
+    @field_validator("commands")
+    @classmethod
+    def _commands(cls, value: dict[str, str]) -> dict[str, str]:
+        for framework, line in value.items():
+            try:
+                words = shlex.split(line)
+            except ValueError as exc:
+                raise FieldError(framework, f"cannot split the command line: {exc}") from None
+            if not words:
+                raise FieldError(framework, "the command is empty")
+        return value
+
+    @field_validator("workdir")
+    @classmethod
+    def _workdir(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            base = (info.context or {}).get("base_dir")
+            return str(Path(base).resolve()) if base is not None else None
+        path = _resolve(value, info)
+        if not path.is_dir():
+            raise ValueError(f"no such folder: {path}")
+        return str(path)
 
     @field_validator("python")
     @classmethod
@@ -330,6 +368,22 @@ class Config(_Strict):
             )
         if isinstance(self.model, CustomModel):
             _check_builders(Path(self.model.module), self.frameworks)
+        commands = self.run.commands
+        if isinstance(self.model, ScriptModel):
+            missing = [fw for fw in self.frameworks if fw not in commands]
+            if missing:
+                raise FieldError(
+                    "run.commands",
+                    f"model family 'script' runs a command per framework: give one for "
+                    f"{', '.join(missing)} (e.g. {missing[0]}: python train_{missing[0]}.py)",
+                )
+            if self.data.kind == "npz":
+                raise FieldError("data.kind", "a script reads its own data: leave data out")
+        elif commands:
+            raise FieldError(
+                "run.commands",
+                "commands are your own scripts: use them with model: {family: script}",
+            )
         if self.data.kind == "npz" and self.data.path is not None:
             _check_npz(Path(self.data.path), self)
         return self
@@ -413,6 +467,9 @@ def npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype[Any]]]:
 
 def _check_npz(path: Path, config: Config) -> None:
     """Arrays ``x`` and ``y`` exist and fit the model, the loss and ``data.samples``."""
+    model = config.model
+    if isinstance(model, ScriptModel):  # refused before: a script reads its own data
+        return
     try:
         arrays = npz_headers(path)
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
@@ -424,7 +481,7 @@ def _check_npz(path: Path, config: Config) -> None:
             f"{path} has no array {' or '.join(missing)} (it has: {', '.join(arrays) or 'none'})",
         )
     (x_shape, x_dtype), (y_shape, y_dtype) = arrays["x"], arrays["y"]
-    shape, kind = input_signature(config.model)
+    shape, kind = input_signature(model)
     rows = x_shape[0] if x_shape else 0
     if x_shape[1:] != shape or rows == 0:
         raise FieldError(
@@ -437,7 +494,7 @@ def _check_npz(path: Path, config: Config) -> None:
             "data.path",
             f"x has dtype {x_dtype}; the model needs {'token ids (int)' if want_int else 'floats'}",
         )
-    classes = config.model.num_classes
+    classes = model.num_classes
     if config.train.loss == "cross_entropy":
         if y_shape != (rows,) or y_dtype.kind not in "iu":
             raise FieldError(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -68,6 +69,28 @@ def child_command(
         "--spec",
         json.dumps(spec, separators=(",", ":")),
     ]
+
+
+def script_command(line: str, python: str | None = None) -> list[str]:
+    """The argv of a user's own command (``run.commands``); a leading ``python``/``python3``
+    becomes the framework's interpreter (``run.python``, ``--python``), else FrameDuel's own."""
+    words = shlex.split(line)
+    if words and words[0] in ("python", "python3"):
+        # As for FrameDuel's own workloads: the framework's interpreter, else FrameDuel's.
+        words[0] = python or sys.executable
+    return words
+
+
+def script_environment(framework: str, config: Config, event_fd: int) -> dict[str, str]:
+    """What ``workloads.mark`` in a user's script reads: the pipe, the framework, the phases."""
+    env = {
+        "FRAMEDUEL_EVENT_FD": str(event_fd),
+        "FRAMEDUEL_FRAMEWORK": framework,
+        "FRAMEDUEL_WARMUP_STEPS": str(config.train.warmup_steps),
+    }
+    if config.train.window_steps is not None:
+        env["FRAMEDUEL_WINDOW_STEPS"] = str(config.train.window_steps)
+    return env
 
 
 def child_environment(
@@ -131,10 +154,17 @@ class ChildProcess:
         cold_compile_dir: Path | None = None,
     ) -> None:
         read_fd, write_fd = os.pipe()
-        self.command = child_command(framework, config, write_fd, python, worker_module)
         self.environment = child_environment(
             cache_dir, config.threads, config.train.compile_cache, cold_compile_dir
         )
+        script = {str(k): v for k, v in config.run.commands.items()}.get(framework)
+        if script is not None:
+            self.command = script_command(script, python)
+            self.environment.update(script_environment(framework, config, write_fd))
+            cwd = config.run.workdir or os.getcwd()
+        else:
+            self.command = child_command(framework, config, write_fd, python, worker_module)
+            cwd = str(cache_dir.parent)
         try:
             self.proc = subprocess.Popen(
                 self.command,
@@ -144,7 +174,7 @@ class ChildProcess:
                 stderr=subprocess.STDOUT,
                 pass_fds=(write_fd,),
                 start_new_session=True,
-                cwd=str(cache_dir.parent),
+                cwd=cwd,
             )
         except BaseException:
             os.close(read_fd)
