@@ -38,7 +38,7 @@ DEB_PACKAGES := \
 	poppler-utils fonts-dejavu-core desktop-file-utils appstream
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: help setup system-deps run test lint format screenshots bench clean distclean
+.PHONY: help setup system-deps run test lint format screenshots bench bundle clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -92,6 +92,9 @@ format: setup ## ruff format, then ruff check --fix
 
 screenshots: setup ## take the README screenshots in a real window under Xvfb
 	packaging/screenshots.sh
+
+bundle: setup ## build the desktop bundle (PyInstaller; no framework inside): dist/frameduel/
+	packaging/bundle.sh dist build/bundle
 
 bench: setup ## run the benchmarks: python -m benchmarks, else each benchmarks/*.py as a module
 	@if [[ -f benchmarks/__main__.py ]]; then \

@@ -13,7 +13,7 @@ from typing import Any
 
 from profiler.launcher import child_environment
 from profiler.nvml import GpuMonitor
-from profiler.paths import cache_dir_for, default_store_path
+from profiler.paths import cache_dir_for, default_python, default_store_path
 
 
 def probe_frameworks(
@@ -29,7 +29,7 @@ def probe_frameworks(
     env = child_environment(cache_dir_for(default_store_path()))
     try:
         proc = subprocess.Popen(
-            [python or sys.executable, "-m", "workloads.probe"],
+            [python or default_python(), "-m", "workloads.probe"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
@@ -77,7 +77,7 @@ def probe_interpreters(
     by_python: dict[str, dict[str, Any]] = {}
     out: dict[str, Any] = {}
     for name in ("torch", "tensorflow", "jax"):
-        python = pythons.get(name) or sys.executable
+        python = pythons.get(name) or default_python()
         if python not in by_python:
             by_python[python] = probe_frameworks(python, timeout_s)
         probed = by_python[python]
@@ -143,7 +143,7 @@ def _print(found: dict[str, Any]) -> None:
         info = found["frameworks"].get(name)
         if not isinstance(info, dict):
             continue
-        where = "" if info["python"] == sys.executable else f"  ({info['python']})"
+        where = "" if info["python"] == default_python() else f"  ({info['python']})"
         if info.get("available"):
             devices = ", ".join(info.get("devices") or []) or "no devices listed"
             print(f"  {name:<11} {info.get('version')}  devices: {devices}{where}")

@@ -13,7 +13,6 @@ import os
 import shlex
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import IO
 import psutil
 
 from profiler.config import Config
-from profiler.paths import child_code_dir
+from profiler.paths import child_code_dir, default_python
 from profiler.protocol import Event, GarbageLine, decode_event
 
 WORKER_MODULE = "workloads.worker"
@@ -58,7 +57,7 @@ def child_command(
     """The argv running ``framework``'s workload for ``config``, events to ``event_fd``."""
     spec = {"config": config.model_dump(mode="json"), "window_steps": config.window_steps()}
     return [
-        python or sys.executable,
+        python or default_python(),
         "-u",
         "-m",
         worker_module,
@@ -77,7 +76,7 @@ def script_command(line: str, python: str | None = None) -> list[str]:
     words = shlex.split(line)
     if words and words[0] in ("python", "python3"):
         # As for FrameDuel's own workloads: the framework's interpreter, else FrameDuel's.
-        words[0] = python or sys.executable
+        words[0] = python or default_python()
     return words
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -73,3 +74,14 @@ def child_code_dir(cache_dir: Path) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def default_python() -> str:
+    """The interpreter a run uses when none is set for its framework (``run.python``).
+
+    FrameDuel's own, except in the desktop bundle (``sys.frozen``: the executable is the app,
+    which has no framework): then ``$FRAMEDUEL_PYTHON``, else ``python3`` on the PATH.
+    """
+    if not getattr(sys, "frozen", False):
+        return sys.executable
+    return os.environ.get("FRAMEDUEL_PYTHON") or shutil.which("python3") or "python3"
