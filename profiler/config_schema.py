@@ -292,7 +292,8 @@ class RunConfig(_Strict):
     commands: dict[FrameworkName, Annotated[str, Field(min_length=1, max_length=4000)]] = Field(
         default_factory=dict
     )
-    workdir: str | None = None
+    # validate_default: an absent workdir becomes the config's folder (validators skip defaults)
+    workdir: str | None = Field(default=None, validate_default=True)
 
     @field_validator("commands")
     @classmethod
