@@ -292,8 +292,7 @@ class RunConfig(_Strict):
     commands: dict[FrameworkName, Annotated[str, Field(min_length=1, max_length=4000)]] = Field(
         default_factory=dict
     )
-    # validate_default: an absent workdir becomes the config's folder (validators skip defaults)
-    workdir: str | None = Field(default=None, validate_default=True)
+    workdir: str | None = None
 
     @field_validator("commands")
     @classmethod
@@ -311,8 +310,7 @@ class RunConfig(_Strict):
     @classmethod
     def _workdir(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
-            base = (info.context or {}).get("base_dir")
-            return str(Path(base).resolve()) if base is not None else None
+            return None
         path = _resolve(value, info)
         if not path.is_dir():
             raise ValueError(f"no such folder: {path}")
@@ -344,6 +342,22 @@ class Config(_Strict):
     data: DataConfig = DataConfig()
     train: TrainConfig = TrainConfig()
     run: RunConfig = RunConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _script_workdir(cls, data: Any, info: ValidationInfo) -> Any:
+        """A script config's commands run in its own folder unless ``run.workdir`` says."""
+        base = (info.context or {}).get("base_dir")
+        if not isinstance(data, dict) or base is None:
+            return data
+        model, run = data.get("model"), data.get("run")
+        if not isinstance(model, dict) or model.get("family") != "script":
+            return data
+        if run is None:
+            run = {}
+        if not isinstance(run, dict) or run.get("workdir") is not None:
+            return data
+        return {**data, "run": {**run, "workdir": str(Path(base).resolve())}}
 
     @field_validator("device")
     @classmethod
