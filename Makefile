@@ -13,7 +13,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.frameduel-stamp
-EXTRAS := gui,torch,tensorflow,jax,dev
+EXTRAS := gui,torch,tensorflow,jax,export,dev
 DEMO := resources/configs/demo-mlp.yaml
 OUT := out
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS='-k store -x'`.
@@ -35,10 +35,10 @@ DEB_PACKAGES := \
 	libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 \
 	xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xinerama0 \
 	libxcb-xkb1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-shape0 \
-	poppler-utils fonts-dejavu-core
+	poppler-utils fonts-dejavu-core desktop-file-utils appstream
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: help setup system-deps run test lint format screenshots bench clean distclean
+.PHONY: help setup system-deps run test lint format screenshots bench bundle clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -92,6 +92,9 @@ format: setup ## ruff format, then ruff check --fix
 
 screenshots: setup ## take the README screenshots in a real window under Xvfb
 	packaging/screenshots.sh
+
+bundle: setup ## build the desktop bundle (PyInstaller; no framework inside): dist/frameduel/
+	packaging/bundle.sh dist build/bundle
 
 bench: setup ## run the benchmarks: python -m benchmarks, else each benchmarks/*.py as a module
 	@if [[ -f benchmarks/__main__.py ]]; then \

@@ -7,17 +7,22 @@ arguments, store), with a one-line reason on stderr.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
+import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from profiler import __version__
 from profiler.config import FRAMEWORKS, Config, ConfigError, load_config
 from profiler.store import StoreError
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+# What `report --out -` can write to stdout: text formats only.
+STDOUT_FORMATS = ("json", "csv", "html")
 
 
 class BadInput(Exception):
@@ -38,12 +43,20 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--store", help="SQLite store (default: $FRAMEDUEL_STORE or XDG data dir)")
 
     r = sub.add_parser("run", help="run a comparison headless, with progress bars")
-    r.add_argument("config", metavar="CONFIG")
+    r.add_argument("config", metavar="CONFIG", nargs="?", help="a config (optional with --cmd)")
+    r.add_argument(
+        "--cmd",
+        action="append",
+        default=[],
+        metavar="FW=COMMAND",
+        help="run your own script as FW's run, e.g. torch='python train_torch.py' (repeatable)",
+    )
+    r.add_argument("--name", help="the session's name with --cmd and no config")
     r.add_argument("--frameworks", help="comma-separated subset, e.g. torch,tensorflow")
     r.add_argument("--steps", type=int, help="override train.steps")
     r.add_argument("--store", help="SQLite store (default: $FRAMEDUEL_STORE or XDG data dir)")
     r.add_argument("--report", metavar="OUT", help="write a report (.pdf, .html, .json, .csv)")
-    r.add_argument("--json", metavar="OUT.json", help="write the JSON summary")
+    r.add_argument("--json", metavar="OUT.json", help="write the JSON summary ('-': stdout)")
     r.add_argument(
         "--python",
         action="append",
@@ -65,21 +78,63 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("doctor", help="list frameworks, GPUs, Qt and the store")
     d.add_argument("--store", help="SQLite store to report on")
+    d.add_argument("--json", action="store_true", help="print the findings as one JSON object")
+    d.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="FW=PATH",
+        help="check a framework in the interpreter its runs use, e.g. torch=/envs/pt/bin/python",
+    )
 
     s = sub.add_parser("sessions", help="list stored sessions")
     s.add_argument("--store")
     s.add_argument("--delete", type=int, metavar="ID", help="delete a session")
+    s.add_argument("--json", action="store_true", help="print the sessions as a JSON array")
 
     rep = sub.add_parser("report", help="export a stored session's report")
     rep.add_argument("session", help="session id, or 'last'")
-    rep.add_argument("--out", required=True, help="output file (.pdf, .html, .json, .csv)")
+    rep.add_argument(
+        "--out", required=True, help="output file (.pdf, .html, .json, .csv), or - for stdout"
+    )
+    rep.add_argument(
+        "--format",
+        choices=STDOUT_FORMATS,
+        default="json",
+        help="the format written to stdout with --out - (default json)",
+    )
     rep.add_argument("--store")
+
+    ex = sub.add_parser(
+        "export", help="export a stored session to an MLflow tracking store or TensorBoard files"
+    )
+    ex.add_argument("session", help="session id, or 'last'")
+    ex.add_argument("--mlflow", metavar="URI", help="tracking URI or folder, e.g. ./mlruns")
+    ex.add_argument("--experiment", help="MLflow experiment (default: frameduel/<config name>)")
+    ex.add_argument("--tensorboard", metavar="LOGDIR", help="folder for TensorBoard event files")
+    ex.add_argument("--store")
+
+    sub.add_parser(
+        "schema", help="print the config's JSON Schema (for editors: $schema, yaml-language-server)"
+    )
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `frameduel` command."""
     args = _parser().parse_args(argv)
+    _warn_if_shadowed()
+    try:
+        return _dispatch(args)
+    except BrokenPipeError:
+        # The reader went away (`frameduel schema | head`): no traceback, and no second error
+        # when Python flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         if args.command in (None, "gui"):
             return _gui(args)
@@ -92,15 +147,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "doctor":
             from profiler.doctor import doctor
 
-            return doctor(args.store)
+            return doctor(args.store, _pythons(args.python), as_json=args.json)
         if args.command == "sessions":
             return _sessions(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "export":
+            return _export(args)
+        if args.command == "schema":
+            from profiler.config_schema import json_schema
+
+            print(json.dumps(json_schema(), indent=2))
+            return EXIT_OK
     except (BadInput, ConfigError, StoreError) as exc:
         print(f"frameduel: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     raise AssertionError(args.command)
+
+
+def _warn_if_shadowed() -> None:
+    """Say so when another distribution's ``profiler``/``workloads``/``gui`` replaced ours."""
+    from profiler.install_check import problems
+
+    for problem in problems():
+        print(f"frameduel: warning: {problem}", file=sys.stderr)
 
 
 def _gui(args: argparse.Namespace) -> int:
@@ -135,6 +205,36 @@ def _load(path: str, frameworks: str | None = None, steps: int | None = None) ->
         return config.with_overrides(steps=steps, frameworks=names)
     except ValueError as exc:
         raise BadInput(f"{path}: the overrides make the config invalid: {exc}") from None
+
+
+def _script_config(args: argparse.Namespace) -> Config:
+    """The config of a `run --cmd` session: the scripts as run.commands, merged into CONFIG's."""
+    commands: dict[str, str] = {}
+    for pair in args.cmd:
+        fw, sep, line = pair.partition("=")
+        if not sep or fw not in FRAMEWORKS or not line.strip():
+            raise BadInput(f"--cmd {pair!r}: use FRAMEWORK=COMMAND, e.g. torch='python train.py'")
+        if fw in commands:
+            raise BadInput(f"--cmd: {fw} is given twice")
+        commands[fw] = line
+    if args.config is not None:
+        base = _load(args.config).model_dump(mode="json")
+        if base["model"]["family"] != "script":
+            raise BadInput(
+                f"--cmd runs your scripts: {args.config} must say model: {{family: script}}"
+            )
+        base_dir = Path(args.config).resolve().parent
+    else:
+        base = {"name": args.name or "scripts", "model": {"family": "script"}}
+        base_dir = Path.cwd()
+    base["frameworks"] = list(commands)
+    base["run"] = {**base.get("run", {}), "commands": commands}
+    if args.steps is not None:
+        base.setdefault("train", {})["steps"] = args.steps
+    try:
+        return Config.model_validate(base, context={"base_dir": base_dir})
+    except ValueError as exc:
+        raise BadInput(f"--cmd: {exc}") from None
 
 
 def _validate(paths: list[str]) -> int:
@@ -179,9 +279,17 @@ def _run(args: argparse.Namespace) -> int:
     from profiler.headless import run_headless
     from profiler.session import RunOptions, store_for
 
-    config = _load(args.config, args.frameworks, args.steps)
+    if args.cmd:
+        config = _script_config(args)
+        args.config = args.config or None
+    elif args.config is None:
+        raise BadInput("run: give a CONFIG, or your own scripts with --cmd FW=COMMAND")
+    else:
+        config = _load(args.config, args.frameworks, args.steps)
+    if args.report == "-":
+        raise BadInput("--report writes a file; for JSON on stdout use --json -")
     for out in (args.report, args.json):
-        if out is not None:
+        if out is not None and out != "-":
             _check_output(out)
     if args.cooldown < 0:
         raise BadInput(f"--cooldown must be zero or more seconds, not {args.cooldown:g}")
@@ -225,6 +333,9 @@ def _sessions(args: argparse.Namespace) -> int:
             print(f"deleted session {args.delete}")
             return EXIT_OK
         rows = store.sessions()
+        if args.json:
+            print(json.dumps([_session_row(row) for row in rows], indent=2))
+            return EXIT_OK
         if not rows:
             print(f"no sessions in {store.path}")
         for row in rows:
@@ -233,29 +344,64 @@ def _sessions(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _report(args: argparse.Namespace) -> int:
-    from profiler.report import write_report
+def _session_row(row: Any) -> dict[str, Any]:
+    """One stored session as JSON (every field of ``Store.sessions()``'s rows)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(row).items()}
+
+
+def _stored_report(store_path: str | None, session: str) -> Any:
+    """The report model of stored session ``session`` (an id or 'last')."""
     from profiler.report.model import build_report
     from profiler.session import store_for
 
-    _check_output(args.out)
-    with store_for(args.store) as store:
+    with store_for(store_path) as store:
         rows = store.sessions()
-        if args.session == "last":
+        if session == "last":
             if not rows:
                 raise BadInput(f"no sessions in {store.path}")
             sid = rows[0].id
         else:
             try:
-                sid = int(args.session)
+                sid = int(session)
             except ValueError:
-                raise BadInput(
-                    f"session must be a number or 'last', not {args.session!r}"
-                ) from None
+                raise BadInput(f"session must be a number or 'last', not {session!r}") from None
         try:
             stored = store.load(sid)
         except KeyError:
             raise BadInput(f"no session {sid} in {store.path}; see `frameduel sessions`") from None
-    write_report(build_report(stored), Path(args.out))
+    return build_report(stored)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from profiler.report.tracking import ExportError, export_mlflow, export_tensorboard
+
+    if not args.mlflow and not args.tensorboard:
+        raise BadInput("export: say where, with --mlflow URI and/or --tensorboard LOGDIR")
+    model = _stored_report(args.store, args.session)
+    try:
+        if args.mlflow:
+            ids = export_mlflow(model, args.mlflow, args.experiment)
+            print(f"MLflow: session run {ids[0]} with {len(ids) - 1} run(s) in {args.mlflow}")
+        if args.tensorboard:
+            folders = export_tensorboard(model, args.tensorboard)
+            where = folders[0].parent if folders else args.tensorboard
+            print(f"TensorBoard: {len(folders)} run(s) in {where}")
+    except ExportError as exc:
+        raise BadInput(str(exc)) from None
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from profiler.report import write_report
+
+    if args.out != "-":
+        _check_output(args.out)
+    model = _stored_report(args.store, args.session)
+    if args.out == "-":
+        from profiler.report import render_text
+
+        sys.stdout.write(render_text(model, args.format))
+        return EXIT_OK
+    write_report(model, Path(args.out))
     print(f"wrote {args.out}")
     return EXIT_OK

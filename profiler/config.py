@@ -38,6 +38,7 @@ from profiler.config_schema import (
     ResNetModel,
     RNNModel,
     RunConfig,
+    ScriptModel,
     TrainConfig,
     TransformerModel,
     input_signature,
@@ -65,6 +66,7 @@ __all__ = [
     "RNNModel",
     "ResNetModel",
     "RunConfig",
+    "ScriptModel",
     "TrainConfig",
     "TransformerModel",
     "input_signature",
@@ -121,6 +123,8 @@ def parse_config(
     data, lines = _parse(text, suffix, source)
     if not isinstance(data, dict):
         raise ConfigError(source, "the top level must be a mapping of fields (name, model, ...)")
+    if isinstance(data.get("$schema"), str):  # an editor's pointer at `frameduel schema`
+        data = {k: v for k, v in data.items() if k != "$schema"}
     try:
         config = Config.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:

@@ -10,6 +10,7 @@ import ast
 import math
 import os
 import re
+import shlex
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 FRAMEWORKS: tuple[str, ...] = ("torch", "tensorflow", "jax")
 CONFIG_SUFFIXES: tuple[str, ...] = (".yaml", ".yml", ".toml", ".json")
-MODEL_FAMILIES: tuple[str, ...] = ("mlp", "cnn", "resnet", "transformer", "rnn", "custom")
+MODEL_FAMILIES: tuple[str, ...] = ("mlp", "cnn", "resnet", "transformer", "rnn", "custom", "script")
 FrameworkName = Literal["torch", "tensorflow", "jax"]
 DEFAULT_SYNTHETIC_SAMPLES = 4096
 # ...or fewer, so that default synthetic inputs stay within this many bytes (1,783 ImageNet-sized
@@ -211,7 +212,17 @@ class CustomModel(_ModelBase):
         return str(path)
 
 
-AnyModel = MLPModel | CNNModel | ResNetModel | TransformerModel | RNNModel | CustomModel
+class ScriptModel(_ModelBase):
+    """The user's own training script per framework (``run.commands``): FrameDuel runs and
+    measures each command as a run, but builds no model, so nothing here describes one."""
+
+    family: Literal["script"]
+    description: Annotated[str, Field(max_length=500)] | None = None
+
+
+AnyModel = (
+    MLPModel | CNNModel | ResNetModel | TransformerModel | RNNModel | CustomModel | ScriptModel
+)
 ModelConfig = Annotated[
     AnyModel,
     Field(discriminator="family"),
@@ -314,13 +325,43 @@ class RunConfig(_Strict):
     cooldown_s: Annotated[float, Field(ge=0.0, le=3600.0)] = 0.0
     # An interpreter per framework: teams keep PyTorch and TensorFlow in separate environments.
     python: dict[FrameworkName, str] = Field(default_factory=dict)
+    # Bring your own script (with model: {family: script}): the command line of each
+    # framework's run, run in `workdir` (default: the config's folder).
+    commands: dict[FrameworkName, Annotated[str, Field(min_length=1, max_length=4000)]] = Field(
+        default_factory=dict
+    )
+    workdir: str | None = None
+
+    @field_validator("commands")
+    @classmethod
+    def _commands(cls, value: dict[str, str]) -> dict[str, str]:
+        for framework, line in value.items():
+            try:
+                words = shlex.split(line)
+            except ValueError as exc:
+                raise FieldError(framework, f"cannot split the command line: {exc}") from None
+            if not words:
+                raise FieldError(framework, "the command is empty")
+        return value
+
+    @field_validator("workdir")
+    @classmethod
+    def _workdir(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        path = _resolve(value, info)
+        if not path.is_dir():
+            raise ValueError(f"no such folder: {path}")
+        return str(path)
 
     @field_validator("python")
     @classmethod
     def _interpreters(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
         out: dict[str, str] = {}
         for framework, raw in value.items():
-            path = _resolve(raw, info)
+            # Never follow symlinks: a virtualenv's python is a link to the base interpreter,
+            # and only the link's path makes Python find the venv (pyvenv.cfg beside it).
+            path = _resolve(raw, info, follow_links=False)
             if not path.is_file() or not os.access(path, os.X_OK):
                 raise FieldError(framework, f"{path} is not an executable Python interpreter")
             out[framework] = str(path)
@@ -352,6 +393,22 @@ class Config(_Strict):
             return {**data, "model": model, "data": _default_samples(data.get("data"), model)}
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def _script_workdir(cls, data: Any, info: ValidationInfo) -> Any:
+        """A script config's commands run in its own folder unless ``run.workdir`` says."""
+        base = (info.context or {}).get("base_dir")
+        if not isinstance(data, dict) or base is None:
+            return data
+        model, run = data.get("model"), data.get("run")
+        if not isinstance(model, dict) or model.get("family") != "script":
+            return data
+        if run is None:
+            run = {}
+        if not isinstance(run, dict) or run.get("workdir") is not None:
+            return data
+        return {**data, "run": {**run, "workdir": str(Path(base).resolve())}}
+
     @field_validator("device")
     @classmethod
     def _device(cls, value: str) -> str:
@@ -376,6 +433,22 @@ class Config(_Strict):
             )
         if isinstance(self.model, CustomModel):
             _check_builders(Path(self.model.module), self.frameworks)
+        commands = self.run.commands
+        if isinstance(self.model, ScriptModel):
+            missing = [fw for fw in self.frameworks if fw not in commands]
+            if missing:
+                raise FieldError(
+                    "run.commands",
+                    f"model family 'script' runs a command per framework: give one for "
+                    f"{', '.join(missing)} (e.g. {missing[0]}: python train_{missing[0]}.py)",
+                )
+            if self.data.kind == "npz":
+                raise FieldError("data.kind", "a script reads its own data: leave data out")
+        elif commands:
+            raise FieldError(
+                "run.commands",
+                "commands are your own scripts: use them with model: {family: script}",
+            )
         if self.data.kind == "npz" and self.data.path is not None:
             _check_npz(Path(self.data.path), self)
         return self
@@ -425,16 +498,18 @@ def input_signature(model: AnyModel) -> tuple[tuple[int, ...], str]:
         return tuple(model.input_shape), "float"
     if isinstance(model, TransformerModel | RNNModel):
         return (model.seq_len,), "int"
+    if isinstance(model, ScriptModel):
+        return (), "float"  # the script reads its own data
     return tuple(model.input_shape), "float" if model.vocab_size is None else "int"
 
 
-def _resolve(value: str, info: ValidationInfo) -> Path:
+def _resolve(value: str, info: ValidationInfo, follow_links: bool = True) -> Path:
     """``value`` as an absolute path, relative ones against the config file's folder."""
     path = Path(value).expanduser()
     if not path.is_absolute():
         base = (info.context or {}).get("base_dir")
         path = (Path(base) if base is not None else Path.cwd()) / path
-    return path.resolve()
+    return path.resolve() if follow_links else Path(os.path.normpath(path))
 
 
 def _check_builders(module: Path, frameworks: Iterable[str]) -> None:
@@ -476,6 +551,9 @@ def npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype[Any]]]:
 
 def _check_npz(path: Path, config: Config) -> None:
     """Arrays ``x`` and ``y`` exist and fit the model, the loss and ``data.samples``."""
+    model = config.model
+    if isinstance(model, ScriptModel):  # refused before: a script reads its own data
+        return
     try:
         arrays = npz_headers(path)
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
@@ -487,7 +565,7 @@ def _check_npz(path: Path, config: Config) -> None:
             f"{path} has no array {' or '.join(missing)} (it has: {', '.join(arrays) or 'none'})",
         )
     (x_shape, x_dtype), (y_shape, y_dtype) = arrays["x"], arrays["y"]
-    shape, kind = input_signature(config.model)
+    shape, kind = input_signature(model)
     rows = x_shape[0] if x_shape else 0
     if x_shape[1:] != shape or rows == 0:
         raise FieldError(
@@ -500,7 +578,7 @@ def _check_npz(path: Path, config: Config) -> None:
             "data.path",
             f"x has dtype {x_dtype}; the model needs {'token ids (int)' if want_int else 'floats'}",
         )
-    classes = config.model.num_classes
+    classes = model.num_classes
     if config.train.loss == "cross_entropy":
         if y_shape != (rows,) or y_dtype.kind not in "iu":
             raise FieldError(
@@ -516,3 +594,31 @@ def _check_npz(path: Path, config: Config) -> None:
         )
     if config.data.samples is not None and config.data.samples > rows:
         raise FieldError("data.samples", f"{path} has only {rows} rows")
+
+
+SCHEMA_ID = "urn:frameduel:config"
+
+
+def json_schema() -> dict[str, Any]:
+    """The config's JSON Schema (draft 2020-12), as ``frameduel schema`` prints it.
+
+    Point an editor at it: ``"$schema": "<file>"`` at the top of a JSON config, or a
+    ``# yaml-language-server: $schema=<file>`` first line in YAML; both are accepted by the loader.
+    """
+    schema = Config.model_json_schema()
+    # Presets are resolved before validation: `{preset: resnet50, num_classes: 10}` needs no
+    # family, and its other fields override the preset's (checked once resolved).
+    from profiler.presets import PRESETS
+
+    by_preset = {
+        "type": "object",
+        "required": ["preset"],
+        "properties": {"preset": {"enum": sorted(PRESETS)}},
+        "description": "a named preset, with fields of its family overriding the preset's",
+    }
+    schema["properties"]["model"] = {"anyOf": [schema["properties"]["model"], by_preset]}
+    schema["properties"] = {
+        "$schema": {"type": "string", "description": "this schema's location, for editors"},
+        **schema["properties"],
+    }
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}

@@ -102,12 +102,17 @@ def architecture(config: Config) -> ModelSpec:
 
 
 def describe(config: Config) -> Description:
-    """Parameters, FLOPs per step and training memory of ``config``'s model, per framework."""
-    spec = architecture(config)
-    params = spec.param_count()
-    per_sample = spec.flops_per_sample()
-    flops = None if per_sample is None else per_sample * config.train.batch_size
-    memory = _memory(config, spec)
+    """Parameters, FLOPs per step and training memory of ``config``'s model, per framework.
+
+    All unknown (None) for the user's own scripts (family ``script``): FrameDuel builds no model.
+    """
+    params = flops = memory = None
+    if config.model.family != "script":
+        spec = architecture(config)
+        params = spec.param_count()
+        per_sample = spec.flops_per_sample()
+        flops = None if per_sample is None else per_sample * config.train.batch_size
+        memory = _memory(config, spec)
     return Description(
         name=config.name,
         family=config.model.family,
@@ -204,6 +209,8 @@ def available_memory(config: Config, gpu: GpuMonitor | None = None) -> tuple[int
 def check_memory(config: Config, gpu: GpuMonitor | None = None) -> tuple[str, str] | None:
     """None when ``config``'s training memory estimate fits where it would run (or is
     unknown); else (field to change, message naming the estimate and the free memory)."""
+    if config.model.family == "script":
+        return None  # the script's own business
     estimate = _memory(config, architecture(config))
     if estimate is None:
         return None

@@ -13,7 +13,7 @@ from typing import Any
 
 from profiler.launcher import child_environment
 from profiler.nvml import GpuMonitor
-from profiler.paths import cache_dir_for, default_store_path
+from profiler.paths import cache_dir_for, default_python, default_store_path
 
 
 def probe_frameworks(
@@ -29,7 +29,7 @@ def probe_frameworks(
     env = child_environment(cache_dir_for(default_store_path()))
     try:
         proc = subprocess.Popen(
-            [python or sys.executable, "-m", "workloads.probe"],
+            [python or default_python(), "-m", "workloads.probe"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
@@ -58,26 +58,43 @@ def probe_frameworks(
     return result
 
 
-def doctor(store: str | None = None) -> int:
-    """Print frameworks, GPU/NVML state, Qt platform and the store's path; always exit 0."""
-    print("FrameDuel doctor")
-    print(f"  python      {sys.version.split()[0]} ({sys.executable})")
-    frameworks = probe_frameworks()
-    if "error" in frameworks:
-        print(f"  frameworks  {frameworks['error']}")
+NO_FRAMEWORK_FIX = (
+    "no framework can run: install one beside FrameDuel (pip install 'frameduel[torch]', "
+    "'frameduel[tensorflow]' or 'frameduel[jax]'), or point FrameDuel at the environment that has "
+    "it: `frameduel doctor --python torch=/path/to/env/bin/python` to check it, then "
+    "`--python` on `frameduel run`, run.python in the config, or Settings in the app"
+)
+
+
+def probe_interpreters(
+    pythons: dict[str, str] | None = None, timeout_s: float = 120.0
+) -> dict[str, Any]:
+    """Each framework probed in the interpreter its runs use (``pythons``, else this one).
+
+    Each distinct interpreter is probed once; a framework's entry gains ``"python"``.
+    """
+    pythons = pythons or {}
+    by_python: dict[str, dict[str, Any]] = {}
+    out: dict[str, Any] = {}
     for name in ("torch", "tensorflow", "jax"):
-        info = frameworks.get(name)
-        if not isinstance(info, dict):
-            continue
-        if info.get("available"):
-            devices = ", ".join(info.get("devices") or []) or "no devices listed"
-            print(f"  {name:<11} {info.get('version')}  devices: {devices}")
-        else:
-            print(f"  {name:<11} not available ({info.get('error') or 'not installed'})")
+        python = pythons.get(name) or default_python()
+        if python not in by_python:
+            by_python[python] = probe_frameworks(python, timeout_s)
+        probed = by_python[python]
+        if "error" in probed:
+            out[name] = {"available": False, "error": probed["error"], "python": python}
+        elif isinstance(probed.get(name), dict):
+            out[name] = {**probed[name], "python": python}
+    return out
+
+
+def findings(store: str | None = None, pythons: dict[str, str] | None = None) -> dict[str, Any]:
+    """What ``frameduel doctor`` reports, as data (``doctor --json`` prints it as is)."""
+    from profiler.install_check import claimants, problems
+
     gpu = GpuMonitor()
-    print(f"  gpu         {gpu.status}")
+    gpu_status = gpu.status
     gpu.close()
-    has_qt = importlib.util.find_spec("PySide6") is not None
     platform = os.environ.get("QT_QPA_PLATFORM") or (
         "xcb"
         if os.environ.get("DISPLAY")
@@ -85,7 +102,59 @@ def doctor(store: str | None = None) -> int:
         if os.environ.get("WAYLAND_DISPLAY")
         else None
     )
-    qt = "PySide6 installed" if has_qt else "PySide6 not installed (headless commands only)"
-    print(f"  qt          {qt}; platform: {platform or 'no display (use `frameduel run`)'}")
-    print(f"  store       {store or default_store_path()}")
+    frameworks = probe_interpreters(pythons)
+    return {
+        "python": {"version": sys.version.split()[0], "executable": sys.executable},
+        "frameworks": frameworks,
+        "can_run": any(isinstance(i, dict) and i.get("available") for i in frameworks.values()),
+        "gpu": gpu_status,
+        "qt": {"installed": importlib.util.find_spec("PySide6") is not None, "platform": platform},
+        "store": str(store or default_store_path()),
+        "install": problems()
+        + [
+            f"'{name}' is also installed by {', '.join(dists)}: one may overwrite the other"
+            for name, dists in claimants().items()
+        ],
+    }
+
+
+def doctor(
+    store: str | None = None, pythons: dict[str, str] | None = None, *, as_json: bool = False
+) -> int:
+    """Print frameworks, GPU/NVML state, Qt platform, the store and the install's soundness.
+
+    Exit status 0 when at least one framework can run, 1 (with the fix) when none can.
+    """
+    found = findings(store, pythons)
+    if as_json:
+        print(json.dumps(found, indent=2))
+    else:
+        _print(found)
+    if not found["can_run"]:
+        print(f"frameduel: error: {NO_FRAMEWORK_FIX}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _print(found: dict[str, Any]) -> None:
+    print("FrameDuel doctor")
+    print(f"  python      {found['python']['version']} ({found['python']['executable']})")
+    for name in ("torch", "tensorflow", "jax"):
+        info = found["frameworks"].get(name)
+        if not isinstance(info, dict):
+            continue
+        where = "" if info["python"] == default_python() else f"  ({info['python']})"
+        if info.get("available"):
+            devices = ", ".join(info.get("devices") or []) or "no devices listed"
+            print(f"  {name:<11} {info.get('version')}  devices: {devices}{where}")
+        else:
+            print(f"  {name:<11} not available ({info.get('error') or 'not installed'}){where}")
+    print(f"  gpu         {found['gpu']}")
+    qt = found["qt"]
+    has = (
+        "PySide6 installed" if qt["installed"] else "PySide6 not installed (headless commands only)"
+    )
+    print(f"  qt          {has}; platform: {qt['platform'] or 'no display (use `frameduel run`)'}")
+    print(f"  store       {found['store']}")
+    sound = "ok (no foreign profiler/gui/workloads)"
+    print(f"  install     {'; '.join(found['install']) or sound}")

@@ -134,6 +134,11 @@ def run_headless(
     assert session.session_id is not None
     model = build_report(store.load(session.session_id))
     _print_summary(console, model)
+    if json_out == "-":  # machine-readable on stdout; everything else is on stderr
+        from profiler.report import render_text
+
+        sys.stdout.write(render_text(model, "json"))
+        json_out = None
     for out in (report, json_out):
         if out is None:
             continue

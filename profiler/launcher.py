@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +21,7 @@ from typing import IO
 import psutil
 
 from profiler.config import Config
-from profiler.paths import project_root
+from profiler.paths import child_code_dir, default_python
 from profiler.protocol import Event, GarbageLine, decode_event
 
 WORKER_MODULE = "workloads.worker"
@@ -57,7 +57,7 @@ def child_command(
     """The argv running ``framework``'s workload for ``config``, events to ``event_fd``."""
     spec = {"config": config.model_dump(mode="json"), "window_steps": config.window_steps()}
     return [
-        python or sys.executable,
+        python or default_python(),
         "-u",
         "-m",
         worker_module,
@@ -68,6 +68,28 @@ def child_command(
         "--spec",
         json.dumps(spec, separators=(",", ":")),
     ]
+
+
+def script_command(line: str, python: str | None = None) -> list[str]:
+    """The argv of a user's own command (``run.commands``); a leading ``python``/``python3``
+    becomes the framework's interpreter (``run.python``, ``--python``), else FrameDuel's own."""
+    words = shlex.split(line)
+    if words and words[0] in ("python", "python3"):
+        # As for FrameDuel's own workloads: the framework's interpreter, else FrameDuel's.
+        words[0] = python or default_python()
+    return words
+
+
+def script_environment(framework: str, config: Config, event_fd: int) -> dict[str, str]:
+    """What ``workloads.mark`` in a user's script reads: the pipe, the framework, the phases."""
+    env = {
+        "FRAMEDUEL_EVENT_FD": str(event_fd),
+        "FRAMEDUEL_FRAMEWORK": framework,
+        "FRAMEDUEL_WARMUP_STEPS": str(config.train.warmup_steps),
+    }
+    if config.train.window_steps is not None:
+        env["FRAMEDUEL_WINDOW_STEPS"] = str(config.train.window_steps)
+    return env
 
 
 def child_environment(
@@ -83,7 +105,7 @@ def child_environment(
     ``cold_compile_dir`` (a fresh, empty folder) becomes this run's torch.compile cache.
     """
     env = dict(os.environ)
-    root = str(project_root())
+    root = str(child_code_dir(cache_dir))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     env["PYTHONUNBUFFERED"] = "1"
     cache_dir = cache_dir.absolute()
@@ -131,10 +153,17 @@ class ChildProcess:
         cold_compile_dir: Path | None = None,
     ) -> None:
         read_fd, write_fd = os.pipe()
-        self.command = child_command(framework, config, write_fd, python, worker_module)
         self.environment = child_environment(
             cache_dir, config.threads, config.train.compile_cache, cold_compile_dir
         )
+        script = {str(k): v for k, v in config.run.commands.items()}.get(framework)
+        if script is not None:
+            self.command = script_command(script, python)
+            self.environment.update(script_environment(framework, config, write_fd))
+            cwd = config.run.workdir or os.getcwd()
+        else:
+            self.command = child_command(framework, config, write_fd, python, worker_module)
+            cwd = str(cache_dir.parent)
         try:
             self.proc = subprocess.Popen(
                 self.command,
@@ -144,7 +173,7 @@ class ChildProcess:
                 stderr=subprocess.STDOUT,
                 pass_fds=(write_fd,),
                 start_new_session=True,
-                cwd=str(cache_dir.parent),
+                cwd=cwd,
             )
         except BaseException:
             os.close(read_fd)

@@ -50,6 +50,12 @@ def sandboxed_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             path.mkdir()
             mp.setenv(var, str(path))
         mp.setenv("FRAMEDUEL_STORE", str(root / "frameduel-store.sqlite"))
+        # FrameDuel ships only workloads/ to its children; the suite's own stand-in workers
+        # (tests.profiler.misbehaving_worker) are imported by children from this checkout.
+        checkout = str(Path(__file__).resolve().parent.parent)
+        mp.setenv(
+            "PYTHONPATH", os.pathsep.join(filter(None, [checkout, os.environ.get("PYTHONPATH")]))
+        )
         yield root
 
 

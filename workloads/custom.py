@@ -44,6 +44,10 @@ def load_module(path: str) -> ModuleType:
     if spec is None or spec.loader is None:
         raise SpecError(f"config.model.module: cannot import {path}")
     module = importlib.util.module_from_spec(spec)
+    # As `python file.py` would: helper modules beside the user's file are importable.
+    folder = str(Path(path).resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
     sys.modules[name] = module
     spec.loader.exec_module(module)
     _LOADED[path] = module

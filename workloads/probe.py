@@ -1,7 +1,11 @@
 """``python -m workloads.probe``: which frameworks this interpreter can run, and on what devices.
 
 Prints one JSON object, ``{framework: {"available", "version", "devices", "error"}}`` for torch,
-tensorflow and jax. Each framework is imported in a subprocess of its own, all at once, so
+tensorflow and jax. "Available" means a run would start: the probe imports what the run imports
+(NumPy, the framework and FrameDuel's workload module for it), so an environment whose NumPy does
+not fit its Python, or that lacks what the workload needs, is reported with the import's error.
+
+Each framework is imported in a subprocess of its own, all at once, so
 importing one cannot break another (CUDA libraries, thread pools) and the total time is that of
 the slowest. Devices use the config's spelling: ``cpu``, ``cuda:N``.
 """
@@ -21,19 +25,22 @@ PROBE_TIMEOUT_S = 60.0
 # Each prints one JSON line {"version", "devices"} as its last line of stdout.
 _SNIPPETS = {
     "torch": """
-import json, torch
+import json, numpy, torch
+import workloads.torch_workload
 n = torch.cuda.device_count() if torch.cuda.is_available() else 0
 devices = ["cpu"] + [f"cuda:{i}" for i in range(n)]
 print(json.dumps({"version": str(torch.__version__), "devices": devices}))
 """,
     "tensorflow": """
-import json, tensorflow as tf
+import json, numpy, tensorflow as tf
+import workloads.tensorflow_workload
 n = len(tf.config.list_physical_devices("GPU"))
 devices = ["cpu"] + [f"cuda:{i}" for i in range(n)]
 print(json.dumps({"version": tf.__version__, "devices": devices}))
 """,
     "jax": """
-import json, jax
+import json, numpy, jax
+import workloads.jax_workload
 devices = []
 for d in jax.devices() + ([] if jax.default_backend() == "cpu" else jax.devices("cpu")):
     name = "cpu" if d.platform == "cpu" else f"cuda:{d.id}" if d.platform == "gpu" else str(d)

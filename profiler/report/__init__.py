@@ -12,7 +12,33 @@ from profiler.report.model import Report, build_report
 
 REPORT_SUFFIXES: tuple[str, ...] = (".pdf", ".html", ".json", ".csv")
 
-__all__ = ["REPORT_SUFFIXES", "Report", "build_report", "write_report"]
+__all__ = ["REPORT_SUFFIXES", "Report", "build_report", "render_text", "write_report"]
+
+
+def render_text(report: Report, fmt: str) -> str:
+    """``report`` as text in ``fmt`` (json, csv or html), for stdout."""
+    if fmt == "json":
+        import json
+
+        from profiler.report.json_report import to_dict
+
+        return json.dumps(to_dict(report), indent=2, allow_nan=False) + "\n"
+    if fmt == "csv":
+        import csv
+        import io
+
+        from profiler.report.csv_report import CSV_COLUMNS, csv_rows
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(csv_rows(report))
+        return buffer.getvalue()
+    if fmt == "html":
+        from profiler.report.html_report import render_html
+
+        return render_html(report)
+    raise ValueError(f"cannot write a report to stdout as {fmt!r}; use json, csv or html")
 
 
 def write_report(report: Report, path: str | Path) -> Path:

@@ -1,9 +1,13 @@
 """The raw series as CSV in long format: one row per (run, series, time) for any plotting tool.
 
-Columns: run_id, framework, series, t, value. ``t`` is seconds since the run's child was launched
-(so runs overlay); window series (samples_per_s, step_time_ms, loss) are stamped at each window's
-end, sampled series (cpu_percent, rss_mib, gpu_*) at each sample. A missing value is an empty
-cell; a series with no value at all in a run (GPU metrics without a GPU) is left out.
+Columns: run_id, framework, repeat, series, t, value, phase, step, used. ``t`` is seconds since
+the run's child was launched (so runs overlay); window series (samples_per_s, step_time_ms, loss)
+are stamped at each window's end, sampled series (cpu_percent, rss_mib, gpu_*) at each sample.
+``phase`` is the window's phase (for a sample: the phase running at its time); ``step`` is the
+training step a window ended at; ``used`` is 1 for a window the report's statistics use, 0 for
+one they leave out (warmup, settling, disturbed), empty for samples. So a pivot of the rows with
+``used`` = 1 reproduces the report's figures. A missing value is an empty cell; a series with no
+value at all in a run (GPU metrics without a GPU) is left out.
 """
 
 from __future__ import annotations
@@ -15,28 +19,59 @@ from pathlib import Path
 
 import numpy as np
 
-from profiler.report.model import FloatArray, Report
+from profiler.report.model import Report
+from profiler.report.runs import RunSeries
 
-CSV_COLUMNS: tuple[str, ...] = ("run_id", "framework", "series", "t", "value")
+CSV_COLUMNS: tuple[str, ...] = (
+    "run_id",
+    "framework",
+    "repeat",
+    "series",
+    "t",
+    "value",
+    "phase",
+    "step",
+    "used",
+)
+Row = tuple[int, str, int, str, str, str, str, str, str]
 
 
 def _cell(value: float) -> str:
     return repr(float(value)) if math.isfinite(value) else ""
 
 
-def csv_rows(report: Report) -> Iterator[tuple[int, str, str, str, str]]:
+def _phase_at(series: RunSeries, t: float) -> str:
+    for phase in series.phases:
+        if phase.start_s <= t <= phase.end_s:
+            return phase.name
+    return ""
+
+
+def csv_rows(report: Report) -> Iterator[Row]:
     """The CSV's data rows, in run order, then series order, then time."""
     for series in report.series:
-        groups: list[tuple[FloatArray, dict[str, FloatArray]]] = [
-            (series.window_t_s, series.window_series()),
-            (series.sample_t_s, series.sample_series()),
-        ]
-        for times, named in groups:
-            for name, values in named.items():
-                if not np.isfinite(values).any():
-                    continue
-                for t, value in zip(times, values, strict=True):
-                    yield series.run_id, series.framework, name, _cell(t), _cell(value)
+        head = (series.run_id, series.framework, series.repeat)
+        steps = series.window_step
+        for name, values in series.window_series().items():
+            if not np.isfinite(values).any():
+                continue
+            for i, (t, value) in enumerate(zip(series.window_t_s, values, strict=True)):
+                step = steps[i] if i < steps.size else math.nan
+                yield (
+                    *head,
+                    name,
+                    _cell(t),
+                    _cell(value),
+                    series.window_phase[i],
+                    str(int(step)) if math.isfinite(step) else "",
+                    "1" if series.window_used[i] else "0",
+                )
+        phases = [_phase_at(series, float(t)) for t in series.sample_t_s]
+        for name, values in series.sample_series().items():
+            if not np.isfinite(values).any():
+                continue
+            for t, value, phase in zip(series.sample_t_s, values, phases, strict=True):
+                yield (*head, name, _cell(t), _cell(value), phase, "", "")
 
 
 def write_csv(report: Report, path: str | Path) -> Path:

@@ -8,7 +8,7 @@ Speed figures come from the measure windows of the steady state (see ``events.me
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -179,6 +179,8 @@ class RunSeries:
     sample_t_s: FloatArray
     samples: dict[str, FloatArray]
     phases: tuple[PhaseInterval, ...]
+    # The training step each window ended at (NaN where a window did not say).
+    window_step: FloatArray = field(default_factory=lambda: np.empty(0))
 
     def window_series(self) -> dict[str, FloatArray]:
         """The per-window series by name."""
@@ -366,4 +368,5 @@ def run_series(run: StoredRun, windows_: Measured | None = None) -> RunSeries:
         sample_t_s=column("t") - origin,
         samples={name: column(name) for name in SAMPLE_SERIES},
         phases=phases,
+        window_step=window_values("step"),
     )

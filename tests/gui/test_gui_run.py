@@ -242,3 +242,34 @@ def _not_zombie(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
+
+
+def test_the_app_runs_your_own_scripts_from_a_config(
+    window: MainWindow, qtbot: QtBot, tmp_path: Path, store_path: Path
+) -> None:
+    """A `model: {family: script}` config runs its commands from the window like any config."""
+    script = tmp_path / "train.py"
+    script.write_text(
+        "from workloads import mark\n"
+        "for _ in range(60):\n    sum(i * i for i in range(20000))\n"
+        "    mark.step(batch_size=8, loss=1.0)\n"
+    )
+    config = tmp_path / "scripts.yaml"
+    config.write_text(
+        "name: scripts\nframeworks: [torch, jax]\nmodel: {family: script}\n"
+        "train: {steps: 60, warmup_steps: 10}\n"
+        "run: {commands: {torch: python train.py, jax: python train.py}}\n"
+    )
+    drop_and_wait(qtbot, window, [config])
+    assert window.run_button.isEnabled()
+    with qtbot.waitSignal(window.controller.sessionFinished, timeout=SESSION_TIMEOUT_MS) as done:
+        assert window.start_run()
+    stored = Store(store_path)
+    try:
+        logs = [run.logs for run in stored.load(done.args[0]).runs]
+    finally:
+        stored.close()
+    assert done.args[1] == "ok", logs
+    for row in window.runs_table.runs.rows:
+        assert window.dashboard.point_count(row.info.run_id, "samples_per_s") > 0
+        assert window.dashboard.point_count(row.info.run_id, "cpu_percent") > 0

@@ -334,13 +334,23 @@ def test_all_formats_render(tmp_path: Path) -> None:
 
     with out[".csv"].open(newline="") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["run_id", "framework", "series", "t", "value"]
+    assert rows[0] == [
+        "run_id", "framework", "repeat", "series", "t", "value", "phase", "step", "used"
+    ]  # fmt: skip
+    rows = [[r[0], r[1], r[3], r[4], r[5], r[2], r[6], r[7], r[8]] for r in rows]
     series = {r[2] for r in rows[1:]}
     assert series == {"samples_per_s", "step_time_ms", "loss", "cpu_percent", "rss_mib",
                       "threads", "sys_mem_used_mib"}  # fmt: skip
     first_run_loss = [r for r in rows[1:] if r[0] == str(report.runs[0].run_id) and r[2] == "loss"]
     assert len(first_run_loss) == 42  # 2 warmup + 40 measure windows
     assert all(float(r[3]) > 0 for r in first_run_loss)
+    # A pivot of the used windows reproduces the report's median step time.
+    run0 = report.runs[0]
+    used = [float(r[4]) for r in rows[1:]
+            if r[0] == str(run0.run_id) and r[2] == "step_time_ms" and r[8] == "1"]  # fmt: skip
+    assert used and float(np.median(used)) == pytest.approx(run0.step_time_ms.median)
+    assert {r[6] for r in first_run_loss} == {"warmup", "measure"}
+    assert [int(r[7]) for r in first_run_loss] == sorted(int(r[7]) for r in first_run_loss)
 
     html = out[".html"].read_text()
     # time series with phases, distributions and startup, CPU and memory: no GPU pages
