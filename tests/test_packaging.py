@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,6 +106,36 @@ def test_the_wheel_ships_every_package_resources_desktop_entry_and_licence(wheel
     assert f"{data}/metainfo/{METAINFO.name}" in names
     assert f"{data}/icons/hicolor/scalable/apps/frameduel.svg" in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+
+
+def test_the_sdist_carries_resources_packaging_and_licence_into_its_wheel(
+    tmp_path: Path,
+) -> None:
+    """pip builds a wheel from the sdist when no wheel fits: nothing may be lost on the way."""
+    src = tmp_path / "src"
+    skip = (".venv", ".git", ".cache", "out", "build", "dist", "*.egg-info", "__pycache__")
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(*skip))
+    subprocess.run(
+        [sys.executable, "-m", "build", "--sdist", "--no-isolation", "-o", str(tmp_path / "sd"),
+         str(src)],
+        check=True,
+        capture_output=True,
+        env=_clean_env(),
+    )  # fmt: skip
+    (sdist,) = (tmp_path / "sd").glob("frameduel-*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+        tar.extractall(tmp_path / "unpacked", filter="data")
+    for needed in ("LICENSE", "README.md", "packaging/frameduel.desktop", METAINFO.name):
+        assert needed in names or f"packaging/{needed}" in names, needed
+    for resource in (ROOT / "resources").rglob("*"):
+        if resource.is_file() and "__pycache__" not in resource.parts:
+            assert resource.relative_to(ROOT).as_posix() in names
+    (unpacked,) = (tmp_path / "unpacked").iterdir()
+    wheel = _build_wheel(unpacked, tmp_path / "wheel")
+    inside = set(zipfile.ZipFile(wheel).namelist())
+    assert "profiler/resources/configs/demo-mlp.yaml" in inside
+    assert "profiler/resources/icons/frameduel.svg" in inside
 
 
 def _venv_with(tmp_path: Path, *wheels: Path) -> Path:
