@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -30,10 +29,12 @@ from gui import theme as themes
 from gui.adapter import SessionController
 from gui.arrange import ArrangePlotsDialog
 from gui.banner import MessageBanner
+from gui.batch import RunAllBatch
 from gui.editor import ConfigEditor
 from gui.history import HistoryView
 from gui.log_pane import LogPane
 from gui.plots import LiveDashboard
+from gui.prompts import Choose, Confirm, ask_choice, ask_question, unsaved_choices
 from gui.runs_table import RunsTable
 from gui.settings import AppSettings
 from gui.settings_dialog import SettingsDialog
@@ -45,7 +46,6 @@ from gui.window_configs import ConfigsMixin
 from gui.window_sessions import SessionsMixin
 
 Probe = Callable[[str | None, threading.Event], dict[str, Any]]
-Confirm = Callable[[str, str], bool]
 
 
 def default_probe(python: str | None, cancel: threading.Event) -> dict[str, Any]:
@@ -56,18 +56,14 @@ def default_probe(python: str | None, cancel: threading.Event) -> dict[str, Any]
     return probe_frameworks(python, cancel=cancel)
 
 
-def ask_question(parent: QWidget, title: str, text: str) -> bool:
-    """A Yes/No question box; True for Yes."""
-    answer = QMessageBox.question(parent, title, text)
-    return answer == QMessageBox.StandardButton.Yes
-
-
 class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
     """The FrameDuel window.
 
     ``store_path`` (the CLI's --store) wins over the settings' store; ``settings`` defaults to
     the user's QSettings; ``probe(python, cancel)`` says which frameworks an interpreter has (None:
-    do not probe); ``confirm(title, text)`` answers yes/no questions (a message box by default).
+    do not probe); ``confirm(title, text)`` answers yes/no questions (a message box by default);
+    ``choose(title, text, [(key, label), ...])`` picks one of several answers (Save / Discard /
+    Cancel) and returns its key.
     """
 
     configsLoaded = Signal(list)  # list[LoadedConfig]
@@ -85,6 +81,8 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         settings: AppSettings | None = None,
         probe: Probe | None = default_probe,
         confirm: Confirm | None = None,
+        *,
+        choose: Choose | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle("FrameDuel")
@@ -98,8 +96,12 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         self._probe = probe
         self._probe_cancel = threading.Event()
         self._confirm = confirm or (lambda title, text: ask_question(self, title, text))
+        self._choose = choose or (lambda title, text, keys: ask_choice(self, title, text, keys))
+        self._edits_discarded = False
         self._configs: dict[str, LoadedConfig] = {}
+        self._ticks: dict[str, list[str]] = {}  # frameworks the user ticked, per config path
         self._queue: list[str] = []
+        self.batch: RunAllBatch | None = None  # the Run all going on
         self._started_at = 0.0
         self._session_name = ""
         self._shown_session_id: int | None = None
@@ -121,6 +123,7 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         self.side.set_frameworks(self.settings.default_frameworks)
         self._refresh_controls()
         QTimer.singleShot(0, self.probe_frameworks)
+        QTimer.singleShot(0, self.restore_config_list)
 
     # -- construction ---------------------------------------------------------------------
 
@@ -194,6 +197,8 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         side.openRequested.connect(self.open_dialog)
         side.editRequested.connect(self.edit_current_config)
         side.removeRequested.connect(self.remove_current_config)
+        side.clearRequested.connect(self.clear_configs)
+        side.frameworksTicked.connect(self._on_frameworks_ticked)
         side.frameworksChanged.connect(self._refresh_controls)
         side.run_all_button.clicked.connect(self.run_all)
         self.config_list.currentItemChanged.connect(self._on_config_selected)
@@ -333,6 +338,21 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         self.runner.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._edits_discarded and self.editor.is_modified():
+            answer = self._choose(
+                "Save changes before quitting?",
+                f"The config editor has unsaved changes to {self.editor.display_name()}.",
+                unsaved_choices("Save and quit"),
+            )
+            if answer == "cancel":
+                event.ignore()
+                return
+            if answer == "save":
+                # Saving runs in a worker: close when the file is written (not if it fails).
+                self.editor.save(after=lambda _path: self.close())
+                event.ignore()
+                return
+            self._edits_discarded = True
         if self.controller.is_running():
             if not self._close_when_finished:
                 question = (
@@ -340,6 +360,7 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
                     "and close FrameDuel?"
                 )
                 if not self._confirm("Stop and quit?", question):
+                    self._edits_discarded = False
                     event.ignore()
                     return
                 # Never leave children behind: stop first, close when the session has ended.

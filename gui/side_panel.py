@@ -8,15 +8,19 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QCheckBox,
+    QComboBox,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSpinBox,
     QStyle,
     QToolButton,
     QVBoxLayout,
@@ -37,6 +41,19 @@ from profiler.config import (
 )
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
+NAME_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+def _distinct_tail(path: str, items: list[QListWidgetItem]) -> str:
+    """The shortest tail of ``path`` (``demo.yaml``, ``a/demo.yaml``…) that no other listed
+    config's path ends with."""
+    parts = Path(path).parts
+    others = [Path(str(i.data(PATH_ROLE))).parts for i in items]
+    for n in range(1, len(parts) + 1):
+        tail = parts[-n:]
+        if sum(1 for o in others if o[-n:] == tail) == 1:
+            return str(Path(*tail))
+    return path
 
 
 @dataclass(frozen=True)
@@ -140,7 +157,10 @@ class SidePanel(QWidget):
     openRequested = Signal()
     editRequested = Signal()
     removeRequested = Signal()
+    clearRequested = Signal()
     frameworksChanged = Signal()
+    frameworksTicked = Signal()  # the user ticked or unticked a box (not set_frameworks)
+    overridesChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -163,8 +183,15 @@ class SidePanel(QWidget):
         self.config_list = QListWidget(configs)
         self.config_list.setMinimumHeight(70)
         self.config_list.setMaximumHeight(200)
-        self.config_list.setToolTip("Loaded configs; Run all runs them one after another")
+        self.config_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.config_list.setToolTip(
+            "Loaded configs; Run all runs them one after another. Shift/Ctrl-click selects "
+            "several; Delete takes the selected ones off the list (the files stay)"
+        )
         self.config_list.itemDoubleClicked.connect(lambda _item: self.editRequested.emit())
+        self.delete_shortcut = QShortcut(QKeySequence.StandardKey.Delete, self.config_list)
+        self.delete_shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+        self.delete_shortcut.activated.connect(self.removeRequested)
         buttons = QHBoxLayout()
         self.open_button = QPushButton("Open…", configs)
         self.open_button.setToolTip("Open config files (Ctrl+O)")
@@ -176,10 +203,23 @@ class SidePanel(QWidget):
         self.edit_button.setToolTip("Open the selected config in the editor (double-click)")
         self.edit_button.clicked.connect(self.editRequested)
         self.remove_button = QPushButton("Remove", configs)
-        self.remove_button.setToolTip("Take the selected config off the list (the file stays)")
+        self.remove_button.setToolTip(
+            "Take the selected configs off the list (Delete; the files stay)"
+        )
         self.remove_button.clicked.connect(self.removeRequested)
-        for button in (self.open_button, self.recent_button, self.edit_button, self.remove_button):
+        self.clear_button = QPushButton("Clear", configs)
+        self.clear_button.setToolTip("Empty the list (the files stay)")
+        self.clear_button.clicked.connect(self.clearRequested)
+        for button in (
+            self.open_button,
+            self.recent_button,
+            self.edit_button,
+            self.remove_button,
+            self.clear_button,
+        ):
             buttons.addWidget(button)
+        self._update_list_buttons()
+        self.config_list.itemSelectionChanged.connect(self._update_list_buttons)
         self.summary = QLabel("Drop a config file here or use Open…", configs)
         self.summary.setObjectName("configSummary")
         self.summary.setWordWrap(True)
@@ -190,6 +230,11 @@ class SidePanel(QWidget):
         layout.addWidget(configs)
 
         frameworks = QGroupBox("Frameworks", self)
+        frameworks.setToolTip(
+            "The ticks belong to the selected config: each config keeps its own (its file's "
+            "frameworks until you change them), and Run all runs each config with its ticks"
+        )
+        self.frameworks_group = frameworks
         fbox = QVBoxLayout(frameworks)
         fbox.setSpacing(2)
         self.framework_boxes: dict[str, QCheckBox] = {}
@@ -199,6 +244,7 @@ class SidePanel(QWidget):
             check = QCheckBox(label_of(fw), frameworks)
             check.setIcon(swatch_icon(color_of(fw)))
             check.toggled.connect(self.frameworksChanged)
+            check.clicked.connect(self.frameworksTicked)
             info = QLabel("", frameworks)
             info.setObjectName("frameworkInfo")
             info.setIndent(26)
@@ -208,6 +254,7 @@ class SidePanel(QWidget):
             self.framework_info[fw] = info
             self.framework_available[fw] = True
         layout.addWidget(frameworks)
+        layout.addWidget(self._build_overrides())
 
         layout.addStretch(1)
         run_row = QHBoxLayout()
@@ -222,12 +269,76 @@ class SidePanel(QWidget):
         self.stop_button = QPushButton("Stop", self)
         self.stop_button.setObjectName("stopButton")
         self.stop_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaStop))
-        self.stop_button.setToolTip("Kill the running process tree and skip what is left (Esc)")
+        self.stop_button.setToolTip(
+            "Kill the running process tree and skip what is left (Esc or Ctrl+.)"
+        )
         for button in (self.run_button, self.run_all_button, self.stop_button):
             button.setEnabled(False)
             button.setMinimumHeight(34)
             run_row.addWidget(button)
         layout.addLayout(run_row)
+
+    def _build_overrides(self) -> QGroupBox:
+        group = QGroupBox("Quick overrides (every run)", self)
+        group.setToolTip(
+            "Change a few values for the runs you start here without editing the file; "
+            '"config" keeps the file\'s value. The session records the config as run.'
+        )
+        grid = QGridLayout(group)
+        grid.setContentsMargins(6, 4, 6, 4)
+        grid.setHorizontalSpacing(6)
+        grid.setVerticalSpacing(3)
+        self.override_spins: dict[str, QSpinBox] = {}
+        spins = (
+            ("steps", "Steps", 1_000_000),
+            ("repeats", "Repeats", 100),
+            ("batch_size", "Batch", 1_000_000),
+            ("threads", "Threads", 1024),
+        )
+        for i, (key, title, top) in enumerate(spins):
+            spin = QSpinBox(group)
+            spin.setRange(0, top)
+            spin.setSpecialValueText("config")  # 0: as the config says
+            spin.setAccelerated(True)
+            spin.setToolTip(f'{title} for every run; "config" keeps the file\'s value')
+            spin.valueChanged.connect(self.overridesChanged)
+            label = QLabel(title, group)
+            label.setBuddy(spin)
+            grid.addWidget(label, i // 2, (i % 2) * 2)
+            grid.addWidget(spin, i // 2, (i % 2) * 2 + 1)
+            self.override_spins[key] = spin
+        self.device_box = QComboBox(group)
+        self.device_box.addItem("config", None)
+        for device in ("auto", "cpu", "cuda", "cuda:0", "cuda:1"):
+            self.device_box.addItem(device, device)
+        self.device_box.setToolTip('The device for every run; "config" keeps the file\'s')
+        self.device_box.currentIndexChanged.connect(self.overridesChanged)
+        device_label = QLabel("Device", group)
+        device_label.setBuddy(self.device_box)
+        grid.addWidget(device_label, 2, 0)
+        grid.addWidget(self.device_box, 2, 1)
+        self.reset_overrides_button = QToolButton(group)
+        self.reset_overrides_button.setText("Reset")
+        self.reset_overrides_button.setToolTip("Back to the configs' own values")
+        self.reset_overrides_button.clicked.connect(self.reset_overrides)
+        grid.addWidget(self.reset_overrides_button, 2, 3, Qt.AlignmentFlag.AlignRight)
+        for column in (1, 3):
+            grid.setColumnStretch(column, 1)
+        return group
+
+    def quick_overrides(self) -> dict[str, Any]:
+        """The overrides set (keyword arguments of ``Config.with_overrides``)."""
+        out: dict[str, Any] = {k: s.value() for k, s in self.override_spins.items() if s.value()}
+        device = self.device_box.currentData()
+        if device:
+            out["device"] = str(device)
+        return out
+
+    def reset_overrides(self) -> None:
+        """Every value back to "config"."""
+        for spin in self.override_spins.values():
+            spin.setValue(0)
+        self.device_box.setCurrentIndex(0)
 
     # -- configs list ---------------------------------------------------------------------
 
@@ -238,13 +349,14 @@ class SidePanel(QWidget):
             item = QListWidgetItem()
             item.setData(PATH_ROLE, loaded.path)
             self.config_list.addItem(item)
-        item.setText(loaded.name)
+        item.setData(NAME_ROLE, loaded.name)
         if loaded.error is not None:
             item.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning))
             item.setToolTip(describe_error(loaded.error))
         else:
             item.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon))
             item.setToolTip(loaded.path)
+        self._relabel()
         self.config_list.setCurrentItem(item)
         return item
 
@@ -253,6 +365,28 @@ class SidePanel(QWidget):
         item = self._item_for(path)
         if item is not None:
             self.config_list.takeItem(self.config_list.row(item))
+            self._relabel()
+
+    def _relabel(self) -> None:
+        """Each entry shows its config's name; names listed twice also show their folder."""
+        items = [self.config_list.item(i) for i in range(self.config_list.count())]
+        names = [str(item.data(NAME_ROLE)) for item in items]
+        for item, name in zip(items, names, strict=True):
+            text = name
+            if names.count(name) > 1:
+                text = f"{name} — {_distinct_tail(str(item.data(PATH_ROLE)), items)}"
+            item.setText(text)
+
+    def selected_paths(self) -> list[str]:
+        """The selected configs' paths, top to bottom."""
+        rows = sorted(self.config_list.row(item) for item in self.config_list.selectedItems())
+        return [str(self.config_list.item(r).data(PATH_ROLE)) for r in rows]
+
+    def _update_list_buttons(self) -> None:
+        selected = bool(self.config_list.selectedItems())
+        self.edit_button.setEnabled(len(self.config_list.selectedItems()) == 1)
+        self.remove_button.setEnabled(selected)
+        self.clear_button.setEnabled(self.config_list.count() > 0)
 
     def _item_for(self, path: str) -> QListWidgetItem | None:
         for i in range(self.config_list.count()):
@@ -279,6 +413,10 @@ class SidePanel(QWidget):
         self.drop_zone.style().polish(self.drop_zone)
 
     # -- frameworks -----------------------------------------------------------------------
+
+    def set_frameworks_owner(self, name: str | None) -> None:
+        """Title the frameworks box with the config its ticks belong to."""
+        self.frameworks_group.setTitle(f"Frameworks for {name}" if name else "Frameworks")
 
     def set_frameworks(self, frameworks: list[str]) -> None:
         """Tick exactly the given frameworks that can run (without a signal per box)."""

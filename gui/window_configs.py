@@ -7,13 +7,14 @@ A mixin of ``MainWindow``: it uses the window's widgets, settings, runner and si
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMenu
 
+from gui.prompts import unsaved_choices
 from gui.side_panel import LoadedConfig, describe_config, describe_error
 from profiler.config import CONFIG_SUFFIXES, FRAMEWORKS, ConfigError, load_config
 
@@ -61,6 +62,28 @@ class ConfigsMixin:
         self._add_loaded([loaded])
         return loaded
 
+    def restore_config_list(self) -> None:
+        """List again the configs listed when the app last ran (files since deleted are left
+        out), read in a worker."""
+        paths = self.settings.config_list
+        if not paths:
+            return
+
+        def done(loaded: list[LoadedConfig]) -> None:
+            before = self.side.current_path()  # configs given on the command line come first
+            self._add_loaded(loaded)
+            if loaded:
+                first = next((c for c in loaded if c.config is not None), loaded[0])
+                self.select_config(before or first.path)
+                self._set_status(f"{len(loaded)} configs listed as you left them")
+            self.configsLoaded.emit(loaded)
+
+        self.runner.submit(
+            "restore-configs",
+            lambda: read_configs([p for p in paths if Path(p).is_file()]),
+            done,
+        )
+
     def load_configs(self, paths: list[str], remember: bool = True) -> None:
         """Load configs and folders of them in a worker; ``configsLoaded`` follows."""
 
@@ -90,6 +113,24 @@ class ConfigsMixin:
             self.side.add_config(item)
         if loaded:
             self._on_config_selected()
+            self._configs_listed()
+
+    def _configs_listed(self) -> None:
+        """The list changed: remember it for the next start and say what is there."""
+        paths = self.side.paths()
+        self.settings.config_list = paths
+        for path in list(self._ticks):
+            if path not in paths:
+                del self._ticks[path]
+        if not self.controller.is_running():
+            runnable = len(self.runnable_configs())
+            if paths:
+                self._set_status(
+                    f"{len(paths)} config{'s' if len(paths) != 1 else ''} listed, "
+                    f"{runnable} runnable: Run (Ctrl+R) runs the selected one, Run all every one"
+                )
+            else:
+                self._set_status("Ready. Drop a config file on the window or use Open…")
 
     def open_dialog(self) -> None:
         """Ask for config files (a modal dialog, only on the user's request)."""
@@ -126,22 +167,66 @@ class ConfigsMixin:
         return None if path is None else self._configs.get(path)
 
     def remove_current_config(self) -> None:
-        """Take the selected config off the list."""
-        path = self.side.current_path()
-        if path is not None:
+        """Take the selected configs off the list (the files stay)."""
+        paths = self.side.selected_paths()
+        current = self.side.current_path()
+        if not paths and current is not None:
+            paths = [current]
+        for path in paths:
             self._configs.pop(path, None)
             self.side.remove_config(path)
-            self._on_config_selected()
+        self._on_config_selected()
+        self._configs_listed()
+
+    def clear_configs(self) -> None:
+        """Empty the list (the files stay)."""
+        for path in self.side.paths():
+            self._configs.pop(path, None)
+            self.side.remove_config(path)
+        self._on_config_selected()
+        self._configs_listed()
 
     def edit_current_config(self) -> None:
-        """Open the selected config in the editor tab."""
+        """Open the selected config in the editor tab (asking first when the editor has unsaved
+        changes to another file)."""
         path = self.side.current_path()
-        if path is not None:
+        if path is None:
+            return
+        if self.editor.path == path and self.editor.is_modified():
+            self.tabs.setCurrentWidget(self.editor)  # the same file, edits kept
+            return
+        self.edit_file(path)
+
+    def edit_file(self, path: str) -> None:
+        """Edit ``path``; unsaved changes in the editor are saved, discarded or kept as the user
+        chooses."""
+
+        def open_it(*_: object) -> None:
             self.editor.open_file(path)
             self.tabs.setCurrentWidget(self.editor)
 
+        self.unless_unsaved_edits(f"open {Path(path).name}", open_it)
+
+    def unless_unsaved_edits(self, doing: str, proceed: Callable[[], None]) -> None:
+        """Call ``proceed`` now when the editor has no unsaved changes; else ask Save / Discard
+        / Cancel and call it after a successful save, at once on Discard, never on Cancel."""
+        if not self.editor.is_modified():
+            proceed()
+            return
+        answer = self._choose(
+            "Save changes?",
+            f"The config editor has unsaved changes to {self.editor.display_name()}. "
+            f"Save them before you {doing}?",
+            unsaved_choices(),
+        )
+        if answer == "save":
+            self.editor.save(after=lambda _path: proceed())
+        elif answer == "discard":
+            proceed()
+
     def _on_config_selected(self, *_: object) -> None:
         loaded = self.current_config()
+        self.side.set_frameworks_owner(None if loaded is None else loaded.name)
         if loaded is None:
             self.side.summary.setText("Drop a config file here or use Open…")
         elif loaded.error is not None:
@@ -153,8 +238,19 @@ class ConfigsMixin:
                 self.banner.hide()
             self.side.summary.setText(describe_config(loaded.config))
             if not self.controller.is_running():
-                self.side.set_frameworks(list(loaded.config.frameworks))
+                self.side.set_frameworks(self.frameworks_for(loaded))
         self._refresh_controls()
+
+    def frameworks_for(self, loaded: LoadedConfig) -> list[str]:
+        """The frameworks ticked for a config: the user's ticks for it, else its file's."""
+        if loaded.path in self._ticks:
+            return list(self._ticks[loaded.path])
+        return list(loaded.config.frameworks) if loaded.config is not None else []
+
+    def _on_frameworks_ticked(self) -> None:
+        loaded = self.current_config()
+        if loaded is not None and loaded.config is not None:
+            self._ticks[loaded.path] = self.checked_frameworks()
 
     def _on_editor_saved(self, path: str) -> None:
         self.load_configs([path], remember=True)

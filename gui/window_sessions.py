@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 
 from gui.adapter import Batch
+from gui.batch import RunAllBatch
 from gui.compare import CompareDialog, Pair, compare_runs, compare_sessions
 from gui.export import EXPORT_FILTERS, PreviewDialog, PreviewPages, export_report, render_preview
 from gui.replay import StoredView, load_stored
@@ -47,32 +48,99 @@ class SessionsMixin:
             return False
         if self.controller.is_running():
             return False
+        if self.editor.path == loaded.path and self.editor.is_modified():
+            return self._run_edited(loaded.path)
+        return self._run_with_ticks(loaded.config, loaded.path)
+
+    def _run_with_ticks(self, config: Config, path: str) -> bool:
         try:
-            config = loaded.config.with_overrides(frameworks=frameworks)
+            config = self.run_overrides(config, self.checked_frameworks())
         except ValueError as exc:
-            self.banner.show_message(f"Cannot run {loaded.name}: {exc}")
+            self.banner.show_message(f"Cannot run {config.name}: {exc}")
             return False
         self._queue = []
-        return self.run_config(config, loaded.path)
+        self.batch = None
+        return self.run_config(config, path)
+
+    def _run_edited(self, path: str) -> bool:
+        """Run a config whose editor has unsaved changes: never the file on disk unasked. A
+        valid edit is saved first (or the file run as it is, if the user says so); an invalid
+        one is refused."""
+        result = self.editor.current_result()
+        if result is None:  # the newest text is still being checked: ask again when it is
+            self.editor.validated.connect(self._run_when_validated)
+            self.editor.validate_now()
+            self._set_status("Checking the edited config before running it…")
+            return False
+        name = Path(path).name
+        if result.config is None:
+            error = result.error
+            where = f" (line {error.line})" if error is not None and error.line else ""
+            self.banner.show_message(
+                f"Not run: the editor's unsaved changes to {name} are not valid{where}. "
+                "Fix them or press Revert, then run again.",
+                "error",
+                str(error) if error is not None else None,
+            )
+            self.tabs.setCurrentWidget(self.editor)
+            return False
+        answer = self._choose(
+            "Save changes and run?",
+            f"The config editor has unsaved changes to {name}. Run the edited config (saving "
+            "it first) or the file as it is on disk?",
+            [("save", "Save and run"), ("disk", "Run the file on disk"), ("cancel", "Cancel")],
+        )
+        if answer == "save":
+            edited = result.config
+            self.editor.save(after=lambda saved: self._run_with_ticks(edited, saved))
+            return True
+        if answer == "disk":
+            loaded = self._configs.get(path)
+            if loaded is not None and loaded.config is not None:
+                return self._run_with_ticks(loaded.config, path)
+        return False
+
+    def _run_when_validated(self, _result: object) -> None:
+        self.editor.validated.disconnect(self._run_when_validated)
+        self.start_run()
+
+    def run_overrides(self, config: Config, frameworks: list[str]) -> Config:
+        """``config`` as it will run: with ``frameworks`` and the side panel's quick overrides,
+        through the engine's one override path (raises ValueError when that is invalid)."""
+        return config.with_overrides(frameworks=frameworks, **self.side.quick_overrides())
 
     def run_all(self) -> bool:
-        """Run every valid config of the list, one after another, each with its own frameworks
-        (those this machine can run)."""
+        """Run every valid config of the list, one after another, each with the frameworks
+        ticked for it (those this machine can run) and the quick overrides."""
         if self.controller.is_running():
             return False
         self._queue = [c.path for c in self.runnable_configs()]
-        return self._run_next_in_queue()
+        self.batch = RunAllBatch(total=len(self._queue), started_at=time.monotonic())
+        if not self._run_next_in_queue():
+            self.batch = None
+            return False
+        return True
 
     def _run_next_in_queue(self) -> bool:
         while self._queue:
             loaded = self._configs.get(self._queue.pop(0))
             if loaded is None or loaded.config is None:
                 continue
-            available = [fw for fw in loaded.config.frameworks if self._can_run(fw)]
+            batch = self.batch
+            available = [fw for fw in self.frameworks_for(loaded) if self._can_run(fw)]
             if not available:
+                if batch is not None:
+                    batch.skip(loaded.name, "no ticked framework can run here")
+                continue
+            try:
+                config = self.run_overrides(loaded.config, available)
+            except ValueError as exc:
+                if batch is not None:
+                    batch.skip(loaded.name, str(exc).splitlines()[0])
                 continue
             self.select_config(loaded.path)
-            config = loaded.config.with_overrides(frameworks=available)
+            if batch is not None:
+                batch.start(loaded.name)
             return self.run_config(config, loaded.path)
         return False
 
@@ -95,13 +163,23 @@ class SessionsMixin:
         self._started_at = time.monotonic()
         self.controller.start(config, config_path, self.store_path(), self.settings.run_options())
         self.tabs.setCurrentWidget(self.dashboard)
-        waiting = f" ({len(self._queue)} more queued)" if self._queue else ""
-        self._set_status(f"Starting {config.name}…{waiting}")
+        self._set_status(f"Starting {config.name}…{self._batch_progress()}")
         self._refresh_controls()
         return True
 
+    def _batch_progress(self) -> str:
+        """`` — config 3 of 5 of Run all`` while Run all goes on, else nothing."""
+        batch = self.batch
+        if batch is None or not batch.names:
+            return ""
+        return f" — config {len(batch.names)} of {batch.total} of Run all"
+
     def stop_run(self) -> None:
         """Stop the running session and the queue (returns at once; the session ends soon)."""
+        if self._queue and self.batch is not None:
+            for path in self._queue:
+                loaded = self._configs.get(path)
+                self.batch.skip(loaded.name if loaded else Path(path).name, "stopped")
         self._queue = []
         if self.controller.is_running():
             self.controller.stop()
@@ -126,7 +204,7 @@ class SessionsMixin:
         total = len(self.dashboard.data.runs)
         self._set_status(
             f"Running {self._session_name}: {label_of(run.framework)} "
-            f"(run {run.seq + 1} of {total})"
+            f"(run {run.seq + 1} of {total}){self._batch_progress()}"
         )
 
     def _on_batch(self, batch: Batch) -> None:
@@ -164,11 +242,20 @@ class SessionsMixin:
         self._set_status(text)
         if self.history_loaded:
             self.history.refresh()
+        batch = self.batch
+        if batch is not None:
+            batch.finish(status, session_id)
         if self._close_when_finished:
             self.close()
             return
-        if status != "stopped" and self._queue:
-            self._run_next_in_queue()
+        going_on = status != "stopped" and bool(self._queue) and self._run_next_in_queue()
+        if batch is not None and not going_on:
+            self.batch = None
+            summary = batch.summary(time.monotonic())
+            self._set_status(summary)
+            self.banner.show_message(
+                summary, "info" if batch.all_ok() else "error", batch.details()
+            )
         self._refresh_controls()
 
     def _on_failed(self, message: str) -> None:

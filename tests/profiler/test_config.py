@@ -139,6 +139,22 @@ def test_overrides_are_validated(tmp_path: Path) -> None:
     assert config.with_overrides(steps=2000).window_steps() == 50
 
 
+def test_quick_overrides_change_only_what_they_name(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, "a.yaml", VALID_YAML))
+    quick = config.with_overrides(batch_size=16, repeats=3, threads=2, device="cpu")
+    assert (quick.train.batch_size, quick.run.repeats, quick.threads, quick.device) == (
+        16,
+        3,
+        2,
+        "cpu",
+    )
+    assert quick.train.steps == config.train.steps and quick.frameworks == config.frameworks
+    with pytest.raises(ValueError, match="device"):
+        config.with_overrides(device="tpu")
+    with pytest.raises(ValueError, match="repeats"):
+        config.with_overrides(repeats=0)
+
+
 # --- the model zoo: every family, cross-field checks, files resolved beside the config ---------
 
 CNN_YAML = """\
