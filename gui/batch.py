@@ -16,16 +16,19 @@ class RunAllBatch:
     started_at: float
     names: list[str] = field(default_factory=list)  # started, in order
     outcomes: list[tuple[str, str, str]] = field(default_factory=list)  # name, status, note
+    running: str | None = None
 
     def start(self, name: str) -> None:
         """The next config starts."""
         self.names.append(name)
+        self.running = name
 
     def finish(self, status: str, session_id: int) -> None:
         """The running config's session ended with ``status``."""
-        if len(self.outcomes) < len(self.names):
+        if self.running is not None:
             note = f"session {session_id}" if session_id >= 0 else ""
-            self.outcomes.append((self.names[-1], status, note))
+            self.outcomes.append((self.running, status, note))
+            self.running = None
 
     def skip(self, name: str, why: str) -> None:
         """A queued config was not run, for ``why``."""

@@ -9,17 +9,20 @@ framework probes and config validation run in workers (``TaskRunner``). Configs 
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QRect, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
+    QFrame,
     QLabel,
     QMainWindow,
+    QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -30,6 +33,7 @@ from gui.adapter import SessionController
 from gui.arrange import ArrangePlotsDialog
 from gui.banner import MessageBanner
 from gui.batch import RunAllBatch
+from gui.dock_sizes import DockSizes
 from gui.editor import ConfigEditor
 from gui.history import HistoryView
 from gui.log_pane import LogPane
@@ -44,8 +48,12 @@ from gui.tasks import TaskRunner
 from gui.window_actions import WindowActions
 from gui.window_configs import ConfigsMixin
 from gui.window_sessions import SessionsMixin
+from profiler.paths import default_store_path
 
 Probe = Callable[[str | None, threading.Event], dict[str, Any]]
+DEFAULT_SIZE = QSize(1400, 900)
+STORE_LABEL_PX = 360
+FRAME_PX = (16, 40)  # a window manager's frame: borders, and a title bar above the window
 
 
 def default_probe(python: str | None, cancel: threading.Event) -> dict[str, Any]:
@@ -87,7 +95,6 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         super().__init__()
         self.setWindowTitle("FrameDuel")
         self.setObjectName("mainWindow")
-        self.resize(1400, 900)
         self.setAcceptDrops(True)
         self.settings = settings if settings is not None else AppSettings()
         self._store_override = store_path
@@ -118,8 +125,8 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         for dock in self.docks.values():
             self.commands.add_panel(dock.toggleViewAction())
         self._connect()
-        self._restore_layout()
         self.apply_theme()
+        self._restore_layout()
         self.side.set_frameworks(self.settings.default_frameworks)
         self._refresh_controls()
         QTimer.singleShot(0, self.probe_frameworks)
@@ -134,7 +141,6 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         self.run_button = self.side.run_button
         self.stop_button = self.side.stop_button
 
-        self.banner = MessageBanner(self)
         self.dashboard = LiveDashboard(self)
         self.editor = ConfigEditor(self.runner, self)
         self.history = HistoryView(self.runner, self.store_path, self._confirm, self)
@@ -147,9 +153,9 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         layout = QVBoxLayout(centre)
         layout.setContentsMargins(6, 6, 6, 2)
         layout.setSpacing(6)
-        layout.addWidget(self.banner)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(centre)
+        self.banner = MessageBanner(centre)  # floats over the centre: never shifts the tabs
 
         self.runs_table = RunsTable(self)
         self.summary = SummaryTable(self)
@@ -157,8 +163,16 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         self.log_pane = LogPane(self)
         self.log_view = self.log_pane.view
         self.docks: dict[str, QDockWidget] = {}
+        # The side panel scrolls in a short window instead of setting the window's least height.
+        side_scroll = QScrollArea(self)
+        side_scroll.setObjectName("sideScroll")
+        side_scroll.setWidget(self.side)
+        side_scroll.setWidgetResizable(True)
+        side_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.side_scroll = side_scroll
         self._dock(
-            "configs", "Configs and frameworks", self.side, Qt.DockWidgetArea.LeftDockWidgetArea
+            "configs", "Configs and frameworks", side_scroll, Qt.DockWidgetArea.LeftDockWidgetArea
         )
         self._dock("runs", "Runs", self.runs_table, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._dock("summary", "Summary", self.summary, Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -172,6 +186,13 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         )
         self.resizeDocks([self.docks["runs"]], [250], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["configs"]], [280], Qt.Orientation.Horizontal)
+        self.dock_sizes = DockSizes(
+            self,
+            {
+                self.docks["runs"]: (Qt.Orientation.Vertical, 250),
+                self.docks["configs"]: (Qt.Orientation.Horizontal, 280),
+            },
+        )
 
         self.status_label = QLabel("Ready. Drop a config file on the window or use Open…", self)
         self.statusBar().addWidget(self.status_label, 1)
@@ -227,12 +248,31 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
 
     # -- settings, theme, layout ----------------------------------------------------------
 
-    def store_path(self) -> str | None:
-        """The store in use: --store, else the settings' store, else None (the default)."""
-        return self._store_override or self.settings.store_path or None
+    def store_path(self) -> str:
+        """The store in use: --store, else the settings' store, else $FRAMEDUEL_STORE, else the
+        XDG data dir's (always a real path: the status bar and History show it)."""
+        return self._store_override or self.settings.store_path or str(default_store_path())
+
+    def store_source(self) -> str:
+        """Where the store's path comes from, in words."""
+        if self._store_override:
+            return "--store on the command line"
+        if self.settings.store_path:
+            return "Settings ▸ Store"
+        if os.environ.get("FRAMEDUEL_STORE"):
+            return "$FRAMEDUEL_STORE"
+        return "the default (the XDG data folder)"
 
     def _update_store_label(self) -> None:
-        self.store_label.setText(f"Store: {self.store_path() or 'default'}")
+        path = self.store_path()
+        # Elided in the middle: a long path must not set the window's least width.
+        shown = self.store_label.fontMetrics().elidedText(
+            path, Qt.TextElideMode.ElideMiddle, STORE_LABEL_PX
+        )
+        self.store_label.setText(f"Store: {shown}")
+        self.store_label.setToolTip(
+            f"The SQLite store sessions go to: {path}\nFrom {self.store_source()}"
+        )
 
     def open_settings(self) -> SettingsDialog:
         """Show the settings dialog (window-modal, without blocking the event loop)."""
@@ -263,6 +303,9 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         if isinstance(app, QApplication):
             themes.apply(app, self.theme)
         self.setStyleSheet(themes.style_sheet(self.theme))
+        # the side panel never scrolls sideways: its scroll area is as wide as it needs
+        bar = self.side_scroll.verticalScrollBar().sizeHint().width()
+        self.side_scroll.setMinimumWidth(self.side.minimumSizeHint().width() + bar)
         self.dashboard.apply_theme(self.theme)
         self.summary.apply_theme(self.theme)
         self.runs_table.runs.set_theme(self.theme)
@@ -282,8 +325,9 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
 
     def _restore_layout(self) -> None:
         geometry, state = self.settings.window_layout()
-        if geometry is not None:
-            self.restoreGeometry(geometry)
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.setGeometry(initial_geometry(screen.availableGeometry(), self.minimumSizeHint()))
         if state is not None:
             self.restoreState(state)
         order, hidden, axis = self.settings.plot_layout()
@@ -371,6 +415,18 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
             return
         self.save_layout()
         event.accept()
+
+
+def initial_geometry(available: QRect, least: QSize) -> QRect:
+    """The window's first place: 1400×900, or less on a smaller screen (room left for the
+    frame and title bar), centred on the screen's available area; never below ``least``."""
+    width = max(least.width(), min(DEFAULT_SIZE.width(), available.width() - FRAME_PX[0]))
+    height = max(least.height(), min(DEFAULT_SIZE.height(), available.height() - FRAME_PX[1]))
+    rect = QRect(0, 0, width, height)
+    rect.moveCenter(available.center())
+    rect.moveTop(max(available.top() + FRAME_PX[1] - 8, rect.top()))
+    rect.moveLeft(max(available.left(), rect.left()))
+    return rect
 
 
 def isolated_settings(path: str) -> AppSettings:

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QGridLayout,
+    QMessageBox,
+    QSizePolicy,
+    QSpacerItem,
+    QTextEdit,
+    QWidget,
+)
 
 Confirm = Callable[[str, str], bool]
 # (title, text, [(key, button label), ...]) -> the key of the button pressed ("cancel" on Esc)
@@ -17,10 +25,32 @@ _ROLES = {
 }
 
 
+def fit_box(box: QMessageBox, details_lines: int = 18) -> None:
+    """Make a message box wide enough for its whole title (window managers cut a title to the
+    window's width, and Qt adds " — FrameDuel" to it) and give its Show Details pane room for
+    ``details_lines`` lines (Qt's default shows 4-5, too few for a traceback)."""
+    shown = f"{box.windowTitle()} — {QApplication.applicationDisplayName()}"
+    width = box.fontMetrics().horizontalAdvance(shown) + 160  # the title bar's buttons
+    layout = box.layout()
+    if isinstance(layout, QGridLayout):
+        spacer = QSpacerItem(width, 0, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Expanding)
+        layout.addItem(spacer, layout.rowCount(), 0, 1, layout.columnCount())
+    for edit in box.findChildren(QTextEdit):
+        metrics = edit.fontMetrics()
+        edit.setMinimumHeight(metrics.lineSpacing() * details_lines)
+        edit.setMinimumWidth(metrics.averageCharWidth() * 90)
+
+
 def ask_question(parent: QWidget, title: str, text: str) -> bool:
     """A Yes/No question box; True for Yes."""
-    answer = QMessageBox.question(parent, title, text)
-    return answer == QMessageBox.StandardButton.Yes
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle(title)
+    box.setText(text)
+    box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+    box.setDefaultButton(QMessageBox.StandardButton.Yes)
+    fit_box(box)
+    return box.exec() == QMessageBox.StandardButton.Yes
 
 
 def ask_choice(parent: QWidget, title: str, text: str, choices: Sequence[tuple[str, str]]) -> str:
@@ -39,6 +69,7 @@ def ask_choice(parent: QWidget, title: str, text: str, choices: Sequence[tuple[s
     first = box.buttons()[0] if box.buttons() else None
     if first is not None:
         box.setDefaultButton(first)  # type: ignore[arg-type]
+    fit_box(box)
     box.exec()
     return buttons.get(box.clickedButton(), "cancel")
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -192,7 +192,8 @@ class SidePanel(QWidget):
         self.delete_shortcut = QShortcut(QKeySequence.StandardKey.Delete, self.config_list)
         self.delete_shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
         self.delete_shortcut.activated.connect(self.removeRequested)
-        buttons = QHBoxLayout()
+        buttons = QGridLayout()
+        buttons.setSpacing(4)
         self.open_button = QPushButton("Open…", configs)
         self.open_button.setToolTip("Open config files (Ctrl+O)")
         self.open_button.clicked.connect(self.openRequested)
@@ -210,14 +211,17 @@ class SidePanel(QWidget):
         self.clear_button = QPushButton("Clear", configs)
         self.clear_button.setToolTip("Empty the list (the files stay)")
         self.clear_button.clicked.connect(self.clearRequested)
-        for button in (
-            self.open_button,
-            self.recent_button,
-            self.edit_button,
-            self.remove_button,
-            self.clear_button,
+        # two rows: one row of five buttons would set the panel's (and window's) least width
+        for i, button in enumerate(
+            (
+                self.open_button,
+                self.recent_button,
+                self.edit_button,
+                self.remove_button,
+                self.clear_button,
+            )
         ):
-            buttons.addWidget(button)
+            buttons.addWidget(button, i // 3, i % 3)
         self._update_list_buttons()
         self.config_list.itemSelectionChanged.connect(self._update_list_buttons)
         self.summary = QLabel("Drop a config file here or use Open…", configs)
@@ -357,7 +361,9 @@ class SidePanel(QWidget):
             item.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon))
             item.setToolTip(loaded.path)
         self._relabel()
-        self.config_list.setCurrentItem(item)
+        # select it alone (a programmatic current item in a multi-select list keeps the rest)
+        self.config_list.setCurrentItem(item, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self._update_list_buttons()
         return item
 
     def remove_config(self, path: str) -> None:
@@ -366,6 +372,7 @@ class SidePanel(QWidget):
         if item is not None:
             self.config_list.takeItem(self.config_list.row(item))
             self._relabel()
+            self._update_list_buttons()
 
     def _relabel(self) -> None:
         """Each entry shows its config's name; names listed twice also show their folder."""

@@ -8,6 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMessageBox, QToolBar, QToolButton
 
+from gui.prompts import fit_box
+
 SHORTCUT_HELP_TITLE = "Keyboard shortcuts"
 
 
@@ -189,5 +191,6 @@ class WindowActions:
         box = QMessageBox(self._window)
         box.setWindowTitle(SHORTCUT_HELP_TITLE)
         box.setText("\n".join(self.shortcut_lines()))
+        fit_box(box)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()

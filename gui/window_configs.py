@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMenu
 
@@ -75,7 +76,8 @@ class ConfigsMixin:
             if loaded:
                 first = next((c for c in loaded if c.config is not None), loaded[0])
                 self.select_config(before or first.path)
-                self._set_status(f"{len(loaded)} configs listed as you left them")
+                n = len(loaded)
+                self._set_status(f"{n} config{'s' if n != 1 else ''} listed as you left them")
             self.configsLoaded.emit(loaded)
 
         self.runner.submit(
@@ -267,15 +269,14 @@ class ConfigsMixin:
     # -- drag and drop --------------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if _dropped_paths(event):
-            event.acceptProposedAction()
+        if _dropped_paths(event) and _accept_as_copy(event):
             self.side.set_drop_active(True)
         else:
             event.ignore()
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if _dropped_paths(event):
-            event.acceptProposedAction()
+        if not (_dropped_paths(event) and _accept_as_copy(event)):
+            event.ignore()
 
     def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
         self.side.set_drop_active(False)
@@ -283,10 +284,9 @@ class ConfigsMixin:
     def dropEvent(self, event: QDropEvent) -> None:
         self.side.set_drop_active(False)
         paths = _dropped_paths(event)
-        if not paths:
+        if not paths or not _accept_as_copy(event):
             event.ignore()
             return
-        event.acceptProposedAction()
         self.load_configs(paths)
 
     # -- frameworks on this machine -------------------------------------------------------
@@ -322,6 +322,18 @@ class ConfigsMixin:
         self.frameworks_info[python] = result
         self._refresh_controls()
         self.frameworksProbed.emit(python)
+
+
+def _accept_as_copy(event: QDragMoveEvent | QDropEvent) -> bool:
+    """Accept a drop as Copy (else Link), never Move: a file manager that honours Move would
+    delete the user's file once FrameDuel has "taken" it. False when only Move is offered."""
+    offered = event.possibleActions()
+    for action in (Qt.DropAction.CopyAction, Qt.DropAction.LinkAction):
+        if offered & action:
+            event.setDropAction(action)
+            event.accept()
+            return True
+    return False
 
 
 def _dropped_paths(event: QDragEnterEvent | QDragMoveEvent | QDropEvent) -> list[str]:

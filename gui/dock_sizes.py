@@ -1,0 +1,55 @@
+"""Docks that grow back: when a small window squeezed the docks, they return to the size the
+user gave them once the window has room again (Qt hands all new room to the centre).
+
+The size a dock "wants" is the one it had at start-up or after the user dragged its edge; a
+window resize by the window manager never changes it.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow
+
+Orientation = Qt.Orientation
+
+
+class DockSizes(QObject):
+    """Watches ``window``'s docks; ``wanted`` maps a dock to (orientation, pixels)."""
+
+    def __init__(self, window: QMainWindow, wanted: dict[QDockWidget, tuple[Orientation, int]]):
+        super().__init__(window)
+        self.window = window
+        self.wanted = dict(wanted)
+        self._regrowing = False
+        window.installEventFilter(self)
+        for dock in self.wanted:
+            dock.installEventFilter(self)
+
+    @staticmethod
+    def _size(dock: QDockWidget, orientation: Orientation) -> int:
+        return dock.width() if orientation == Orientation.Horizontal else dock.height()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.Resize:
+            return False
+        if watched is self.window:
+            QTimer.singleShot(0, self.regrow)  # after the layout has placed the docks
+        elif isinstance(watched, QDockWidget) and watched in self.wanted:
+            # The user drags a dock's edge with the button held inside the window; a window
+            # manager's resize is not seen as a pressed button here.
+            dragging = QApplication.mouseButtons() & Qt.MouseButton.LeftButton
+            if dragging and not self._regrowing and not watched.isFloating():
+                orientation, _ = self.wanted[watched]
+                self.wanted[watched] = (orientation, self._size(watched, orientation))
+        return False
+
+    def regrow(self) -> None:
+        """Give each squeezed dock back as much of its wanted size as the window allows."""
+        self._regrowing = True
+        try:
+            for dock, (orientation, px) in self.wanted.items():
+                squeezed = self._size(dock, orientation) < px
+                if squeezed and dock.isVisible() and not dock.isFloating():
+                    self.window.resizeDocks([dock], [px], orientation)
+        finally:
+            self._regrowing = False
