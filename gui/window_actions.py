@@ -48,7 +48,10 @@ class WindowActions:
             w, "Run &all", w.run_all, "Ctrl+Shift+R", "Run every valid config of the list in turn"
         )
         self.stop = _action(w, "&Stop", w.stop_run, "Ctrl+.", "Stop the running session")
-        self.stop.setShortcuts([QKeySequence("Ctrl+."), QKeySequence("Shift+F5")])
+        # Esc too, as the Stop button's tooltip says (enabled only while a session runs)
+        self.stop.setShortcuts(
+            [QKeySequence("Ctrl+."), QKeySequence("Shift+F5"), QKeySequence("Esc")]
+        )
         self.exports: dict[str, QAction] = {}
         for suffix, name, key in (
             (".pdf", "PDF", "Ctrl+E"),
