@@ -9,7 +9,7 @@ Details…, in a message box opened without a nested event loop.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
 
 from gui.prompts import fit_box
 from gui.theme import LIGHT, Theme
+
+INFO_SHOWN_MS = 8000
 
 
 class MessageBanner(QFrame):
@@ -53,6 +55,9 @@ class MessageBanner(QFrame):
         self.kind = "error"
         self.details = ""
         self.details_box: QMessageBox | None = None
+        self._expire = QTimer(self)
+        self._expire.setSingleShot(True)
+        self._expire.timeout.connect(self.hide)
         self.hide()
         if parent is not None:
             parent.installEventFilter(self)
@@ -86,6 +91,11 @@ class MessageBanner(QFrame):
         self.details_button.setVisible(bool(self.details) and self.details != text)
         self.show()
         self.place()
+        # A toast covers what is under it: news goes by itself, errors stay until dismissed.
+        if kind == "error":
+            self._expire.stop()
+        else:
+            self._expire.start(INFO_SHOWN_MS)
 
     def set_theme(self, theme: Theme) -> None:
         """Recolour for the theme."""

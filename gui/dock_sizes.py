@@ -7,8 +7,12 @@ window resize by the window manager never changes it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow
+
+from profiler.config import FRAMEWORKS
 
 Orientation = Qt.Orientation
 
@@ -53,3 +57,36 @@ class DockSizes(QObject):
                     self.window.resizeDocks([dock], [px], orientation)
         finally:
             self._regrowing = False
+
+
+WIDE_BOTTOM_PX = 1250  # below this, Runs, Summary and Log side by side cut each other
+NARROW_BOTTOM_PX = 900  # below this, the Summary is sized for two frameworks, not three
+
+
+def arrange_first_launch(
+    window: QMainWindow,
+    docks: dict[str, QDockWidget],
+    width: int,
+    summary_px: Callable[[list[str]], int],
+) -> None:
+    """The docks' first arrangement for a window ``width`` wide: the side panel runs the full
+    height (its controls fit a 768-line screen); below the plots, Runs, Summary and Log side by
+    side when there is room, else Log as a tab beside Runs, so the Summary keeps the width
+    ``summary_px(frameworks)`` says its columns need (three frameworks, or two in a narrow
+    window)."""
+    window.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+    bottom = width - max(docks["configs"].width(), docks["configs"].minimumSizeHint().width())
+    frameworks = list(FRAMEWORKS) if bottom >= NARROW_BOTTOM_PX else list(FRAMEWORKS[:2])
+    summary_width = summary_px(frameworks)
+    runs, summary, log = docks["runs"], docks["summary"], docks["log"]
+    if bottom < WIDE_BOTTOM_PX:
+        window.tabifyDockWidget(runs, log)
+        runs.raise_()
+        sizes = {runs: bottom - summary_width, summary: summary_width}
+    else:
+        rest = bottom - summary_width
+        sizes = {runs: rest * 6 // 10, summary: summary_width, log: rest * 4 // 10}
+    # Sizes hold once the window is laid out (before, Qt takes them as mere proportions).
+    QTimer.singleShot(
+        0, lambda: window.resizeDocks(list(sizes), list(sizes.values()), Orientation.Horizontal)
+    )

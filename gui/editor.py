@@ -252,6 +252,12 @@ class ConfigEditor(QWidget):
         self._generation += 1
         generation = self._generation
         text, suffix, path = self.text.toPlainText(), self.suffix, self.path
+        if path is None and not text.strip():
+            # Nothing open: nothing to judge (an empty text is "not a mapping", a red error
+            # about a file that does not exist).
+            self._shown_generation = generation
+            self._show(None)
+            return
         source = path or f"<editor>{suffix}"
         base_dir = Path(path).parent if path else None
 

@@ -33,7 +33,7 @@ from gui.adapter import SessionController
 from gui.arrange import ArrangePlotsDialog
 from gui.banner import MessageBanner
 from gui.batch import RunAllBatch
-from gui.dock_sizes import DockSizes
+from gui.dock_sizes import DockSizes, arrange_first_launch
 from gui.editor import ConfigEditor
 from gui.history import HistoryView
 from gui.log_pane import LogPane
@@ -328,8 +328,8 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         screen = self.screen() or QGuiApplication.primaryScreen()
         if geometry is None or not self.restoreGeometry(geometry):
             self.setGeometry(initial_geometry(screen.availableGeometry(), self.minimumSizeHint()))
-        if state is not None:
-            self.restoreState(state)
+        if state is None or not self.restoreState(state):
+            arrange_first_launch(self, self.docks, self.width(), self.summary.preferred_width)
         order, hidden, axis = self.settings.plot_layout()
         if order or hidden:
             self.dashboard.set_layout(order, hidden)

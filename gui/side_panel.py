@@ -167,8 +167,8 @@ class SidePanel(QWidget):
         self.setObjectName("sidePanel")
         self._running = False
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 10, 10, 10)
-        layout.setSpacing(10)
+        layout.setContentsMargins(8, 6, 8, 8)
+        layout.setSpacing(6)
 
         configs = QGroupBox("Configs", self)
         box = QVBoxLayout(configs)
@@ -182,7 +182,7 @@ class SidePanel(QWidget):
         )
         self.config_list = QListWidget(configs)
         self.config_list.setMinimumHeight(70)
-        self.config_list.setMaximumHeight(200)
+        self.config_list.setMaximumHeight(150)
         self.config_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.config_list.setToolTip(
             "Loaded configs; Run all runs them one after another. Shift/Ctrl-click selects "
@@ -239,21 +239,24 @@ class SidePanel(QWidget):
             "frameworks until you change them), and Run all runs each config with its ticks"
         )
         self.frameworks_group = frameworks
-        fbox = QVBoxLayout(frameworks)
-        fbox.setSpacing(2)
+        # One line per framework (box, then what the probe found): the panel fits 768 lines.
+        fbox = QGridLayout(frameworks)
+        fbox.setVerticalSpacing(2)
+        fbox.setColumnStretch(1, 1)
         self.framework_boxes: dict[str, QCheckBox] = {}
         self.framework_info: dict[str, QLabel] = {}
         self.framework_available: dict[str, bool] = {}
-        for fw in FRAMEWORKS:
+        for row, fw in enumerate(FRAMEWORKS):
             check = QCheckBox(label_of(fw), frameworks)
             check.setIcon(swatch_icon(color_of(fw)))
             check.toggled.connect(self.frameworksChanged)
             check.clicked.connect(self.frameworksTicked)
             info = QLabel("", frameworks)
             info.setObjectName("frameworkInfo")
-            info.setIndent(26)
-            fbox.addWidget(check)
-            fbox.addWidget(info)
+            info.setWordWrap(True)
+            info.hide()  # until a probe says something
+            fbox.addWidget(check, row, 0)
+            fbox.addWidget(info, row, 1)
             self.framework_boxes[fw] = check
             self.framework_info[fw] = info
             self.framework_available[fw] = True
@@ -439,6 +442,7 @@ class SidePanel(QWidget):
         line, tip, available = framework_text(framework, info)
         label = self.framework_info[framework]
         label.setText(line)
+        label.setVisible(bool(line))
         label.setToolTip(tip)
         check = self.framework_boxes[framework]
         check.setToolTip(tip)

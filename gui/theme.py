@@ -155,7 +155,7 @@ QWidget#sidePanel QGroupBox::title {{ subcontrol-origin: margin; left: 8px; padd
 QWidget#sidePanel QGroupBox QWidget {{ font-weight: normal; }}
 QLabel#configSummary, QLabel#frameworkInfo, QLabel#muted {{ color: {t.muted}; }}
 QLabel#dropZone {{ border: 1px dashed {t.border}; border-radius: 4px; color: {t.muted};
-    padding: 8px; background: {t.base}; }}
+    padding: 5px; background: {t.base}; }}
 QLabel#dropZone[active="true"] {{ border: 2px dashed {t.accent}; color: {t.text}; }}
 QPushButton#runButton {{ background: {t.accent}; color: white; border: none; border-radius: 4px;
     font-weight: 600; padding: 6px 14px; }}

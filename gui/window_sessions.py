@@ -186,6 +186,15 @@ class SessionsMixin:
             self.stop_button.setEnabled(False)
             self._set_status(f"Stopping {self._session_name}…")
 
+    def _set_idle_status(self) -> None:
+        """Say what the window shows now (after a message that no longer holds)."""
+        if self.controller.is_running():
+            return
+        if self._shown_session_id is not None:
+            self._set_status(f"Showing session {self._shown_session_id}: {self._session_name}")
+        else:
+            self._configs_listed()
+
     def _show_data(self, data: SessionData) -> None:
         self.dashboard.set_session(data)
         self.summary.set_data(data)
@@ -407,6 +416,7 @@ class SessionsMixin:
             self.preview_dialog = dialog
             dialog.show()
             self._set_status(f"Previewing the PDF of session {sid} ({len(pages.pages)} pages)")
+            dialog.finished.connect(lambda _result: self._set_idle_status())
             self.previewShown.emit(dialog)
 
         self.runner.submit(
