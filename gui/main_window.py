@@ -115,6 +115,7 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         self._close_when_finished = False
         self.history_loaded = False
         self.frameworks_info: dict[str, dict[str, Any]] = {}
+        self.framework_probe: dict[str, dict[str, Any]] = {}  # what each framework's probe said
         self._probed_pythons: dict[str, str] | None = None
         self.theme = themes.resolve(self.settings.theme)
         self.compare_dialog: Any = None

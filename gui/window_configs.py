@@ -299,6 +299,7 @@ class ConfigsMixin:
         self._probed_pythons = dict(pythons)
         for fw in FRAMEWORKS:
             self.side.set_framework_info(fw, None)
+            self.framework_probe.pop(fw, None)
         interpreters = sorted({pythons.get(fw, "") for fw in FRAMEWORKS})
         for python in interpreters:
             probe = self._probe
@@ -319,6 +320,7 @@ class ConfigsMixin:
             if not isinstance(info, dict):
                 info = {"available": False, "error": result.get("error") or "no answer"}
             self.side.set_framework_info(fw, {**info, "python": shown})
+            self.framework_probe[fw] = info
         self.frameworks_info[python] = result
         self._refresh_controls()
         self.frameworksProbed.emit(python)

@@ -60,6 +60,9 @@ class SessionsMixin:
             return False
         self._queue = []
         self.batch = None
+        if not self.fp16_can_run(config):
+            self._set_status(f"Not run: {config.name} needs a GPU for fp16")
+            return False
         return self.run_config(config, path)
 
     def _run_edited(self, path: str) -> bool:
@@ -139,10 +142,34 @@ class SessionsMixin:
                     batch.skip(loaded.name, str(exc).splitlines()[0])
                 continue
             self.select_config(loaded.path)
+            if not self.fp16_can_run(config):
+                if batch is not None:
+                    batch.skip(loaded.name, "fp16 without a GPU: not run")
+                continue
             if batch is not None:
                 batch.start(loaded.name)
             return self.run_config(config, loaded.path)
         return False
+
+    def fp16_can_run(self, config: Config) -> bool:
+        """False when the user declines to run fp16 with ``device: auto`` on frameworks whose
+        probe found only the CPU (each run would fail after its imports); True otherwise."""
+        if config.train.precision != "fp16" or config.device != "auto":
+            return True
+        cpu_only = [
+            fw
+            for fw in config.frameworks
+            if (self.framework_probe.get(fw) or {}).get("devices") == ["cpu"]
+        ]
+        if not cpu_only:
+            return True
+        names = ", ".join(label_of(fw) for fw in cpu_only)
+        question = (
+            f"{config.name} trains in fp16 with device: auto, but {names} found only the CPU "
+            "here, and fp16 needs a CUDA GPU: those runs will fail after their imports. "
+            "Run anyway? (Or set precision: bf16 or fp32, or the device override.)"
+        )
+        return self._confirm("fp16 without a GPU", question)
 
     def _can_run(self, framework: str) -> bool:
         return self.side.framework_available.get(framework, True)
