@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMessageBox, QToolBar, QToolButton
 
+from gui.help_actions import HelpActions
 from gui.prompts import fit_box
 
 SHORTCUT_HELP_TITLE = "Keyboard shortcuts"
@@ -133,6 +134,7 @@ class WindowActions:
         self.panels_menu = view.addMenu("Pa&nels")
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.shortcuts_help)
+        self.help = HelpActions(w, file, help_menu)
         w.side.recent_button.setMenu(QMenu(w.side.recent_button))
         side_menu = w.side.recent_button.menu()
         side_menu.aboutToShow.connect(lambda: w.fill_recent_menu(side_menu))

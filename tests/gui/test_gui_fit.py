@@ -12,9 +12,17 @@ from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QCheckBox, QMenu, QMessageBox, QTextEdit
 from pytestqt.qtbot import QtBot
 
+from gui.adapter import Batch, PhaseChange
+from gui.dock_sizes import arrange_first_launch
 from gui.main_window import MainWindow, initial_geometry
+from gui.rundata import SessionData
+from gui.runs_table import COL_ETA, COL_STATUS, RunsTable
 from gui.settings import AppSettings
+from gui.summary import SummaryTable
 from gui.theme import DARK
+from profiler.protocol import Event
+from profiler.session import RunInfo, RunOutcome
+from tests.gui.test_gui_widgets import run_batch
 
 ConfigMaker = Callable[..., Path]
 WindowMaker = Callable[..., MainWindow]
@@ -242,3 +250,110 @@ def test_an_unticked_box_is_visible_in_the_dark_theme(
     box.setChecked(False)
     settle(qtbot)
     assert _contrast(box, QColor(DARK.box)) > 0.35
+
+
+# -- 8: the summary is never cut --------------------------------------------------------------
+
+
+def _summary_data(frameworks: tuple[str, ...]) -> SessionData:
+    runs = [RunInfo(i + 1, fw, 0, i, 100) for i, fw in enumerate(frameworks)]
+    data = SessionData(runs)
+    for i, ms in enumerate((8.0, 1032.4, 0.05)[: len(frameworks)]):
+        data.add_batch(run_batch(i + 1, 2.0 * i, ms))
+    return data
+
+
+def _cut_cells(summary: SummaryTable) -> list[str]:
+    """Texts wider than their column (drawn with "…"), and columns out of the viewport."""
+    table = summary.table
+    fm = table.fontMetrics()
+    cut = []
+    for c in range(table.columnCount()):
+        width = table.columnWidth(c)
+        header = table.horizontalHeaderItem(c).text()
+        texts = header.split("\n") + [table.item(r, c).text() for r in range(table.rowCount())]
+        cut += [t for t in texts if fm.horizontalAdvance(t) + 6 > width]
+        if table.columnViewportPosition(c) + width > table.viewport().width():
+            cut.append(f"column {header!r} out of sight")
+    return cut
+
+
+@pytest.mark.parametrize(
+    ("size", "frameworks"),
+    [((1400, 900), ("torch", "tensorflow", "jax")), ((1024, 700), ("torch", "tensorflow"))],
+)
+def test_the_summary_shows_every_value_and_header_uncut(
+    window: MainWindow, qtbot: QtBot, size: tuple[int, int], frameworks: tuple[str, ...]
+) -> None:
+    window.resize(*size)
+    settle(qtbot)
+    arrange_first_launch(window, window.docks, window.width(), window.summary.preferred_width)
+    settle(qtbot)
+    window.summary.set_data(_summary_data(frameworks))
+    settle(qtbot)
+    assert window.summary.table.textElideMode() == Qt.TextElideMode.ElideNone
+    assert _cut_cells(window.summary) == []
+
+
+def test_a_narrow_summary_scrolls_instead_of_cutting(qtbot: QtBot) -> None:
+    summary = SummaryTable()
+    qtbot.addWidget(summary)
+    summary.resize(260, 300)
+    summary.show()
+    summary.set_data(_summary_data(("torch", "tensorflow", "jax")))
+    settle(qtbot)
+    table = summary.table
+    fm = table.fontMetrics()
+    for c in range(table.columnCount()):
+        for r in range(table.rowCount()):
+            assert fm.horizontalAdvance(table.item(r, c).text()) < table.columnWidth(c)
+    assert table.horizontalScrollBar().maximum() > 0
+
+
+# -- 17: truthful state -----------------------------------------------------------------------
+
+
+def test_a_run_is_finishing_while_its_process_exits(qtbot: QtBot) -> None:
+    table = RunsTable()
+    qtbot.addWidget(table)
+    model = table.runs
+    runs = [RunInfo(1, "torch", 0, 0, 100), RunInfo(2, "tensorflow", 0, 1, 100)]
+    model.set_runs(runs)
+    model.run_started(runs[0])
+    done = Batch()
+    done.events.append((1, 1.0, Event("done", 0.0, {"steps": 100})))
+    model.add_batch(done)
+    assert model.index(0, COL_STATUS).data() == "finishing"
+    assert model.index(0, COL_ETA).data() == ""  # not "0 s"
+    model.run_finished(RunOutcome(1, "torch", "ok", None, 0))
+    assert (model.index(0, COL_STATUS).data(), model.rows[0].phase) == ("ok", "finished")
+
+    model.run_started(runs[1])
+    importing = Batch()
+    importing.phases.append(PhaseChange(2, 0.1, "import", "start"))
+    model.add_batch(importing)
+    assert model.rows[1].phase == "importing"
+    model.run_finished(RunOutcome(2, "tensorflow", "failed", "ImportError: no module", 1))
+    assert model.rows[1].phase == "ended in import"
+
+
+def test_the_status_line_follows_the_config_list(
+    window: MainWindow, make_config: ConfigMaker
+) -> None:
+    assert window.status_text().startswith("Ready. Drop a config")
+    window.load_config_file(make_config())
+    assert not window.status_text().startswith("Ready")
+    assert "1 config listed" in window.status_text()
+    window.clear_configs()
+    assert window.status_text().startswith("Ready. Drop a config")
+
+
+def test_the_editor_with_nothing_open_shows_no_error(window: MainWindow, qtbot: QtBot) -> None:
+    editor = window.editor
+    with qtbot.waitSignal(editor.text.textChanged):
+        editor.text.setPlainText("x")
+    editor.text.setPlainText("")
+    editor.validate_now()
+    qtbot.wait(200)
+    assert editor.message.text() == ""
+    assert editor.text.error_line is None
