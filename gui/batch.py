@@ -14,6 +14,7 @@ class RunAllBatch:
 
     total: int
     started_at: float
+    id: str = ""  # the same in every session of the batch (stored with each)
     names: list[str] = field(default_factory=list)  # started, in order
     outcomes: list[tuple[str, str, str]] = field(default_factory=list)  # name, status, note
     running: str | None = None
@@ -33,6 +34,10 @@ class RunAllBatch:
     def skip(self, name: str, why: str) -> None:
         """A queued config was not run, for ``why``."""
         self.outcomes.append((name, "skipped", why))
+
+    def run_options(self) -> dict[str, object]:
+        """What each session records of the batch: its id, and which config of how many."""
+        return {"id": self.id, "index": len(self.names), "total": self.total}
 
     def counts(self) -> dict[str, int]:
         """How many configs ended each way."""

@@ -8,6 +8,8 @@ and the summary read one ``SessionData``, the runs table and the log pane get th
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
@@ -118,7 +120,8 @@ class SessionsMixin:
         if self.controller.is_running():
             return False
         self._queue = [c.path for c in self.runnable_configs()]
-        self.batch = RunAllBatch(total=len(self._queue), started_at=time.monotonic())
+        started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.batch = RunAllBatch(len(self._queue), time.monotonic(), f"run-all {started}")
         if not self._run_next_in_queue():
             self.batch = None
             return False
@@ -188,7 +191,10 @@ class SessionsMixin:
         self._shown_session_id = None
         self.side.summary.setText(describe_config(config))
         self._started_at = time.monotonic()
-        self.controller.start(config, config_path, self.store_path(), self.settings.run_options())
+        options = self.settings.run_options()
+        if self.batch is not None:
+            options = replace(options, batch=self.batch.run_options())
+        self.controller.start(config, config_path, self.store_path(), options)
         self.tabs.setCurrentWidget(self.dashboard)
         self._set_status(f"Starting {config.name}…{self._batch_progress()}")
         self._refresh_controls()

@@ -309,11 +309,15 @@ def test_run_all_uses_each_configs_ticks_and_the_overrides_and_says_how_far_it_i
 
     store = Store(store_path)
     try:
-        configs = [store.load(row.id).config for row in sorted(store.sessions(), key=_id)]
+        stored = [store.load(row.id) for row in sorted(store.sessions(), key=_id)]
     finally:
         store.close()
+    configs = [s.config for s in stored]
     assert [c["frameworks"] for c in configs] == [["torch"], ["torch"]]
     assert [c["train"]["steps"] for c in configs] == [12, 12]
+    batches = [s.env["run_all"] for s in stored]  # one batch, each session knows its place
+    assert batches[0]["id"] == batches[1]["id"] != ""
+    assert [(b["index"], b["total"]) for b in batches] == [(1, 2), (2, 2)]
 
 
 def _id(row: SessionRow) -> int:
