@@ -77,7 +77,8 @@ class MessageBanner(QFrame):
         width = max(200, parent.width() - 2 * self.MARGIN)
         layout = self.layout()
         height = layout.totalHeightForWidth(width) if layout is not None else -1
-        height = max(height, self.sizeHint().height())
+        if height <= 0:
+            height = self.sizeHint().height()
         self.setGeometry(self.MARGIN, parent.height() - height - self.MARGIN, width, height)
         self.raise_()
 

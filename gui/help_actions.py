@@ -3,6 +3,7 @@ the bundled templates. Listing and reading the templates run in workers."""
 
 from __future__ import annotations
 
+import html
 import platform
 import sys
 from pathlib import Path
@@ -113,11 +114,11 @@ class HelpActions:
             f"<h3>FrameDuel {__version__}</h3>"
             "<p>Trains the same model in PyTorch, TensorFlow and JAX, each in its own process, "
             "measures speed, CPU, memory and GPU side by side, and keeps every session.</p>"
-            f"<p>The manual: {readme_path()} (Help ▸ FrameDuel manual)</p>"
+            f"<p>The manual is the README: {html.escape(str(readme_path()))}</p>"
         )
         box.setInformativeText(
-            f"Python {platform.python_version()} · PySide6 {pyside_version}\n"
-            f"Store: {w.store_path()}\nInterpreter: {sys.executable}"
+            f"Python {platform.python_version()} · PySide6 {pyside_version}<br>"
+            f"Store: {html.escape(w.store_path())}<br>Interpreter: {html.escape(sys.executable)}"
         )
         box.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
