@@ -221,6 +221,7 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         side.removeRequested.connect(self.remove_current_config)
         side.clearRequested.connect(self.clear_configs)
         side.frameworksTicked.connect(self._on_frameworks_ticked)
+        side.overridesChanged.connect(self._overrides_changed)
         side.frameworksChanged.connect(self._refresh_controls)
         side.run_all_button.clicked.connect(self.run_all)
         self.config_list.currentItemChanged.connect(self._on_config_selected)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu
 
 from gui.prompts import unsaved_choices
 from gui.side_panel import LoadedConfig, describe_config, describe_error
-from profiler.config import CONFIG_SUFFIXES, FRAMEWORKS, ConfigError, load_config
+from profiler.config import CONFIG_SUFFIXES, FRAMEWORKS, Config, ConfigError, load_config
 
 
 def expand_config_paths(paths: Iterable[str | Path]) -> list[str]:
@@ -238,10 +238,30 @@ class ConfigsMixin:
             assert loaded.config is not None
             if self.banner.kind == "error":
                 self.banner.hide()
-            self.side.summary.setText(describe_config(loaded.config))
+            self.side.summary.setText(self._describe_with_overrides(loaded.config))
             if not self.controller.is_running():
                 self.side.set_frameworks(self.frameworks_for(loaded))
         self._refresh_controls()
+
+    def _overrides_changed(self) -> None:
+        loaded = self.current_config()
+        if loaded is not None and loaded.config is not None and not self.controller.is_running():
+            self.side.summary.setText(self._describe_with_overrides(loaded.config))
+
+    def _describe_with_overrides(self, config: Config) -> str:
+        """The config as it would run: its summary with the quick overrides applied, and
+        which values they changed (or why they cannot apply)."""
+        quick = self.side.quick_overrides()
+        if not quick:
+            return describe_config(config)
+        try:
+            effective = config.with_overrides(**quick)
+        except ValueError as exc:
+            first = str(exc).splitlines()[0]
+            return f"{describe_config(config)}\nOverrides cannot apply: {first}"
+        names = {"batch_size": "batch", "device": "device"}
+        changed = ", ".join(f"{names.get(k, k)} {v}" for k, v in quick.items())
+        return f"{describe_config(effective)}\nOverridden here: {changed}"
 
     def frameworks_for(self, loaded: LoadedConfig) -> list[str]:
         """The frameworks ticked for a config: the user's ticks for it, else its file's."""

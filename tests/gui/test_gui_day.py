@@ -322,3 +322,18 @@ def test_run_all_uses_each_configs_ticks_and_the_overrides_and_says_how_far_it_i
 
 def _id(row: SessionRow) -> int:
     return row.id
+
+
+def test_the_config_summary_shows_the_values_as_they_will_run(
+    window: MainWindow, tiny_config: Path
+) -> None:
+    load(window, tiny_config)
+    assert "40 steps" in window.side.summary.text()
+    window.side.override_spins["steps"].setValue(300)
+    window.side.device_box.setCurrentIndex(window.side.device_box.findData("cuda"))
+    text = window.side.summary.text()
+    assert "300 steps" in text and "device cuda" in text
+    assert "Overridden here: steps 300, device cuda" in text
+    window.side.reset_overrides()
+    assert "40 steps" in window.side.summary.text()
+    assert "Overridden" not in window.side.summary.text()
