@@ -47,6 +47,12 @@ class DockSizes(QObject):
                 self.wanted[watched] = (orientation, self._size(watched, orientation))
         return False
 
+    def remember_current(self) -> None:
+        """Take the docks' sizes now as the wanted ones (after a saved layout is restored)."""
+        for dock, (orientation, _px) in list(self.wanted.items()):
+            if dock.isVisible() and not dock.isFloating():
+                self.wanted[dock] = (orientation, self._size(dock, orientation))
+
     def regrow(self) -> None:
         """Give each squeezed dock back as much of its wanted size as the window allows."""
         self._regrowing = True

@@ -332,6 +332,8 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
             self.setGeometry(initial_geometry(screen.availableGeometry(), self.minimumSizeHint()))
         if state is None or not self.restoreState(state):
             arrange_first_launch(self, self.docks, self.width(), self.summary.preferred_width)
+        else:  # the user's own dock sizes are the ones to grow back to
+            QTimer.singleShot(0, self.dock_sizes.remember_current)
         order, hidden, axis = self.settings.plot_layout()
         if order or hidden:
             self.dashboard.set_layout(order, hidden)

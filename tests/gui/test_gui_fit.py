@@ -357,3 +357,25 @@ def test_the_editor_with_nothing_open_shows_no_error(window: MainWindow, qtbot: 
     qtbot.wait(200)
     assert editor.message.text() == ""
     assert editor.text.error_line is None
+
+
+def test_the_saved_size_does_not_grow_and_saved_docks_stay_as_left(
+    make_window: WindowMaker, qtbot: QtBot
+) -> None:
+    first = make_window()
+    first.resize(1200, 800)
+    settle(qtbot)
+    before = first.saveGeometry()
+    first.dashboard.readout.setText(" · ".join(f"<b>JAX #{i}</b> 12,345.6 ms" for i in range(15)))
+    first.resizeDocks([first.docks["runs"]], [170], Qt.Orientation.Vertical)
+    settle(qtbot)
+    assert first.saveGeometry() == before  # what closing saves: the size the user gave
+    first.close()
+
+    second = make_window()
+    settle(qtbot)
+    runs_px = second.docks["runs"].height()
+    assert runs_px < 200  # the saved layout, not the first-launch 250
+    second.resize(1300, 900)  # a bigger window: the dock keeps the user's size
+    settle(qtbot)
+    assert abs(second.docks["runs"].height() - runs_px) <= 4
