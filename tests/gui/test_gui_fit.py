@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QRect, QSize, Qt, QUrl
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QCheckBox, QMenu, QMessageBox, QTextEdit
 from pytestqt.qtbot import QtBot
 
@@ -22,6 +23,8 @@ from gui.summary import SummaryTable
 from gui.theme import DARK
 from profiler.protocol import Event
 from profiler.session import RunInfo, RunOutcome
+from tests.gui.recorded import record_session
+from tests.gui.test_gui_history import open_session, show_history
 from tests.gui.test_gui_widgets import run_batch
 
 ConfigMaker = Callable[..., Path]
@@ -213,9 +216,15 @@ def test_the_status_bar_and_history_name_the_real_store(
 # -- 19: promises kept ------------------------------------------------------------------------
 
 
-def test_esc_stops_as_the_tooltip_says(window: MainWindow) -> None:
+def test_esc_stops_as_the_tooltip_says(window: MainWindow, qtbot: QtBot) -> None:
     assert "Esc" in window.stop_button.toolTip()
     assert QKeySequence("Esc") in window.commands.stop.shortcuts()
+    stop = window.commands.stop
+    stop.setEnabled(True)  # as while a session runs
+    window.activateWindow()
+    window.dashboard.setFocus()
+    with qtbot.waitSignal(stop.triggered, timeout=TASK_MS):
+        QTest.keyClick(window.dashboard, Qt.Key.Key_Escape)
 
 
 def test_clear_recent_is_off_with_nothing_recent(window: MainWindow, settings: AppSettings) -> None:
@@ -379,3 +388,16 @@ def test_the_saved_size_does_not_grow_and_saved_docks_stay_as_left(
     second.resize(1300, 900)  # a bigger window: the dock keeps the user's size
     settle(qtbot)
     assert abs(second.docks["runs"].height() - runs_px) <= 4
+
+
+def test_closing_the_pdf_preview_leaves_no_stale_status(
+    window: MainWindow, qtbot: QtBot, store_path: Path
+) -> None:
+    sid = record_session(store_path, "previewed")
+    show_history(window, qtbot)
+    open_session(window, qtbot, sid)
+    with qtbot.waitSignal(window.previewShown, timeout=TASK_MS) as shown:
+        window.commands.preview.trigger()
+    assert window.status_text().startswith("Previewing the PDF")
+    shown.args[0].close()
+    assert window.status_text() == f"Showing session {sid}: previewed"
