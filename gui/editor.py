@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.elided_label import ElidedLabel
 from gui.highlighter import ConfigHighlighter, language_of
 from gui.side_panel import LoadedConfig, describe_config
 from gui.tasks import TaskRunner
@@ -145,7 +146,8 @@ class ConfigEditor(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
-        self.title = QLabel("No config open: pick one in the list and press Edit", self)
+        # elided: a long path must not widen the window
+        self.title = ElidedLabel("No config open: pick one in the list and press Edit", self)
         self.title.setObjectName("paneTitle")
         top.addWidget(self.title, 1)
         self.save_button = QPushButton("Save", self)

@@ -35,6 +35,7 @@ from gui.banner import MessageBanner
 from gui.batch import RunAllBatch
 from gui.dock_sizes import DockSizes, arrange_first_launch
 from gui.editor import ConfigEditor
+from gui.elided_label import ElidedLabel
 from gui.history import HistoryView
 from gui.log_pane import LogPane
 from gui.plots import LiveDashboard
@@ -195,7 +196,12 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
             },
         )
 
-        self.status_label = QLabel("Ready. Drop a config file on the window or use Open…", self)
+        # elided: a long message (an export's path) must not widen the window
+        self.status_label = ElidedLabel(
+            "Ready. Drop a config file on the window or use Open…",
+            self,
+            Qt.TextElideMode.ElideRight,
+        )
         self.statusBar().addWidget(self.status_label, 1)
         self.store_label = QLabel(self)
         self.store_label.setObjectName("muted")

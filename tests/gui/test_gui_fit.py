@@ -401,3 +401,20 @@ def test_closing_the_pdf_preview_leaves_no_stale_status(
     assert window.status_text().startswith("Previewing the PDF")
     shown.args[0].close()
     assert window.status_text() == f"Showing session {sid}: previewed"
+
+
+def test_a_long_path_in_the_editor_does_not_widen_the_window(
+    window: MainWindow, qtbot: QtBot, tmp_path: Path
+) -> None:
+    window.resize(1100, 760)
+    window.tabs.setCurrentWidget(window.editor)
+    settle(qtbot)
+    least = window.minimumSizeHint().width()
+    deep = tmp_path.joinpath(*["a-rather-long-folder-name"] * 8)
+    window.editor.set_text(str(deep / "config.yaml"), "name: x\n")
+    window.editor.text.setPlainText("name: y\n")  # modified: the title gains " •"
+    window._set_status(f"Exported session 3 to {deep / 'report.pdf'}")
+    settle(qtbot)
+    assert window.width() == 1100
+    assert window.minimumSizeHint().width() == least
+    assert window.editor.title.text().endswith("config.yaml •")
