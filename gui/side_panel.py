@@ -271,7 +271,8 @@ class SidePanel(QWidget):
         self.run_button.setToolTip("Run the selected config with the ticked frameworks (Ctrl+R)")
         self.run_all_button = QPushButton("Run all", self)
         self.run_all_button.setToolTip(
-            "Run every valid config in the list, one after another (Ctrl+Shift+R)"
+            "Run every valid config in the list, one after another, each with the frameworks "
+            "ticked for it and the quick overrides (Ctrl+Shift+R)"
         )
         self.stop_button = QPushButton("Stop", self)
         self.stop_button.setObjectName("stopButton")

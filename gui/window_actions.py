@@ -46,7 +46,11 @@ class WindowActions:
         self.run = _action(w, "&Run", w.start_run, "Ctrl+R", "Run the selected config")
         self.run.setShortcuts([QKeySequence("Ctrl+R"), QKeySequence("F5")])
         self.run_all = _action(
-            w, "Run &all", w.run_all, "Ctrl+Shift+R", "Run every valid config of the list in turn"
+            w,
+            "Run &all",
+            w.run_all,
+            "Ctrl+Shift+R",
+            "Run every valid config of the list in turn, each with its ticked frameworks",
         )
         self.stop = _action(w, "&Stop", w.stop_run, "Ctrl+.", "Stop the running session")
         # Esc too, as the Stop button's tooltip says (enabled only while a session runs)
