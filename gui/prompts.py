@@ -61,14 +61,13 @@ def ask_choice(parent: QWidget, title: str, text: str, choices: Sequence[tuple[s
     box.setWindowTitle(title)
     box.setText(text)
     buttons = {}
-    for key, label in choices:
-        role = _ROLES.get(key, QMessageBox.ButtonRole.AcceptRole)
-        buttons[box.addButton(label, role)] = key
+    for i, (key, label) in enumerate(choices):
+        button = box.addButton(label, _ROLES.get(key, QMessageBox.ButtonRole.AcceptRole))
+        buttons[button] = key
         if key == "cancel":
-            box.setEscapeButton(box.buttons()[-1])
-    first = box.buttons()[0] if box.buttons() else None
-    if first is not None:
-        box.setDefaultButton(first)  # type: ignore[arg-type]
+            box.setEscapeButton(button)
+        if i == 0:
+            box.setDefaultButton(button)
     fit_box(box)
     box.exec()
     return buttons.get(box.clickedButton(), "cancel")

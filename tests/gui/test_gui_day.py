@@ -7,12 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from gui.batch import RunAllBatch
 from gui.main_window import MainWindow
+from gui.prompts import ask_choice, unsaved_choices
 from gui.settings import AppSettings
 from profiler.store import SessionRow, Store
 from tests.gui.conftest import Choices
@@ -337,3 +339,22 @@ def test_the_config_summary_shows_the_values_as_they_will_run(
     window.side.reset_overrides()
     assert "40 steps" in window.side.summary.text()
     assert "Overridden" not in window.side.summary.text()
+
+
+def test_the_real_save_discard_cancel_box_returns_the_key_pressed(qtbot: QtBot) -> None:
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    seen: list[str] = []
+
+    def press(label: str) -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        seen.append(box.windowTitle())
+        (button,) = [b for b in box.buttons() if b.text() == label]
+        button.click()
+
+    QTimer.singleShot(100, lambda: press("Discard changes"))
+    assert ask_choice(parent, "Save changes?", "Unsaved.", unsaved_choices()) == "discard"
+    QTimer.singleShot(100, lambda: QApplication.activeModalWidget().reject())  # type: ignore[union-attr]
+    assert ask_choice(parent, "Save changes?", "Unsaved.", unsaved_choices()) == "cancel"
+    assert seen == ["Save changes?"]
