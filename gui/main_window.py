@@ -108,6 +108,8 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         self._edits_discarded = False
         self._configs: dict[str, LoadedConfig] = {}
         self._ticks: dict[str, list[str]] = {}  # frameworks the user ticked, per config path
+        # read now: configs given on the command line are listed (and saved) before the restore
+        self._saved_config_list = self.settings.config_list
         self._queue: list[str] = []
         self.batch: RunAllBatch | None = None  # the Run all going on
         self._started_at = 0.0

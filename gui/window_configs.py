@@ -66,7 +66,7 @@ class ConfigsMixin:
     def restore_config_list(self) -> None:
         """List again the configs listed when the app last ran (files since deleted are left
         out), read in a worker."""
-        paths = self.settings.config_list
+        paths = self._saved_config_list
         if not paths:
             return
 
@@ -77,7 +77,8 @@ class ConfigsMixin:
                 first = next((c for c in loaded if c.config is not None), loaded[0])
                 self.select_config(before or first.path)
                 n = len(loaded)
-                self._set_status(f"{n} config{'s' if n != 1 else ''} listed as you left them")
+                if not self.controller.is_running():
+                    self._set_status(f"{n} config{'s' if n != 1 else ''} listed as you left them")
             self.configsLoaded.emit(loaded)
 
         self.runner.submit(

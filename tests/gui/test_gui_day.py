@@ -358,3 +358,17 @@ def test_the_real_save_discard_cancel_box_returns_the_key_pressed(qtbot: QtBot) 
     QTimer.singleShot(100, lambda: QApplication.activeModalWidget().reject())  # type: ignore[union-attr]
     assert ask_choice(parent, "Save changes?", "Unsaved.", unsaved_choices()) == "cancel"
     assert seen == ["Save changes?"]
+
+
+def test_configs_given_at_start_join_the_restored_list(
+    make_window: WindowMaker, qtbot: QtBot, make_config: ConfigMaker, settings: AppSettings
+) -> None:
+    kept = make_config("kept.yaml", **{"name: tiny": "name: kept"})
+    given = make_config("given.yaml", **{"name: tiny": "name: given"})
+    settings.config_list = [str(kept)]
+    window = make_window()
+    window.load_config_file(given)  # as `frameduel gui given.yaml` does before the loop runs
+    window.select_config(str(given))
+    qtbot.waitUntil(lambda: str(kept) in window.side.paths(), timeout=TASK_MS)
+    assert set(window.side.paths()) == {str(kept), str(given)}
+    assert window.side.current_path() == str(given)  # the command line's config stays selected
