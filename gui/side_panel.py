@@ -12,7 +12,6 @@ from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
-    QComboBox,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -20,13 +19,13 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QSpinBox,
     QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from gui.overrides import QuickOverrides
 from profiler.colors import color_of, label_of
 from profiler.config import (
     FRAMEWORKS,
@@ -261,7 +260,11 @@ class SidePanel(QWidget):
             self.framework_info[fw] = info
             self.framework_available[fw] = True
         layout.addWidget(frameworks)
-        layout.addWidget(self._build_overrides())
+        self.overrides = QuickOverrides(self)
+        self.overrides.changed.connect(self.overridesChanged)
+        self.override_spins = self.overrides.spins
+        self.device_box = self.overrides.device_box
+        layout.addWidget(self.overrides)
 
         layout.addStretch(1)
         run_row = QHBoxLayout()
@@ -286,67 +289,13 @@ class SidePanel(QWidget):
             run_row.addWidget(button)
         layout.addLayout(run_row)
 
-    def _build_overrides(self) -> QGroupBox:
-        group = QGroupBox("Quick overrides (every run)", self)
-        group.setToolTip(
-            "Change a few values for the runs you start here without editing the file; "
-            '"config" keeps the file\'s value. The session records the config as run.'
-        )
-        grid = QGridLayout(group)
-        grid.setContentsMargins(6, 4, 6, 4)
-        grid.setHorizontalSpacing(6)
-        grid.setVerticalSpacing(3)
-        self.override_spins: dict[str, QSpinBox] = {}
-        spins = (
-            ("steps", "Steps", 1_000_000),
-            ("repeats", "Repeats", 100),
-            ("batch_size", "Batch", 1_000_000),
-            ("threads", "Threads", 1024),
-        )
-        for i, (key, title, top) in enumerate(spins):
-            spin = QSpinBox(group)
-            spin.setRange(0, top)
-            spin.setSpecialValueText("config")  # 0: as the config says
-            spin.setAccelerated(True)
-            spin.setToolTip(f'{title} for every run; "config" keeps the file\'s value')
-            spin.valueChanged.connect(self.overridesChanged)
-            label = QLabel(title, group)
-            label.setBuddy(spin)
-            grid.addWidget(label, i // 2, (i % 2) * 2)
-            grid.addWidget(spin, i // 2, (i % 2) * 2 + 1)
-            self.override_spins[key] = spin
-        self.device_box = QComboBox(group)
-        self.device_box.addItem("config", None)
-        for device in ("auto", "cpu", "cuda", "cuda:0", "cuda:1"):
-            self.device_box.addItem(device, device)
-        self.device_box.setToolTip('The device for every run; "config" keeps the file\'s')
-        self.device_box.currentIndexChanged.connect(self.overridesChanged)
-        device_label = QLabel("Device", group)
-        device_label.setBuddy(self.device_box)
-        grid.addWidget(device_label, 2, 0)
-        grid.addWidget(self.device_box, 2, 1)
-        self.reset_overrides_button = QToolButton(group)
-        self.reset_overrides_button.setText("Reset")
-        self.reset_overrides_button.setToolTip("Back to the configs' own values")
-        self.reset_overrides_button.clicked.connect(self.reset_overrides)
-        grid.addWidget(self.reset_overrides_button, 2, 3, Qt.AlignmentFlag.AlignRight)
-        for column in (1, 3):
-            grid.setColumnStretch(column, 1)
-        return group
-
     def quick_overrides(self) -> dict[str, Any]:
         """The overrides set (keyword arguments of ``Config.with_overrides``)."""
-        out: dict[str, Any] = {k: s.value() for k, s in self.override_spins.items() if s.value()}
-        device = self.device_box.currentData()
-        if device:
-            out["device"] = str(device)
-        return out
+        return self.overrides.values()
 
     def reset_overrides(self) -> None:
-        """Every value back to "config"."""
-        for spin in self.override_spins.values():
-            spin.setValue(0)
-        self.device_box.setCurrentIndex(0)
+        """Every override back to "config"."""
+        self.overrides.reset()
 
     # -- configs list ---------------------------------------------------------------------
 
