@@ -50,6 +50,13 @@ class RunAllBatch:
         """True when every queued config ran and finished ok."""
         return self.counts().get("ok", 0) == self.total
 
+    def failed(self) -> bool:
+        """True when a config's session failed (a user's Stop and skipped configs are not
+        failures)."""
+        return any(
+            status not in ("ok", "stopped", "skipped") for _n, status, _note in self.outcomes
+        )
+
     def summary(self, now: float) -> str:
         """``Run all done in 3m 12s: 4 of 5 configs ok, 1 failed``."""
         elapsed = max(0.0, now - self.started_at)

@@ -296,7 +296,7 @@ class SessionsMixin:
             summary = batch.summary(time.monotonic())
             self._set_status(summary)
             self.banner.show_message(
-                summary, "info" if batch.all_ok() else "error", batch.details()
+                summary, "error" if batch.failed() else "info", batch.details()
             )
         self._refresh_controls()
 

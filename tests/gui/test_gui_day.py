@@ -283,7 +283,12 @@ def test_the_run_all_summary_counts_each_ending() -> None:
         "2. b: skipped (no ticked framework can run here)",
         "3. c: failed (session 9)",
     ]
-    assert not batch.all_ok()
+    assert not batch.all_ok() and batch.failed()
+    stopped = RunAllBatch(total=2, started_at=0.0)
+    stopped.start("a")
+    stopped.finish("stopped", 3)
+    stopped.skip("b", "stopped")
+    assert not stopped.failed()  # the user's Stop is no failure
 
 
 @pytest.mark.slow
