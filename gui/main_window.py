@@ -106,6 +106,7 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         self._confirm = confirm or (lambda title, text: ask_question(self, title, text))
         self._choose = choose or (lambda title, text, keys: ask_choice(self, title, text, keys))
         self._edits_discarded = False
+        self._retry_after_check: Callable[[], object] = lambda: None
         self._configs: dict[str, LoadedConfig] = {}
         self._ticks: dict[str, list[str]] = {}  # frameworks the user ticked, per config path
         # read now: configs given on the command line are listed (and saved) before the restore

@@ -8,6 +8,7 @@ and the summary read one ``SessionData``, the runs table and the log pane get th
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from gui.compare import CompareDialog, Pair, compare_runs, compare_sessions
 from gui.export import EXPORT_FILTERS, PreviewDialog, PreviewPages, export_report, render_preview
 from gui.replay import StoredView, load_stored
 from gui.rundata import SessionData
-from gui.side_panel import describe_config
+from gui.side_panel import LoadedConfig, describe_config
 from profiler.colors import label_of
 from profiler.config import Config
 from profiler.session import RunInfo, RunOutcome
@@ -51,7 +52,12 @@ class SessionsMixin:
         if self.controller.is_running():
             return False
         if self.editor.path == loaded.path and self.editor.is_modified():
-            return self._run_edited(loaded.path)
+            return self._run_edited(
+                loaded.path,
+                self._run_with_ticks,
+                lambda: self._run_loaded(loaded.path),
+                self.start_run,
+            )
         return self._run_with_ticks(loaded.config, loaded.path)
 
     def _run_with_ticks(self, config: Config, path: str) -> bool:
@@ -67,12 +73,20 @@ class SessionsMixin:
             return False
         return self.run_config(config, path)
 
-    def _run_edited(self, path: str) -> bool:
-        """Run a config whose editor has unsaved changes: never the file on disk unasked. A
-        valid edit is saved first (or the file run as it is, if the user says so); an invalid
-        one is refused."""
+    def _run_edited(
+        self,
+        path: str,
+        run_edit: Callable[[Config, str], object],
+        run_disk: Callable[[], bool],
+        retry: Callable[[], object],
+    ) -> bool:
+        """Run when the editor has unsaved changes to ``path``: never the file on disk unasked.
+        A valid edit is saved, then ``run_edit(config, path)``; or, if the user says so,
+        ``run_disk()`` runs the file as it is; an invalid edit is refused. While the newest
+        text is still being checked, ``retry()`` is called once it has been."""
         result = self.editor.current_result()
-        if result is None:  # the newest text is still being checked: ask again when it is
+        if result is None:
+            self._retry_after_check = retry
             self.editor.validated.connect(self._run_when_validated)
             self.editor.validate_now()
             self._set_status("Checking the edited config before running it…")
@@ -97,17 +111,21 @@ class SessionsMixin:
         )
         if answer == "save":
             edited = result.config
-            self.editor.save(after=lambda saved: self._run_with_ticks(edited, saved))
+            self.editor.save(after=lambda saved: run_edit(edited, saved))
             return True
-        if answer == "disk":
-            loaded = self._configs.get(path)
-            if loaded is not None and loaded.config is not None:
-                return self._run_with_ticks(loaded.config, path)
-        return False
+        return answer == "disk" and run_disk()
 
     def _run_when_validated(self, _result: object) -> None:
         self.editor.validated.disconnect(self._run_when_validated)
-        self.start_run()
+        self._retry_after_check()
+
+    def _run_loaded(self, path: str) -> bool:
+        loaded = self._configs.get(path)
+        return (
+            loaded is not None
+            and loaded.config is not None
+            and self._run_with_ticks(loaded.config, path)
+        )
 
     def run_overrides(self, config: Config, frameworks: list[str]) -> Config:
         """``config`` as it will run: with ``frameworks`` and the side panel's quick overrides,
@@ -119,6 +137,20 @@ class SessionsMixin:
         ticked for it (those this machine can run) and the quick overrides."""
         if self.controller.is_running():
             return False
+        edited = self.editor.path
+        if self.editor.is_modified() and edited in {c.path for c in self.runnable_configs()}:
+            # Run all would run that file as it is on disk: the same question as for Run.
+            return self._run_edited(
+                edited, self._run_all_with_edit, self._run_all_now, self.run_all
+            )
+        return self._run_all_now()
+
+    def _run_all_with_edit(self, config: Config, path: str) -> bool:
+        # the saved edit is reloaded in a worker; Run all starts now with the edit it validated
+        self._configs[path] = LoadedConfig(path, config, None)
+        return self._run_all_now()
+
+    def _run_all_now(self) -> bool:
         self._queue = [c.path for c in self.runnable_configs()]
         started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.batch = RunAllBatch(len(self._queue), time.monotonic(), f"run-all {started}")

@@ -377,3 +377,22 @@ def test_configs_given_at_start_join_the_restored_list(
     qtbot.waitUntil(lambda: str(kept) in window.side.paths(), timeout=TASK_MS)
     assert set(window.side.paths()) == {str(kept), str(given)}
     assert window.side.current_path() == str(given)  # the command line's config stays selected
+
+
+def test_run_all_with_an_unsaved_edit_asks_too(
+    window: MainWindow, qtbot: QtBot, make_config: ConfigMaker, choices: Choices
+) -> None:
+    a, b = make_config("a.yaml"), make_config("b.yaml", **{"name: tiny": "name: other"})
+    load(window, a, b)
+    edit(qtbot, window, a)
+    type_into_editor(qtbot, window, "hidden: [8]", "hiden: [8]")
+    assert not window.run_all()  # invalid: refused, not run from the file on disk
+    assert "Not run" in window.banner.text() and not window.controller.is_running()
+
+    fixed = window.editor.text.toPlainText().replace("hiden", "hidden").replace("64", "96")
+    with qtbot.waitSignal(window.editor.validated, timeout=TASK_MS):
+        window.editor.text.setPlainText(fixed)  # valid now, and still unsaved
+    choices.answer = "cancel"
+    assert not window.run_all()
+    assert choices.asked[-1][0] == "Save changes and run?"
+    assert not window.controller.is_running()
