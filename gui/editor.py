@@ -7,6 +7,7 @@ also run in workers. ``validated(LoadedConfig)`` tells the window what the text 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.elided_label import ElidedLabel
 from gui.highlighter import ConfigHighlighter, language_of
 from gui.side_panel import LoadedConfig, describe_config
 from gui.tasks import TaskRunner
@@ -137,12 +139,15 @@ class ConfigEditor(QWidget):
         self.path: str | None = None
         self.result: LoadedConfig | None = None
         self._generation = 0
+        self._shown_generation = -1
         self._loading = False
         self._saved_text = ""
+        self.suggested_name = "config.yaml"
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
-        self.title = QLabel("No config open: pick one in the list and press Edit", self)
+        # elided: a long path must not widen the window
+        self.title = ElidedLabel("No config open: pick one in the list and press Edit", self)
         self.title.setObjectName("paneTitle")
         top.addWidget(self.title, 1)
         self.save_button = QPushButton("Save", self)
@@ -212,13 +217,30 @@ class ConfigEditor(QWidget):
         self.text.setPlainText(text)
         self.validate_now()
 
+    def new_config(self, text: str, suggested_name: str) -> None:
+        """Edit ``text`` as a new, unsaved config (Save asks where, offering
+        ``suggested_name``)."""
+        self.suggested_name = suggested_name
+        self.set_text(None, "")
+        self.text.setPlainText(text)
+        self.title.setText(f"New config (unsaved, {suggested_name})")
+        self.validate_now()
+
+    def display_name(self) -> str:
+        """The edited file's name, or the new config's suggested name."""
+        return Path(self.path).name if self.path else self.suggested_name
+
+    def has_text(self) -> bool:
+        """True when the editor holds any text."""
+        return bool(self.text.toPlainText())
+
     def is_modified(self) -> bool:
         """True when the text differs from the file."""
         return self.text.toPlainText() != self._saved_text
 
     def _update_buttons(self) -> None:
         modified = self.is_modified()
-        self.save_button.setEnabled(self.path is not None and modified)
+        self.save_button.setEnabled(modified and (self.path is not None or self.has_text()))
         self.revert_button.setEnabled(self.path is not None and modified)
         self.save_as_button.setEnabled(bool(self.text.toPlainText()))
         if self.path:
@@ -232,6 +254,12 @@ class ConfigEditor(QWidget):
         self._generation += 1
         generation = self._generation
         text, suffix, path = self.text.toPlainText(), self.suffix, self.path
+        if path is None and not text.strip():
+            # Nothing open: nothing to judge (an empty text is "not a mapping", a red error
+            # about a file that does not exist).
+            self._shown_generation = generation
+            self._show(None)
+            return
         source = path or f"<editor>{suffix}"
         base_dir = Path(path).parent if path else None
 
@@ -243,10 +271,18 @@ class ConfigEditor(QWidget):
 
         def done(result: LoadedConfig) -> None:
             if generation == self._generation:
+                self._shown_generation = generation
                 self._show(result)
                 self.validated.emit(result)
 
         self.runner.submit("validate-config", work, done)
+
+    def current_result(self) -> LoadedConfig | None:
+        """What the text on screen means now; None while a validation is pending."""
+        pending = self._loading or self._timer.isActive()
+        if pending or self._shown_generation != self._generation:
+            return None
+        return self.result
 
     def _show(self, result: LoadedConfig | None) -> None:
         self.result = result
@@ -273,24 +309,28 @@ class ConfigEditor(QWidget):
         self.message.setStyleSheet(f"color: {self.text.theme.danger};")
         self.message.setText(text)
 
-    def save(self) -> None:
-        """Write the text to its file in a worker (then ``saved`` is emitted)."""
+    def save(self, *, after: Callable[[str], None] | None = None) -> None:
+        """Write the text to its file in a worker (then ``saved`` is emitted and ``after(path)``
+        called; neither when the save fails or a Save as… dialog is cancelled)."""
         if self.path is None and not self.text.toPlainText():
             return  # nothing open, nothing to save
         if self.path is None:
-            self.save_as()
+            self.save_as(after=after)
             return
-        self._write(self.path)
+        self._write(self.path, after)
 
-    def save_as(self) -> None:
+    def save_as(self, *, after: Callable[[str], None] | None = None) -> None:
         """Ask for a file name (a dialog, on the user's request) and save there."""
         path, _ = QFileDialog.getSaveFileName(
-            self, "Save config", self.path or "config.yaml", "Configs (*.yaml *.yml *.toml *.json)"
+            self,
+            "Save config",
+            self.path or self.suggested_name,
+            "Configs (*.yaml *.yml *.toml *.json)",
         )
         if path:
-            self._write(path)
+            self._write(path, after)
 
-    def _write(self, path: str) -> None:
+    def _write(self, path: str, after: Callable[[str], None] | None = None) -> None:
         text = self.text.toPlainText()
 
         def done(_: object) -> None:
@@ -299,6 +339,8 @@ class ConfigEditor(QWidget):
             self._update_buttons()
             self.validate_now()
             self.saved.emit(path)
+            if after is not None:
+                after(path)
 
         self.runner.submit(
             "save-config",

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase, QTextCursor
 from PySide6.QtWidgets import QLabel, QMessageBox, QPlainTextEdit, QVBoxLayout, QWidget
 
+from gui.prompts import fit_box
 from profiler.colors import label_of
 from profiler.session import RunInfo
 
@@ -101,11 +102,14 @@ class LogPane(QWidget):
         tail = self.lines(run_id)[-DETAIL_LINES:]
         details = (error or "") + ("\n\n— last output —\n" + "\n".join(tail) if tail else "")
         box = QMessageBox(self.window())
-        box.setIcon(QMessageBox.Icon.Critical if error else QMessageBox.Icon.Information)
-        box.setWindowTitle(f"FrameDuel — {name}")
+        # A failure is an error; the user's own Stop (or a run it skipped) is not.
+        failed = status in ("failed", "timeout")
+        box.setIcon(QMessageBox.Icon.Critical if failed else QMessageBox.Icon.Information)
+        box.setWindowTitle(name)  # Qt adds " — FrameDuel"
         box.setText(text)
         if details.strip():
             box.setDetailedText(details.strip())
+        fit_box(box)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.details_box = box
         box.open()

@@ -9,18 +9,20 @@ framework probes and config validation run in workers (``TaskRunner``). Configs 
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QRect, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
+    QFrame,
     QLabel,
     QMainWindow,
-    QMessageBox,
+    QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -30,10 +32,14 @@ from gui import theme as themes
 from gui.adapter import SessionController
 from gui.arrange import ArrangePlotsDialog
 from gui.banner import MessageBanner
+from gui.batch import RunAllBatch
+from gui.dock_sizes import DockSizes, arrange_first_launch
 from gui.editor import ConfigEditor
+from gui.elided_label import ElidedLabel
 from gui.history import HistoryView
 from gui.log_pane import LogPane
 from gui.plots import LiveDashboard
+from gui.prompts import Choose, Confirm, ask_choice, ask_question, unsaved_choices
 from gui.runs_table import RunsTable
 from gui.settings import AppSettings
 from gui.settings_dialog import SettingsDialog
@@ -43,9 +49,12 @@ from gui.tasks import TaskRunner
 from gui.window_actions import WindowActions
 from gui.window_configs import ConfigsMixin
 from gui.window_sessions import SessionsMixin
+from profiler.paths import default_store_path
 
 Probe = Callable[[str | None, threading.Event], dict[str, Any]]
-Confirm = Callable[[str, str], bool]
+DEFAULT_SIZE = QSize(1400, 900)
+STORE_LABEL_PX = 360
+FRAME_PX = (16, 40)  # a window manager's frame: borders, and a title bar above the window
 
 
 def default_probe(python: str | None, cancel: threading.Event) -> dict[str, Any]:
@@ -56,18 +65,14 @@ def default_probe(python: str | None, cancel: threading.Event) -> dict[str, Any]
     return probe_frameworks(python, cancel=cancel)
 
 
-def ask_question(parent: QWidget, title: str, text: str) -> bool:
-    """A Yes/No question box; True for Yes."""
-    answer = QMessageBox.question(parent, title, text)
-    return answer == QMessageBox.StandardButton.Yes
-
-
 class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
     """The FrameDuel window.
 
     ``store_path`` (the CLI's --store) wins over the settings' store; ``settings`` defaults to
     the user's QSettings; ``probe(python, cancel)`` says which frameworks an interpreter has (None:
-    do not probe); ``confirm(title, text)`` answers yes/no questions (a message box by default).
+    do not probe); ``confirm(title, text)`` answers yes/no questions (a message box by default);
+    ``choose(title, text, [(key, label), ...])`` picks one of several answers (Save / Discard /
+    Cancel) and returns its key.
     """
 
     configsLoaded = Signal(list)  # list[LoadedConfig]
@@ -85,11 +90,12 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         settings: AppSettings | None = None,
         probe: Probe | None = default_probe,
         confirm: Confirm | None = None,
+        *,
+        choose: Choose | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle("FrameDuel")
         self.setObjectName("mainWindow")
-        self.resize(1400, 900)
         self.setAcceptDrops(True)
         self.settings = settings if settings is not None else AppSettings()
         self._store_override = store_path
@@ -98,14 +104,22 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         self._probe = probe
         self._probe_cancel = threading.Event()
         self._confirm = confirm or (lambda title, text: ask_question(self, title, text))
+        self._choose = choose or (lambda title, text, keys: ask_choice(self, title, text, keys))
+        self._edits_discarded = False
+        self._retry_after_check: Callable[[], object] = lambda: None
         self._configs: dict[str, LoadedConfig] = {}
+        self._ticks: dict[str, list[str]] = {}  # frameworks the user ticked, per config path
+        # read now: configs given on the command line are listed (and saved) before the restore
+        self._saved_config_list = self.settings.config_list
         self._queue: list[str] = []
+        self.batch: RunAllBatch | None = None  # the Run all going on
         self._started_at = 0.0
         self._session_name = ""
         self._shown_session_id: int | None = None
         self._close_when_finished = False
         self.history_loaded = False
         self.frameworks_info: dict[str, dict[str, Any]] = {}
+        self.framework_probe: dict[str, dict[str, Any]] = {}  # what each framework's probe said
         self._probed_pythons: dict[str, str] | None = None
         self.theme = themes.resolve(self.settings.theme)
         self.compare_dialog: Any = None
@@ -116,11 +130,12 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         for dock in self.docks.values():
             self.commands.add_panel(dock.toggleViewAction())
         self._connect()
-        self._restore_layout()
         self.apply_theme()
+        self._restore_layout()
         self.side.set_frameworks(self.settings.default_frameworks)
         self._refresh_controls()
         QTimer.singleShot(0, self.probe_frameworks)
+        QTimer.singleShot(0, self.restore_config_list)
 
     # -- construction ---------------------------------------------------------------------
 
@@ -131,7 +146,6 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         self.run_button = self.side.run_button
         self.stop_button = self.side.stop_button
 
-        self.banner = MessageBanner(self)
         self.dashboard = LiveDashboard(self)
         self.editor = ConfigEditor(self.runner, self)
         self.history = HistoryView(self.runner, self.store_path, self._confirm, self)
@@ -144,9 +158,9 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         layout = QVBoxLayout(centre)
         layout.setContentsMargins(6, 6, 6, 2)
         layout.setSpacing(6)
-        layout.addWidget(self.banner)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(centre)
+        self.banner = MessageBanner(centre)  # floats over the centre: never shifts the tabs
 
         self.runs_table = RunsTable(self)
         self.summary = SummaryTable(self)
@@ -154,8 +168,16 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         self.log_pane = LogPane(self)
         self.log_view = self.log_pane.view
         self.docks: dict[str, QDockWidget] = {}
+        # The side panel scrolls in a short window instead of setting the window's least height.
+        side_scroll = QScrollArea(self)
+        side_scroll.setObjectName("sideScroll")
+        side_scroll.setWidget(self.side)
+        side_scroll.setWidgetResizable(True)
+        side_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.side_scroll = side_scroll
         self._dock(
-            "configs", "Configs and frameworks", self.side, Qt.DockWidgetArea.LeftDockWidgetArea
+            "configs", "Configs and frameworks", side_scroll, Qt.DockWidgetArea.LeftDockWidgetArea
         )
         self._dock("runs", "Runs", self.runs_table, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._dock("summary", "Summary", self.summary, Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -169,8 +191,20 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         )
         self.resizeDocks([self.docks["runs"]], [250], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["configs"]], [280], Qt.Orientation.Horizontal)
+        self.dock_sizes = DockSizes(
+            self,
+            {
+                self.docks["runs"]: (Qt.Orientation.Vertical, 250),
+                self.docks["configs"]: (Qt.Orientation.Horizontal, 280),
+            },
+        )
 
-        self.status_label = QLabel("Ready. Drop a config file on the window or use Open…", self)
+        # elided: a long message (an export's path) must not widen the window
+        self.status_label = ElidedLabel(
+            "Ready. Drop a config file on the window or use Open…",
+            self,
+            Qt.TextElideMode.ElideRight,
+        )
         self.statusBar().addWidget(self.status_label, 1)
         self.store_label = QLabel(self)
         self.store_label.setObjectName("muted")
@@ -194,6 +228,9 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         side.openRequested.connect(self.open_dialog)
         side.editRequested.connect(self.edit_current_config)
         side.removeRequested.connect(self.remove_current_config)
+        side.clearRequested.connect(self.clear_configs)
+        side.frameworksTicked.connect(self._on_frameworks_ticked)
+        side.overridesChanged.connect(self._overrides_changed)
         side.frameworksChanged.connect(self._refresh_controls)
         side.run_all_button.clicked.connect(self.run_all)
         self.config_list.currentItemChanged.connect(self._on_config_selected)
@@ -222,12 +259,31 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
 
     # -- settings, theme, layout ----------------------------------------------------------
 
-    def store_path(self) -> str | None:
-        """The store in use: --store, else the settings' store, else None (the default)."""
-        return self._store_override or self.settings.store_path or None
+    def store_path(self) -> str:
+        """The store in use: --store, else the settings' store, else $FRAMEDUEL_STORE, else the
+        XDG data dir's (always a real path: the status bar and History show it)."""
+        return self._store_override or self.settings.store_path or str(default_store_path())
+
+    def store_source(self) -> str:
+        """Where the store's path comes from, in words."""
+        if self._store_override:
+            return "--store on the command line"
+        if self.settings.store_path:
+            return "Settings ▸ Store"
+        if os.environ.get("FRAMEDUEL_STORE"):
+            return "$FRAMEDUEL_STORE"
+        return "the default (the XDG data folder)"
 
     def _update_store_label(self) -> None:
-        self.store_label.setText(f"Store: {self.store_path() or 'default'}")
+        path = self.store_path()
+        # Elided in the middle: a long path must not set the window's least width.
+        shown = self.store_label.fontMetrics().elidedText(
+            path, Qt.TextElideMode.ElideMiddle, STORE_LABEL_PX
+        )
+        self.store_label.setText(f"Store: {shown}")
+        self.store_label.setToolTip(
+            f"The SQLite store sessions go to: {path}\nFrom {self.store_source()}"
+        )
 
     def open_settings(self) -> SettingsDialog:
         """Show the settings dialog (window-modal, without blocking the event loop)."""
@@ -258,6 +314,9 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         if isinstance(app, QApplication):
             themes.apply(app, self.theme)
         self.setStyleSheet(themes.style_sheet(self.theme))
+        # the side panel never scrolls sideways: its scroll area is as wide as it needs
+        bar = self.side_scroll.verticalScrollBar().sizeHint().width()
+        self.side_scroll.setMinimumWidth(self.side.minimumSizeHint().width() + bar)
         self.dashboard.apply_theme(self.theme)
         self.summary.apply_theme(self.theme)
         self.runs_table.runs.set_theme(self.theme)
@@ -277,10 +336,13 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
 
     def _restore_layout(self) -> None:
         geometry, state = self.settings.window_layout()
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state)
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.setGeometry(initial_geometry(screen.availableGeometry(), self.minimumSizeHint()))
+        if state is None or not self.restoreState(state):
+            arrange_first_launch(self, self.docks, self.width(), self.summary.preferred_width)
+        else:  # the user's own dock sizes are the ones to grow back to
+            QTimer.singleShot(0, self.dock_sizes.remember_current)
         order, hidden, axis = self.settings.plot_layout()
         if order or hidden:
             self.dashboard.set_layout(order, hidden)
@@ -333,6 +395,21 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         self.runner.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._edits_discarded and self.editor.is_modified():
+            answer = self._choose(
+                "Save changes before quitting?",
+                f"The config editor has unsaved changes to {self.editor.display_name()}.",
+                unsaved_choices("Save and quit"),
+            )
+            if answer == "cancel":
+                event.ignore()
+                return
+            if answer == "save":
+                # Saving runs in a worker: close when the file is written (not if it fails).
+                self.editor.save(after=lambda _path: self.close())
+                event.ignore()
+                return
+            self._edits_discarded = True
         if self.controller.is_running():
             if not self._close_when_finished:
                 question = (
@@ -340,6 +417,7 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
                     "and close FrameDuel?"
                 )
                 if not self._confirm("Stop and quit?", question):
+                    self._edits_discarded = False
                     event.ignore()
                     return
                 # Never leave children behind: stop first, close when the session has ended.
@@ -350,6 +428,18 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
             return
         self.save_layout()
         event.accept()
+
+
+def initial_geometry(available: QRect, least: QSize) -> QRect:
+    """The window's first place: 1400×900, or less on a smaller screen (room left for the
+    frame and title bar), centred on the screen's available area; never below ``least``."""
+    width = max(least.width(), min(DEFAULT_SIZE.width(), available.width() - FRAME_PX[0]))
+    height = max(least.height(), min(DEFAULT_SIZE.height(), available.height() - FRAME_PX[1]))
+    rect = QRect(0, 0, width, height)
+    rect.moveCenter(available.center())
+    rect.moveTop(max(available.top() + FRAME_PX[1] - 8, rect.top()))
+    rect.moveLeft(max(available.left(), rect.left()))
+    return rect
 
 
 def isolated_settings(path: str) -> AppSettings:

@@ -9,7 +9,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QPainter
-from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QToolButton,
+    QWidget,
+)
 
 from gui.catalog import PHASE_COLORS, PHASE_TIPS, SeriesSpec
 from gui.rundata import RunData, SessionData
@@ -249,6 +256,11 @@ class DashboardHeader(QWidget):
         self.legend.setObjectName("plotLegend")
         for label in (self.readout, self.phases, self.legend):
             label.setTextFormat(Qt.TextFormat.RichText)
+        # The readout's text changes as the mouse moves: its width must never ask the window
+        # for room (it widened the window by 75-95 px, and that size was saved). It takes what
+        # is left and clips at its right end.
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.readout.setMinimumWidth(0)
         row.addWidget(self.readout, 1)
         row.addWidget(self.phases)
         row.addSpacing(12)

@@ -54,7 +54,7 @@ COLUMNS: tuple[str, ...] = (
     COL_DETAILS,
 ) = range(8)
 HEADER_TIPS = {
-    COL_STATUS: "pending, running, ok, failed, timeout or stopped",
+    COL_STATUS: "pending, running, finishing (the process exits), ok, failed, timeout or stopped",
     COL_PHASE: "what the run is doing: importing, building, compiling, warming up, measuring",
     COL_PROGRESS: "training steps done out of the configured total",
     COL_SPEED: "training steps per second in the latest timing window (steps/s)",
@@ -72,12 +72,22 @@ PHASE_WORDS = {
     "warmup": "warming up",
     "measure": "measuring",
 }
+PHASE_NOUNS = {
+    "starting": "start-up",
+    "importing": "import",
+    "building model": "build",
+    "compiling": "compile",
+    "warming up": "warm-up",
+    "measuring": "measure",
+    "shutting down": "shut-down",
+}
 STATUS_ROLES = {
     "ok": "ok",
     "failed": "danger",
     "timeout": "danger",
     "stopped": "warn",
     "running": "accent",
+    "finishing": "accent",
     "interrupted": "warn",
 }
 Index = QModelIndex | QPersistentModelIndex
@@ -243,7 +253,10 @@ class RunsModel(QAbstractTableModel):
                 steps = event.get("steps")
                 if isinstance(steps, int):
                     row.step = max(row.step, steps)
-                row.phase = "finished"
+                # Training is over but the process still exits (frees memory, joins threads):
+                # not "running" with an ETA of 0 s, and not finished until its outcome comes.
+                row.status = "finishing"
+                row.phase = "shutting down"
             touched.add(run_id)
         for run_id in touched:
             self._changed(run_id)
@@ -255,9 +268,13 @@ class RunsModel(QAbstractTableModel):
             return
         row.status = outcome.status
         row.error = outcome.error if outcome.status != "ok" else None
-        if outcome.status == "stopped" and outcome.error == "not started":
+        if outcome.status == "ok":
+            row.phase = "finished"
+        elif outcome.status == "stopped" and outcome.error == "not started":
             row.phase = "not started"
             row.error = "stopped before this run started"
+        else:  # where it ended, not as if it still were there ("importing" after a crash)
+            row.phase = f"ended in {PHASE_NOUNS[row.phase]}" if row.phase in PHASE_NOUNS else "—"
         self._changed(outcome.run_id)
 
     def _row(self, run_id: int) -> RunRow | None:
@@ -340,8 +357,8 @@ class RunsTable(QTableView):
         widths = {
             COL_FRAMEWORK: 100,
             COL_REPEAT: 52,
-            COL_STATUS: 62,
-            COL_PHASE: 100,
+            COL_STATUS: 68,
+            COL_PHASE: 110,
             COL_PROGRESS: 96,
             COL_SPEED: 62,
             COL_ETA: 64,

@@ -138,6 +138,15 @@ class AppSettings:
         """Forget the recent files."""
         self._set_json("ui/recent", [])
 
+    @property
+    def config_list(self) -> list[str]:
+        """The configs listed in the side panel when the app last changed it, top to bottom."""
+        return [str(p) for p in self._get_json("ui/configs", [])]
+
+    @config_list.setter
+    def config_list(self, paths: list[str]) -> None:
+        self._set_json("ui/configs", list(paths))
+
     # -- layout ---------------------------------------------------------------------------
 
     def window_layout(self) -> tuple[QByteArray | None, QByteArray | None]:

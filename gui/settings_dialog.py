@@ -39,7 +39,7 @@ class SettingsDialog(QDialog):
 
     def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("FrameDuel settings")
+        self.setWindowTitle("Settings")  # Qt adds " — FrameDuel"
         self.setObjectName("settingsDialog")
         self.setMinimumWidth(600)
         self.settings = settings

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QCheckBox,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -23,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.overrides import QuickOverrides
 from profiler.colors import color_of, label_of
 from profiler.config import (
     FRAMEWORKS,
@@ -38,6 +41,19 @@ from profiler.config import (
 )
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
+NAME_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+def _distinct_tail(path: str, items: list[QListWidgetItem]) -> str:
+    """The shortest tail of ``path`` (``demo.yaml``, ``a/demo.yaml``…) that no other listed
+    config's path ends with."""
+    parts = Path(path).parts
+    others = [Path(str(i.data(PATH_ROLE))).parts for i in items]
+    for n in range(1, len(parts) + 1):
+        tail = parts[-n:]
+        if sum(1 for o in others if o[-n:] == tail) == 1:
+            return str(Path(*tail))
+    return path
 
 
 @dataclass(frozen=True)
@@ -149,15 +165,18 @@ class SidePanel(QWidget):
     openRequested = Signal()
     editRequested = Signal()
     removeRequested = Signal()
+    clearRequested = Signal()
     frameworksChanged = Signal()
+    frameworksTicked = Signal()  # the user ticked or unticked a box (not set_frameworks)
+    overridesChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("sidePanel")
         self._running = False
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 10, 10, 10)
-        layout.setSpacing(10)
+        layout.setContentsMargins(8, 6, 8, 8)
+        layout.setSpacing(6)
 
         configs = QGroupBox("Configs", self)
         box = QVBoxLayout(configs)
@@ -171,10 +190,18 @@ class SidePanel(QWidget):
         )
         self.config_list = QListWidget(configs)
         self.config_list.setMinimumHeight(70)
-        self.config_list.setMaximumHeight(200)
-        self.config_list.setToolTip("Loaded configs; Run all runs them one after another")
+        self.config_list.setMaximumHeight(150)
+        self.config_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.config_list.setToolTip(
+            "Loaded configs; Run all runs them one after another. Shift/Ctrl-click selects "
+            "several; Delete takes the selected ones off the list (the files stay)"
+        )
         self.config_list.itemDoubleClicked.connect(lambda _item: self.editRequested.emit())
-        buttons = QHBoxLayout()
+        self.delete_shortcut = QShortcut(QKeySequence.StandardKey.Delete, self.config_list)
+        self.delete_shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+        self.delete_shortcut.activated.connect(self.removeRequested)
+        buttons = QGridLayout()
+        buttons.setSpacing(4)
         self.open_button = QPushButton("Open…", configs)
         self.open_button.setToolTip("Open config files (Ctrl+O)")
         self.open_button.clicked.connect(self.openRequested)
@@ -185,10 +212,26 @@ class SidePanel(QWidget):
         self.edit_button.setToolTip("Open the selected config in the editor (double-click)")
         self.edit_button.clicked.connect(self.editRequested)
         self.remove_button = QPushButton("Remove", configs)
-        self.remove_button.setToolTip("Take the selected config off the list (the file stays)")
+        self.remove_button.setToolTip(
+            "Take the selected configs off the list (Delete; the files stay)"
+        )
         self.remove_button.clicked.connect(self.removeRequested)
-        for button in (self.open_button, self.recent_button, self.edit_button, self.remove_button):
-            buttons.addWidget(button)
+        self.clear_button = QPushButton("Clear", configs)
+        self.clear_button.setToolTip("Empty the list (the files stay)")
+        self.clear_button.clicked.connect(self.clearRequested)
+        # two rows: one row of five buttons would set the panel's (and window's) least width
+        for i, button in enumerate(
+            (
+                self.open_button,
+                self.recent_button,
+                self.edit_button,
+                self.remove_button,
+                self.clear_button,
+            )
+        ):
+            buttons.addWidget(button, i // 3, i % 3)
+        self._update_list_buttons()
+        self.config_list.itemSelectionChanged.connect(self._update_list_buttons)
         self.summary = QLabel("Drop a config file here or use Open…", configs)
         self.summary.setObjectName("configSummary")
         self.summary.setWordWrap(True)
@@ -199,24 +242,38 @@ class SidePanel(QWidget):
         layout.addWidget(configs)
 
         frameworks = QGroupBox("Frameworks", self)
-        fbox = QVBoxLayout(frameworks)
-        fbox.setSpacing(2)
+        frameworks.setToolTip(
+            "The ticks belong to the selected config: each config keeps its own (its file's "
+            "frameworks until you change them), and Run all runs each config with its ticks"
+        )
+        self.frameworks_group = frameworks
+        # One line per framework (box, then what the probe found): the panel fits 768 lines.
+        fbox = QGridLayout(frameworks)
+        fbox.setVerticalSpacing(2)
+        fbox.setColumnStretch(1, 1)
         self.framework_boxes: dict[str, QCheckBox] = {}
         self.framework_info: dict[str, QLabel] = {}
         self.framework_available: dict[str, bool] = {}
-        for fw in FRAMEWORKS:
+        for row, fw in enumerate(FRAMEWORKS):
             check = QCheckBox(label_of(fw), frameworks)
             check.setIcon(swatch_icon(color_of(fw)))
             check.toggled.connect(self.frameworksChanged)
+            check.clicked.connect(self.frameworksTicked)
             info = QLabel("", frameworks)
             info.setObjectName("frameworkInfo")
-            info.setIndent(26)
-            fbox.addWidget(check)
-            fbox.addWidget(info)
+            info.setWordWrap(True)
+            info.hide()  # until a probe says something
+            fbox.addWidget(check, row, 0)
+            fbox.addWidget(info, row, 1)
             self.framework_boxes[fw] = check
             self.framework_info[fw] = info
             self.framework_available[fw] = True
         layout.addWidget(frameworks)
+        self.overrides = QuickOverrides(self)
+        self.overrides.changed.connect(self.overridesChanged)
+        self.override_spins = self.overrides.spins
+        self.device_box = self.overrides.device_box
+        layout.addWidget(self.overrides)
 
         layout.addStretch(1)
         run_row = QHBoxLayout()
@@ -226,17 +283,28 @@ class SidePanel(QWidget):
         self.run_button.setToolTip("Run the selected config with the ticked frameworks (Ctrl+R)")
         self.run_all_button = QPushButton("Run all", self)
         self.run_all_button.setToolTip(
-            "Run every valid config in the list, one after another (Ctrl+Shift+R)"
+            "Run every valid config in the list, one after another, each with the frameworks "
+            "ticked for it and the quick overrides (Ctrl+Shift+R)"
         )
         self.stop_button = QPushButton("Stop", self)
         self.stop_button.setObjectName("stopButton")
         self.stop_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaStop))
-        self.stop_button.setToolTip("Kill the running process tree and skip what is left (Esc)")
+        self.stop_button.setToolTip(
+            "Kill the running process tree and skip what is left (Esc or Ctrl+.)"
+        )
         for button in (self.run_button, self.run_all_button, self.stop_button):
             button.setEnabled(False)
             button.setMinimumHeight(34)
             run_row.addWidget(button)
         layout.addLayout(run_row)
+
+    def quick_overrides(self) -> dict[str, Any]:
+        """The overrides set (keyword arguments of ``Config.with_overrides``)."""
+        return self.overrides.values()
+
+    def reset_overrides(self) -> None:
+        """Every override back to "config"."""
+        self.overrides.reset()
 
     # -- configs list ---------------------------------------------------------------------
 
@@ -247,14 +315,17 @@ class SidePanel(QWidget):
             item = QListWidgetItem()
             item.setData(PATH_ROLE, loaded.path)
             self.config_list.addItem(item)
-        item.setText(loaded.name)
+        item.setData(NAME_ROLE, loaded.name)
         if loaded.error is not None:
             item.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning))
             item.setToolTip(describe_error(loaded.error))
         else:
             item.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon))
             item.setToolTip(loaded.path)
-        self.config_list.setCurrentItem(item)
+        self._relabel()
+        # select it alone (a programmatic current item in a multi-select list keeps the rest)
+        self.config_list.setCurrentItem(item, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self._update_list_buttons()
         return item
 
     def remove_config(self, path: str) -> None:
@@ -262,6 +333,29 @@ class SidePanel(QWidget):
         item = self._item_for(path)
         if item is not None:
             self.config_list.takeItem(self.config_list.row(item))
+            self._relabel()
+            self._update_list_buttons()
+
+    def _relabel(self) -> None:
+        """Each entry shows its config's name; names listed twice also show their folder."""
+        items = [self.config_list.item(i) for i in range(self.config_list.count())]
+        names = [str(item.data(NAME_ROLE)) for item in items]
+        for item, name in zip(items, names, strict=True):
+            text = name
+            if names.count(name) > 1:
+                text = f"{name} — {_distinct_tail(str(item.data(PATH_ROLE)), items)}"
+            item.setText(text)
+
+    def selected_paths(self) -> list[str]:
+        """The selected configs' paths, top to bottom."""
+        rows = sorted(self.config_list.row(item) for item in self.config_list.selectedItems())
+        return [str(self.config_list.item(r).data(PATH_ROLE)) for r in rows]
+
+    def _update_list_buttons(self) -> None:
+        selected = bool(self.config_list.selectedItems())
+        self.edit_button.setEnabled(len(self.config_list.selectedItems()) == 1)
+        self.remove_button.setEnabled(selected)
+        self.clear_button.setEnabled(self.config_list.count() > 0)
 
     def _item_for(self, path: str) -> QListWidgetItem | None:
         for i in range(self.config_list.count()):
@@ -289,6 +383,10 @@ class SidePanel(QWidget):
 
     # -- frameworks -----------------------------------------------------------------------
 
+    def set_frameworks_owner(self, name: str | None) -> None:
+        """Title the frameworks box with the config its ticks belong to."""
+        self.frameworks_group.setTitle(f"Frameworks for {name}" if name else "Frameworks")
+
     def set_frameworks(self, frameworks: list[str]) -> None:
         """Tick exactly the given frameworks that can run (without a signal per box)."""
         for fw, check in self.framework_boxes.items():
@@ -303,6 +401,7 @@ class SidePanel(QWidget):
         line, tip, available = framework_text(framework, info)
         label = self.framework_info[framework]
         label.setText(line)
+        label.setVisible(bool(line))
         label.setToolTip(tip)
         check = self.framework_boxes[framework]
         check.setToolTip(tip)

@@ -55,6 +55,9 @@ class SummaryTable(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.setAlternatingRowColors(True)
         self.table.setShowGrid(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.table.setWordWrap(False)
+        self.table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         layout.addWidget(self.table, 1)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -67,6 +70,22 @@ class SummaryTable(QWidget):
         """The framework ratios are computed against."""
         fw = self.baseline_box.currentData()
         return str(fw) if fw else self._preferred
+
+    def preferred_width(self, frameworks: list[str]) -> int:
+        """Pixels the table needs to show these frameworks' values and ratios (to the first)
+        uncut, with typical values (``1,032.40``, ``129.05×``)."""
+        fm = self.table.fontMetrics()
+        pad = 16  # the cell's margins, as the header and the items draw them
+
+        def width(*texts: str) -> int:
+            return max(fm.horizontalAdvance(t) for t in texts) + pad
+
+        metric = width(*(f"{m.title} ({m.unit})" for m in METRICS if not m.gpu))
+        columns = [width(label_of(fw), "1,032.40") for fw in frameworks]
+        base = f"/ {label_of(frameworks[0])}" if frameworks else ""
+        columns += [width(label_of(fw), base, "129.05×") for fw in frameworks[1:]]
+        bar = self.table.verticalScrollBar().sizeHint().width()  # when the rows overflow
+        return metric + sum(columns) + 2 * self.table.frameWidth() + bar + 4
 
     def set_preferred_baseline(self, framework: str) -> None:
         """The baseline to pick whenever the session has that framework (from the settings)."""
@@ -156,10 +175,11 @@ class SummaryTable(QWidget):
                     cell.setForeground(QBrush(QColor(color)))
                     cell.setToolTip(f"{label_of(fw)} is {verdict} than {label_of(base)} here")
                 table.setItem(r, c, cell)
+        # Every column as wide as its widest text, never cut with "…": a narrow dock scrolls
+        # sideways instead (the metric column stays put, values line up on the right).
         header = table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        for c in range(1, len(headers)):
-            header.setSectionResizeMode(c, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(False)
 
     def cell_text(self, metric: str, column: str) -> str:
         """The text shown for ``metric`` in the column titled ``column`` (for tests)."""

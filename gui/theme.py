@@ -13,6 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
+from profiler.paths import resources_dir
+
 THEME_CHOICES: tuple[str, ...] = ("system", "light", "dark")
 THEME_LABELS: dict[str, str] = {
     "system": "Follow the system",
@@ -153,7 +155,7 @@ QWidget#sidePanel QGroupBox::title {{ subcontrol-origin: margin; left: 8px; padd
 QWidget#sidePanel QGroupBox QWidget {{ font-weight: normal; }}
 QLabel#configSummary, QLabel#frameworkInfo, QLabel#muted {{ color: {t.muted}; }}
 QLabel#dropZone {{ border: 1px dashed {t.border}; border-radius: 4px; color: {t.muted};
-    padding: 8px; background: {t.base}; }}
+    padding: 5px; background: {t.base}; }}
 QLabel#dropZone[active="true"] {{ border: 2px dashed {t.accent}; color: {t.text}; }}
 QPushButton#runButton {{ background: {t.accent}; color: white; border: none; border-radius: 4px;
     font-weight: 600; padding: 6px 14px; }}
@@ -167,6 +169,21 @@ QTableView {{ selection-background-color: {t.selection}; selection-color: {t.tex
     alternate-background-color: {t.alternate}; gridline-color: {t.border}; }}
 QDockWidget::title {{ padding: 4px 6px; background: {t.window}; }}
 QTabWidget::pane {{ border-top: 1px solid {t.border}; }}
+""" + (_dark_checkboxes(t) if t.dark else "")
+
+
+def _dark_checkboxes(t: Theme) -> str:
+    """Fusion outlines a check box in the window colour made darker: on a dark window an
+    unticked box all but vanishes. Draw the box in the muted text colour instead."""
+    check = (resources_dir() / "icons" / "check.svg").as_posix()
+    return f"""
+QCheckBox::indicator {{ width: 13px; height: 13px; border: 1px solid {t.muted};
+    border-radius: 3px; background: {t.base}; }}
+QCheckBox::indicator:hover {{ border-color: {t.text}; }}
+QCheckBox::indicator:checked {{ background: {t.accent}; border-color: {t.accent_hover};
+    image: url("{check}"); }}
+QCheckBox::indicator:disabled {{ border-color: {t.border}; background: {t.window}; }}
+QCheckBox::indicator:checked:disabled {{ background: {t.border}; }}
 """
 
 

@@ -8,6 +8,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMessageBox, QToolBar, QToolButton
 
+from gui.help_actions import HelpActions
+from gui.prompts import fit_box
+
 SHORTCUT_HELP_TITLE = "Keyboard shortcuts"
 
 
@@ -43,10 +46,17 @@ class WindowActions:
         self.run = _action(w, "&Run", w.start_run, "Ctrl+R", "Run the selected config")
         self.run.setShortcuts([QKeySequence("Ctrl+R"), QKeySequence("F5")])
         self.run_all = _action(
-            w, "Run &all", w.run_all, "Ctrl+Shift+R", "Run every valid config of the list in turn"
+            w,
+            "Run &all",
+            w.run_all,
+            "Ctrl+Shift+R",
+            "Run every valid config of the list in turn, each with its ticked frameworks",
         )
         self.stop = _action(w, "&Stop", w.stop_run, "Ctrl+.", "Stop the running session")
-        self.stop.setShortcuts([QKeySequence("Ctrl+."), QKeySequence("Shift+F5")])
+        # Esc too, as the Stop button's tooltip says (enabled only while a session runs)
+        self.stop.setShortcuts(
+            [QKeySequence("Ctrl+."), QKeySequence("Shift+F5"), QKeySequence("Esc")]
+        )
         self.exports: dict[str, QAction] = {}
         for suffix, name, key in (
             (".pdf", "PDF", "Ctrl+E"),
@@ -128,6 +138,7 @@ class WindowActions:
         self.panels_menu = view.addMenu("Pa&nels")
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.shortcuts_help)
+        self.help = HelpActions(w, file, help_menu)
         w.side.recent_button.setMenu(QMenu(w.side.recent_button))
         side_menu = w.side.recent_button.menu()
         side_menu.aboutToShow.connect(lambda: w.fill_recent_menu(side_menu))
@@ -189,5 +200,6 @@ class WindowActions:
         box = QMessageBox(self._window)
         box.setWindowTitle(SHORTCUT_HELP_TITLE)
         box.setText("\n".join(self.shortcut_lines()))
+        fit_box(box)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()

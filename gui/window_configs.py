@@ -7,15 +7,17 @@ A mixin of ``MainWindow``: it uses the window's widgets, settings, runner and si
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMenu
 
+from gui.prompts import unsaved_choices
 from gui.side_panel import LoadedConfig, describe_config, describe_error
-from profiler.config import CONFIG_SUFFIXES, FRAMEWORKS, ConfigError, load_config
+from profiler.config import CONFIG_SUFFIXES, FRAMEWORKS, Config, ConfigError, load_config
 
 
 def expand_config_paths(paths: Iterable[str | Path]) -> list[str]:
@@ -61,6 +63,30 @@ class ConfigsMixin:
         self._add_loaded([loaded])
         return loaded
 
+    def restore_config_list(self) -> None:
+        """List again the configs listed when the app last ran (files since deleted are left
+        out), read in a worker."""
+        paths = self._saved_config_list
+        if not paths:
+            return
+
+        def done(loaded: list[LoadedConfig]) -> None:
+            before = self.side.current_path()  # configs given on the command line come first
+            self._add_loaded(loaded)
+            if loaded:
+                first = next((c for c in loaded if c.config is not None), loaded[0])
+                self.select_config(before or first.path)
+                n = len(loaded)
+                if not self.controller.is_running():
+                    self._set_status(f"{n} config{'s' if n != 1 else ''} listed as you left them")
+            self.configsLoaded.emit(loaded)
+
+        self.runner.submit(
+            "restore-configs",
+            lambda: read_configs([p for p in paths if Path(p).is_file()]),
+            done,
+        )
+
     def load_configs(self, paths: list[str], remember: bool = True) -> None:
         """Load configs and folders of them in a worker; ``configsLoaded`` follows."""
 
@@ -90,6 +116,24 @@ class ConfigsMixin:
             self.side.add_config(item)
         if loaded:
             self._on_config_selected()
+            self._configs_listed()
+
+    def _configs_listed(self) -> None:
+        """The list changed: remember it for the next start and say what is there."""
+        paths = self.side.paths()
+        self.settings.config_list = paths
+        for path in list(self._ticks):
+            if path not in paths:
+                del self._ticks[path]
+        if not self.controller.is_running():
+            runnable = len(self.runnable_configs())
+            if paths:
+                self._set_status(
+                    f"{len(paths)} config{'s' if len(paths) != 1 else ''} listed, "
+                    f"{runnable} runnable: Run (Ctrl+R) runs the selected one, Run all every one"
+                )
+            else:
+                self._set_status("Ready. Drop a config file on the window or use Open…")
 
     def open_dialog(self) -> None:
         """Ask for config files (a modal dialog, only on the user's request)."""
@@ -126,22 +170,66 @@ class ConfigsMixin:
         return None if path is None else self._configs.get(path)
 
     def remove_current_config(self) -> None:
-        """Take the selected config off the list."""
-        path = self.side.current_path()
-        if path is not None:
+        """Take the selected configs off the list (the files stay)."""
+        paths = self.side.selected_paths()
+        current = self.side.current_path()
+        if not paths and current is not None:
+            paths = [current]
+        for path in paths:
             self._configs.pop(path, None)
             self.side.remove_config(path)
-            self._on_config_selected()
+        self._on_config_selected()
+        self._configs_listed()
+
+    def clear_configs(self) -> None:
+        """Empty the list (the files stay)."""
+        for path in self.side.paths():
+            self._configs.pop(path, None)
+            self.side.remove_config(path)
+        self._on_config_selected()
+        self._configs_listed()
 
     def edit_current_config(self) -> None:
-        """Open the selected config in the editor tab."""
+        """Open the selected config in the editor tab (asking first when the editor has unsaved
+        changes to another file)."""
         path = self.side.current_path()
-        if path is not None:
+        if path is None:
+            return
+        if self.editor.path == path and self.editor.is_modified():
+            self.tabs.setCurrentWidget(self.editor)  # the same file, edits kept
+            return
+        self.edit_file(path)
+
+    def edit_file(self, path: str) -> None:
+        """Edit ``path``; unsaved changes in the editor are saved, discarded or kept as the user
+        chooses."""
+
+        def open_it(*_: object) -> None:
             self.editor.open_file(path)
             self.tabs.setCurrentWidget(self.editor)
 
+        self.unless_unsaved_edits(f"open {Path(path).name}", open_it)
+
+    def unless_unsaved_edits(self, doing: str, proceed: Callable[[], None]) -> None:
+        """Call ``proceed`` now when the editor has no unsaved changes; else ask Save / Discard
+        / Cancel and call it after a successful save, at once on Discard, never on Cancel."""
+        if not self.editor.is_modified():
+            proceed()
+            return
+        answer = self._choose(
+            "Save changes?",
+            f"The config editor has unsaved changes to {self.editor.display_name()}. "
+            f"Save them before you {doing}?",
+            unsaved_choices(),
+        )
+        if answer == "save":
+            self.editor.save(after=lambda _path: proceed())
+        elif answer == "discard":
+            proceed()
+
     def _on_config_selected(self, *_: object) -> None:
         loaded = self.current_config()
+        self.side.set_frameworks_owner(None if loaded is None else loaded.name)
         if loaded is None:
             self.side.summary.setText("Drop a config file here or use Open…")
         elif loaded.error is not None:
@@ -151,10 +239,41 @@ class ConfigsMixin:
             assert loaded.config is not None
             if self.banner.kind == "error":
                 self.banner.hide()
-            self.side.summary.setText(describe_config(loaded.config))
+            self.side.summary.setText(self._describe_with_overrides(loaded.config))
             if not self.controller.is_running():
-                self.side.set_frameworks(list(loaded.config.frameworks))
+                self.side.set_frameworks(self.frameworks_for(loaded))
         self._refresh_controls()
+
+    def _overrides_changed(self) -> None:
+        loaded = self.current_config()
+        if loaded is not None and loaded.config is not None and not self.controller.is_running():
+            self.side.summary.setText(self._describe_with_overrides(loaded.config))
+
+    def _describe_with_overrides(self, config: Config) -> str:
+        """The config as it would run: its summary with the quick overrides applied, and
+        which values they changed (or why they cannot apply)."""
+        quick = self.side.quick_overrides()
+        if not quick:
+            return describe_config(config)
+        try:
+            effective = config.with_overrides(**quick)
+        except ValueError as exc:
+            first = str(exc).splitlines()[0]
+            return f"{describe_config(config)}\nOverrides cannot apply: {first}"
+        names = {"batch_size": "batch", "device": "device"}
+        changed = ", ".join(f"{names.get(k, k)} {v}" for k, v in quick.items())
+        return f"{describe_config(effective)}\nOverridden here: {changed}"
+
+    def frameworks_for(self, loaded: LoadedConfig) -> list[str]:
+        """The frameworks ticked for a config: the user's ticks for it, else its file's."""
+        if loaded.path in self._ticks:
+            return list(self._ticks[loaded.path])
+        return list(loaded.config.frameworks) if loaded.config is not None else []
+
+    def _on_frameworks_ticked(self) -> None:
+        loaded = self.current_config()
+        if loaded is not None and loaded.config is not None:
+            self._ticks[loaded.path] = self.checked_frameworks()
 
     def _on_editor_saved(self, path: str) -> None:
         self.load_configs([path], remember=True)
@@ -171,15 +290,14 @@ class ConfigsMixin:
     # -- drag and drop --------------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if _dropped_paths(event):
-            event.acceptProposedAction()
+        if _dropped_paths(event) and _accept_as_copy(event):
             self.side.set_drop_active(True)
         else:
             event.ignore()
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if _dropped_paths(event):
-            event.acceptProposedAction()
+        if not (_dropped_paths(event) and _accept_as_copy(event)):
+            event.ignore()
 
     def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
         self.side.set_drop_active(False)
@@ -187,10 +305,9 @@ class ConfigsMixin:
     def dropEvent(self, event: QDropEvent) -> None:
         self.side.set_drop_active(False)
         paths = _dropped_paths(event)
-        if not paths:
+        if not paths or not _accept_as_copy(event):
             event.ignore()
             return
-        event.acceptProposedAction()
         self.load_configs(paths)
 
     # -- frameworks on this machine -------------------------------------------------------
@@ -203,6 +320,7 @@ class ConfigsMixin:
         self._probed_pythons = dict(pythons)
         for fw in FRAMEWORKS:
             self.side.set_framework_info(fw, None)
+            self.framework_probe.pop(fw, None)
         interpreters = sorted({pythons.get(fw, "") for fw in FRAMEWORKS})
         for python in interpreters:
             probe = self._probe
@@ -223,9 +341,22 @@ class ConfigsMixin:
             if not isinstance(info, dict):
                 info = {"available": False, "error": result.get("error") or "no answer"}
             self.side.set_framework_info(fw, {**info, "python": shown})
+            self.framework_probe[fw] = info
         self.frameworks_info[python] = result
         self._refresh_controls()
         self.frameworksProbed.emit(python)
+
+
+def _accept_as_copy(event: QDragMoveEvent | QDropEvent) -> bool:
+    """Accept a drop as Copy (else Link), never Move: a file manager that honours Move would
+    delete the user's file once FrameDuel has "taken" it. False when only Move is offered."""
+    offered = event.possibleActions()
+    for action in (Qt.DropAction.CopyAction, Qt.DropAction.LinkAction):
+        if offered & action:
+            event.setDropAction(action)
+            event.accept()
+            return True
+    return False
 
 
 def _dropped_paths(event: QDragEnterEvent | QDragMoveEvent | QDropEvent) -> list[str]:

@@ -8,16 +8,20 @@ and the summary read one ``SessionData``, the runs table and the log pane get th
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
 
 from gui.adapter import Batch
+from gui.batch import RunAllBatch
 from gui.compare import CompareDialog, Pair, compare_runs, compare_sessions
 from gui.export import EXPORT_FILTERS, PreviewDialog, PreviewPages, export_report, render_preview
 from gui.replay import StoredView, load_stored
 from gui.rundata import SessionData
-from gui.side_panel import describe_config
+from gui.side_panel import LoadedConfig, describe_config
 from profiler.colors import label_of
 from profiler.config import Config
 from profiler.session import RunInfo, RunOutcome
@@ -47,34 +51,160 @@ class SessionsMixin:
             return False
         if self.controller.is_running():
             return False
+        if self.editor.path == loaded.path and self.editor.is_modified():
+            return self._run_edited(
+                loaded.path,
+                self._run_with_ticks,
+                lambda: self._run_loaded(loaded.path),
+                self.start_run,
+            )
+        return self._run_with_ticks(loaded.config, loaded.path)
+
+    def _run_with_ticks(self, config: Config, path: str) -> bool:
         try:
-            config = loaded.config.with_overrides(frameworks=frameworks)
+            config = self.run_overrides(config, self.checked_frameworks())
         except ValueError as exc:
-            self.banner.show_message(f"Cannot run {loaded.name}: {exc}")
+            self.banner.show_message(f"Cannot run {config.name}: {exc}")
             return False
         self._queue = []
-        return self.run_config(config, loaded.path)
+        self.batch = None
+        if not self.fp16_can_run(config):
+            self._set_status(f"Not run: {config.name} needs a GPU for fp16")
+            return False
+        return self.run_config(config, path)
+
+    def _run_edited(
+        self,
+        path: str,
+        run_edit: Callable[[Config, str], object],
+        run_disk: Callable[[], bool],
+        retry: Callable[[], object],
+    ) -> bool:
+        """Run when the editor has unsaved changes to ``path``: never the file on disk unasked.
+        A valid edit is saved, then ``run_edit(config, path)``; or, if the user says so,
+        ``run_disk()`` runs the file as it is; an invalid edit is refused. While the newest
+        text is still being checked, ``retry()`` is called once it has been."""
+        result = self.editor.current_result()
+        if result is None:
+            self._retry_after_check = retry
+            self.editor.validated.connect(self._run_when_validated)
+            self.editor.validate_now()
+            self._set_status("Checking the edited config before running it…")
+            return False
+        name = Path(path).name
+        if result.config is None:
+            error = result.error
+            where = f" (line {error.line})" if error is not None and error.line else ""
+            self.banner.show_message(
+                f"Not run: the editor's unsaved changes to {name} are not valid{where}. "
+                "Fix them or press Revert, then run again.",
+                "error",
+                str(error) if error is not None else None,
+            )
+            self.tabs.setCurrentWidget(self.editor)
+            return False
+        answer = self._choose(
+            "Save changes and run?",
+            f"The config editor has unsaved changes to {name}. Run the edited config (saving "
+            "it first) or the file as it is on disk?",
+            [("save", "Save and run"), ("disk", "Run the file on disk"), ("cancel", "Cancel")],
+        )
+        if answer == "save":
+            edited = result.config
+            self.editor.save(after=lambda saved: run_edit(edited, saved))
+            return True
+        return answer == "disk" and run_disk()
+
+    def _run_when_validated(self, _result: object) -> None:
+        self.editor.validated.disconnect(self._run_when_validated)
+        self._retry_after_check()
+
+    def _run_loaded(self, path: str) -> bool:
+        loaded = self._configs.get(path)
+        return (
+            loaded is not None
+            and loaded.config is not None
+            and self._run_with_ticks(loaded.config, path)
+        )
+
+    def run_overrides(self, config: Config, frameworks: list[str]) -> Config:
+        """``config`` as it will run: with ``frameworks`` and the side panel's quick overrides,
+        through the engine's one override path (raises ValueError when that is invalid)."""
+        return config.with_overrides(frameworks=frameworks, **self.side.quick_overrides())
 
     def run_all(self) -> bool:
-        """Run every valid config of the list, one after another, each with its own frameworks
-        (those this machine can run)."""
+        """Run every valid config of the list, one after another, each with the frameworks
+        ticked for it (those this machine can run) and the quick overrides."""
         if self.controller.is_running():
             return False
+        edited = self.editor.path
+        if self.editor.is_modified() and edited in {c.path for c in self.runnable_configs()}:
+            # Run all would run that file as it is on disk: the same question as for Run.
+            return self._run_edited(
+                edited, self._run_all_with_edit, self._run_all_now, self.run_all
+            )
+        return self._run_all_now()
+
+    def _run_all_with_edit(self, config: Config, path: str) -> bool:
+        # the saved edit is reloaded in a worker; Run all starts now with the edit it validated
+        self._configs[path] = LoadedConfig(path, config, None)
+        return self._run_all_now()
+
+    def _run_all_now(self) -> bool:
         self._queue = [c.path for c in self.runnable_configs()]
-        return self._run_next_in_queue()
+        started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.batch = RunAllBatch(len(self._queue), time.monotonic(), f"run-all {started}")
+        if not self._run_next_in_queue():
+            self.batch = None
+            return False
+        return True
 
     def _run_next_in_queue(self) -> bool:
         while self._queue:
             loaded = self._configs.get(self._queue.pop(0))
             if loaded is None or loaded.config is None:
                 continue
-            available = [fw for fw in loaded.config.frameworks if self._can_run(fw)]
+            batch = self.batch
+            available = [fw for fw in self.frameworks_for(loaded) if self._can_run(fw)]
             if not available:
+                if batch is not None:
+                    batch.skip(loaded.name, "no ticked framework can run here")
+                continue
+            try:
+                config = self.run_overrides(loaded.config, available)
+            except ValueError as exc:
+                if batch is not None:
+                    batch.skip(loaded.name, str(exc).splitlines()[0])
                 continue
             self.select_config(loaded.path)
-            config = loaded.config.with_overrides(frameworks=available)
+            if not self.fp16_can_run(config):
+                if batch is not None:
+                    batch.skip(loaded.name, "fp16 without a GPU: not run")
+                continue
+            if batch is not None:
+                batch.start(loaded.name)
             return self.run_config(config, loaded.path)
         return False
+
+    def fp16_can_run(self, config: Config) -> bool:
+        """False when the user declines to run fp16 with ``device: auto`` on frameworks whose
+        probe found only the CPU (each run would fail after its imports); True otherwise."""
+        if config.train.precision != "fp16" or config.device != "auto":
+            return True
+        cpu_only = [
+            fw
+            for fw in config.frameworks
+            if (self.framework_probe.get(fw) or {}).get("devices") == ["cpu"]
+        ]
+        if not cpu_only:
+            return True
+        names = ", ".join(label_of(fw) for fw in cpu_only)
+        question = (
+            f"{config.name} trains in fp16 with device: auto, but {names} found only the CPU "
+            "here, and fp16 needs a CUDA GPU: those runs will fail after their imports. "
+            "Run anyway? (Or set precision: bf16 or fp32, or the device override.)"
+        )
+        return self._confirm("fp16 without a GPU", question)
 
     def _can_run(self, framework: str) -> bool:
         return self.side.framework_available.get(framework, True)
@@ -93,20 +223,42 @@ class SessionsMixin:
         self._shown_session_id = None
         self.side.summary.setText(describe_config(config))
         self._started_at = time.monotonic()
-        self.controller.start(config, config_path, self.store_path(), self.settings.run_options())
+        options = self.settings.run_options()
+        if self.batch is not None:
+            options = replace(options, batch=self.batch.run_options())
+        self.controller.start(config, config_path, self.store_path(), options)
         self.tabs.setCurrentWidget(self.dashboard)
-        waiting = f" ({len(self._queue)} more queued)" if self._queue else ""
-        self._set_status(f"Starting {config.name}…{waiting}")
+        self._set_status(f"Starting {config.name}…{self._batch_progress()}")
         self._refresh_controls()
         return True
 
+    def _batch_progress(self) -> str:
+        """`` — config 3 of 5 of Run all`` while Run all goes on, else nothing."""
+        batch = self.batch
+        if batch is None or not batch.names:
+            return ""
+        return f" — config {len(batch.names)} of {batch.total} of Run all"
+
     def stop_run(self) -> None:
         """Stop the running session and the queue (returns at once; the session ends soon)."""
+        if self._queue and self.batch is not None:
+            for path in self._queue:
+                loaded = self._configs.get(path)
+                self.batch.skip(loaded.name if loaded else Path(path).name, "stopped")
         self._queue = []
         if self.controller.is_running():
             self.controller.stop()
             self.stop_button.setEnabled(False)
             self._set_status(f"Stopping {self._session_name}…")
+
+    def _set_idle_status(self) -> None:
+        """Say what the window shows now (after a message that no longer holds)."""
+        if self.controller.is_running():
+            return
+        if self._shown_session_id is not None:
+            self._set_status(f"Showing session {self._shown_session_id}: {self._session_name}")
+        else:
+            self._configs_listed()
 
     def _show_data(self, data: SessionData) -> None:
         self.dashboard.set_session(data)
@@ -126,7 +278,7 @@ class SessionsMixin:
         total = len(self.dashboard.data.runs)
         self._set_status(
             f"Running {self._session_name}: {label_of(run.framework)} "
-            f"(run {run.seq + 1} of {total})"
+            f"(run {run.seq + 1} of {total}){self._batch_progress()}"
         )
 
     def _on_batch(self, batch: Batch) -> None:
@@ -164,11 +316,20 @@ class SessionsMixin:
         self._set_status(text)
         if self.history_loaded:
             self.history.refresh()
+        batch = self.batch
+        if batch is not None:
+            batch.finish(status, session_id)
         if self._close_when_finished:
             self.close()
             return
-        if status != "stopped" and self._queue:
-            self._run_next_in_queue()
+        going_on = status != "stopped" and bool(self._queue) and self._run_next_in_queue()
+        if batch is not None and not going_on:
+            self.batch = None
+            summary = batch.summary(time.monotonic())
+            self._set_status(summary)
+            self.banner.show_message(
+                summary, "error" if batch.failed() else "info", batch.details()
+            )
         self._refresh_controls()
 
     def _on_failed(self, message: str) -> None:
@@ -320,6 +481,7 @@ class SessionsMixin:
             self.preview_dialog = dialog
             dialog.show()
             self._set_status(f"Previewing the PDF of session {sid} ({len(pages.pages)} pages)")
+            dialog.finished.connect(lambda _result: self._set_idle_status())
             self.previewShown.emit(dialog)
 
         self.runner.submit(

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from profiler import yaml_errors
 from profiler.config_schema import (
     CONFIG_SUFFIXES,
     DEFAULT_SYNTHETIC_SAMPLES,
@@ -234,10 +235,8 @@ def _parse(text: str, suffix: str, source: str) -> tuple[Any, dict[tuple[str, ..
             node = yaml.compose(text, Loader=yaml.SafeLoader)
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else None
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise ConfigError(source, f"invalid YAML: {problem}", line=line) from None
+            words, line = yaml_errors.explain(exc, text)
+            raise ConfigError(source, f"invalid YAML: {words}", line=line) from None
         lines: dict[tuple[str, ...], int] = {}
         if node is not None:
             _yaml_lines(node, (), lines)

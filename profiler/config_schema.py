@@ -461,15 +461,31 @@ class Config(_Strict):
         return max(1, min(50, measured // 20))
 
     def with_overrides(
-        self, *, steps: int | None = None, frameworks: Iterable[str] | None = None
+        self,
+        *,
+        steps: int | None = None,
+        frameworks: Iterable[str] | None = None,
+        batch_size: int | None = None,
+        repeats: int | None = None,
+        threads: int | None = None,
+        device: str | None = None,
     ) -> Config:
-        """Return a copy with CLI overrides applied and validated again."""
+        """Return a copy with overrides (the CLI's flags, the app's quick overrides) applied
+        and validated again; None leaves a value as the config has it."""
         data = self.model_dump()
         if steps is not None:
             data["train"]["steps"] = steps
             data["train"]["warmup_steps"] = min(data["train"]["warmup_steps"], max(0, steps // 10))
         if frameworks is not None:
             data["frameworks"] = list(frameworks)
+        if batch_size is not None:
+            data["train"]["batch_size"] = batch_size
+        if repeats is not None:
+            data["run"]["repeats"] = repeats
+        if threads is not None:
+            data["threads"] = threads
+        if device is not None:
+            data["device"] = device
         return Config.model_validate(data)
 
 

@@ -87,13 +87,17 @@ class RunOptions:
     ``pythons`` maps a framework to the interpreter of its own environment (teams keep PyTorch
     and TensorFlow apart, with different CUDA stacks); ``cooldown_s`` is a pause between runs so
     one run's heat and caches do not leak into the next; ``sampling`` False turns the sampler off
-    (for the overhead benchmark); ``worker_module`` is the child's entry module.
+    (for the overhead benchmark); ``worker_module`` is the child's entry module; ``batch``
+    (e.g. ``{"id": "...", "index": 3, "total": 5}``) marks a session started as part of a batch
+    (the app's Run all), stored with the session's environment as ``run_all`` so the sessions of
+    one batch can be found together.
     """
 
     pythons: Mapping[str, str] = field(default_factory=dict)
     cooldown_s: float = 0.0
     sampling: bool = True
     worker_module: str = WORKER_MODULE
+    batch: Mapping[str, Any] = field(default_factory=dict)
 
 
 class ComparisonSession:
@@ -138,6 +142,8 @@ class ComparisonSession:
         if self._gpu is None:
             self._gpu = GpuMonitor(device_index(self.config.device))
         env = machine_environment(self._gpu)
+        if self.options.batch:
+            env = {**env, "run_all": dict(self.options.batch)}
         self.t0 = time.monotonic()
         self.session_id = self.store.create_session(
             self.config.name, self.config.model_dump(mode="json"), self.config_path, env

@@ -7,7 +7,7 @@ The root conftest sets Qt offscreen and fails tests that leave child processes b
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -113,12 +113,31 @@ def answers() -> Answers:
     return Answers()
 
 
+class Choices:
+    """Stands in for the window's Save / Discard / Cancel box: records the questions and the
+    keys offered, gives ``answer``."""
+
+    def __init__(self) -> None:
+        self.answer = "cancel"
+        self.asked: list[tuple[str, str, list[str]]] = []
+
+    def __call__(self, title: str, text: str, choices: Sequence[tuple[str, str]]) -> str:
+        self.asked.append((title, text, [key for key, _label in choices]))
+        return self.answer
+
+
+@pytest.fixture
+def choices() -> Choices:
+    """The answers the window's several-way questions get (Cancel unless a test says otherwise)."""
+    return Choices()
+
+
 WindowMaker = Callable[..., MainWindow]
 
 
 @pytest.fixture
 def make_window(
-    qtbot: QtBot, store_path: Path, settings: AppSettings, answers: Answers
+    qtbot: QtBot, store_path: Path, settings: AppSettings, answers: Answers, choices: Choices
 ) -> Iterator[WindowMaker]:
     """``make_window(**kwargs)``: shown MainWindows with the test's store, settings and answers
     (no framework probe unless ``probe=`` is given); sessions and workers end afterwards."""
@@ -130,6 +149,7 @@ def make_window(
             "settings": settings,
             "probe": None,
             "confirm": answers,
+            "choose": choices,
         }
         options.update(kwargs)
         win = MainWindow(**options)  # type: ignore[arg-type]

@@ -130,6 +130,29 @@ def test_malformed_files_name_the_problem(tmp_path: Path) -> None:
         load_config(_write(tmp_path, "list.yaml", "- a\n- b\n"))
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("name: x\n\tmodel: 1\n", 2, "a tab indents this line"),
+        ("name: x\nfoo\nmodel: 1\n", 2, "no ':' after its key"),
+        ("name: x\ntrain:\n  steps 200\n  batch_size: 4\n", 3, "no ':' after its key"),
+        ("name: x\nhidden: [8, 16\nmodel: 1\n", 2, "'[' list opened on this line is not closed"),
+        ("model: {family: mlp, input_dim: 3\ntrain: 1\n", 1, "'{' map opened on this line"),
+        ("name: x: y\nmodel: 1\n", 1, "quote the value"),
+        ("train:\n  steps: 10\n batch: 3\nmodel: 1\n", 3, "indentation does not line up"),
+        ("name: 'x\nmodel: 1\n", 1, "a quote opened on this line is never closed"),
+    ],
+)
+def test_yaml_syntax_errors_are_said_in_plain_words_at_the_line_to_fix(
+    tmp_path: Path, text: str, line: int, words: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(_write(tmp_path, "bad.yaml", text))
+    assert caught.value.line == line
+    assert words in caught.value.message
+    assert caught.value.message.startswith("invalid YAML: ")
+
+
 def test_overrides_are_validated(tmp_path: Path) -> None:
     config = load_config(_write(tmp_path, "a.yaml", VALID_YAML))
     short = config.with_overrides(steps=10, frameworks=["torch"])
@@ -137,6 +160,22 @@ def test_overrides_are_validated(tmp_path: Path) -> None:
     assert short.frameworks == ["torch"]
     assert config.window_steps() == 1
     assert config.with_overrides(steps=2000).window_steps() == 50
+
+
+def test_quick_overrides_change_only_what_they_name(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, "a.yaml", VALID_YAML))
+    quick = config.with_overrides(batch_size=16, repeats=3, threads=2, device="cpu")
+    assert (quick.train.batch_size, quick.run.repeats, quick.threads, quick.device) == (
+        16,
+        3,
+        2,
+        "cpu",
+    )
+    assert quick.train.steps == config.train.steps and quick.frameworks == config.frameworks
+    with pytest.raises(ValueError, match="device"):
+        config.with_overrides(device="tpu")
+    with pytest.raises(ValueError, match="repeats"):
+        config.with_overrides(repeats=0)
 
 
 # --- the model zoo: every family, cross-field checks, files resolved beside the config ---------
