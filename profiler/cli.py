@@ -7,17 +7,26 @@ arguments, store), with a one-line reason on stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
+import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from profiler import __version__
-from profiler.config import FRAMEWORKS, Config, ConfigError, load_config
-from profiler.store import StoreError
 
-EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+if TYPE_CHECKING:
+    from profiler.config import Config
+
+# Imported by the `frameduel` script before ``main`` runs, so Ctrl+C there would print a
+# traceback: the engine (pydantic, the config schema, the store) is imported inside ``main``.
+
+EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+# SQLite's integers are 64-bit: a bigger session id cannot name a stored session.
+MAX_SESSION_ID = 2**63 - 1
 
 
 class BadInput(Exception):
@@ -61,18 +70,46 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sessions", help="list stored sessions")
     s.add_argument("--store")
-    s.add_argument("--delete", type=int, metavar="ID", help="delete a session")
+    s.add_argument("--delete", type=_session_id, metavar="ID", help="delete a session")
 
     rep = sub.add_parser("report", help="export a stored session's report")
-    rep.add_argument("session", help="session id, or 'last'")
+    rep.add_argument("session", type=_session_or_last, help="session id, or 'last'")
     rep.add_argument("--out", required=True, help="output file (.pdf, .html, .json, .csv)")
     rep.add_argument("--store")
     return p
 
 
+def _session_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a session id is a number, not {text!r}") from None
+    if not 1 <= value <= MAX_SESSION_ID:
+        raise argparse.ArgumentTypeError(f"no session {text}: session ids run from 1 to 2**63-1")
+    return value
+
+
+def _session_or_last(text: str) -> int | str:
+    return text if text == "last" else _session_id(text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `frameduel` command."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # A report being written is a temporary file until it is complete: nothing half-written
+        # is left behind.
+        print("frameduel: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
+    from profiler.config import ConfigError
+    from profiler.store import StoreError
+    from profiler.terminal import printable
+
     try:
         if args.command in (None, "gui"):
             return _gui(args)
@@ -89,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "report":
             return _report(args)
     except (BadInput, ConfigError, StoreError) as exc:
-        print(f"frameduel: error: {exc}", file=sys.stderr)
+        print(f"frameduel: error: {printable(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     raise AssertionError(args.command)
 
@@ -110,6 +147,8 @@ def _gui(args: argparse.Namespace) -> int:
 
 
 def _load(path: str, frameworks: str | None = None, steps: int | None = None) -> Config:
+    from profiler.config import FRAMEWORKS, ConfigError, apply_overrides, load_config
+
     config = load_config(path)
     names = None
     if frameworks is not None:
@@ -123,21 +162,30 @@ def _load(path: str, frameworks: str | None = None, steps: int | None = None) ->
     if steps is not None and steps <= 0:
         raise BadInput(f"--steps must be a positive number of steps, not {steps}")
     try:
-        return config.with_overrides(steps=steps, frameworks=names)
-    except ValueError as exc:
-        raise BadInput(f"{path}: the overrides make the config invalid: {exc}") from None
+        return apply_overrides(config, path, steps=steps, frameworks=names)
+    except ConfigError as exc:
+        if exc.field.startswith("frameworks"):
+            raise BadInput(f"--frameworks {frameworks}: {exc.message}") from None
+        if exc.field.startswith("train"):
+            raise BadInput(f"--steps {steps}: {exc.field}: {exc.message}") from None
+        raise BadInput(f"{path}: with the overrides, {exc.field}: {exc.message}") from None
 
 
 def _validate(paths: list[str]) -> int:
+    from profiler.config import ConfigError, load_config
+    from profiler.terminal import printable
+
     bad = 0
     for path in paths:
         try:
             config = load_config(path)
         except ConfigError as exc:
-            print(f"frameduel: error: {exc}", file=sys.stderr)
+            print(f"frameduel: error: {printable(exc)}", file=sys.stderr)
             bad += 1
             continue
-        print(f"{path}: ok ({config.name}: {config.model.family}, {', '.join(config.frameworks)})")
+        fws = ", ".join(config.frameworks)
+        name = printable(config.name)
+        print(f"{printable(path)}: ok ({name}: {config.model.family}, {fws})")
     return EXIT_BAD_INPUT if bad else EXIT_OK
 
 
@@ -146,11 +194,14 @@ def _run(args: argparse.Namespace) -> int:
     from profiler.session import RunOptions, store_for
 
     config = _load(args.config, args.frameworks, args.steps)
+    if args.json is not None and Path(args.json).suffix.lower() != ".json":
+        raise BadInput(f"--json {args.json}: the JSON summary's file name ends in .json")
+    # before the run, not after it: a report that cannot be written would be lost
     for out in (args.report, args.json):
         if out is not None:
             _check_output(out)
-    if args.cooldown < 0:
-        raise BadInput(f"--cooldown must be zero or more seconds, not {args.cooldown:g}")
+    if not 0 <= args.cooldown <= 3600:
+        raise BadInput(f"--cooldown must be 0 to 3600 seconds, not {args.cooldown:g}")
     options = RunOptions(pythons=_pythons(args.python), cooldown_s=args.cooldown)
     with store_for(args.store) as store:
         return run_headless(
@@ -159,6 +210,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _pythons(pairs: list[str]) -> dict[str, str]:
+    from profiler.config import FRAMEWORKS
+
     out: dict[str, str] = {}
     for pair in pairs:
         fw, sep, path = pair.partition("=")
@@ -173,16 +226,34 @@ def _pythons(pairs: list[str]) -> dict[str, str]:
 
 
 def _check_output(path: str) -> None:
-    suffix = Path(path).suffix.lower()
-    if suffix not in (".pdf", ".html", ".json", ".csv"):
+    """A report can be written at ``path``: its folder is created and a file tried in it."""
+    from profiler.report import REPORT_SUFFIXES
+
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix not in REPORT_SUFFIXES:
         raise BadInput(f"{path}: unknown report format {suffix!r}; use .pdf, .html, .json or .csv")
-    parent = Path(path).resolve().parent
+    if target.is_dir():
+        raise BadInput(f"{path} is a folder; give a file name such as {target / 'report'}{suffix}")
+    if target.exists() and not target.is_file():
+        raise BadInput(f"{path} is not a regular file (a device or a pipe); give a file name")
+    parent = target.resolve().parent
     if parent.exists() and not parent.is_dir():
         raise BadInput(f"{path}: {parent} is not a folder")
+    probe = parent / f".frameduel-probe-{secrets.token_hex(4)}"
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        probe.touch(exist_ok=False)
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot write in {parent}: {exc.strerror or exc}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()
 
 
 def _sessions(args: argparse.Namespace) -> int:
     from profiler.session import store_for
+    from profiler.terminal import printable
 
     with store_for(args.store) as store:
         if args.delete is not None:
@@ -194,8 +265,9 @@ def _sessions(args: argparse.Namespace) -> int:
         if not rows:
             print(f"no sessions in {store.path}")
         for row in rows:
-            fws = ",".join(row.frameworks)
-            print(f"{row.id:>5}  {row.created_at}  {row.status:<11}  {fws:<22}  {row.name}")
+            fws = printable(",".join(row.frameworks))
+            name, status = printable(row.name), printable(row.status)
+            print(f"{row.id:>5}  {row.created_at}  {status:<11}  {fws:<22}  {name}")
     return EXIT_OK
 
 
@@ -203,25 +275,24 @@ def _report(args: argparse.Namespace) -> int:
     from profiler.report import write_report
     from profiler.report.model import build_report
     from profiler.session import store_for
+    from profiler.terminal import printable
 
     _check_output(args.out)
     with store_for(args.store) as store:
-        rows = store.sessions()
         if args.session == "last":
+            rows = store.sessions()
             if not rows:
                 raise BadInput(f"no sessions in {store.path}")
             sid = rows[0].id
         else:
-            try:
-                sid = int(args.session)
-            except ValueError:
-                raise BadInput(
-                    f"session must be a number or 'last', not {args.session!r}"
-                ) from None
+            sid = args.session
         try:
             stored = store.load(sid)
         except KeyError:
             raise BadInput(f"no session {sid} in {store.path}; see `frameduel sessions`") from None
-    write_report(build_report(stored), Path(args.out))
-    print(f"wrote {args.out}")
+    try:
+        write_report(build_report(stored), Path(args.out))
+    except OSError as exc:
+        raise BadInput(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    print(f"wrote {printable(args.out)}")
     return EXIT_OK
