@@ -106,9 +106,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
-    from profiler.config import ConfigError
-    from profiler.store import StoreError
-    from profiler.terminal import printable
+    from profiler.terminal import interrupts_deferred, printable
+
+    with interrupts_deferred():
+        from profiler.config import ConfigError
+        from profiler.store import StoreError
+
+        if args.command == "run":
+            import profiler.headless  # noqa: F401  (rich, psutil, the session: compiled parts)
 
     try:
         if args.command in (None, "gui"):

@@ -48,7 +48,22 @@ def write_report(report: Report, path: str | Path) -> Path:
         shown = suffix or "(none)"
         known = ", ".join(REPORT_SUFFIXES)
         raise ValueError(f"cannot write a report as {shown!r} ({target.name}); use one of {known}")
+    if suffix in (".pdf", ".html", ".htm"):
+        _import_plotting(pdf=suffix == ".pdf")
     return write_atomically(target, lambda partial: write(report, partial))
+
+
+def _import_plotting(pdf: bool) -> None:
+    """Import matplotlib's compiled parts with Ctrl+C held: an extension interrupted while it
+    initialises can fail in ways other than KeyboardInterrupt."""
+    from profiler.terminal import interrupts_deferred
+
+    with interrupts_deferred():
+        import matplotlib.backends.backend_agg
+        import matplotlib.figure
+
+        if pdf:
+            import matplotlib.backends.backend_pdf  # noqa: F401
 
 
 def write_atomically(target: Path, write: Callable[[Path], object]) -> Path:
