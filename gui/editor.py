@@ -34,6 +34,7 @@ from gui.side_panel import LoadedConfig, describe_config
 from gui.tasks import TaskRunner
 from gui.theme import LIGHT, Theme
 from profiler.config import ConfigError, parse_config
+from profiler.config_parse import read_config_text
 
 VALIDATE_DELAY_MS = 300
 
@@ -197,7 +198,8 @@ class ConfigEditor(QWidget):
 
         self.runner.submit(
             "read-config",
-            lambda: Path(path).read_text(encoding="utf-8"),
+            # the loader's own reading: a FIFO would block the worker, /dev/zero fill memory
+            lambda: read_config_text(Path(path)),
             lambda text: self.set_text(path, text),
             failed,
         )

@@ -92,3 +92,18 @@ def test_the_editor_checks_hostile_text_without_crashing(window: MainWindow, qtb
         editor.set_text(None, "name: &a [*a]\n")
     assert blocker.args[0].error is not None
     assert "refers to its own anchor" in editor.message.text()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "latin-1"])
+def test_the_editor_opens_hostile_files_with_a_message(
+    window: MainWindow, qtbot: QtBot, tmp_path: Path, kind: str
+) -> None:
+    path = tmp_path / "x.yaml"
+    if kind == "fifo":
+        os.mkfifo(path)  # read with open(): the worker would wait for a writer forever
+    else:
+        path.write_bytes("name: caf\xe9\n".encode("latin-1"))
+    window.editor.open_file(str(path))
+    words = "not a regular file" if kind == "fifo" else "not UTF-8 text"
+    qtbot.waitUntil(lambda: words in window.editor.message.text(), timeout=20_000)
+    assert window.editor.message.text().startswith(f"Cannot read {path}: ")
