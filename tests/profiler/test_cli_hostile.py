@@ -40,7 +40,7 @@ def frameduel(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[s
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=os.environ,
+        env={**os.environ, "COLUMNS": "400"},  # rich wraps at 80 columns without a terminal
         check=False,
     )
 

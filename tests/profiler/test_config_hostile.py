@@ -25,6 +25,7 @@ from profiler.config import (
     load_config,
     parse_config,
 )
+from profiler.config_parse import parse_text
 from profiler.config_schema import MAX_BATCH, MAX_STEPS, MAX_THREADS, MAX_WIDTH
 
 VALID_YAML = """\
@@ -117,6 +118,10 @@ def test_a_small_alias_tree_is_refused_before_its_lines_are_mapped(tmp_path: Pat
     assert err.value.field in {"a", "b", "c", "d"}
     with pytest.raises(ConfigError, match=f"more than {MAX_VALUES:,} values"):
         load_config(write(tmp_path, "five.yaml", alias_bomb(5)))
+    # the line map holds each written node once: 4 keys, 9 items each and the root (an
+    # expanding walk made 7,381 entries here, 6 million for seven levels)
+    data, lines = parse_text(alias_bomb(4), ".yaml")
+    assert len(data["d"]) == 9 and len(lines) == 1 + 4 + 4 * 9
 
 
 def test_an_alias_that_contains_itself_is_an_error(tmp_path: Path) -> None:
