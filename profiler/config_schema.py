@@ -38,7 +38,7 @@ MAX_LAYERS = 1000  # layers of a stack, entries of hidden/dense/conv
 MAX_KERNEL = 1024  # kernel, stride and pool of a convolution
 MAX_BATCH = 2**20
 MAX_SAMPLES = 2**31 - 1
-MAX_STEPS = 10**7
+MAX_STEPS = 10**9
 MAX_THREADS = 1024
 MAX_TIMEOUT_S = 7 * 24 * 3600.0
 
