@@ -62,15 +62,17 @@ scalars = st.one_of(
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner),
-    max_leaves=25,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=10,
 )
 
 
 def section(*fields: str) -> st.SearchStrategy[dict[str, Any]]:
     """A mapping of some of ``fields`` (and a stray key now and then) to plausible values."""
     keys = st.sampled_from([*fields, "bogus", "learning_rate"])
-    return st.dictionaries(keys, values, max_size=len(fields) + 1)
+    return st.dictionaries(keys, values, max_size=6)
 
 
 models = st.builds(
@@ -180,6 +182,49 @@ def test_arbitrary_structures(folder: Path, data: dict[str, Any], suffix: str) -
     check_file(path)
 
 
+VALID_DATA: dict[str, Any] = {
+    "name": "t",
+    "frameworks": ["torch", "tensorflow"],
+    "threads": 2,
+    "model": {"family": "mlp", "input_dim": 8, "hidden": [4, 4], "num_classes": 3},
+    "data": {"kind": "synthetic", "samples": 64},
+    "train": {"batch_size": 4, "steps": 40, "warmup_steps": 5, "optimizer": {"lr": 0.1}},
+    "run": {"repeats": 1, "timeout_s": 60.0},
+}
+FIELD_PATHS = [
+    "name", "frameworks", "frameworks.1", "device", "threads", "seed", "model", "model.family",
+    "model.input_dim", "model.hidden", "model.hidden.0", "model.num_classes", "model.dropout",
+    "data", "data.kind", "data.samples", "data.path", "data.pipeline", "train",
+    "train.batch_size", "train.steps", "train.warmup_steps", "train.window_steps",
+    "train.optimizer", "train.optimizer.name", "train.optimizer.lr", "train.optimizer.momentum",
+    "train.compile", "train.precision", "run", "run.repeats", "run.timeout_s", "run.sample_hz",
+    "run.python", "bogus",
+]  # fmt: skip
+
+
+def replaced(path: str, value: Any) -> dict[str, Any]:
+    """VALID_DATA with the field at dotted ``path`` set to ``value``."""
+    data = json.loads(json.dumps(VALID_DATA))
+    *parents, leaf = path.split(".")
+    node = data
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    if isinstance(node, list):
+        node[int(leaf)] = value
+    else:
+        node[leaf] = value
+    return dict(data)
+
+
+@given(path=st.sampled_from(FIELD_PATHS), value=values, suffix=st.sampled_from(SUFFIXES))
+def test_a_valid_config_with_one_field_replaced(
+    folder: Path, path: str, value: Any, suffix: str
+) -> None:
+    target = folder / f"field{suffix}"
+    target.write_text(serialise(replaced(path, value), suffix), encoding="utf-8")
+    check_file(target)
+
+
 @given(
     suffix=st.sampled_from(sorted(VALID_TEXTS)),
     where=st.floats(min_value=0.0, max_value=1.0),
@@ -200,3 +245,5 @@ def test_the_valid_texts_are_valid() -> None:
     """The mutation test starts from valid configs (else it would only test the error path)."""
     for suffix, text in VALID_TEXTS.items():
         assert isinstance(parse_config(text, suffix), Config)
+    for suffix in SUFFIXES:
+        assert isinstance(parse_config(serialise(VALID_DATA, suffix), suffix), Config)
