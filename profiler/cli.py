@@ -18,11 +18,10 @@ from typing import TYPE_CHECKING
 
 from profiler import __version__
 
+# The `frameduel` script imports this module before ``main`` runs, where a Ctrl+C would end in
+# a traceback: so the engine (pydantic, the config schema, the store) is imported inside ``main``.
 if TYPE_CHECKING:
     from profiler.config import Config
-
-# Imported by the `frameduel` script before ``main`` runs, so Ctrl+C there would print a
-# traceback: the engine (pydantic, the config schema, the store) is imported inside ``main``.
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 # SQLite's integers are 64-bit: a bigger session id cannot name a stored session.

@@ -19,6 +19,7 @@ import re
 import stat
 import sys
 import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -285,46 +286,52 @@ def _parse_json(text: str) -> Any:
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]|[^\s{}\[\],:"]+|\n')
 
 
+@dataclass
+class _Container:
+    """A JSON object or array being read: where it is, and its current key or index."""
+
+    path: tuple[str, ...]
+    is_object: bool
+    key: str = ""
+    index: int = 0
+    seen: dict[str, int] = field(default_factory=dict)  # key -> line, for duplicates
+
+    def child(self) -> tuple[str, ...]:
+        return (*self.path, self.key if self.is_object else str(self.index))
+
+
 def _json_lines(text: str) -> Lines:
     """The line of every key path of valid JSON ``text``; duplicate keys in an object are
     errors. Iterative: the depth was checked on the parsed data before."""
     out: Lines = {}
-    # one frame per open container: [path, is_object, current key or index, keys seen]
-    stack: list[list[Any]] = []
+    stack: list[_Container] = []
     expect_key = False
     line = 1
     for match in _JSON_TOKEN.finditer(text):
         token = match.group()
+        top = stack[-1] if stack else None
         if token == "\n":
             line += 1
-            continue
-        top = stack[-1] if stack else None
-        if token in ("}", "]"):
+        elif token in ("}", "]"):
             stack.pop()
-            continue
-        if token == ",":
-            if top is not None and top[1]:
+        elif token == ",":
+            if top is not None and top.is_object:
                 expect_key = True
             elif top is not None:
-                top[2] += 1
-            continue
-        if token == ":":
-            continue
-        if top is not None and top[1] and expect_key:
+                top.index += 1
+        elif top is not None and top.is_object and expect_key:
             key = json.loads(token)
-            if key in top[3]:
-                raise _duplicate(key, top[3][key], line, top[0])
-            top[3][key] = line
-            top[2] = key
-            out[(*top[0], key)] = line
+            if key in top.seen:
+                raise _duplicate(key, top.seen[key], line, top.path)
+            top.seen[key] = line
+            top.key = key
+            out[top.child()] = line
             expect_key = False
-            continue
-        path: tuple[str, ...] = () if top is None else (*top[0], str(top[2]))
-        if top is not None and not top[1]:
-            out[path] = line
-        if token == "{":
-            stack.append([path, True, None, {}])
-            expect_key = True
-        elif token == "[":
-            stack.append([path, False, 0, {}])
+        elif token != ":":
+            path = () if top is None else top.child()
+            if top is not None and not top.is_object:
+                out[path] = line
+            if token in ("{", "["):
+                stack.append(_Container(path, is_object=token == "{"))
+                expect_key = token == "{"
     return out
