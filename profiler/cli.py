@@ -267,7 +267,7 @@ def _sessions(args: argparse.Namespace) -> int:
             return EXIT_OK
         rows = store.sessions()
         if not rows:
-            print(f"no sessions in {store.path}")
+            print(f"no sessions in {printable(store.path)}")
         for row in rows:
             fws = printable(",".join(row.frameworks))
             name, status = printable(row.name), printable(row.status)
