@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 from yaml.composer import Composer
 
-MAX_CONFIG_BYTES = 1024 * 1024
+MAX_CONFIG_BYTES = 256 * 1024
 MAX_DEPTH = 64
 MAX_VALUES = 10_000
 
