@@ -291,14 +291,14 @@ def interrupt_when_loaded(args: list[str], library: str, delay_s: float) -> tupl
     return proc.returncode, stderr
 
 
-@pytest.mark.parametrize("delay_s", [0.0, 0.2])
+@pytest.mark.parametrize("delay_s", [0.0, 0.05])
 def test_ctrl_c_during_start_up_is_one_line_and_130(tiny: Path, delay_s: float) -> None:
     # pydantic_core is mapped while the engine is imported, before the config is read
     code, stderr = interrupt_when_loaded(["run", str(tiny)], "pydantic_core", delay_s)
     assert (code, stderr) == (130, "frameduel: interrupted\n")
 
 
-@pytest.mark.parametrize("delay_s", [0.0, 0.3])
+@pytest.mark.parametrize("delay_s", [0.0, 0.1])
 def test_ctrl_c_while_a_report_is_written_leaves_none(
     stored: Path, tmp_path: Path, delay_s: float
 ) -> None:
