@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from typing import Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
@@ -32,6 +33,22 @@ def create_application() -> QApplication:
     return app
 
 
+def open_window(
+    configs: list[str] | None = None, run: bool = False, store: str | None = None, **options: Any
+) -> MainWindow:
+    """Show a MainWindow with ``configs`` (files or folders of them) loaded; with ``run``,
+    start the first valid one at once. ``options`` go to ``MainWindow``."""
+    window = MainWindow(store_path=store, **options)
+    loaded = window.load_config_files(configs or [])
+    valid = [c for c in loaded if c.config is not None]
+    if valid:
+        window.select_config(valid[0].path)
+    window.show()
+    if run and valid:
+        window.start_run()
+    return window
+
+
 def main(configs: list[str] | None = None, run: bool = False, store: str | None = None) -> int:
     """Open the window with ``configs`` loaded; with ``run``, start the first valid one at once.
 
@@ -39,16 +56,9 @@ def main(configs: list[str] | None = None, run: bool = False, store: str | None 
     the XDG data dir). Returns the application's exit code.
     """
     app = create_application()
-    window = MainWindow(store_path=store)
+    window = open_window(configs, run, store)
     # Whatever ends the application, the session's children and the workers go first.
     app.aboutToQuit.connect(window.shutdown)
-    loaded = [window.load_config_file(path) for path in configs or []]
-    valid = [c for c in loaded if c.config is not None]
-    if valid:
-        window.select_config(valid[0].path)
-    window.show()
-    if run and valid:
-        window.start_run()
     # Ctrl+C in the terminal closes the window (stopping a running session first, unasked).
     # Python handles signals only between bytecodes, so a timer lets the interpreter run.
     signal.signal(signal.SIGINT, lambda *_: window.quit_when_stopped())

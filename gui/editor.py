@@ -36,6 +36,7 @@ from gui.side_panel import LoadedConfig, describe_config
 from gui.tasks import TaskRunner
 from gui.theme import LIGHT, Theme
 from profiler.config import ConfigError, parse_config
+from profiler.config_parse import read_config_text
 
 VALIDATE_DELAY_MS = 300
 
@@ -202,7 +203,8 @@ class ConfigEditor(QWidget):
 
         self.runner.submit(
             "read-config",
-            lambda: Path(path).read_text(encoding="utf-8"),
+            # the loader's own reading: a FIFO would block the worker, /dev/zero fill memory
+            lambda: read_config_text(Path(path)),
             lambda text: self.set_text(path, text),
             failed,
         )

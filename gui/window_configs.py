@@ -55,13 +55,21 @@ class ConfigsMixin:
 
     # -- loading --------------------------------------------------------------------------
 
-    def load_config_file(self, path: str | Path) -> LoadedConfig:
-        """Load a config now (start-up and scripts; the window's own paths use a worker)."""
-        (loaded,) = read_configs([path]) or [
-            LoadedConfig(str(path), None, ConfigError(str(path), "not a config file"))
-        ]
-        self._add_loaded([loaded])
+    def load_config_files(self, paths: Iterable[str | Path]) -> list[LoadedConfig]:
+        """Load configs and folders of them now (start-up and scripts; the window's own paths
+        use a worker). A path that holds no config is listed with that error."""
+        loaded: list[LoadedConfig] = []
+        for path in paths:
+            found = read_configs([path])
+            loaded += found or [
+                LoadedConfig(str(path), None, ConfigError(str(path), "no config file there"))
+            ]
+        self._add_loaded(loaded)
         return loaded
+
+    def load_config_file(self, path: str | Path) -> LoadedConfig:
+        """Load one config file now; for a folder, the first config in it."""
+        return self.load_config_files([path])[0]
 
     def restore_config_list(self) -> None:
         """List again the configs listed when the app last ran (files since deleted are left

@@ -7,20 +7,27 @@ arguments, store), with a one-line reason on stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import importlib
 import json
 import os
+import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from profiler import __version__
-from profiler.config import FRAMEWORKS, Config, ConfigError, load_config
-from profiler.store import StoreError
 
-EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+# The `frameduel` script imports this module before ``main`` runs, where a Ctrl+C would end in
+# a traceback: so the engine (pydantic, the config schema, the store) is imported inside ``main``.
+if TYPE_CHECKING:
+    from profiler.config import Config
+
+EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+# SQLite's integers are 64-bit: a bigger session id cannot name a stored session.
+MAX_SESSION_ID = 2**63 - 1
 # What `report --out -` can write to stdout: text formats only.
 STDOUT_FORMATS = ("json", "csv", "html")
 
@@ -89,11 +96,11 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sessions", help="list stored sessions")
     s.add_argument("--store")
-    s.add_argument("--delete", type=int, metavar="ID", help="delete a session")
+    s.add_argument("--delete", type=_session_id, metavar="ID", help="delete a session")
     s.add_argument("--json", action="store_true", help="print the sessions as a JSON array")
 
     rep = sub.add_parser("report", help="export a stored session's report")
-    rep.add_argument("session", help="session id, or 'last'")
+    rep.add_argument("session", type=_session_or_last, help="session id, or 'last'")
     rep.add_argument(
         "--out", required=True, help="output file (.pdf, .html, .json, .csv), or - for stdout"
     )
@@ -108,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     ex = sub.add_parser(
         "export", help="export a stored session to an MLflow tracking store or TensorBoard files"
     )
-    ex.add_argument("session", help="session id, or 'last'")
+    ex.add_argument("session", type=_session_or_last, help="session id, or 'last'")
     ex.add_argument("--mlflow", metavar="URI", help="tracking URI or folder, e.g. ./mlruns")
     ex.add_argument("--experiment", help="MLflow experiment (default: frameduel/<config name>)")
     ex.add_argument("--tensorboard", metavar="LOGDIR", help="folder for TensorBoard event files")
@@ -120,8 +127,32 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _session_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a session id is a number, not {text!r}") from None
+    if not 1 <= value <= MAX_SESSION_ID:
+        raise argparse.ArgumentTypeError(f"no session {text}: session ids run from 1 to 2**63-1")
+    return value
+
+
+def _session_or_last(text: str) -> int | str:
+    return text if text == "last" else _session_id(text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `frameduel` command."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # A report being written is a temporary file until it is complete: nothing half-written
+        # is left behind.
+        print("frameduel: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     _warn_if_shadowed()
     try:
@@ -134,7 +165,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
+def _warn_if_shadowed() -> None:
+    """Say so when another distribution's ``profiler``/``workloads``/``gui`` replaced ours."""
+    from profiler.install_check import problems
+
+    for problem in problems():
+        print(f"frameduel: warning: {problem}", file=sys.stderr)
+
+
 def _dispatch(args: argparse.Namespace) -> int:
+    from profiler.terminal import interrupts_deferred, printable
+
+    with interrupts_deferred():
+        from profiler.config import ConfigError
+        from profiler.store import StoreError
+
+        if args.command == "run":
+            import profiler.headless  # noqa: F401  (rich, psutil, the session: compiled parts)
+
     try:
         if args.command in (None, "gui"):
             return _gui(args)
@@ -142,8 +190,6 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _run(args)
         if args.command == "validate":
             return _validate(args.configs)
-        if args.command == "describe":
-            return _describe(args.config, args.json)
         if args.command == "doctor":
             from profiler.doctor import doctor
 
@@ -152,6 +198,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _sessions(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "describe":
+            return _describe(args.config, args.json)
         if args.command == "export":
             return _export(args)
         if args.command == "schema":
@@ -160,17 +208,9 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(json.dumps(json_schema(), indent=2))
             return EXIT_OK
     except (BadInput, ConfigError, StoreError) as exc:
-        print(f"frameduel: error: {exc}", file=sys.stderr)
+        print(f"frameduel: error: {printable(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     raise AssertionError(args.command)
-
-
-def _warn_if_shadowed() -> None:
-    """Say so when another distribution's ``profiler``/``workloads``/``gui`` replaced ours."""
-    from profiler.install_check import problems
-
-    for problem in problems():
-        print(f"frameduel: warning: {problem}", file=sys.stderr)
 
 
 def _gui(args: argparse.Namespace) -> int:
@@ -189,6 +229,8 @@ def _gui(args: argparse.Namespace) -> int:
 
 
 def _load(path: str, frameworks: str | None = None, steps: int | None = None) -> Config:
+    from profiler.config import FRAMEWORKS, ConfigError, apply_overrides, load_config
+
     config = load_config(path)
     names = None
     if frameworks is not None:
@@ -202,13 +244,19 @@ def _load(path: str, frameworks: str | None = None, steps: int | None = None) ->
     if steps is not None and steps <= 0:
         raise BadInput(f"--steps must be a positive number of steps, not {steps}")
     try:
-        return config.with_overrides(steps=steps, frameworks=names)
-    except ValueError as exc:
-        raise BadInput(f"{path}: the overrides make the config invalid: {exc}") from None
+        return apply_overrides(config, path, steps=steps, frameworks=names)
+    except ConfigError as exc:
+        if exc.field.startswith("frameworks"):
+            raise BadInput(f"--frameworks {frameworks}: {exc.message}") from None
+        if exc.field.startswith("train"):
+            raise BadInput(f"--steps {steps}: {exc.field}: {exc.message}") from None
+        raise BadInput(f"{path}: with the overrides, {exc.field}: {exc.message}") from None
 
 
 def _script_config(args: argparse.Namespace) -> Config:
     """The config of a `run --cmd` session: the scripts as run.commands, merged into CONFIG's."""
+    from profiler.config import FRAMEWORKS, Config
+
     commands: dict[str, str] = {}
     for pair in args.cmd:
         fw, sep, line = pair.partition("=")
@@ -237,22 +285,10 @@ def _script_config(args: argparse.Namespace) -> Config:
         raise BadInput(f"--cmd: {exc}") from None
 
 
-def _validate(paths: list[str]) -> int:
-    bad = 0
-    for path in paths:
-        try:
-            config = load_config(path)
-        except ConfigError as exc:
-            print(f"frameduel: error: {exc}", file=sys.stderr)
-            bad += 1
-            continue
-        print(f"{path}: ok ({config.name}: {config.model.family}, {', '.join(config.frameworks)})")
-    return EXIT_BAD_INPUT if bad else EXIT_OK
-
-
 def _describe(path: str, as_json: bool) -> int:
     import json
 
+    from profiler.config import load_config
     from profiler.describe import available_memory, check_memory, describe, render_text
 
     # the estimate is what describe is for: a config too large for this machine still gets one
@@ -275,24 +311,44 @@ def _describe(path: str, as_json: bool) -> int:
     return EXIT_OK
 
 
+def _validate(paths: list[str]) -> int:
+    from profiler.config import ConfigError, load_config
+    from profiler.terminal import printable
+
+    bad = 0
+    for path in paths:
+        try:
+            config = load_config(path)
+        except ConfigError as exc:
+            print(f"frameduel: error: {printable(exc)}", file=sys.stderr)
+            bad += 1
+            continue
+        fws = ", ".join(config.frameworks)
+        name = printable(config.name)
+        print(f"{printable(path)}: ok ({name}: {config.model.family}, {fws})")
+    return EXIT_BAD_INPUT if bad else EXIT_OK
+
+
 def _run(args: argparse.Namespace) -> int:
     from profiler.headless import run_headless
     from profiler.session import RunOptions, store_for
 
     if args.cmd:
         config = _script_config(args)
-        args.config = args.config or None
     elif args.config is None:
         raise BadInput("run: give a CONFIG, or your own scripts with --cmd FW=COMMAND")
     else:
         config = _load(args.config, args.frameworks, args.steps)
     if args.report == "-":
         raise BadInput("--report writes a file; for JSON on stdout use --json -")
+    if args.json not in (None, "-") and Path(args.json).suffix.lower() != ".json":
+        raise BadInput(f"--json {args.json}: the JSON summary's file name ends in .json")
+    # before the run, not after it: a report that cannot be written would be lost
     for out in (args.report, args.json):
         if out is not None and out != "-":
             _check_output(out)
-    if args.cooldown < 0:
-        raise BadInput(f"--cooldown must be zero or more seconds, not {args.cooldown:g}")
+    if not 0 <= args.cooldown <= 3600:
+        raise BadInput(f"--cooldown must be 0 to 3600 seconds, not {args.cooldown:g}")
     options = RunOptions(pythons=_pythons(args.python), cooldown_s=args.cooldown)
     with store_for(args.store) as store:
         return run_headless(
@@ -301,6 +357,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _pythons(pairs: list[str]) -> dict[str, str]:
+    from profiler.config import FRAMEWORKS
+
     out: dict[str, str] = {}
     for pair in pairs:
         fw, sep, path = pair.partition("=")
@@ -315,16 +373,34 @@ def _pythons(pairs: list[str]) -> dict[str, str]:
 
 
 def _check_output(path: str) -> None:
-    suffix = Path(path).suffix.lower()
-    if suffix not in (".pdf", ".html", ".json", ".csv"):
+    """A report can be written at ``path``: its folder is created and a file tried in it."""
+    from profiler.report import REPORT_SUFFIXES
+
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix not in REPORT_SUFFIXES:
         raise BadInput(f"{path}: unknown report format {suffix!r}; use .pdf, .html, .json or .csv")
-    parent = Path(path).resolve().parent
+    if target.is_dir():
+        raise BadInput(f"{path} is a folder; give a file name such as {target / 'report'}{suffix}")
+    if target.exists() and not target.is_file():
+        raise BadInput(f"{path} is not a regular file (a device or a pipe); give a file name")
+    parent = target.resolve().parent
     if parent.exists() and not parent.is_dir():
         raise BadInput(f"{path}: {parent} is not a folder")
+    probe = parent / f".frameduel-probe-{secrets.token_hex(4)}"
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        probe.touch(exist_ok=False)
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot write in {parent}: {exc.strerror or exc}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()
 
 
 def _sessions(args: argparse.Namespace) -> int:
     from profiler.session import store_for
+    from profiler.terminal import printable
 
     with store_for(args.store) as store:
         if args.delete is not None:
@@ -337,10 +413,11 @@ def _sessions(args: argparse.Namespace) -> int:
             print(json.dumps([_session_row(row) for row in rows], indent=2))
             return EXIT_OK
         if not rows:
-            print(f"no sessions in {store.path}")
+            print(f"no sessions in {printable(store.path)}")
         for row in rows:
-            fws = ",".join(row.frameworks)
-            print(f"{row.id:>5}  {row.created_at}  {row.status:<11}  {fws:<22}  {row.name}")
+            fws = printable(",".join(row.frameworks))
+            name, status = printable(row.name), printable(row.status)
+            print(f"{row.id:>5}  {row.created_at}  {status:<11}  {fws:<22}  {name}")
     return EXIT_OK
 
 
@@ -349,22 +426,19 @@ def _session_row(row: Any) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(row).items()}
 
 
-def _stored_report(store_path: str | None, session: str) -> Any:
+def _stored_report(store_path: str | None, session: int | str) -> Any:
     """The report model of stored session ``session`` (an id or 'last')."""
     from profiler.report.model import build_report
     from profiler.session import store_for
 
     with store_for(store_path) as store:
-        rows = store.sessions()
         if session == "last":
+            rows = store.sessions()
             if not rows:
                 raise BadInput(f"no sessions in {store.path}")
             sid = rows[0].id
         else:
-            try:
-                sid = int(session)
-            except ValueError:
-                raise BadInput(f"session must be a number or 'last', not {session!r}") from None
+            sid = int(session)
         try:
             stored = store.load(sid)
         except KeyError:
@@ -393,6 +467,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from profiler.report import write_report
+    from profiler.terminal import printable
 
     if args.out != "-":
         _check_output(args.out)
@@ -402,6 +477,9 @@ def _report(args: argparse.Namespace) -> int:
 
         sys.stdout.write(render_text(model, args.format))
         return EXIT_OK
-    write_report(model, Path(args.out))
-    print(f"wrote {args.out}")
+    try:
+        write_report(model, Path(args.out))
+    except OSError as exc:
+        raise BadInput(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    print(f"wrote {printable(args.out)}")
     return EXIT_OK

@@ -11,16 +11,21 @@ folder and kept absolute, because the child runs in another working directory.
 from __future__ import annotations
 
 import difflib
-import json
-import tomllib
 import typing
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
-from profiler import yaml_errors
+from profiler.config_parse import (
+    MAX_CONFIG_BYTES,
+    MAX_DEPTH,
+    MAX_VALUES,
+    ParseError,
+    parse_text,
+    read_config_text,
+)
 from profiler.config_schema import (
     CONFIG_SUFFIXES,
     DEFAULT_SYNTHETIC_SAMPLES,
@@ -52,6 +57,9 @@ __all__ = [
     "CONFIG_SUFFIXES",
     "DEFAULT_SYNTHETIC_SAMPLES",
     "FRAMEWORKS",
+    "MAX_CONFIG_BYTES",
+    "MAX_DEPTH",
+    "MAX_VALUES",
     "MODEL_FAMILIES",
     "CNNModel",
     "Config",
@@ -70,6 +78,7 @@ __all__ = [
     "ScriptModel",
     "TrainConfig",
     "TransformerModel",
+    "apply_overrides",
     "input_signature",
     "load_config",
     "npz_headers",
@@ -99,9 +108,11 @@ def load_config(path: str | Path, *, check_memory: bool = True) -> Config:
     if p.suffix.lower() not in CONFIG_SUFFIXES:
         raise ConfigError(str(p), f"unsupported file type {p.suffix!r}; use .yaml, .toml or .json")
     try:
-        text = p.read_text(encoding="utf-8")
+        text = read_config_text(p)
     except OSError as exc:
         raise ConfigError(str(p), f"cannot read the file: {exc.strerror or exc}") from None
+    except ParseError as exc:
+        raise ConfigError(str(p), exc.message, exc.field, exc.line) from None
     return parse_config(
         text, p.suffix.lower(), str(p), base_dir=p.resolve().parent, check_memory=check_memory
     )
@@ -121,7 +132,10 @@ def parse_config(
     With ``check_memory`` (the default) a config whose training memory estimate (see
     ``profiler.describe``) exceeds the memory free where it would run is refused too.
     """
-    data, lines = _parse(text, suffix, source)
+    try:
+        data, lines = parse_text(text, suffix)
+    except ParseError as exc:
+        raise ConfigError(source, exc.message, exc.field, exc.line) from None
     if not isinstance(data, dict):
         raise ConfigError(source, "the top level must be a mapping of fields (name, model, ...)")
     if isinstance(data.get("$schema"), str):  # an editor's pointer at `frameduel schema`
@@ -129,12 +143,7 @@ def parse_config(
     try:
         config = Config.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
-        errors = exc.errors()
-        # An unknown key usually explains the "missing" error beside it: report it first.
-        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        loc = _clean_loc(err)
-        message = _describe(err)
-        raise ConfigError(source, message, ".".join(loc), _line_of(lines, loc)) from None
+        raise _config_error(exc, source, lines) from None
     if check_memory:
         problem = memory_problem(config)
         if problem is not None:
@@ -142,6 +151,30 @@ def parse_config(
             loc = tuple(field.split("."))
             raise ConfigError(source, message, field, _line_of(lines, loc))
     return config
+
+
+def apply_overrides(
+    config: Config,
+    source: str,
+    *,
+    steps: int | None = None,
+    frameworks: Iterable[str] | None = None,
+) -> Config:
+    """``config.with_overrides(...)``, its errors raised as a ConfigError naming the field."""
+    try:
+        return config.with_overrides(steps=steps, frameworks=frameworks)
+    except ValidationError as exc:
+        raise _config_error(exc, source, {}) from None
+
+
+def _config_error(
+    exc: ValidationError, source: str, lines: dict[tuple[str, ...], int]
+) -> ConfigError:
+    errors = exc.errors()
+    # An unknown key usually explains the "missing" error beside it: report it first.
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    loc = _clean_loc(err)
+    return ConfigError(source, _describe(err), ".".join(loc), _line_of(lines, loc))
 
 
 def _clean_loc(err: Any) -> tuple[str, ...]:
@@ -174,6 +207,11 @@ def _describe(err: Any) -> str:
         return "unknown field; check its spelling against the documented schema"
     if kind == "missing":
         return "required field is missing"
+    given = err.get("input")
+    if kind in ("int_type", "float_type") and isinstance(given, bool):
+        return f"must be a number, not {str(given).lower()}"
+    if kind == "bool_type":
+        return f"must be true or false (unquoted), not {given!r}"
     msg = str(err["msg"])
     return msg.removeprefix("Value error, ")
 
@@ -227,44 +265,6 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
 def _literal_family(model: type[BaseModel]) -> tuple[Any, ...]:
     field = model.model_fields.get("family")
     return typing.get_args(field.annotation) if field is not None else ()
-
-
-def _parse(text: str, suffix: str, source: str) -> tuple[Any, dict[tuple[str, ...], int]]:
-    if suffix in (".yaml", ".yml"):
-        try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            words, line = yaml_errors.explain(exc, text)
-            raise ConfigError(source, f"invalid YAML: {words}", line=line) from None
-        lines: dict[tuple[str, ...], int] = {}
-        if node is not None:
-            _yaml_lines(node, (), lines)
-        return data, lines
-    if suffix == ".toml":
-        try:
-            return tomllib.loads(text), {}
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(source, f"invalid TOML: {exc}") from None
-    if suffix == ".json":
-        try:
-            return json.loads(text), {}
-        except json.JSONDecodeError as exc:
-            raise ConfigError(source, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
-    raise ConfigError(source, f"unsupported file type {suffix!r}; use .yaml, .toml or .json")
-
-
-def _yaml_lines(node: yaml.Node, path: tuple[str, ...], out: dict[tuple[str, ...], int]) -> None:
-    out[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            child = (*path, str(key.value))
-            out[child] = key.start_mark.line + 1
-            _yaml_lines(value, child, out)
-            out[child] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _yaml_lines(item, (*path, str(i)), out)
 
 
 def _line_of(lines: dict[tuple[str, ...], int], loc: tuple[str, ...]) -> int | None:

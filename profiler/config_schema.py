@@ -39,9 +39,25 @@ DEFAULT_SYNTHETIC_SAMPLES = 4096
 # 224x224x3 float32 images rather than 2.3 GiB of them, resident on the device).
 DEFAULT_SYNTHETIC_BYTES = 2**30
 
-PositiveInt = Annotated[int, Field(gt=0)]
+# Upper bounds far above any model this tool can compare, low enough that no framework sees an
+# overflowing shape and no typo (10**12 for 10**2) gets as far as a child. Whether a model that
+# passes them fits in memory is a separate check.
+MAX_WIDTH = 2**20  # a layer's width, an input dimension, vocab_size, seq_len, num_classes
+MAX_LAYERS = 1000  # layers of a stack, entries of hidden/dense/conv
+MAX_KERNEL = 1024  # kernel, stride and pool of a convolution
+MAX_BATCH = 2**20
+MAX_SAMPLES = 2**31 - 1
+MAX_STEPS = 10**9
+MAX_THREADS = 1024
+MAX_TIMEOUT_S = 7 * 24 * 3600.0
+
+Width = Annotated[int, Field(gt=0, le=MAX_WIDTH)]
+Layers = Annotated[int, Field(gt=0, le=MAX_LAYERS)]
+Kernel = Annotated[int, Field(gt=0, le=MAX_KERNEL)]
+Steps = Annotated[int, Field(gt=0, le=MAX_STEPS)]
+Vocab = Annotated[int, Field(ge=2, le=MAX_WIDTH)]
 Dropout = Annotated[float, Field(ge=0.0, lt=1.0)]
-Classes = Annotated[int, Field(ge=2)]
+Classes = Annotated[int, Field(ge=2, le=MAX_WIDTH)]
 
 
 class FieldError(ValueError):
@@ -57,7 +73,8 @@ class FieldError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: `batch_size: true` is not 1 and `compile: "yes"` is not True; finite floats only
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class _ModelBase(_Strict):
@@ -71,8 +88,8 @@ class MLPModel(_ModelBase):
     """A multi-layer perceptron classifier."""
 
     family: Literal["mlp"]
-    input_dim: PositiveInt
-    hidden: list[PositiveInt] = Field(min_length=1)
+    input_dim: Width
+    hidden: list[Width] = Field(min_length=1, max_length=MAX_LAYERS)
     activation: Literal["relu", "gelu", "tanh"] = "relu"
     dropout: Dropout = 0.0
     num_classes: Classes
@@ -81,23 +98,23 @@ class MLPModel(_ModelBase):
 class ConvLayer(_Strict):
     """One convolution (+ batch norm) + ReLU (+ max pool) stage of a CNN."""
 
-    filters: PositiveInt
-    kernel: PositiveInt
-    stride: PositiveInt = 1
+    filters: Width
+    kernel: Kernel
+    stride: Kernel = 1
     # "same" is TensorFlow's SAME at every stride: ceil(size / stride) outputs, the odd padding
     # row/column at the end; PyTorch and JAX pad explicitly to match
     padding: Literal["same", "valid"] = "same"
-    pool: Annotated[int, Field(ge=2)] | None = None
+    pool: Annotated[int, Field(ge=2, le=MAX_KERNEL)] | None = None
 
 
 class CNNModel(_ModelBase):
     """Convolution stages on NHWC images, flattened into dense layers and a classifier."""
 
     family: Literal["cnn"]
-    input_shape: list[PositiveInt] = Field(min_length=3, max_length=3)
-    conv: list[ConvLayer] = Field(min_length=1)
+    input_shape: list[Width] = Field(min_length=3, max_length=3)
+    conv: list[ConvLayer] = Field(min_length=1, max_length=MAX_LAYERS)
     batch_norm: bool = False
-    dense: list[PositiveInt] = []
+    dense: list[Width] = Field(default=[], max_length=MAX_LAYERS)
     num_classes: Classes
 
     @model_validator(mode="after")
@@ -133,12 +150,12 @@ class ResNetModel(_ModelBase):
     """
 
     family: Literal["resnet"]
-    input_shape: list[PositiveInt] = Field(min_length=3, max_length=3)
+    input_shape: list[Width] = Field(min_length=3, max_length=3)
     block: Literal["basic", "bottleneck"] = "basic"
-    layers: list[PositiveInt] = Field(min_length=1)
-    widths: list[PositiveInt] = Field(min_length=1)
+    layers: list[Layers] = Field(min_length=1, max_length=MAX_LAYERS)
+    widths: list[Width] = Field(min_length=1, max_length=MAX_LAYERS)
     stem: Literal["imagenet", "cifar"] = "imagenet"
-    stem_width: PositiveInt = 64
+    stem_width: Width = 64
     num_classes: Classes
 
     @model_validator(mode="after")
@@ -156,12 +173,12 @@ class TransformerModel(_ModelBase):
     """Encoder classifier: token + learned position embeddings, pre-norm blocks, mean pooling."""
 
     family: Literal["transformer"]
-    vocab_size: Annotated[int, Field(ge=2)]
-    seq_len: PositiveInt
-    d_model: PositiveInt
-    heads: PositiveInt
-    layers: PositiveInt
-    ff_dim: PositiveInt
+    vocab_size: Vocab
+    seq_len: Width
+    d_model: Width
+    heads: Width
+    layers: Layers
+    ff_dim: Width
     dropout: Dropout = 0.0
     num_classes: Classes
 
@@ -179,11 +196,11 @@ class RNNModel(_ModelBase):
 
     family: Literal["rnn"]
     cell: Literal["lstm", "gru"] = "lstm"
-    vocab_size: Annotated[int, Field(ge=2)]
-    seq_len: PositiveInt
-    embed_dim: PositiveInt
-    hidden: PositiveInt
-    layers: PositiveInt = 1
+    vocab_size: Vocab
+    seq_len: Width
+    embed_dim: Width
+    hidden: Width
+    layers: Layers = 1
     num_classes: Classes
 
 
@@ -196,8 +213,8 @@ class CustomModel(_ModelBase):
 
     family: Literal["custom"]
     module: str
-    input_shape: list[PositiveInt] = Field(min_length=1)
-    vocab_size: Annotated[int, Field(ge=2)] | None = None
+    input_shape: list[Width] = Field(min_length=1, max_length=8)
+    vocab_size: Vocab | None = None
     num_classes: Classes
     options: dict[str, Any] = {}
 
@@ -240,7 +257,7 @@ class DataConfig(_Strict):
     """
 
     kind: Literal["synthetic", "npz"] = "synthetic"
-    samples: PositiveInt | None = None
+    samples: Annotated[int, Field(gt=0, le=MAX_SAMPLES)] | None = None
     path: str | None = None
     pipeline: Literal["resident", "native"] = "resident"
 
@@ -291,10 +308,10 @@ class OptimizerConfig(_Strict):
 class TrainConfig(_Strict):
     """The training loop: steps, warmup steps (not measured), loss, optimizer and precision."""
 
-    batch_size: PositiveInt = 64
-    steps: PositiveInt = 200
-    warmup_steps: Annotated[int, Field(ge=0)] = 20
-    window_steps: PositiveInt | None = None
+    batch_size: Annotated[int, Field(gt=0, le=MAX_BATCH)] = 64
+    steps: Steps = 200
+    warmup_steps: Annotated[int, Field(ge=0, le=MAX_STEPS)] = 20
+    window_steps: Steps | None = None
     loss: Literal["cross_entropy", "mse"] = "cross_entropy"
     optimizer: OptimizerConfig = OptimizerConfig()
     # bf16/fp16: mixed precision (float32 weights, 16-bit compute; fp16 with loss scaling)
@@ -320,7 +337,7 @@ class RunConfig(_Strict):
     """How the runs are executed and measured."""
 
     repeats: Annotated[int, Field(ge=1, le=100)] = 1
-    timeout_s: Annotated[float, Field(gt=0)] | None = None
+    timeout_s: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_S)] | None = None
     sample_hz: Annotated[float, Field(ge=1.0, le=50.0)] = 10.0
     cooldown_s: Annotated[float, Field(ge=0.0, le=3600.0)] = 0.0
     # An interpreter per framework: teams keep PyTorch and TensorFlow in separate environments.
@@ -374,7 +391,7 @@ class Config(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     frameworks: list[FrameworkName] = Field(default=["torch", "tensorflow"], min_length=1)
     device: str = "auto"
-    threads: PositiveInt | None = None
+    threads: Annotated[int, Field(gt=0, le=MAX_THREADS)] | None = None
     seed: Annotated[int, Field(ge=0, lt=2**32)] = 0
     model: ModelConfig
     data: DataConfig = DataConfig()
@@ -412,7 +429,7 @@ class Config(_Strict):
     @field_validator("device")
     @classmethod
     def _device(cls, value: str) -> str:
-        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", value):
+        if not re.fullmatch(r"auto|cpu|cuda(:\d{1,4})?", value):
             raise ValueError("must be auto, cpu, cuda or cuda:N")
         return value
 

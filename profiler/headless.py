@@ -19,6 +19,7 @@ from profiler.protocol import Event
 from profiler.sampler import Sample
 from profiler.session import ComparisonSession, RunInfo, RunOptions, RunOutcome
 from profiler.store import Store, StoreError
+from profiler.terminal import literal, printable
 
 
 class ProgressListener:
@@ -47,6 +48,7 @@ class ProgressListener:
         }
 
     def _say(self, text: str) -> None:
+        """Print a line of rich markup; user and child text in it went through ``literal``."""
         if not self.live:
             self.console.print(text, highlight=False)
 
@@ -58,8 +60,9 @@ class ProgressListener:
     def run_event(self, run_id: int, t: float, event: Event) -> None:
         """Phases move the label; windows move the bar."""
         if event.kind == "phase" and event.get("state") == "start":
-            self._update(run_id, phase=str(event.get("name")))
-            self._say(f"{self._names[run_id]}: {event.get('name')} (t={t:.1f} s)")
+            name = literal(event.get("name"))
+            self._update(run_id, phase=name)
+            self._say(f"{self._names[run_id]}: {name} (t={t:.1f} s)")
         elif event.kind == "window":
             seconds = event.get("seconds") or 0.0
             speed = f"{event.get('steps', 0) / seconds:,.0f} steps/s" if seconds > 0 else ""
@@ -75,9 +78,9 @@ class ProgressListener:
         """Mark the bar done or failed."""
         phase = outcome.status if outcome.status != "ok" else "done"
         self._update(outcome.run_id, phase=phase)
-        line = f"{self._names[outcome.run_id]}: {outcome.status}"
+        line = f"{self._names[outcome.run_id]}: {literal(outcome.status)}"
         if outcome.error:
-            line += f" ({outcome.error})"
+            line += f" ({literal(outcome.error)})"
         if self.live:
             self.progress.console.print(line, highlight=False)
         else:
@@ -109,8 +112,8 @@ def run_headless(
     listener = ProgressListener(console, runs)
     session.listener = listener
     console.print(
-        f"FrameDuel: [bold]{config.name}[/] — {len(runs)} run(s), "
-        f"session {session.session_id} in {store.path}",
+        f"FrameDuel: [bold]{literal(config.name)}[/] — {len(runs)} run(s), "
+        f"session {session.session_id} in {literal(store.path)}",
         highlight=False,
     )
 
@@ -122,12 +125,12 @@ def run_headless(
         with listener.progress:
             outcomes = session.run()
     except StoreError as exc:
-        print(f"frameduel: error: {exc}", file=sys.stderr)
+        print(f"frameduel: error: {printable(exc)}", file=sys.stderr)
         return 1
     finally:
         signal.signal(signal.SIGINT, previous)
 
-    from profiler.report import write_report
+    from profiler.report import write_atomically, write_report
     from profiler.report.json_report import write_json
     from profiler.report.model import build_report
 
@@ -143,12 +146,20 @@ def run_headless(
         if out is None:
             continue
         path = Path(out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if out == json_out:
-            write_json(model, path)
-        else:
-            write_report(model, path)
-        console.print(f"wrote {path.resolve()}", highlight=False)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if out == json_out:
+                write_atomically(path, lambda partial: write_json(model, partial))
+            else:
+                write_report(model, path)
+        except OSError as exc:
+            print(
+                f"frameduel: error: cannot write {printable(out)}: {exc.strerror or exc}; the "
+                f"session is stored: `frameduel report {session.session_id} --out FILE`",
+                file=sys.stderr,
+            )
+            return 1
+        console.print(f"wrote {literal(path.resolve())}", highlight=False)
     if any(o.status != "ok" for o in outcomes):
         print("frameduel: a run did not succeed; see the summary above", file=sys.stderr)
         return 1

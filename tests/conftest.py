@@ -17,6 +17,24 @@ from pathlib import Path
 
 import psutil
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property-based tests: a fast profile for every test run, a long one to run by hand
+# (HYPOTHESIS_PROFILE=long .venv/bin/pytest --timeout=0 tests/profiler/test_config_fuzz.py).
+# The per-example deadline is generous: the point is "bounded" on a loaded 2-core machine.
+settings.register_profile(
+    "default",
+    max_examples=100,
+    deadline=5000,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "long",
+    max_examples=5_000,
+    deadline=5000,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # How long leftovers get to finish on their own before the test fails, in seconds.
 LEAK_GRACE_S = 3.0

@@ -6,13 +6,24 @@ canvas only, never pyplot) when they are asked for a file.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from profiler.report.model import Report, build_report
 
 REPORT_SUFFIXES: tuple[str, ...] = (".pdf", ".html", ".json", ".csv")
 
-__all__ = ["REPORT_SUFFIXES", "Report", "build_report", "render_text", "write_report"]
+__all__ = [
+    "REPORT_SUFFIXES",
+    "Report",
+    "build_report",
+    "render_text",
+    "write_atomically",
+    "write_report",
+]
 
 
 def render_text(report: Report, fmt: str) -> str:
@@ -44,26 +55,62 @@ def render_text(report: Report, fmt: str) -> str:
 def write_report(report: Report, path: str | Path) -> Path:
     """Write ``report`` in the format its suffix names (.pdf, .html, .json, .csv); returns the path.
 
-    Raises ValueError naming the suffix for any other file type.
+    The file appears complete or not at all (see ``write_atomically``). Raises ValueError naming
+    the suffix for any other file type, OSError when the file cannot be written.
     """
     target = Path(path)
     suffix = target.suffix.lower()
+    write: Callable[[Report, Path], Path]
     if suffix == ".pdf":
         from profiler.report.pdf_report import write_pdf
 
-        return write_pdf(report, target)
-    if suffix in (".html", ".htm"):
+        write = write_pdf
+    elif suffix in (".html", ".htm"):
         from profiler.report.html_report import write_html
 
-        return write_html(report, target)
-    if suffix == ".json":
+        write = write_html
+    elif suffix == ".json":
         from profiler.report.json_report import write_json
 
-        return write_json(report, target)
-    if suffix == ".csv":
+        write = write_json
+    elif suffix == ".csv":
         from profiler.report.csv_report import write_csv
 
-        return write_csv(report, target)
-    shown = suffix or "(none)"
-    known = ", ".join(REPORT_SUFFIXES)
-    raise ValueError(f"cannot write a report as {shown!r} ({target.name}); use one of {known}")
+        write = write_csv
+    else:
+        shown = suffix or "(none)"
+        known = ", ".join(REPORT_SUFFIXES)
+        raise ValueError(f"cannot write a report as {shown!r} ({target.name}); use one of {known}")
+    if suffix in (".pdf", ".html", ".htm"):
+        _import_plotting(pdf=suffix == ".pdf")
+    return write_atomically(target, lambda partial: write(report, partial))
+
+
+def _import_plotting(pdf: bool) -> None:
+    """Import matplotlib's compiled parts with Ctrl+C held: an extension interrupted while it
+    initialises can fail in ways other than KeyboardInterrupt."""
+    from profiler.terminal import interrupts_deferred
+
+    with interrupts_deferred():
+        import matplotlib.backends.backend_agg
+        import matplotlib.figure
+
+        if pdf:
+            import matplotlib.backends.backend_pdf  # noqa: F401
+
+
+def write_atomically(target: Path, write: Callable[[Path], object]) -> Path:
+    """Call ``write`` with a hidden temporary path beside ``target``, then rename it ``target``.
+
+    A reader, a full disk or a Ctrl+C half-way never leaves a truncated report: the file is
+    whole or absent (an older one stays until the new one replaces it).
+    """
+    partial = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
+    try:
+        write(partial)
+        os.replace(partial, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise
+    return target

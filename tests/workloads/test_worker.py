@@ -183,8 +183,11 @@ def test_missing_device_is_an_error_event(tmp_path: Path, framework: str) -> Non
 
 
 def test_out_of_memory_is_flagged(tmp_path: Path) -> None:
-    # 2**50 samples of 16 floats: 64 PiB, past any address space, so allocation fails at once
-    run = run_worker("torch", make_spec(data__samples=2**50), tmp_path)
+    # 2**50 samples of 16 floats: 64 PiB, past any address space, so allocation fails at once.
+    # The config's bounds refuse this in the parent; the child is given it directly.
+    spec = make_spec()
+    spec["config"]["data"]["samples"] = 2**50
+    run = run_worker("torch", spec, tmp_path)
     assert run.returncode == 1
     error = run.one("error")
     assert error.get("oom") is True
