@@ -37,7 +37,14 @@ from workloads import custom
 from workloads.architectures import CustomSpec
 from workloads.base import Workload
 from workloads.data import Batch, stacked
-from workloads.jax_models import Apply, JaxModel, Params, build_model, param_count
+from workloads.jax_models import (
+    Apply,
+    JaxModel,
+    Params,
+    attention_implementation,
+    build_model,
+    param_count,
+)
 from workloads.jax_step import (
     INITIAL_SCALE,
     LossScale,
@@ -261,6 +268,11 @@ class JaxWorkload(Workload[jax.Array]):
             else "mean squared error"
             if spec.loss == "mse"
             else "optax.softmax_cross_entropy_with_integer_labels, mean",
+            "attention": None
+            if isinstance(spec.model, CustomSpec)
+            else attention_implementation(
+                spec.model, self._device.platform, _COMPUTE[spec.precision]
+            ),
         }
 
     def _optimizer_settings(self) -> dict[str, Any]:

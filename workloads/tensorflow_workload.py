@@ -27,7 +27,7 @@ from workloads import custom
 from workloads.architectures import CustomSpec
 from workloads.base import Workload
 from workloads.data import Batch, stacked
-from workloads.tensorflow_models import build_model, trainable_count
+from workloads.tensorflow_models import attention_implementation, build_model, trainable_count
 from workloads.weights import ModelWeights
 
 _POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
@@ -246,6 +246,9 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
             "dense_embedding_gradients": self._densify,
             "optimizer": _optimizer_settings(self.optimizer),
             "loss_fn": type(self.loss_fn).__name__,
+            "attention": None
+            if isinstance(self.spec.model, CustomSpec)
+            else attention_implementation(self.spec.model),
         }
 
     def memory(self) -> tuple[int | None, int | None]:
