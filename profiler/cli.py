@@ -56,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check configs without running them")
     v.add_argument("configs", nargs="+", metavar="CONFIG")
 
+    desc = sub.add_parser(
+        "describe",
+        help="parameters, FLOPs per step and training memory of a config's model, per framework",
+    )
+    desc.add_argument("config", metavar="CONFIG")
+    desc.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
     d = sub.add_parser("doctor", help="list frameworks, GPUs, Qt and the store")
     d.add_argument("--store", help="SQLite store to report on")
 
@@ -80,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "validate":
             return _validate(args.configs)
+        if args.command == "describe":
+            return _describe(args.config, args.json)
         if args.command == "doctor":
             from profiler.doctor import doctor
 
@@ -139,6 +148,27 @@ def _validate(paths: list[str]) -> int:
             continue
         print(f"{path}: ok ({config.name}: {config.model.family}, {', '.join(config.frameworks)})")
     return EXIT_BAD_INPUT if bad else EXIT_OK
+
+
+def _describe(path: str, as_json: bool) -> int:
+    import json
+
+    from profiler.describe import check_memory, describe, render_text
+
+    # the estimate is what describe is for: a config too large for this machine still gets one
+    config = load_config(path, check_memory=False)
+    description = describe(config)
+    if as_json:
+        out = description.to_json()
+        problem = check_memory(config)
+        out["fits"] = problem is None
+        print(json.dumps(out, indent=2))
+        return EXIT_OK
+    print(render_text(description))
+    problem = check_memory(config)
+    if problem is not None:
+        print(f"does not fit: {problem[1]}")
+    return EXIT_OK
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -37,6 +37,7 @@ from profiler.config_schema import (
     MLPModel,
     ModelConfig,
     OptimizerConfig,
+    ResNetModel,
     RNNModel,
     RunConfig,
     TrainConfig,
@@ -45,6 +46,7 @@ from profiler.config_schema import (
     input_signature,
     npz_headers,
 )
+from profiler.describe import check_memory as memory_problem
 
 # Re-exported: callers import config names from here; the models live in config_schema.
 __all__ = [
@@ -66,6 +68,7 @@ __all__ = [
     "ModelConfig",
     "OptimizerConfig",
     "RNNModel",
+    "ResNetModel",
     "RunConfig",
     "TrainConfig",
     "TransformerModel",
@@ -89,10 +92,11 @@ class ConfigError(ValueError):
         super().__init__(f"{where}: {field + ': ' if field else ''}{message}")
 
 
-def load_config(path: str | Path) -> Config:
+def load_config(path: str | Path, *, check_memory: bool = True) -> Config:
     """Read and validate a config file (.yaml/.yml/.toml/.json); raise ConfigError on problems.
 
-    Relative ``data.path`` and ``model.module`` are resolved against the file's folder.
+    Relative ``data.path`` and ``model.module`` are resolved against the file's folder;
+    ``check_memory`` as for ``parse_config``.
     """
     p = Path(path)
     if p.suffix.lower() not in CONFIG_SUFFIXES:
@@ -101,21 +105,30 @@ def load_config(path: str | Path) -> Config:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(p), f"cannot read the file: {exc.strerror or exc}") from None
-    return parse_config(text, p.suffix.lower(), str(p), base_dir=p.resolve().parent)
+    return parse_config(
+        text, p.suffix.lower(), str(p), base_dir=p.resolve().parent, check_memory=check_memory
+    )
 
 
 def parse_config(
-    text: str, suffix: str, source: str = "<config>", base_dir: Path | None = None
+    text: str,
+    suffix: str,
+    source: str = "<config>",
+    base_dir: Path | None = None,
+    *,
+    check_memory: bool = True,
 ) -> Config:
     """Validate config text in the format given by ``suffix``; raise ConfigError on problems.
 
     Relative paths in the config are resolved against ``base_dir`` (default: the current folder).
+    With ``check_memory`` (the default) a config whose training memory estimate (see
+    ``profiler.describe``) exceeds the memory free where it would run is refused too.
     """
     data, lines = _parse(text, suffix, source)
     if not isinstance(data, dict):
         raise ConfigError(source, "the top level must be a mapping of fields (name, model, ...)")
     try:
-        return Config.model_validate(data, context={"base_dir": base_dir})
+        config = Config.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
         errors = exc.errors()
         # An unknown key usually explains the "missing" error beside it: report it first.
@@ -123,6 +136,13 @@ def parse_config(
         loc = _clean_loc(err)
         message = _describe(err)
         raise ConfigError(source, message, ".".join(loc), _line_of(lines, loc)) from None
+    if check_memory:
+        problem = memory_problem(config)
+        if problem is not None:
+            field, message = problem
+            loc = tuple(field.split("."))
+            raise ConfigError(source, message, field, _line_of(lines, loc))
+    return config
 
 
 def _clean_loc(err: Any) -> tuple[str, ...]:

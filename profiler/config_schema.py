@@ -12,9 +12,8 @@ import re
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import numpy as np
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -24,11 +23,17 @@ from pydantic import (
     model_validator,
 )
 
+from profiler.presets import PresetError, resolve_preset
+
+if TYPE_CHECKING:
+    import numpy as np
+
 FRAMEWORKS: tuple[str, ...] = ("torch", "tensorflow", "jax")
 CONFIG_SUFFIXES: tuple[str, ...] = (".yaml", ".yml", ".toml", ".json")
 MODEL_FAMILIES: tuple[str, ...] = (
     "mlp",
     "cnn",
+    "resnet",
     "transformer",
     "rnn",
     "gpt",
@@ -60,7 +65,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class MLPModel(_Strict):
+class _ModelBase(_Strict):
+    """Fields every model family has: ``preset`` names the preset it started from, if any
+    (``profiler.presets``); by validation time its fields are already filled in."""
+
+    preset: str | None = None
+
+
+class MLPModel(_ModelBase):
     """A multi-layer perceptron classifier."""
 
     family: Literal["mlp"]
@@ -77,23 +89,13 @@ class ConvLayer(_Strict):
     filters: PositiveInt
     kernel: PositiveInt
     stride: PositiveInt = 1
-    # "same" only with stride 1: for larger strides the frameworks pad differently
-    # (TensorFlow puts the odd row at the bottom, PyTorch pads both sides alike)
+    # "same" is TensorFlow's SAME at every stride: ceil(size / stride) outputs, the odd padding
+    # row/column at the end; PyTorch and JAX pad explicitly to match
     padding: Literal["same", "valid"] = "same"
     pool: Annotated[int, Field(ge=2)] | None = None
 
-    @model_validator(mode="after")
-    def _padding(self) -> ConvLayer:
-        if self.padding == "same" and self.stride != 1:
-            raise FieldError(
-                "padding",
-                f"'same' padding needs stride 1 (got stride {self.stride}); PyTorch and "
-                "TensorFlow pad strided convolutions differently: use padding: valid",
-            )
-        return self
 
-
-class CNNModel(_Strict):
+class CNNModel(_ModelBase):
     """Convolution stages on NHWC images, flattened into dense layers and a classifier."""
 
     family: Literal["cnn"]
@@ -107,7 +109,9 @@ class CNNModel(_Strict):
     def _feature_map(self) -> CNNModel:
         height, width = self.input_shape[0], self.input_shape[1]
         for n, layer in enumerate(self.conv):
-            if layer.padding == "valid":
+            if layer.padding == "same":
+                height, width = -(-height // layer.stride), -(-width // layer.stride)
+            else:
                 if layer.kernel > min(height, width):
                     raise FieldError(
                         f"conv.{n}.kernel",
@@ -126,7 +130,34 @@ class CNNModel(_Strict):
         return self
 
 
-class TransformerModel(_Strict):
+class ResNetModel(_ModelBase):
+    """A ResNet (v1.5, as torchvision) on NHWC images; see ``workloads.architectures.ResNetSpec``.
+
+    Presets ``resnet18``/``resnet34``/``resnet50`` (ImageNet) and ``resnet20`` (CIFAR) fill in
+    every field; a config usually sets only ``preset`` and what it changes.
+    """
+
+    family: Literal["resnet"]
+    input_shape: list[PositiveInt] = Field(min_length=3, max_length=3)
+    block: Literal["basic", "bottleneck"] = "basic"
+    layers: list[PositiveInt] = Field(min_length=1)
+    widths: list[PositiveInt] = Field(min_length=1)
+    stem: Literal["imagenet", "cifar"] = "imagenet"
+    stem_width: PositiveInt = 64
+    num_classes: Classes
+
+    @model_validator(mode="after")
+    def _stages(self) -> ResNetModel:
+        if len(self.widths) != len(self.layers):
+            raise FieldError(
+                "widths",
+                f"{len(self.widths)} widths for {len(self.layers)} stages in layers: "
+                "give one width per stage",
+            )
+        return self
+
+
+class TransformerModel(_ModelBase):
     """Encoder classifier: token + learned position embeddings, pre-norm blocks, mean pooling."""
 
     family: Literal["transformer"]
@@ -148,7 +179,7 @@ class TransformerModel(_Strict):
         return self
 
 
-class RNNModel(_Strict):
+class RNNModel(_ModelBase):
     """Token embedding, stacked LSTM or GRU layers, a classifier on the last time step."""
 
     family: Literal["rnn"]
@@ -161,7 +192,7 @@ class RNNModel(_Strict):
     num_classes: Classes
 
 
-class _AttentionModel(_Strict):
+class _AttentionModel(_ModelBase):
     """Fields shared by the gpt, vit and bert families: the transformer blocks' shape."""
 
     d_model: PositiveInt
@@ -233,7 +264,7 @@ class BERTModel(_TokenModel):
     num_classes: Classes
 
 
-class CustomModel(_Strict):
+class CustomModel(_ModelBase):
     """A user's Python file with one ``build_<framework>(config)`` function per framework.
 
     FrameDuel feeds it batches of shape (batch, *input_shape): float32 features, or int64 token
@@ -261,6 +292,7 @@ class CustomModel(_Strict):
 AnyModel = (
     MLPModel
     | CNNModel
+    | ResNetModel
     | TransformerModel
     | RNNModel
     | GPTModel
@@ -392,6 +424,17 @@ class Config(_Strict):
     train: TrainConfig = TrainConfig()
     run: RunConfig = RunConfig()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data: Any) -> Any:
+        """Fill in ``model.preset``'s fields before anything is checked."""
+        if isinstance(data, dict) and isinstance(data.get("model"), dict):
+            try:
+                return {**data, "model": resolve_preset(data["model"])}
+            except PresetError as exc:
+                raise FieldError("model.preset", str(exc)) from None
+        return data
+
     @field_validator("device")
     @classmethod
     def _device(cls, value: str) -> str:
@@ -448,7 +491,7 @@ def input_signature(model: AnyModel) -> tuple[tuple[int, ...], str]:
     """Per-sample input shape and kind (``float`` features or ``int`` token ids) of a model."""
     if isinstance(model, MLPModel):
         return (model.input_dim,), "float"
-    if isinstance(model, CNNModel | ViTModel):
+    if isinstance(model, CNNModel | ResNetModel | ViTModel):
         return tuple(model.input_shape), "float"
     if isinstance(model, TransformerModel | RNNModel | GPTModel | BERTModel):
         return (model.seq_len,), "int"
@@ -484,6 +527,8 @@ def _check_builders(module: Path, frameworks: Iterable[str]) -> None:
 
 def npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype[Any]]]:
     """Shape and dtype of every array in an .npz file, read from headers, without the data."""
+    import numpy as np  # here: a config without npz data (and describe) loads faster without it
+
     out: dict[str, tuple[tuple[int, ...], np.dtype[Any]]] = {}
     with zipfile.ZipFile(path) as archive:
         for member in archive.namelist():

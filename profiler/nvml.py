@@ -64,6 +64,11 @@ class GpuInfo:
     driver: str
 
 
+def device_index(device: str) -> int:
+    """The CUDA index a device string names ('cuda:1' -> 1; others -> 0)."""
+    return int(device.split(":", 1)[1]) if device.startswith("cuda:") else 0
+
+
 def _load_pynvml() -> ModuleType | None:
     try:
         import pynvml
@@ -118,6 +123,14 @@ class GpuMonitor:
             memory_total_mib=float(mem.total) / 2**20 if mem is not None else NAN,
             driver=_text(driver) if driver is not None else "unknown",
         )
+
+    def free_memory_bytes(self) -> int | None:
+        """Memory not yet allocated on the GPU, in bytes; None without a GPU or an answer."""
+        if self._handle is None:
+            return None
+        mem = self._call("nvmlDeviceGetMemoryInfo", self._handle)
+        free = getattr(mem, "free", None)
+        return free if isinstance(free, int) else None
 
     def read(self, pids: set[int]) -> GpuReading:
         """Utilisation (device), memory used by ``pids`` (MiB) and power (W)."""

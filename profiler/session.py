@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from profiler.config import Config
+from profiler.describe import architecture, param_mismatch
 from profiler.environment import machine_environment
 from profiler.launcher import WORKER_MODULE, ChildProcess, describe_exit
-from profiler.nvml import GpuMonitor
+from profiler.nvml import GpuMonitor, device_index
 from profiler.paths import cache_dir_for
 from profiler.protocol import Event
 from profiler.quality import QualityTracker
@@ -95,11 +96,6 @@ class RunOptions:
     worker_module: str = WORKER_MODULE
 
 
-def device_index(device: str) -> int:
-    """The CUDA index a device string names ('cuda:1' -> 1; others -> 0)."""
-    return int(device.split(":", 1)[1]) if device.startswith("cuda:") else 0
-
-
 class ComparisonSession:
     """One comparison of a config across frameworks, stored in ``store``."""
 
@@ -131,6 +127,8 @@ class ComparisonSession:
         self.session_id: int | None = None
         self.t0 = time.monotonic()
         self.runs: list[RunInfo] = []
+        # what every run's framework should report building (None for a custom model)
+        self.expected_params = architecture(config).param_count()
 
     def prepare(self) -> list[RunInfo]:
         """Check the store, record the session and plan its runs (repeats interleaved A B A B)."""
@@ -189,13 +187,19 @@ class ComparisonSession:
 
     def _run_one(self, info: RunInfo) -> RunOutcome:
         run_id = info.run_id
-        state: dict[str, Any] = {"done": False, "error": None}
+        state: dict[str, Any] = {"done": False, "error": None, "warnings": []}
         store, listener = self.store, self.listener
 
         def on_event(event: Event) -> None:
             t = self._rel(event.t)
             if event.kind == "done":
                 state["done"] = True
+            elif event.kind == "model":
+                mismatch = param_mismatch(
+                    self.expected_params, info.framework, event.payload.get("params")
+                )
+                if mismatch is not None:
+                    state["warnings"].append(mismatch)
             elif event.kind == "error":
                 state["error"] = event.payload
             store.add_event(run_id, t, event.kind, event.payload)
@@ -271,7 +275,7 @@ class ComparisonSession:
         if self.store.failed.is_set():
             self.store.flush()  # raises StoreError naming what went wrong
         status, error = self._verdict(code, timed_out, state, peak["rss_mib"])
-        warnings = quality.warnings()
+        warnings = state["warnings"] + quality.warnings()
         for text in warnings:
             store.add_event(run_id, self._rel(time.monotonic()), "warning", {"message": text})
         store.update_run(

@@ -35,6 +35,8 @@ from workloads.architectures import (
     CNNSpec,
     GPTSpec,
     MLPSpec,
+    ResNetConv,
+    ResNetSpec,
     RNNSpec,
     TransformerSpec,
     ViTSpec,
@@ -43,10 +45,12 @@ from workloads.weights import (
     BERTWeights,
     BlockWeights,
     CNNWeights,
+    ConvWeights,
     DenseWeights,
     GPTWeights,
     ModelWeights,
     NormWeights,
+    ResNetWeights,
     RNNWeights,
     TransformerWeights,
     ViTWeights,
@@ -88,6 +92,8 @@ def build_model(spec: BuiltinSpec, weights: ModelWeights) -> JaxModel:
         return JaxModel(params, {}, partial(_mlp, spec))
     if isinstance(spec, CNNSpec) and isinstance(weights, CNNWeights):
         return _cnn_model(spec, weights)
+    if isinstance(spec, ResNetSpec) and isinstance(weights, ResNetWeights):
+        return _resnet_model(spec, weights)
     if isinstance(spec, TransformerSpec) and isinstance(weights, TransformerWeights):
         return JaxModel(_transformer_params(weights), {}, partial(_transformer, spec))
     if isinstance(spec, RNNSpec) and isinstance(weights, RNNWeights):
@@ -218,14 +224,8 @@ def _cnn(
     stats: list[Params] = []
     for n, (stage, p) in enumerate(zip(spec.stages(), params["conv"], strict=True)):
         c = stage.spec
-        x = lax.conv_general_dilated(
-            x,
-            p["kernel"],
-            window_strides=(c.stride, c.stride),
-            # XLA's SAME puts the odd row of an even kernel at the end, as Keras and torch do
-            padding="SAME" if c.padding == "same" else "VALID",
-            dimension_numbers=("NHWC", "HWIO", "NHWC"),
-        )
+        # TensorFlow's SAME as explicit (before, after) pairs, the odd one at the end
+        x = _conv(x, p["kernel"], c.stride, stage.padding())
         if spec.batch_norm:
             x, s = _batch_norm(p, state["batch_norm"][n], x, train)
             stats.append(s)
@@ -240,6 +240,79 @@ def _cnn(
     for layer in dense[:-1]:
         x = jax.nn.relu(_dense(layer, x))
     return _dense(dense[-1], x), {"batch_norm": stats} if spec.batch_norm else state
+
+
+def _conv(
+    x: Array, kernel: Array, stride: int, padding: tuple[tuple[int, int], tuple[int, int]]
+) -> Array:
+    """NHWC convolution with an HWIO kernel and explicit ((top, bottom), (left, right))."""
+    y: Array = lax.conv_general_dilated(
+        x,
+        kernel,
+        window_strides=(stride, stride),
+        padding=padding,
+        dimension_numbers=("NHWC", "HWIO", "NHWC"),
+    )
+    return y
+
+
+def _conv_bn_params(w: ConvWeights) -> tuple[Params, Params]:
+    """A bias-free convolution + batch norm: its parameters and its running statistics."""
+    assert w.norm is not None
+    f = w.kernel.shape[-1]
+    stats = {"mean": np.zeros(f, np.float32), "var": np.ones(f, np.float32)}
+    return {"kernel": w.kernel, **_norm_params(w.norm)}, stats
+
+
+def _resnet_model(spec: ResNetSpec, weights: ResNetWeights) -> JaxModel:
+    stem, stem_stats = _conv_bn_params(weights.stem)
+    blocks: list[Params] = []
+    block_stats: list[Params] = []
+    for w in weights.blocks:
+        convs = [_conv_bn_params(c) for c in w.convs]
+        p: Params = {"convs": [c[0] for c in convs]}
+        s: Params = {"convs": [c[1] for c in convs]}
+        if w.shortcut is not None:
+            p["shortcut"], s["shortcut"] = _conv_bn_params(w.shortcut)
+        blocks.append(p)
+        block_stats.append(s)
+    params: Params = {"stem": stem, "blocks": blocks, "head": _dense_params(weights.head)}
+    state: Params = {"stem": stem_stats, "blocks": block_stats}
+    return JaxModel(params, state, partial(_resnet, spec))
+
+
+def _resnet(
+    spec: ResNetSpec, params: Params, state: Params, x: Array, *, train: bool, rng: Array | None
+) -> tuple[Array, Params]:
+    """ResNet v1.5: stem, residual blocks, global average pool, head; new running stats."""
+    del rng  # no dropout in a ResNet
+
+    def conv_bn(conv: ResNetConv, p: Params, s: Params, x: Array) -> tuple[Array, Params]:
+        return _batch_norm(p, s, _conv(x, p["kernel"], conv.stride, conv.padding()), train)
+
+    x, stem_stats = conv_bn(spec.stem_conv(), params["stem"], state["stem"], x)
+    x = jax.nn.relu(x)
+    if spec.pool_hw() is not None:
+        k = spec.POOL_KERNEL
+        # padded cells are -inf, the reduction's identity: they never win, as in TensorFlow
+        pad = ((0, 0), *spec.pool_padding(), (0, 0))
+        x = lax.reduce_window(x, -jnp.inf, lax.max, (1, k, k, 1), (1, 2, 2, 1), pad)
+    new_blocks = []
+    for block, p, s in zip(spec.blocks(), params["blocks"], state["blocks"], strict=True):
+        out, conv_stats = x, []
+        for n, (conv, cp, cs) in enumerate(zip(block.convs, p["convs"], s["convs"], strict=True)):
+            out, new = conv_bn(conv, cp, cs, out)
+            conv_stats.append(new)
+            if n < len(block.convs) - 1:
+                out = jax.nn.relu(out)
+        stats: Params = {"convs": conv_stats}
+        identity = x
+        if block.shortcut is not None:
+            identity, stats["shortcut"] = conv_bn(block.shortcut, p["shortcut"], s["shortcut"], x)
+        x = jax.nn.relu(out + identity)
+        new_blocks.append(stats)
+    logits = _dense(params["head"], x.mean(axis=(1, 2)))
+    return logits, {"stem": stem_stats, "blocks": new_blocks}
 
 
 def _batch_norm(p: Params, s: Params, x: Array, train: bool) -> tuple[Array, Params]:

@@ -8,7 +8,9 @@ a clear message instead of a KeyError.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -21,6 +23,7 @@ from workloads.architectures import (
     GPTSpec,
     MLPSpec,
     ModelSpec,
+    ResNetSpec,
     RNNSpec,
     TransformerSpec,
     ViTSpec,
@@ -38,7 +41,6 @@ _OPTIMIZERS: tuple[OptimizerName, ...] = ("sgd", "adam", "adamw")
 _LOSSES: tuple[LossName, ...] = ("cross_entropy", "mse")
 _PRECISIONS: tuple[Precision, ...] = ("fp32", "bf16", "fp16")
 _PIPELINES: tuple[Pipeline, ...] = ("resident", "native")
-_FAMILIES = ("mlp", "cnn", "transformer", "rnn", "gpt", "vit", "bert", "custom")
 
 
 class SpecError(ValueError):
@@ -110,7 +112,7 @@ def parse_spec(text: str) -> WorkloadSpec:
         device=str(cfg.get("device", "auto")),
         threads=None if threads is None else _int(threads, "config.threads", 1),
         seed=_int(cfg.get("seed", 0), "config.seed", 0),
-        model=_model(_mapping(cfg, "model", "config")),
+        model=model_spec(_mapping(cfg, "model", "config")),
         samples=None if samples is None else _int(samples, "config.data.samples", 1),
         batch_size=_int(train.get("batch_size"), "config.train.batch_size", 1),
         steps=_int(train.get("steps"), "config.train.steps", 1),
@@ -139,80 +141,101 @@ def parse_spec(text: str) -> WorkloadSpec:
     return spec
 
 
-def _model(model: dict[str, Any]) -> ModelSpec:
+def model_spec(model: dict[str, Any]) -> ModelSpec:
+    """The architecture of a ``config.model`` mapping (a preset already resolved), by family.
+
+    Also what ``frameduel describe`` reads: it is framework-free, like ``architectures``.
+    """
     family = model.get("family")
+    parser = FAMILY_PARSERS.get(family) if isinstance(family, str) else None
+    if parser is None:
+        raise SpecError(
+            f"config.model.family: unsupported model family {family!r} "
+            f"(one of {', '.join(FAMILY_PARSERS)})"
+        )
+    return parser(model)
+
+
+def _mlp(model: dict[str, Any]) -> MLPSpec:
     where = "config.model"
-    if family == "mlp":
-        dropout = float(model.get("dropout", 0.0))
-        if not 0.0 <= dropout < 1.0:
-            raise SpecError("config.model.dropout must be in [0, 1)")
-        return MLPSpec(
-            input_dim=_int(model.get("input_dim"), f"{where}.input_dim", 1),
-            hidden=tuple(_int(h, f"{where}.hidden", 1) for h in _list(model, "hidden")),
-            activation=_choice(model.get("activation", "relu"), _ACTIVATIONS, "activation"),
-            dropout=dropout,
-            num_classes=_int(model.get("num_classes"), f"{where}.num_classes", 2),
-        )
-    if family == "cnn":
-        shape = tuple(_int(v, f"{where}.input_shape", 1) for v in _list(model, "input_shape"))
-        if len(shape) != 3:
-            raise SpecError(f"{where}.input_shape must be [H, W, C]")
-        return CNNSpec(
-            input_hwc=(shape[0], shape[1], shape[2]),
-            conv=tuple(_conv(c, f"{where}.conv.{n}") for n, c in enumerate(_list(model, "conv"))),
-            batch_norm=bool(model.get("batch_norm", False)),
-            dense=tuple(_int(h, f"{where}.dense", 1) for h in model.get("dense") or []),
-            num_classes=_int(model.get("num_classes"), f"{where}.num_classes", 2),
-        )
-    if family == "transformer":
-        t = _ints(model, ("vocab_size", "seq_len", "d_model", "heads", "layers", "ff_dim"))
-        dropout = float(model.get("dropout", 0.0))
-        if not 0.0 <= dropout < 1.0:
-            raise SpecError(f"{where}.dropout must be in [0, 1)")
-        if t["d_model"] % t["heads"]:
-            raise SpecError(f"{where}.heads must divide {where}.d_model")
-        return TransformerSpec(
-            vocab_size=t["vocab_size"],
-            seq_len=t["seq_len"],
-            d_model=t["d_model"],
-            heads=t["heads"],
-            layers=t["layers"],
-            ff_dim=t["ff_dim"],
-            dropout=dropout,
-            num_classes=_int(model.get("num_classes"), f"{where}.num_classes", 2),
-        )
-    if family == "rnn":
-        r = _ints(model, ("vocab_size", "seq_len", "embed_dim", "hidden", "layers"))
-        return RNNSpec(
-            cell=_choice(model.get("cell", "lstm"), ("lstm", "gru"), f"{where}.cell"),
-            vocab_size=r["vocab_size"],
-            seq_len=r["seq_len"],
-            embed_dim=r["embed_dim"],
-            hidden=r["hidden"],
-            layers=r["layers"],
-            num_classes=_int(model.get("num_classes"), f"{where}.num_classes", 2),
-        )
-    if family in ("gpt", "vit", "bert"):
-        return _attention_model(family, model)
-    if family == "custom":
-        module = model.get("module")
-        if not isinstance(module, str):
-            raise SpecError(f"{where}.module must be the path of a Python file")
-        vocab = model.get("vocab_size")
-        options = model.get("options") or {}
-        if not isinstance(options, dict):
-            raise SpecError(f"{where}.options must be a JSON object")
-        return CustomSpec(
-            module=module,
-            input_shape=tuple(
-                _int(v, f"{where}.input_shape", 1) for v in _list(model, "input_shape")
-            ),
-            vocab_size=None if vocab is None else _int(vocab, f"{where}.vocab_size", 2),
-            num_classes=_int(model.get("num_classes"), f"{where}.num_classes", 2),
-            options=options,
-        )
-    raise SpecError(
-        f"{where}.family: unsupported model family {family!r} (one of {', '.join(_FAMILIES)})"
+    dropout = float(model.get("dropout", 0.0))
+    if not 0.0 <= dropout < 1.0:
+        raise SpecError("config.model.dropout must be in [0, 1)")
+    return MLPSpec(
+        input_dim=_int(model.get("input_dim"), f"{where}.input_dim", 1),
+        hidden=tuple(_int(h, f"{where}.hidden", 1) for h in _list(model, "hidden")),
+        activation=_choice(model.get("activation", "relu"), _ACTIVATIONS, "activation"),
+        dropout=dropout,
+        num_classes=_int(model.get("num_classes"), f"{where}.num_classes", 2),
+    )
+
+
+def _image_shape(model: dict[str, Any]) -> tuple[int, int, int]:
+    shape = tuple(_int(v, "config.model.input_shape", 1) for v in _list(model, "input_shape"))
+    if len(shape) != 3:
+        raise SpecError("config.model.input_shape must be [H, W, C]")
+    return shape[0], shape[1], shape[2]
+
+
+def _cnn(model: dict[str, Any]) -> CNNSpec:
+    where = "config.model"
+    return CNNSpec(
+        input_hwc=_image_shape(model),
+        conv=tuple(_conv(c, f"{where}.conv.{n}") for n, c in enumerate(_list(model, "conv"))),
+        batch_norm=bool(model.get("batch_norm", False)),
+        dense=tuple(_int(h, f"{where}.dense", 1) for h in model.get("dense") or []),
+        num_classes=_int(model.get("num_classes"), f"{where}.num_classes", 2),
+    )
+
+
+def _resnet(model: dict[str, Any]) -> ResNetSpec:
+    where = "config.model"
+    layers = tuple(_int(v, f"{where}.layers", 1) for v in _list(model, "layers"))
+    widths = tuple(_int(v, f"{where}.widths", 1) for v in _list(model, "widths"))
+    if len(layers) != len(widths):
+        raise SpecError(f"{where}.widths must have one width per stage in {where}.layers")
+    return ResNetSpec(
+        input_hwc=_image_shape(model),
+        block=_choice(model.get("block", "basic"), ("basic", "bottleneck"), f"{where}.block"),
+        layers=layers,
+        widths=widths,
+        stem=_choice(model.get("stem", "imagenet"), ("imagenet", "cifar"), f"{where}.stem"),
+        stem_width=_int(model.get("stem_width", 64), f"{where}.stem_width", 1),
+        num_classes=_int(model.get("num_classes"), f"{where}.num_classes", 2),
+    )
+
+
+def _transformer(model: dict[str, Any]) -> TransformerSpec:
+    where = "config.model"
+    t = _ints(model, ("vocab_size", "seq_len", "d_model", "heads", "layers", "ff_dim"))
+    dropout = float(model.get("dropout", 0.0))
+    if not 0.0 <= dropout < 1.0:
+        raise SpecError(f"{where}.dropout must be in [0, 1)")
+    if t["d_model"] % t["heads"]:
+        raise SpecError(f"{where}.heads must divide {where}.d_model")
+    return TransformerSpec(
+        vocab_size=t["vocab_size"],
+        seq_len=t["seq_len"],
+        d_model=t["d_model"],
+        heads=t["heads"],
+        layers=t["layers"],
+        ff_dim=t["ff_dim"],
+        dropout=dropout,
+        num_classes=_int(model.get("num_classes"), f"{where}.num_classes", 2),
+    )
+
+
+def _rnn(model: dict[str, Any]) -> RNNSpec:
+    where = "config.model"
+    r = _ints(model, ("vocab_size", "seq_len", "embed_dim", "hidden", "layers"))
+    return RNNSpec(
+        cell=_choice(model.get("cell", "lstm"), ("lstm", "gru"), f"{where}.cell"),
+        vocab_size=r["vocab_size"],
+        seq_len=r["seq_len"],
+        embed_dim=r["embed_dim"],
+        hidden=r["hidden"],
+        layers=r["layers"],
+        num_classes=_int(model.get("num_classes"), f"{where}.num_classes", 2),
     )
 
 
@@ -277,6 +300,39 @@ def _attention_model(family: str, model: dict[str, Any]) -> GPTSpec | ViTSpec | 
     )
 
 
+def _custom(model: dict[str, Any]) -> CustomSpec:
+    where = "config.model"
+    module = model.get("module")
+    if not isinstance(module, str):
+        raise SpecError(f"{where}.module must be the path of a Python file")
+    vocab = model.get("vocab_size")
+    options = model.get("options") or {}
+    if not isinstance(options, dict):
+        raise SpecError(f"{where}.options must be a JSON object")
+    return CustomSpec(
+        module=module,
+        input_shape=tuple(_int(v, f"{where}.input_shape", 1) for v in _list(model, "input_shape")),
+        vocab_size=None if vocab is None else _int(vocab, f"{where}.vocab_size", 2),
+        num_classes=_int(model.get("num_classes"), f"{where}.num_classes", 2),
+        options=options,
+    )
+
+
+# The family registry: ``config.model.family`` -> the parser of its mapping into a spec of
+# ``workloads.architectures``. A new family adds its parser here (see architectures' docstring).
+FAMILY_PARSERS: dict[str, Callable[[dict[str, Any]], ModelSpec]] = {
+    "mlp": _mlp,
+    "cnn": _cnn,
+    "resnet": _resnet,
+    "transformer": _transformer,
+    "rnn": _rnn,
+    "gpt": functools.partial(_attention_model, "gpt"),
+    "vit": functools.partial(_attention_model, "vit"),
+    "bert": functools.partial(_attention_model, "bert"),
+    "custom": _custom,
+}
+
+
 def _ints(model: dict[str, Any], keys: tuple[str, ...]) -> dict[str, int]:
     return {key: _int(model.get(key), f"config.model.{key}", 1) for key in keys}
 
@@ -285,16 +341,13 @@ def _conv(obj: Any, where: str) -> ConvSpec:
     if not isinstance(obj, dict):
         raise SpecError(f"{where} must be a JSON object")
     pool = obj.get("pool")
-    conv = ConvSpec(
+    return ConvSpec(
         filters=_int(obj.get("filters"), f"{where}.filters", 1),
         kernel=_int(obj.get("kernel"), f"{where}.kernel", 1),
         stride=_int(obj.get("stride", 1), f"{where}.stride", 1),
         padding=_choice(obj.get("padding", "same"), ("same", "valid"), f"{where}.padding"),
         pool=None if pool is None else _int(pool, f"{where}.pool", 2),
     )
-    if conv.padding == "same" and conv.stride != 1:
-        raise SpecError(f"{where}.padding: 'same' needs stride 1")
-    return conv
 
 
 def _mapping(obj: Any, key: str, where: str) -> dict[str, Any]:

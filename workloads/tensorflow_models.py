@@ -29,6 +29,8 @@ from workloads.architectures import (
     CNNSpec,
     GPTSpec,
     MLPSpec,
+    ResNetConv,
+    ResNetSpec,
     RNNSpec,
     TransformerSpec,
     ViTSpec,
@@ -37,10 +39,12 @@ from workloads.weights import (
     BERTWeights,
     BlockWeights,
     CNNWeights,
+    ConvWeights,
     DenseWeights,
     GPTWeights,
     ModelWeights,
     NormWeights,
+    ResNetWeights,
     RNNWeights,
     TransformerWeights,
     ViTWeights,
@@ -60,6 +64,8 @@ def build_model(spec: BuiltinSpec, weights: ModelWeights) -> keras.Model:
         return _mlp(spec, weights)
     if isinstance(spec, CNNSpec) and isinstance(weights, CNNWeights):
         return _cnn(spec, weights)
+    if isinstance(spec, ResNetSpec) and isinstance(weights, ResNetWeights):
+        return _resnet(spec, weights)
     if isinstance(spec, TransformerSpec) and isinstance(weights, TransformerWeights):
         return _transformer(spec, weights)
     if isinstance(spec, RNNSpec) and isinstance(weights, RNNWeights):
@@ -140,6 +146,59 @@ def _cnn(spec: CNNSpec, weights: CNNWeights) -> keras.Model:
         loads.append((dense, _dense_list(dw)))
         layers.append(dense)
     model = keras.Sequential(_logits(layers))
+    for layer, arrays in loads:
+        layer.set_weights(arrays)
+    return model
+
+
+def _batch_norm(w: NormWeights, loads: list[tuple[Any, list[np.ndarray]]]) -> Any:
+    """``BatchNormalization`` as PyTorch's (Keras's momentum is the fraction kept), queued to
+    load ``w`` with fresh running statistics (mean 0, variance 1)."""
+    norm = keras.layers.BatchNormalization(
+        momentum=1.0 - BATCH_NORM_MOMENTUM, epsilon=BATCH_NORM_EPS
+    )
+    f = w.gamma.shape[0]
+    loads.append((norm, [*_norm_list(w), np.zeros(f, np.float32), np.ones(f, np.float32)]))
+    return norm
+
+
+def _conv_bn(
+    x: Any, conv: ResNetConv, w: ConvWeights, loads: list[tuple[Any, list[np.ndarray]]]
+) -> Any:
+    """Conv2D (SAME: TensorFlow's own, the odd padding row/column at the end; no bias) + BN."""
+    layer = keras.layers.Conv2D(
+        conv.out_channels, conv.kernel, strides=conv.stride, padding="same", use_bias=False
+    )
+    loads.append((layer, [w.kernel]))
+    assert w.norm is not None
+    return _batch_norm(w.norm, loads)(layer(x))
+
+
+def _resnet(spec: ResNetSpec, weights: ResNetWeights) -> keras.Model:
+    """ResNet v1.5 with Keras's functional API: stem, residual blocks (``Add`` + ReLU),
+    ``GlobalAveragePooling2D``, the head."""
+    loads: list[tuple[Any, list[np.ndarray]]] = []
+    images = keras.Input(shape=spec.input_hwc, dtype="float32")
+    x = keras.layers.ReLU()(_conv_bn(images, spec.stem_conv(), weights.stem, loads))
+    if spec.pool_hw() is not None:
+        # SAME max pooling ignores the padded cells, as padding with -inf does
+        x = keras.layers.MaxPooling2D(spec.POOL_KERNEL, strides=2, padding="same")(x)
+    for block, w in zip(spec.blocks(), weights.blocks, strict=True):
+        out = x
+        for n, (conv, cw) in enumerate(zip(block.convs, w.convs, strict=True)):
+            out = _conv_bn(out, conv, cw, loads)
+            if n < len(block.convs) - 1:
+                out = keras.layers.ReLU()(out)
+        identity = x
+        if block.shortcut is not None and w.shortcut is not None:
+            identity = _conv_bn(x, block.shortcut, w.shortcut, loads)
+        x = keras.layers.ReLU()(keras.layers.Add()([out, identity]))
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    head = keras.layers.Dense(spec.num_classes)
+    loads.append((head, _dense_list(weights.head)))
+    for layer in _logits([head]):
+        x = layer(x)
+    model = keras.Model(images, x)
     for layer, arrays in loads:
         layer.set_weights(arrays)
     return model

@@ -27,6 +27,9 @@ from workloads.architectures import (
     CNNSpec,
     GPTSpec,
     MLPSpec,
+    ResNetBlock,
+    ResNetConv,
+    ResNetSpec,
     RNNSpec,
     TransformerSpec,
     ViTSpec,
@@ -35,14 +38,19 @@ from workloads.weights import (
     BERTWeights,
     BlockWeights,
     CNNWeights,
+    ConvWeights,
     DenseWeights,
     GPTWeights,
     ModelWeights,
     NormWeights,
+    ResNetBlockWeights,
+    ResNetWeights,
     RNNWeights,
     TransformerWeights,
     ViTWeights,
 )
+
+Padding = tuple[tuple[int, int], tuple[int, int]]
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,
@@ -58,6 +66,8 @@ def build_model(spec: BuiltinSpec, weights: ModelWeights) -> nn.Module:
         return _mlp(spec, weights)
     if isinstance(spec, CNNSpec) and isinstance(weights, CNNWeights):
         return _cnn(spec, weights)
+    if isinstance(spec, ResNetSpec) and isinstance(weights, ResNetWeights):
+        return ResNet(spec, weights)
     if isinstance(spec, TransformerSpec) and isinstance(weights, TransformerWeights):
         return TransformerClassifier(spec, weights)
     if isinstance(spec, RNNSpec) and isinstance(weights, RNNWeights):
@@ -101,25 +111,64 @@ def _mlp(spec: MLPSpec, weights: list[DenseWeights]) -> nn.Module:
     return nn.Sequential(*layers)
 
 
+def padded_conv(
+    in_channels: int, out_channels: int, kernel: int, stride: int, padding: Padding, *, bias: bool
+) -> list[nn.Module]:
+    """A ``Conv2d`` with TensorFlow's SAME ``padding`` ((top, bottom), (left, right)).
+
+    Symmetric padding is the convolution's own; an asymmetric one (a stride above 1, or an even
+    kernel: the extra row/column goes at the end) is an explicit ``nn.ZeroPad2d`` first, since
+    ``Conv2d`` pads both sides alike and its ``padding="same"`` refuses strides.
+    """
+    (top, bottom), (left, right) = padding
+    symmetric = top == bottom and left == right
+    conv = nn.Conv2d(
+        in_channels,
+        out_channels,
+        kernel,
+        stride=stride,
+        padding=(top, left) if symmetric else 0,
+        bias=bias,
+    )
+    return [conv] if symmetric else [nn.ZeroPad2d((left, right, top, bottom)), conv]
+
+
+def padded_max_pool(kernel: int, stride: int, padding: Padding) -> list[nn.Module]:
+    """``MaxPool2d`` with TensorFlow's SAME ``padding``: padded cells never win (-inf), as
+    TensorFlow ignores them; asymmetric padding is an explicit ``ConstantPad2d(-inf)`` first."""
+    (top, bottom), (left, right) = padding
+    if top == bottom and left == right:
+        return [nn.MaxPool2d(kernel, stride, padding=(top, left))]
+    return [
+        nn.ConstantPad2d((left, right, top, bottom), float("-inf")),
+        nn.MaxPool2d(kernel, stride),
+    ]
+
+
+@torch.no_grad()
+def _load_conv(conv: nn.Conv2d, w: ConvWeights) -> None:
+    # neutral (kh, kw, in, out) -> torch (out, in, kh, kw)
+    conv.weight.copy_(_tensor(w.kernel.transpose(3, 2, 0, 1)))
+    if conv.bias is not None and w.bias is not None:
+        conv.bias.copy_(_tensor(w.bias))
+
+
 def _cnn(spec: CNNSpec, weights: CNNWeights) -> nn.Module:
     layers: list[nn.Module] = []
     for stage, w in zip(spec.stages(), weights.conv, strict=True):
         c = stage.spec
-        conv = nn.Conv2d(
+        modules = padded_conv(
             stage.in_channels,
             c.filters,
             c.kernel,
-            stride=c.stride,
-            # "same" (stride 1 only) pads like Keras, the odd row of an even kernel at the end
-            padding="same" if c.padding == "same" else 0,
+            c.stride,
+            stage.padding(),
             bias=w.bias is not None,
         )
-        with torch.no_grad():
-            # neutral (kh, kw, in, out) -> torch (out, in, kh, kw)
-            conv.weight.copy_(_tensor(w.kernel.transpose(3, 2, 0, 1)))
-            if conv.bias is not None and w.bias is not None:
-                conv.bias.copy_(_tensor(w.bias))
-        layers.append(conv)
+        conv = modules[-1]
+        assert isinstance(conv, nn.Conv2d)
+        _load_conv(conv, w)
+        layers += modules
         if w.norm is not None:
             norm = nn.BatchNorm2d(c.filters, eps=BATCH_NORM_EPS, momentum=BATCH_NORM_MOMENTUM)
             _load_norm(norm, w.norm)
@@ -141,6 +190,68 @@ def _cnn(spec: CNNSpec, weights: CNNWeights) -> nn.Module:
         if n < len(weights.dense) - 1:
             layers.append(nn.ReLU())
     return nn.Sequential(*layers)
+
+
+def _conv_bn(conv: ResNetConv, w: ConvWeights) -> nn.Sequential:
+    """Convolution (SAME, no bias) + ``BatchNorm2d``, loaded from the neutral weights."""
+    modules = padded_conv(
+        conv.in_channels, conv.out_channels, conv.kernel, conv.stride, conv.padding(), bias=False
+    )
+    layer = modules[-1]
+    assert isinstance(layer, nn.Conv2d) and w.norm is not None
+    _load_conv(layer, w)
+    norm = nn.BatchNorm2d(conv.out_channels, eps=BATCH_NORM_EPS, momentum=BATCH_NORM_MOMENTUM)
+    _load_norm(norm, w.norm)
+    return nn.Sequential(*modules, norm)
+
+
+class ResidualBlock(nn.Module):
+    """torchvision's ``BasicBlock``/``Bottleneck`` (v1.5: the stride on the 3x3 convolution):
+    ``relu(BN(conv_n(... relu(BN(conv_1(x))))) + shortcut(x))``."""
+
+    def __init__(self, block: ResNetBlock, w: ResNetBlockWeights) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(
+            _conv_bn(c, cw) for c, cw in zip(block.convs, w.convs, strict=True)
+        )
+        self.shortcut = (
+            None
+            if block.shortcut is None or w.shortcut is None
+            else _conv_bn(block.shortcut, w.shortcut)
+        )
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The block on (batch, C, H, W)."""
+        out = x
+        for n, conv in enumerate(self.convs):
+            out = conv(out)
+            if n < len(self.convs) - 1:
+                out = self.relu(out)
+        identity = x if self.shortcut is None else self.shortcut(x)
+        return self.relu(out + identity)
+
+
+class ResNet(nn.Module):
+    """Stem (conv + BN + ReLU, and a 3x3/2 max pool for ImageNet), residual blocks, global
+    average pool, linear head: torchvision's ``ResNet`` with TensorFlow's SAME padding."""
+
+    def __init__(self, spec: ResNetSpec, weights: ResNetWeights) -> None:
+        super().__init__()
+        stem: list[nn.Module] = [_conv_bn(spec.stem_conv(), weights.stem), nn.ReLU(inplace=True)]
+        if spec.pool_hw() is not None:
+            stem += padded_max_pool(spec.POOL_KERNEL, 2, spec.pool_padding())
+        self.stem = nn.Sequential(*stem)
+        self.blocks = nn.Sequential(
+            *(ResidualBlock(b, w) for b, w in zip(spec.blocks(), weights.blocks, strict=True))
+        )
+        self.head = nn.Linear(spec.features, spec.num_classes)
+        _load_linear(self.head, weights.head)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (batch, num_classes) for images (batch, C, H, W)."""
+        x = self.blocks(self.stem(x))
+        return self.head(torch.flatten(x.mean(dim=(2, 3)), 1))
 
 
 class TransformerClassifier(nn.Module):

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from workloads import custom
-from workloads.architectures import AttentionSpec, CNNSpec, CustomSpec, GPTSpec, ViTSpec
+from workloads.architectures import AttentionSpec, CustomSpec, GPTSpec, reads_images
 from workloads.base import Workload
 from workloads.data import Batch, stacked
 from workloads.torch_models import build_model, trainable_parameters
@@ -79,7 +79,7 @@ class TorchWorkload(Workload[torch.Tensor]):
             self.loss_fn = nn.MSELoss() if spec.loss == "mse" else nn.CrossEntropyLoss()
             self.optimizer = self._optimizer(trainable_parameters(self.model))
         self.model.train()
-        self._channels_first = isinstance(spec.model, CNNSpec | ViTSpec)
+        self._channels_first = reads_images(spec.model)
         # a language model's logits (batch, seq, vocab) and targets (batch, seq) are flattened
         # for CrossEntropyLoss, the mean over every position, as nanoGPT does
         self._per_token = isinstance(spec.model, GPTSpec)

@@ -34,6 +34,8 @@ from workloads.architectures import (
     CNNSpec,
     GPTSpec,
     MLPSpec,
+    ResNetConv,
+    ResNetSpec,
     RNNSpec,
     TransformerSpec,
     ViTSpec,
@@ -76,6 +78,24 @@ class CNNWeights:
 
     conv: list[ConvWeights]
     dense: list[DenseWeights]
+
+
+@dataclass(frozen=True)
+class ResNetBlockWeights:
+    """A residual block: its convolutions in order (each with batch norm, no bias) and the
+    projection shortcut's, or None for an identity shortcut."""
+
+    convs: list[ConvWeights]
+    shortcut: ConvWeights | None
+
+
+@dataclass(frozen=True)
+class ResNetWeights:
+    """The stem's convolution, every block (first stage first), the head (features, classes)."""
+
+    stem: ConvWeights
+    blocks: list[ResNetBlockWeights]
+    head: DenseWeights
 
 
 @dataclass(frozen=True)
@@ -175,6 +195,7 @@ AttentionWeightsT = GPTWeights | ViTWeights | BERTWeights
 ModelWeights = (
     list[DenseWeights]
     | CNNWeights
+    | ResNetWeights
     | TransformerWeights
     | RNNWeights
     | GPTWeights
@@ -190,6 +211,8 @@ def initial_weights(model: BuiltinSpec, seed: int) -> ModelWeights:
         return [_dense(rng, i, o) for i, o in model.layer_sizes()]
     if isinstance(model, CNNSpec):
         return _cnn(rng, model)
+    if isinstance(model, ResNetSpec):
+        return _resnet(rng, model)
     if isinstance(model, TransformerSpec):
         return _transformer(rng, model)
     if isinstance(model, GPTSpec):
@@ -240,6 +263,27 @@ def _cnn(rng: np.random.Generator, model: CNNSpec) -> CNNWeights:
             conv.append(ConvWeights(kernel, _uniform(rng, bound, (f,)), None))
     dense = [_dense(rng, i, o) for i, o in model.dense_sizes()]
     return CNNWeights(conv, dense)
+
+
+def _resnet_conv(rng: np.random.Generator, conv: ResNetConv) -> ConvWeights:
+    # torchvision's ResNet init: kaiming_normal_(mode="fan_out", nonlinearity="relu"),
+    # std = sqrt(2 / (out x k x k)); batch norm's scale 1 and shift 0
+    k, out = conv.kernel, conv.out_channels
+    std = math.sqrt(2.0 / (out * k * k))
+    kernel = (rng.standard_normal((k, k, conv.in_channels, out)) * std).astype(np.float32)
+    return ConvWeights(kernel, None, _norm(out))
+
+
+def _resnet(rng: np.random.Generator, model: ResNetSpec) -> ResNetWeights:
+    """Drawn in torchvision's module order: stem, then per block its convolutions and its
+    projection shortcut; the head is ``nn.Linear``'s default."""
+    stem = _resnet_conv(rng, model.stem_conv())
+    blocks = []
+    for block in model.blocks():
+        convs = [_resnet_conv(rng, c) for c in block.convs]
+        shortcut = None if block.shortcut is None else _resnet_conv(rng, block.shortcut)
+        blocks.append(ResNetBlockWeights(convs, shortcut))
+    return ResNetWeights(stem, blocks, _dense(rng, model.features, model.num_classes))
 
 
 def _transformer(rng: np.random.Generator, model: TransformerSpec) -> TransformerWeights:

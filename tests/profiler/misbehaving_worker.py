@@ -40,6 +40,10 @@ def main() -> int:
     print(f"misbehaving worker: {how}", flush=True)
     if how == "ok":
         _windows(em, steps, 0.01)
+    elif how.startswith("params-"):
+        # reports building this many trainable parameters, whatever the config's model has
+        em.emit("model", params=int(how.removeprefix("params-")), parity_loss=1.0)
+        _windows(em, steps, 0.01)
     elif how == "compile-cache":
         # what a compiler would find: its cache folder, and whether earlier runs filled it
         folder = os.environ.get("TORCHINDUCTOR_CACHE_DIR", "")

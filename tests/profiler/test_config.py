@@ -213,7 +213,6 @@ def test_one_shipped_example_per_family() -> None:
             "'rnn'",
         ),
         (TRANSFORMER_YAML.replace("ff_dim", "ffdim"), 10, "model.ffdim", "unknown field"),
-        (CNN_YAML.replace("stride: 1", "stride: 2"), 7, "model.conv.1.padding", "stride 1"),
         (
             CNN_YAML.replace("filters: 6, kernel: 3", "filters: 6, kernel: 5, padding: valid"),
             7,
@@ -360,3 +359,10 @@ def test_interpreter_per_framework_and_cooldown(tmp_path: Path) -> None:
     assert err.value.field == "run.python.torch"
     assert err.value.line == 7
     assert "is not an executable Python interpreter" in str(err.value)
+
+
+def test_strided_same_padding_is_accepted_and_shapes_follow_tensorflow(tmp_path: Path) -> None:
+    # 8x8 -> pool 2 -> 4x4 -> 5x5/2 SAME -> ceil(4 / 2) = 2x2 (valid would refuse kernel 5 > 4)
+    text = CNN_YAML.replace("filters: 6, kernel: 3, stride: 1", "filters: 6, kernel: 5, stride: 2")
+    config = load_config(_write(tmp_path, "c.yaml", text))
+    assert config.model.conv[1].stride == 2 and config.model.conv[1].padding == "same"

@@ -119,9 +119,10 @@ def test_default_window_comes_from_the_parent() -> None:
         (lambda s: s["config"].update(model=CNN | {"conv": [{"filters": 2}]}), "conv.0.kernel"),
         (
             lambda s: s["config"].update(
-                model=CNN | {"conv": [{"filters": 2, "kernel": 3, "stride": 2}]}
+                model={"family": "resnet", "input_shape": [8, 8, 3], "layers": [1, 1]}
+                | {"widths": [4], "num_classes": 3}
             ),
-            "conv.0.padding",
+            "config.model.widths",
         ),
         (lambda s: s["config"].update(model=RNN | {"cell": "lstmx"}), "config.model.cell"),
         (lambda s: s["config"].update(model={"family": "custom"}), "config.model.module"),
