@@ -26,14 +26,17 @@ from PySide6.QtWidgets import (
 from profiler.colors import color_of, label_of
 from profiler.config import (
     FRAMEWORKS,
+    BERTModel,
     CNNModel,
     Config,
     ConfigError,
     CustomModel,
+    GPTModel,
     MLPModel,
     ModelConfig,
     RNNModel,
     TransformerModel,
+    ViTModel,
 )
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -71,6 +74,22 @@ def describe_model(model: ModelConfig) -> str:
     if isinstance(model, RNNModel):
         return (
             f"{model.cell.upper()} {model.layers}×{model.hidden}, seq {model.seq_len} "
+            f"→ {model.num_classes}"
+        )
+    if isinstance(model, GPTModel):
+        return (
+            f"GPT {model.layers}×d{model.d_model} ({model.heads} heads), seq {model.seq_len}, "
+            f"vocab {model.vocab_size}"
+        )
+    if isinstance(model, ViTModel):
+        dims = "×".join(map(str, model.input_shape))
+        return (
+            f"ViT {model.layers}×d{model.d_model} ({model.heads} heads), {dims}/{model.patch} "
+            f"→ {model.num_classes}"
+        )
+    if isinstance(model, BERTModel):
+        return (
+            f"BERT {model.layers}×d{model.d_model} ({model.heads} heads), seq {model.seq_len} "
             f"→ {model.num_classes}"
         )
     if isinstance(model, CustomModel):

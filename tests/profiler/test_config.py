@@ -198,7 +198,7 @@ def test_shipped_examples_are_valid(path: Path) -> None:
 
 def test_one_shipped_example_per_family() -> None:
     families = {load_config(p).model.family for p in (resources_dir() / "configs").glob("*.yaml")}
-    assert families == {"mlp", "cnn", "transformer", "rnn", "custom"}
+    assert families == {"mlp", "cnn", "transformer", "rnn", "gpt", "vit", "bert", "custom"}
 
 
 @pytest.mark.parametrize(
