@@ -34,7 +34,7 @@ def _data(config: dict[str, Any]) -> list[tuple[np.ndarray, np.ndarray]]:
             continue
         if model["family"] in ("transformer", "rnn", "bert"):
             x = rng.integers(0, model["vocab_size"], (batch, model["seq_len"]))
-        elif model["family"] in ("cnn", "vit"):
+        elif model["family"] in ("cnn", "resnet", "vit"):
             x = rng.standard_normal((batch, *model["input_shape"]), dtype=np.float32)
         else:
             x = rng.standard_normal((batch, model["input_dim"]), dtype=np.float32)
@@ -69,7 +69,7 @@ def torch_loop(config: dict[str, Any]) -> Timed:
     if config["model"]["family"] == "gpt":  # logits (b, t, vocab) against targets (b, t)
         ce = loss_fn
         loss_fn = lambda logits, y: ce(logits.flatten(0, 1), y.flatten())  # noqa: E731
-    nchw = config["model"]["family"] in ("cnn", "vit")
+    nchw = config["model"]["family"] in ("cnn", "resnet", "vit")
     batches = [
         (torch.from_numpy(x.transpose(0, 3, 1, 2).copy() if nchw else x), torch.from_numpy(y))
         for x, y in _data(config)
@@ -133,6 +133,8 @@ def _torch_model(m: dict[str, Any], nn: Any, torch: Any) -> Any:
             layers += [nn.Linear(width, d), nn.ReLU()]
             width = d
         return nn.Sequential(*layers, nn.Linear(width, m["num_classes"]))
+    if family == "resnet":
+        return _torch_resnet(m, nn, torch)
     if family == "transformer":
 
         class Classifier(nn.Module):
@@ -247,6 +249,68 @@ def _torch_attention_model(m: dict[str, Any], nn: Any, torch: Any) -> Any:
     return Model()
 
 
+def _stages(m: dict[str, Any]) -> list[tuple[int, int, int]]:
+    """(in channels, width, stride) of every residual block, first stage first."""
+    out, ch = [], m["stem_width"]
+    expansion = 4 if m["block"] == "bottleneck" else 1
+    for stage, (count, width) in enumerate(zip(m["layers"], m["widths"], strict=True)):
+        for n in range(count):
+            out.append((ch, width, 2 if stage and not n else 1))
+            ch = width * expansion
+    return out
+
+
+def _torch_resnet(m: dict[str, Any], nn: Any, torch: Any) -> Any:
+    """torchvision's ResNet as one would write it: symmetric padding k // 2."""
+    expansion = 4 if m["block"] == "bottleneck" else 1
+
+    def conv_bn(cin: int, cout: int, k: int, stride: int) -> Any:
+        return nn.Sequential(
+            nn.Conv2d(cin, cout, k, stride, padding=k // 2, bias=False), nn.BatchNorm2d(cout)
+        )
+
+    class Block(nn.Module):
+        def __init__(self, cin: int, width: int, stride: int) -> None:
+            super().__init__()
+            cout = width * expansion
+            if m["block"] == "basic":
+                convs = [conv_bn(cin, width, 3, stride), conv_bn(width, width, 3, 1)]
+            else:
+                convs = [
+                    conv_bn(cin, width, 1, 1),
+                    conv_bn(width, width, 3, stride),
+                    conv_bn(width, cout, 1, 1),
+                ]
+            self.convs = nn.ModuleList(convs)
+            self.down = conv_bn(cin, cout, 1, stride) if stride != 1 or cin != cout else None
+            self.relu = nn.ReLU(inplace=True)
+
+        def forward(self, x: Any) -> Any:
+            out = x
+            for n, conv in enumerate(self.convs):
+                out = conv(out)
+                if n < len(self.convs) - 1:
+                    out = self.relu(out)
+            return self.relu(out + (x if self.down is None else self.down(x)))
+
+    cin, width = m["input_shape"][2], m["stem_width"]
+    stem = [
+        conv_bn(
+            cin, width, 7 if m["stem"] == "imagenet" else 3, 2 if m["stem"] == "imagenet" else 1
+        )
+    ]
+    stem.append(nn.ReLU(inplace=True))
+    if m["stem"] == "imagenet":
+        stem.append(nn.MaxPool2d(3, 2, padding=1))
+    blocks = [Block(*b) for b in _stages(m)]
+    head = [
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(m["widths"][-1] * expansion, m["num_classes"]),
+    ]
+    return nn.Sequential(*stem, *blocks, *head)
+
+
 # --- TensorFlow / Keras -----------------------------------------------------------------------
 
 
@@ -318,6 +382,8 @@ def _keras_model(m: dict[str, Any], keras: Any) -> Any:
         model.append(layers.Flatten())
         model += [layers.Dense(d, activation="relu") for d in m["dense"]]
         return keras.Sequential([*model, layers.Dense(m["num_classes"])])
+    if family == "resnet":
+        return _keras_resnet(m, keras)
     if family == "transformer":
         d, p = m["d_model"], m["dropout"]
         tokens = keras.Input((m["seq_len"],), dtype="int64")
@@ -417,6 +483,35 @@ def _keras_attention_model(m: dict[str, Any], keras: Any) -> Any:
     return keras.Model(tokens, layers.Dense(m["num_classes"])(pooled))
 
 
+def _keras_resnet(m: dict[str, Any], keras: Any) -> Any:
+    """A ResNet with Keras's functional API, as keras.applications writes it."""
+    layers = keras.layers
+    expansion = 4 if m["block"] == "bottleneck" else 1
+
+    def conv_bn(x: Any, cout: int, k: int, stride: int) -> Any:
+        x = layers.Conv2D(cout, k, stride, padding="same", use_bias=False)(x)
+        return layers.BatchNormalization(epsilon=1e-5)(x)
+
+    images = keras.Input(tuple(m["input_shape"]))
+    imagenet = m["stem"] == "imagenet"
+    x = layers.ReLU()(conv_bn(images, m["stem_width"], 7 if imagenet else 3, 2 if imagenet else 1))
+    if imagenet:
+        x = layers.MaxPooling2D(3, 2, padding="same")(x)
+    for cin, width, stride in _stages(m):
+        cout = width * expansion
+        if m["block"] == "basic":
+            out = layers.ReLU()(conv_bn(x, width, 3, stride))
+            out = conv_bn(out, width, 3, 1)
+        else:
+            out = layers.ReLU()(conv_bn(x, width, 1, 1))
+            out = layers.ReLU()(conv_bn(out, width, 3, stride))
+            out = conv_bn(out, cout, 1, 1)
+        short = conv_bn(x, cout, 1, stride) if stride != 1 or cin != cout else x
+        x = layers.ReLU()(layers.Add()([out, short]))
+    x = layers.GlobalAveragePooling2D()(x)
+    return keras.Model(images, layers.Dense(m["num_classes"])(x))
+
+
 # --- JAX --------------------------------------------------------------------------------------
 
 
@@ -465,6 +560,86 @@ def jax_loop(config: dict[str, Any]) -> Timed:
         return time.perf_counter() - start
 
     return timed
+
+
+def _jax_resnet(
+    m: dict[str, Any], rng: np.random.Generator, dense: Any, linear: Any
+) -> tuple[Any, Any, Callable[..., Any]]:
+    """A ResNet in pure JAX, SAME padding by name (XLA's)."""
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+
+    expansion = 4 if m["block"] == "bottleneck" else 1
+
+    def conv_bn(cin: int, cout: int, k: int, stride: int) -> tuple[Any, Any]:
+        std = np.sqrt(2 / (cout * k * k))
+        p = {
+            "w": (rng.standard_normal((k, k, cin, cout)) * std).astype(np.float32),
+            "g": np.ones(cout, np.float32),
+            "b": np.zeros(cout, np.float32),
+        }
+        return (p, stride), {"mean": np.zeros(cout, np.float32), "var": np.ones(cout, np.float32)}
+
+    imagenet = m["stem"] == "imagenet"
+    layout, params, stats = [], [], []  # layout: static strides; params/stats: pytrees
+    stem, stem_stats = conv_bn(
+        m["input_shape"][2], m["stem_width"], 7 if imagenet else 3, 2 if imagenet else 1
+    )
+    for cin, width, stride in _stages(m):
+        cout = width * expansion
+        if m["block"] == "basic":
+            convs = [conv_bn(cin, width, 3, stride), conv_bn(width, width, 3, 1)]
+        else:
+            convs = [
+                conv_bn(cin, width, 1, 1),
+                conv_bn(width, width, 3, stride),
+                conv_bn(width, cout, 1, 1),
+            ]
+        short = [conv_bn(cin, cout, 1, stride)] if stride != 1 or cin != cout else []
+        layout.append(([c[0][1] for c in convs], [c[0][1] for c in short]))
+        params.append({"convs": [c[0][0] for c in convs], "short": [c[0][0] for c in short]})
+        stats.append({"convs": [c[1] for c in convs], "short": [c[1] for c in short]})
+    net = {
+        "stem": stem[0],
+        "blocks": params,
+        "head": dense(m["widths"][-1] * expansion, m["num_classes"]),
+    }
+    state = {"stem": stem_stats, "blocks": stats}
+
+    def cbn(p: Any, st: Any, x: Any, stride: int) -> tuple[Any, Any]:
+        x = lax.conv_general_dilated(
+            x, p["w"], (stride, stride), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+        )
+        mean, var = x.mean((0, 1, 2)), x.var((0, 1, 2))
+        x = (x - mean) * lax.rsqrt(var + 1e-5) * p["g"] + p["b"]
+        return x, {"mean": 0.9 * st["mean"] + 0.1 * mean, "var": 0.9 * st["var"] + 0.1 * var}
+
+    def apply_resnet(p: Any, s: Any, x: Any, key: Any) -> Any:
+        x, stem_st = cbn(p["stem"], s["stem"], x, stem[1])
+        x = jax.nn.relu(x)
+        if imagenet:
+            x = lax.reduce_window(x, -jnp.inf, lax.max, (1, 3, 3, 1), (1, 2, 2, 1), "SAME")
+        new = []
+        for (strides, short_strides), bp, bs in zip(layout, p["blocks"], s["blocks"], strict=True):
+            out, st_convs = x, []
+            for n, (stride, cp, cs) in enumerate(
+                zip(strides, bp["convs"], bs["convs"], strict=True)
+            ):
+                out, st = cbn(cp, cs, out, stride)
+                st_convs.append(st)
+                if n < len(strides) - 1:
+                    out = jax.nn.relu(out)
+            st_short = []
+            identity = x
+            for stride, cp, cs in zip(short_strides, bp["short"], bs["short"], strict=True):
+                identity, st = cbn(cp, cs, x, stride)
+                st_short.append(st)
+            x = jax.nn.relu(out + identity)
+            new.append({"convs": st_convs, "short": st_short})
+        return linear(p["head"], x.mean((1, 2))), {"stem": stem_st, "blocks": new}
+
+    return net, state, apply_resnet
 
 
 def _jax_model(m: dict[str, Any]) -> tuple[Any, Any, Callable[..., Any]]:
@@ -563,6 +738,8 @@ def _jax_model(m: dict[str, Any]) -> tuple[Any, Any, Callable[..., Any]]:
             return linear(p["dense"][-1], x), new
 
         return cnn, stats, apply_cnn
+    if family == "resnet":
+        return _jax_resnet(m, rng, dense, linear)
     if family == "transformer":
         d, heads, rate = m["d_model"], m["heads"], m["dropout"]
         layer_norm = {"g": np.ones(d, np.float32), "b": np.zeros(d, np.float32)}

@@ -7,6 +7,7 @@ name the file, line and field.
 from __future__ import annotations
 
 import ast
+import math
 import os
 import re
 import zipfile
@@ -43,6 +44,9 @@ MODEL_FAMILIES: tuple[str, ...] = (
 )
 FrameworkName = Literal["torch", "tensorflow", "jax"]
 DEFAULT_SYNTHETIC_SAMPLES = 4096
+# ...or fewer, so that default synthetic inputs stay within this many bytes (1,783 ImageNet-sized
+# 224x224x3 float32 images rather than 2.3 GiB of them, resident on the device).
+DEFAULT_SYNTHETIC_BYTES = 2**30
 
 PositiveInt = Annotated[int, Field(gt=0)]
 Dropout = Annotated[float, Field(ge=0.0, lt=1.0)]
@@ -306,7 +310,8 @@ ModelConfig = Annotated[AnyModel, Field(discriminator="family")]
 class DataConfig(_Strict):
     """Where training batches come from and how they reach the model.
 
-    ``synthetic`` draws ``samples`` rows (default 4096) from the seed; ``npz`` reads arrays ``x``
+    ``synthetic`` draws ``samples`` rows (default 4096, fewer for large inputs: at most
+    DEFAULT_SYNTHETIC_BYTES of them) from the seed; ``npz`` reads arrays ``x``
     and ``y`` from ``path`` (its first ``samples`` rows, default all). ``resident`` puts every
     batch on the device once, to time compute alone; ``native`` feeds them through each
     framework's own input pipeline (DataLoader, tf.data).
@@ -430,9 +435,10 @@ class Config(_Strict):
         """Fill in ``model.preset``'s fields before anything is checked."""
         if isinstance(data, dict) and isinstance(data.get("model"), dict):
             try:
-                return {**data, "model": resolve_preset(data["model"])}
+                model = resolve_preset(data["model"])
             except PresetError as exc:
                 raise FieldError("model.preset", str(exc)) from None
+            return {**data, "model": model, "data": _default_samples(data.get("data"), model)}
         return data
 
     @field_validator("device")
@@ -485,6 +491,23 @@ class Config(_Strict):
         if frameworks is not None:
             data["frameworks"] = list(frameworks)
         return Config.model_validate(data)
+
+
+def _default_samples(data: Any, model: dict[str, Any]) -> Any:
+    """``data`` with ``samples`` set when synthetic data leaves it out: 4096 rows, or as many
+    as fit in DEFAULT_SYNTHETIC_BYTES of float32 inputs when that is fewer."""
+    data = {} if data is None else data
+    if not isinstance(data, dict) or data.get("kind", "synthetic") != "synthetic":
+        return data
+    if data.get("samples") is not None:
+        return data
+    shape = model.get("input_shape") or [model.get("input_dim") or model.get("seq_len") or 1]
+    try:
+        floats = max(1, math.prod(int(v) for v in shape))
+    except (TypeError, ValueError):
+        return data  # the schema reports the bad shape
+    samples = max(1, min(DEFAULT_SYNTHETIC_SAMPLES, DEFAULT_SYNTHETIC_BYTES // (4 * floats)))
+    return {**data, "samples": samples}
 
 
 def input_signature(model: AnyModel) -> tuple[tuple[int, ...], str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from profiler.config import ConfigError, load_config
+from profiler.config import Config, ConfigError, load_config
 from profiler.paths import resources_dir
 
 VALID_YAML = """\
@@ -193,12 +193,23 @@ data:
 def test_shipped_examples_are_valid(path: Path) -> None:
     config = load_config(path)
     assert config.name == path.stem
-    assert config.frameworks == ["torch", "tensorflow"]
+    # PyTorch vs TensorFlow in every example; the newer families' add JAX
+    assert config.frameworks[:2] == ["torch", "tensorflow"]
 
 
 def test_one_shipped_example_per_family() -> None:
     families = {load_config(p).model.family for p in (resources_dir() / "configs").glob("*.yaml")}
-    assert families == {"mlp", "cnn", "transformer", "rnn", "gpt", "vit", "bert", "custom"}
+    assert families == {
+        "mlp",
+        "cnn",
+        "resnet",
+        "transformer",
+        "rnn",
+        "gpt",
+        "vit",
+        "bert",
+        "custom",
+    }
 
 
 @pytest.mark.parametrize(
@@ -366,3 +377,14 @@ def test_strided_same_padding_is_accepted_and_shapes_follow_tensorflow(tmp_path:
     text = CNN_YAML.replace("filters: 6, kernel: 3, stride: 1", "filters: 6, kernel: 5, stride: 2")
     config = load_config(_write(tmp_path, "c.yaml", text))
     assert config.model.conv[1].stride == 2 and config.model.conv[1].padding == "same"
+
+
+def test_default_synthetic_data_stays_within_a_gibibyte() -> None:
+    small = Config.model_validate({"name": "s", "model": {"preset": "resnet20"}})
+    large = Config.model_validate({"name": "l", "model": {"preset": "resnet50"}})
+    given = Config.model_validate(
+        {"name": "g", "model": {"preset": "resnet50"}, "data": {"samples": 4096}}
+    )
+    assert small.data.samples == 4096  # 32x32x3 images: 48 MiB
+    assert large.data.samples == 2**30 // (4 * 224 * 224 * 3) == 1783
+    assert given.data.samples == 4096

@@ -167,16 +167,16 @@ def test_a_config_that_cannot_fit_is_refused_with_the_estimate(
     with pytest.raises(ConfigError) as info:
         load_config(path)
     # 2e10 weights: 75 GiB each for weights and gradients, far above any test machine's memory;
-    # 4096 synthetic rows of 1e5 floats: 1.5 GiB of data
+    # 2,684 synthetic rows of 1e5 floats (the default within 1 GiB): 1.0 GiB of data
     free = psutil.virtual_memory().available
     assert free < 3 * 4 * 2 * 10**10
     message = str(info.value)
     assert info.value.field == "model" and info.value.line == 4
-    assert "training needs about 150.6 GiB" in message and "weights 74.5 GiB" in message
+    assert "training needs about 150.0 GiB" in message and "weights 74.5 GiB" in message
     assert "this machine's memory has" in message
     # describe still describes it, and says it does not fit
     assert main(["describe", str(path)]) == 0
-    assert "does not fit: training needs about 150.6 GiB" in capsys.readouterr().out
+    assert "does not fit: training needs about 150.0 GiB" in capsys.readouterr().out
     assert main(["validate", str(path)]) == 2
 
 

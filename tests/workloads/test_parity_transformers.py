@@ -17,11 +17,13 @@ apart after four Adam updates, a difference of the optimizers, not of the models
 from __future__ import annotations
 
 import json
+import math
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.workloads.helpers import config_spec, probe_all
+from tests.workloads.helpers import config_spec, probe_all, run_worker
 from tests.workloads.test_parity import FRAMEWORKS, OTHERS, PARITY_RTOL, STEPS, TRAINED_RTOL
 from workloads.spec import parse_spec
 
@@ -176,3 +178,56 @@ def test_same_first_loss_and_first_updates(
     # training moved the loss well beyond the tolerance, so agreement is not about unchanged
     # weights
     assert _rel(torch_run["losses"][-1], torch_run["losses"][0]) > 30 * TRAINED_RTOL
+
+
+def test_dropout_and_bf16_run_and_the_attention_kernel_is_recorded(tmp_path: Path) -> None:
+    """A gpt with dropout in bf16 through the real worker: the unfused attention paths run in
+    every framework, the env event names the kernel each used, and the model event carries the
+    analytic FLOPs (what MFU is computed from)."""
+    model = {
+        "family": "gpt",
+        "vocab_size": 29,
+        "seq_len": 7,
+        "d_model": 12,
+        "heads": 3,
+        "layers": 1,
+        "dropout": 0.1,
+    }
+    spec = config_spec(
+        {
+            "name": "gpt-dropout",
+            "threads": 1,
+            "seed": 5,
+            "model": model,
+            "data": {"samples": 16},
+            "train": {
+                "batch_size": 4,
+                "steps": 6,
+                "warmup_steps": 1,
+                "precision": "bf16",
+                "optimizer": {"name": "adamw", "lr": 0.01},
+            },
+        }
+    )
+    analytic = parse_spec(json.dumps(spec)).model
+    expected = {
+        # PyTorch's dispatcher picks its unfused kernel for dropout on the CPU
+        "torch": "F.scaled_dot_product_attention(is_causal=True): math",
+        "tensorflow": "keras MultiHeadAttention(use_causal_mask=True): einsum + masked softmax "
+        "+ dropout",
+        "jax": "einsum + softmax (float32) + dropout",
+    }
+    parity = {}
+    for framework in FRAMEWORKS:
+        run = run_worker(framework, spec, tmp_path / framework, timeout_s=240)
+        assert run.returncode == 0, run.log
+        assert run.one("env").get("settings")["attention"] == expected[framework]
+        event = run.one("model")
+        assert event.get("params") == analytic.param_count()
+        assert event.get("flops_per_step") == analytic.flops_per_sample() * 4
+        losses = [w.get("loss") for w in run.of("window")]
+        assert all(math.isfinite(loss) for loss in losses), losses
+        parity[framework] = event.get("parity_loss")
+    for framework in OTHERS:
+        # dropout is off and weights are float32 for the parity loss
+        assert _rel(parity["torch"], parity[framework]) < PARITY_RTOL
