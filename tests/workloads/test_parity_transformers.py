@@ -88,7 +88,9 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
             "ff_dim": 9,
             "num_classes": 3,
         },
-        {"name": "adamw", "lr": 0.01, "weight_decay": 0.1},
+        # lr 0.01 measured 6.8e-5 for Keras after six updates (its Adam's epsilon placement,
+        # too close to the tolerance); 0.003 measured 2.6e-5 and moves the loss more
+        {"name": "adamw", "lr": 0.003, "weight_decay": 0.1},
         "cross_entropy",
     ),
     (
