@@ -268,12 +268,16 @@ class JaxWorkload(Workload[jax.Array]):
             else "mean squared error"
             if spec.loss == "mse"
             else "optax.softmax_cross_entropy_with_integer_labels, mean",
-            "attention": None
-            if isinstance(spec.model, CustomSpec)
-            else attention_implementation(
-                spec.model, self._device.platform, _COMPUTE[spec.precision]
-            ),
+            **self._attention(),
         }
+
+    def _attention(self) -> dict[str, str]:
+        """``{"attention": how}`` for a family with attention blocks; empty otherwise."""
+        model = self.spec.model
+        if isinstance(model, CustomSpec):
+            return {}
+        how = attention_implementation(model, self._device.platform, _COMPUTE[self.spec.precision])
+        return {} if how is None else {"attention": how}
 
     def _optimizer_settings(self) -> dict[str, Any]:
         spec = self.spec

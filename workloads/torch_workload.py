@@ -221,15 +221,15 @@ class TorchWorkload(Workload[torch.Tensor]):
             ),
             "optimizer": {"name": type(optimizer).__name__, **_plain(optimizer.defaults)},
             "loss_fn": repr(self.loss_fn) if isinstance(self.loss_fn, nn.Module) else "custom",
-            "attention": self._attention_kernel(),
+            **self._attention_kernel(),
         }
 
-    def _attention_kernel(self) -> str | None:
-        """The fused attention kernel PyTorch's dispatcher picks for this model's attention
-        (shape, dtype, causal, dropout) on this device; None for families without attention."""
+    def _attention_kernel(self) -> dict[str, str]:
+        """``{"attention": kernel}``: the one PyTorch's dispatcher picks for this model's
+        attention (shape, dtype, causal, dropout) on this device; empty without attention."""
         model = self.spec.model
         if not isinstance(model, AttentionSpec):
-            return None
+            return {}
         dtype = self._autocast or torch.float32
         shape = (1, model.heads, model.seq_len, model.head_dim)
         q = torch.zeros(shape, dtype=dtype, device=self.device)
@@ -242,7 +242,7 @@ class TorchWorkload(Workload[torch.Tensor]):
             backend = torch.nn.attention.SDPBackend(choice).name.lower()
         except (AttributeError, RuntimeError, ValueError, TypeError):
             backend = "unknown"
-        return f"{call}: {backend}"
+        return {"attention": f"{call}: {backend}"}
 
     def memory(self) -> tuple[int | None, int | None]:
         """CUDA caching allocator's allocated and peak bytes; unknown on the CPU."""
