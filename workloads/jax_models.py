@@ -85,8 +85,13 @@ class JaxModel:
     apply: Apply
 
 
-def build_model(spec: BuiltinSpec, weights: ModelWeights) -> JaxModel:
-    """The family's parameters (the neutral ``weights``) and its ``apply`` function."""
+def build_model(spec: BuiltinSpec, weights: ModelWeights, *, cudnn: bool = False) -> JaxModel:
+    """The family's parameters (the neutral ``weights``) and its ``apply`` function.
+
+    ``cudnn``: attention in 16-bit runs cuDNN's flash kernel (``cudnn_attention_available``
+    said it takes this model's shapes); float32 attention, such as the parity loss's, stays on
+    XLA, which cuDNN's kernel does not accept.
+    """
     if isinstance(spec, MLPSpec) and isinstance(weights, list):
         params: Params = {"layers": [_dense_params(w) for w in weights]}
         return JaxModel(params, {}, partial(_mlp, spec))
@@ -116,7 +121,7 @@ def build_model(spec: BuiltinSpec, weights: ModelWeights) -> JaxModel:
             "blocks": [_block_params(w) for w in weights.blocks],
             "final_norm": _norm_params(weights.final_norm),
         }
-        return JaxModel(params, {}, partial(_gpt, spec))
+        return JaxModel(params, {}, partial(_gpt, spec, cudnn=cudnn))
     if isinstance(spec, ViTSpec) and isinstance(weights, ViTWeights):
         assert weights.patch.bias is not None
         params = {
@@ -127,7 +132,7 @@ def build_model(spec: BuiltinSpec, weights: ModelWeights) -> JaxModel:
             "final_norm": _norm_params(weights.final_norm),
             "head": _dense_params(weights.head),
         }
-        return JaxModel(params, {}, partial(_vit, spec))
+        return JaxModel(params, {}, partial(_vit, spec, cudnn=cudnn))
     if isinstance(spec, BERTSpec) and isinstance(weights, BERTWeights):
         params = {
             "token": weights.token_embedding,
@@ -138,7 +143,7 @@ def build_model(spec: BuiltinSpec, weights: ModelWeights) -> JaxModel:
             "pooler": _dense_params(weights.pooler),
             "head": _dense_params(weights.head),
         }
-        return JaxModel(params, {}, partial(_bert, spec))
+        return JaxModel(params, {}, partial(_bert, spec, cudnn=cudnn))
     raise TypeError(f"no {type(weights).__name__} weights for a {spec.family} model")
 
 
@@ -402,38 +407,53 @@ def _attention(spec: TransformerSpec, p: Params, x: Array, rng: Array | None) ->
     return _dense(p["out"], out)
 
 
-def attention_implementation(spec: BuiltinSpec, platform: str, compute: Any) -> str | None:
-    """Which attention this model runs on ``platform`` in ``compute`` dtype; None for families
-    without attention blocks."""
+def cudnn_attention_available(spec: BuiltinSpec, platform: str, compute: Any) -> bool:
+    """Whether cuDNN's flash kernel takes this model's attention in ``compute`` dtype here.
+
+    ``jax.nn.dot_product_attention`` uses XLA unless asked for ``implementation="cudnn"``
+    (JAX 0.10 does not choose it by itself); the kernel wants a GPU, 16-bit inputs and head
+    sizes it supports, and no dropout, so it is tried once on this model's shapes.
+    """
+    if not isinstance(spec, AttentionSpec) or spec.dropout > 0 or platform != "gpu":
+        return False
+    if jnp.dtype(compute) == jnp.float32:
+        return False
+    try:
+        q = jnp.zeros((1, spec.seq_len, spec.heads, spec.head_dim), compute)
+        jax.nn.dot_product_attention(q, q, q, is_causal=spec.causal, implementation="cudnn")
+    except Exception:  # any refusal (shape, cuDNN version, no cuDNN) means XLA
+        return False
+    return True
+
+
+def attention_implementation(spec: BuiltinSpec, cudnn: bool) -> str | None:
+    """How this model's training step computes attention; None without attention blocks."""
     if not isinstance(spec, AttentionSpec):
         return None
     if spec.dropout > 0:
         # jax.nn.dot_product_attention has no dropout: the probabilities are materialised
         return "einsum + softmax (float32) + dropout"
     call = f"jax.nn.dot_product_attention(is_causal={spec.causal})"
-    if platform != "gpu":
-        return f"{call}: xla"
-    try:
-        # implementation=None takes cuDNN's flash kernel when it accepts the call, else XLA
-        q = jnp.zeros((1, spec.seq_len, spec.heads, spec.head_dim), compute)
-        jax.nn.dot_product_attention(q, q, q, is_causal=spec.causal, implementation="cudnn")
-    except Exception:  # any refusal (dtype, shape, cuDNN version) means XLA
-        return f"{call}: xla"
-    return f"{call}: cudnn (flash)"
+    return f"{call}: cudnn (flash)" if cudnn else f"{call}: xla"
 
 
 # a masked score: exp() of it is 0 in float32, and it stays finite (no inf - inf = nan)
 _MASKED = float(np.finfo(np.float32).min)
 
 
-def _self_attention(spec: AttentionSpec, p: Params, x: Array, rng: Array | None) -> Array:
+def _self_attention(
+    spec: AttentionSpec, p: Params, x: Array, rng: Array | None, cudnn: bool
+) -> Array:
     """Multi-head self-attention: ``jax.nn.dot_product_attention`` (XLA, or cuDNN's flash
-    kernel on a GPU when it applies); with dropout, the probabilities written out."""
+    kernel for 16-bit inputs when ``cudnn``); with dropout, the probabilities written out."""
     b, s, d = x.shape
     qkv = _dense(p["qkv"], x).reshape(b, s, 3, spec.heads, spec.head_dim)
     q, k, v = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
     if spec.dropout == 0.0 or rng is None:
-        out = jax.nn.dot_product_attention(q, k, v, is_causal=spec.causal)
+        flash = cudnn and q.dtype != jnp.float32
+        out = jax.nn.dot_product_attention(
+            q, k, v, is_causal=spec.causal, implementation="cudnn" if flash else "xla"
+        )
     else:
         scores = jnp.einsum("bqhd,bkhd->bhqk", q / math.sqrt(spec.head_dim), k)
         scores = scores.astype(jnp.float32)
@@ -445,7 +465,7 @@ def _self_attention(spec: AttentionSpec, p: Params, x: Array, rng: Array | None)
     return _dense(p["out"], out.reshape(b, s, d))
 
 
-def _block(spec: AttentionSpec, p: Params, x: Array, rng: Array | None) -> Array:
+def _block(spec: AttentionSpec, p: Params, x: Array, rng: Array | None, cudnn: bool) -> Array:
     """Pre-norm (GPT, ViT) ``x + Dropout(Attn(LN(x)))``, ``x + Dropout(MLP(LN(x)))``, or
     post-norm (BERT) ``LN(x + Dropout(Attn(x)))``, ``LN(x + Dropout(MLP(x)))``."""
     rate = spec.dropout
@@ -456,35 +476,49 @@ def _block(spec: AttentionSpec, p: Params, x: Array, rng: Array | None) -> Array
         return _dropout(_dense(p["ff2"], h), rate, k_residual2)
 
     if isinstance(spec, BERTSpec):
-        h = _dropout(_self_attention(spec, p, x, k_attention), rate, k_residual1)
+        h = _dropout(_self_attention(spec, p, x, k_attention, cudnn), rate, k_residual1)
         x = _layer_norm(p["norm1"], x + h, spec.norm_eps)
         return _layer_norm(p["norm2"], x + mlp(x), spec.norm_eps)
-    h = _self_attention(spec, p, _layer_norm(p["norm1"], x, spec.norm_eps), k_attention)
+    h = _self_attention(spec, p, _layer_norm(p["norm1"], x, spec.norm_eps), k_attention, cudnn)
     x = x + _dropout(h, rate, k_residual1)
     return x + mlp(_layer_norm(p["norm2"], x, spec.norm_eps))
 
 
-def _blocks(spec: AttentionSpec, params: Params, x: Array, rng: Array | None) -> Array:
+def _blocks(spec: AttentionSpec, params: Params, x: Array, rng: Array | None, cudnn: bool) -> Array:
     keys = _split(rng, len(params["blocks"]))
     for block, key in zip(params["blocks"], keys, strict=True):
-        x = _block(spec, block, x, key)
+        x = _block(spec, block, x, key, cudnn)
     return x
 
 
 def _gpt(
-    spec: GPTSpec, params: Params, state: Params, tokens: Array, *, train: bool, rng: Array | None
+    spec: GPTSpec,
+    params: Params,
+    state: Params,
+    tokens: Array,
+    *,
+    train: bool,
+    rng: Array | None,
+    cudnn: bool = False,
 ) -> tuple[Array, Params]:
     rng = rng if train else None
     k_embedding, k_blocks = _split(rng, 2)
     x = params["token"][tokens] + params["position"][: spec.seq_len]
-    x = _blocks(spec, params, _dropout(x, spec.dropout, k_embedding), k_blocks)
+    x = _blocks(spec, params, _dropout(x, spec.dropout, k_embedding), k_blocks, cudnn)
     x = _layer_norm(params["final_norm"], x, spec.norm_eps)
     # the LM head is the token table (tied), no bias
     return x @ params["token"].T, state
 
 
 def _vit(
-    spec: ViTSpec, params: Params, state: Params, images: Array, *, train: bool, rng: Array | None
+    spec: ViTSpec,
+    params: Params,
+    state: Params,
+    images: Array,
+    *,
+    train: bool,
+    rng: Array | None,
+    cudnn: bool = False,
 ) -> tuple[Array, Params]:
     rng = rng if train else None
     k_embedding, k_blocks = _split(rng, 2)
@@ -501,13 +535,20 @@ def _vit(
     x = x.reshape(b, gh * gw, d)  # (H, W) row-major, as torch's flatten
     token = jnp.broadcast_to(params["class_token"].astype(x.dtype), (b, 1, d))
     x = jnp.concatenate([token, x], axis=1) + params["position"]
-    x = _blocks(spec, params, _dropout(x, spec.dropout, k_embedding), k_blocks)
+    x = _blocks(spec, params, _dropout(x, spec.dropout, k_embedding), k_blocks, cudnn)
     x = _layer_norm(params["final_norm"], x, spec.norm_eps)
     return _dense(params["head"], x[:, 0]), state
 
 
 def _bert(
-    spec: BERTSpec, params: Params, state: Params, tokens: Array, *, train: bool, rng: Array | None
+    spec: BERTSpec,
+    params: Params,
+    state: Params,
+    tokens: Array,
+    *,
+    train: bool,
+    rng: Array | None,
+    cudnn: bool = False,
 ) -> tuple[Array, Params]:
     rng = rng if train else None
     k_embedding, k_blocks, k_pooled = _split(rng, 3)
@@ -515,7 +556,7 @@ def _bert(
     x = params["token"][tokens] + params["position"][: spec.seq_len]
     x = x + params["token_type"][jnp.zeros_like(tokens)]
     x = _layer_norm(params["embedding_norm"], x, spec.norm_eps)
-    x = _blocks(spec, params, _dropout(x, spec.dropout, k_embedding), k_blocks)
+    x = _blocks(spec, params, _dropout(x, spec.dropout, k_embedding), k_blocks, cudnn)
     pooled = jnp.tanh(_dense(params["pooler"], x[:, 0]))
     return _dense(params["head"], _dropout(pooled, spec.dropout, k_pooled)), state
 

@@ -43,6 +43,7 @@ from workloads.jax_models import (
     Params,
     attention_implementation,
     build_model,
+    cudnn_attention_available,
     param_count,
 )
 from workloads.jax_step import (
@@ -118,6 +119,7 @@ class JaxWorkload(Workload[jax.Array]):
         # PyTorch's weight_decay for SGD and Adam is L2 (added to the gradient), AdamW's decoupled
         builtin = not isinstance(spec.model, CustomSpec)
         self._l2 = spec.weight_decay if builtin and spec.optimizer != "adamw" else 0.0
+        self._cudnn = False  # cuDNN's flash attention (attention families on a GPU, 16-bit)
         if isinstance(spec.model, CustomSpec):
             (params, user_apply), self._loss_fn, optimizer = custom.build(
                 spec.model.module, "jax", spec.config
@@ -126,7 +128,10 @@ class JaxWorkload(Workload[jax.Array]):
             model = JaxModel(params, {}, apply)
         else:
             assert weights is not None
-            model = build_model(spec.model, weights)
+            self._cudnn = cudnn_attention_available(
+                spec.model, self._device.platform, _COMPUTE[spec.precision]
+            )
+            model = build_model(spec.model, weights, cudnn=self._cudnn)
             self._loss_fn = mse if spec.loss == "mse" else cross_entropy
             optimizer = self._optimizer()
         device = self._device
@@ -276,7 +281,7 @@ class JaxWorkload(Workload[jax.Array]):
         model = self.spec.model
         if isinstance(model, CustomSpec):
             return {}
-        how = attention_implementation(model, self._device.platform, _COMPUTE[self.spec.precision])
+        how = attention_implementation(model, self._cudnn)
         return {} if how is None else {"attention": how}
 
     def _optimizer_settings(self) -> dict[str, Any]:
