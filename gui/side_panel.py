@@ -34,6 +34,7 @@ from profiler.config import (
     GPTModel,
     MLPModel,
     ModelConfig,
+    ResNetModel,
     RNNModel,
     TransformerModel,
     ViTModel,
@@ -57,7 +58,15 @@ class LoadedConfig:
 
 
 def describe_model(model: ModelConfig) -> str:
-    """The model in a few words: its family and shape."""
+    """The model in a few words: its preset, family and shape."""
+    text = _model_words(model)
+    return text if model.preset is None else f"{model.preset}: {text}"
+
+
+def _model_words(model: ModelConfig) -> str:
+    if isinstance(model, ResNetModel):
+        dims = "×".join(map(str, model.input_shape))
+        return f"ResNet {dims}, {sum(model.layers)} {model.block} blocks → {model.num_classes}"
     if isinstance(model, MLPModel):
         shape = " → ".join(str(d) for d in (model.input_dim, *model.hidden, model.num_classes))
         return f"MLP {shape} ({model.activation})"

@@ -153,19 +153,23 @@ def _validate(paths: list[str]) -> int:
 def _describe(path: str, as_json: bool) -> int:
     import json
 
-    from profiler.describe import check_memory, describe, render_text
+    from profiler.describe import available_memory, check_memory, describe, render_text
 
     # the estimate is what describe is for: a config too large for this machine still gets one
     config = load_config(path, check_memory=False)
     description = describe(config)
+    problem = check_memory(config)
     if as_json:
         out = description.to_json()
-        problem = check_memory(config)
-        out["fits"] = problem is None
+        # null when the memory free where it would run is unknown (cuda without NVML), or the
+        # model's cost is (a custom model)
+        known = (
+            available_memory(config) is not None and description.frameworks[0].memory is not None
+        )
+        out["fits"] = problem is None if known else None
         print(json.dumps(out, indent=2))
         return EXIT_OK
     print(render_text(description))
-    problem = check_memory(config)
     if problem is not None:
         print(f"does not fit: {problem[1]}")
     return EXIT_OK

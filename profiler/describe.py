@@ -12,9 +12,9 @@ The same figures check what really happens: a run whose framework reports anothe
 count is flagged (``param_mismatch``), and ``fits_in_memory`` refuses a config whose estimate
 exceeds the memory free on the machine that would run it.
 
-The memory estimate is a floor for what the framework's allocator will hold, not a prediction
-of RSS: it leaves out the framework's own runtime (a few hundred MiB), workspace buffers and
-fragmentation. Activations are counted as each family's ``activation_floats_per_sample``.
+The memory estimate is what the framework's allocator should hold for the model, not a
+prediction of RSS: it leaves out the framework's own runtime (a few hundred MiB), workspace
+buffers and fragmentation. Activations are each family's ``activation_floats_per_sample``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import psutil
 
 from profiler.config_schema import Config, npz_headers
 from profiler.nvml import GpuMonitor, device_index
-from workloads.architectures import ModelSpec
+from workloads.architectures import Architecture, ModelSpec
 from workloads.spec import SpecError, model_spec
 
 # Bytes of one number: weights, gradients and optimizer state stay float32 in every precision
@@ -139,7 +139,7 @@ def _rows(config: Config) -> int:
     return max(1, (samples or batch) // batch) * batch
 
 
-def _memory(config: Config, spec: ModelSpec) -> MemoryEstimate | None:
+def _memory(config: Config, spec: Architecture) -> MemoryEstimate | None:
     params = spec.param_count()
     activations = spec.activation_floats_per_sample()
     if params is None or activations is None:
@@ -256,7 +256,7 @@ def render_text(d: Description) -> str:
         )
     lines.append(
         "FLOPs: 6 x forward multiply-accumulates; memory: float32 weights, gradients and "
-        "optimizer state, activations in the compute dtype, resident data (a floor: the "
-        "framework's runtime and workspaces come on top)"
+        "optimizer state, activations in the compute dtype, resident data (the framework's "
+        "runtime and workspaces not included)"
     )
     return "\n".join(lines)

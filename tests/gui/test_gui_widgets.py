@@ -346,6 +346,10 @@ def test_the_highlighter_colours_keys_strings_numbers_and_comments() -> None:
             },
             "LSTM 1×32, seq 16 → 2",
         ),
+        (
+            {"preset": "resnet50", "num_classes": 10},
+            "resnet50: ResNet 224×224×3, 16 bottleneck blocks → 10",
+        ),
     ],
 )
 def test_the_config_summary_names_the_model(model: dict[str, object], expected: str) -> None:

@@ -131,7 +131,9 @@ def test_optimizer_state_and_precision_change_the_estimate(tmp_path: Path) -> No
     assert m_bf16.activations_bytes * 2 == m.activations_bytes
 
 
-def test_a_custom_model_is_described_as_unknown(tmp_path: Path) -> None:
+def test_a_custom_model_is_described_as_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     module = _write(tmp_path, "def build_torch(config):\n    pass\n", "m.py")
     config = Config.model_validate(
         {
@@ -148,6 +150,13 @@ def test_a_custom_model_is_described_as_unknown(tmp_path: Path) -> None:
     (fw,) = describe(config).frameworks
     assert (fw.params, fw.flops_per_step, fw.memory) == (None, None, None)
     assert check_memory(config) is None
+    text = (
+        f"name: c\nframeworks: [torch]\nmodel: {{family: custom, module: {module}, "
+        "input_shape: [3], num_classes: 2}\n"
+    )
+    assert main(["describe", str(_write(tmp_path, text)), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["fits"] is None and out["frameworks"][0]["params"] is None
 
 
 HUGE = """\
@@ -257,3 +266,44 @@ def test_a_run_reporting_another_parameter_count_is_flagged(store: Store) -> Non
     assert not any("trainable" in w for w in runs["params-23"].info["warnings"])
     (warning,) = [w for w in runs["params-22"].info["warnings"] if "trainable" in w]
     assert "built 22 trainable parameters but the architecture has 23" in warning
+
+
+def test_npz_images_for_a_preset_are_nhwc(tmp_path: Path) -> None:
+    import numpy as np
+
+    labels = np.arange(6) % 10
+    np.savez(tmp_path / "nhwc.npz", x=np.zeros((6, 32, 32, 3), np.float32), y=labels)
+    np.savez(tmp_path / "nchw.npz", x=np.zeros((6, 3, 32, 32), np.float32), y=labels)
+    text = "name: t\nmodel: {preset: resnet20}\ndata: {kind: npz, path: %s}\n"
+    config = load_config(_write(tmp_path, text % "nhwc.npz"))
+    memory = describe(config).frameworks[0].memory
+    assert memory is not None
+    # the file's 6 rows fill no batch of 64: one batch, rows repeated (make_batches)
+    assert memory.data_bytes == 64 * (32 * 32 * 3 * 4 + 8)
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, text % "nchw.npz"))
+    assert info.value.field == "data.path"
+    assert "x has shape (6, 3, 32, 32); the model needs (N > 0, 32, 32, 3)" in str(info.value)
+
+
+def test_the_session_stores_the_resolved_preset_and_checks_its_count(store: Store) -> None:
+    config = Config.model_validate(
+        {
+            "name": "p",
+            "model": {"preset": "resnet20", "num_classes": 4},
+            "train": {"batch_size": 8, "steps": 5, "warmup_steps": 0},
+            "run": {"sample_hz": 20},
+        }
+    ).model_copy(update={"frameworks": ["params-272214"]})
+    session = ComparisonSession(
+        config, store, options=RunOptions(worker_module="tests.profiler.misbehaving_worker")
+    )
+    # 272,474 with 10 classes; 4 classes drop 6 x 65 head parameters
+    assert session.expected_params == 272_474 - 6 * 65 == 272_084
+    session.run()
+    stored = store.load(session.session_id or -1)
+    model = stored.config["model"]
+    assert model["preset"] == "resnet20" and model["num_classes"] == 4
+    assert model["layers"] == [3, 3, 3] and model["stem"] == "cifar"
+    (run,) = stored.runs
+    assert any("built 272,214 trainable parameters" in w for w in run.info["warnings"])
