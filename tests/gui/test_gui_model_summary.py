@@ -1,4 +1,5 @@
-"""The side panel's one-line summary of the gpt, vit and bert examples."""
+"""The side panel's one-line summary of the gpt, vit and bert examples (after the preset they
+start from)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from profiler.paths import resources_dir
 @pytest.mark.parametrize(
     ("name", "summary"),
     [
-        ("gpt-small", "GPT 2×d128 (4 heads), seq 64, vocab 1024"),
-        ("vit-small", "ViT 2×d96 (3 heads), 32×32×3/4 → 10"),
-        ("bert-small", "BERT 2×d128 (4 heads), seq 64 → 2"),
+        ("gpt-small", "gpt2-small: GPT 2×d128 (4 heads), seq 64, vocab 1024"),
+        ("vit-small", "vit-b16: ViT 2×d96 (3 heads), 32×32×3/4 → 10"),
+        ("bert-small", "bert-base: BERT 2×d128 (4 heads), seq 64 → 2"),
     ],
 )
 def test_summary_names_the_family_and_shape(name: str, summary: str) -> None:
