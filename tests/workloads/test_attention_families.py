@@ -162,3 +162,15 @@ def test_a_preset_resolves_to_the_whole_architecture(tmp_path: Path) -> None:
     text = "name: c\ndevice: cpu\nmodel: {preset: bert-base, layers: 2}\ntrain: {batch_size: 2}\n"
     model = load_config(_write(tmp_path, text)).model.model_dump()
     assert model == {**PRESETS["bert-base"], "layers": 2, "preset": "bert-base"}
+
+
+def test_a_gpt_npz_file_is_checked_before_the_run(tmp_path: Path) -> None:
+    base = "name: c\ndevice: cpu\nmodel: {preset: gpt2-small, seq_len: 6, layers: 1}\n"
+    text = base + "data: {kind: npz, path: d.npz}\n"
+    np.savez(tmp_path / "d.npz", x=np.zeros((4, 6), np.int64), y=np.zeros(4, np.int64))
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, text))
+    assert err.value.field == "data.path"
+    assert "the next token at every position" in err.value.message
+    np.savez(tmp_path / "d.npz", x=np.zeros((4, 6), np.int64), y=np.ones((4, 6), np.int32))
+    assert load_config(_write(tmp_path, text)).data.path == str(tmp_path / "d.npz")
