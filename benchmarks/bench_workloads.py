@@ -1,7 +1,11 @@
 """FrameDuel's built-in workloads against minimal hand-written loops of the same models.
 
 Run: ``.venv/bin/python -m benchmarks.bench_workloads [--threads 1] [--rounds 15]
+<<<<<<< HEAD
+[--families mlp,cnn,transformer,rnn,gpt,vit,bert] [--frameworks torch,tensorflow,jax]``.
+=======
 [--families mlp,cnn,resnet,transformer,rnn] [--frameworks torch,tensorflow,jax]``.
+>>>>>>> i13-resnet
 
 For each framework one child process builds, per family (the shipped example config, with
 resident data), FrameDuel's workload and the hand-written loop of
@@ -37,6 +41,9 @@ EXAMPLES = {
     "resnet": ("resnet-small.yaml", 4),
     "transformer": ("transformer-small.yaml", 8),
     "rnn": ("rnn-lstm.yaml", 40),
+    "gpt": ("gpt-small.yaml", 8),
+    "vit": ("vit-small.yaml", 8),
+    "bert": ("bert-small.yaml", 8),
 }
 WARMUP = 10
 

@@ -28,9 +28,13 @@ def _data(config: dict[str, Any]) -> list[tuple[np.ndarray, np.ndarray]]:
     n = max(1, (config["data"]["samples"] or batch) // batch)
     batches = []
     for _ in range(n):
-        if model["family"] in ("transformer", "rnn"):
+        if model["family"] == "gpt":  # next-token targets: the sequence shifted by one
+            tokens = rng.integers(0, model["vocab_size"], (batch, model["seq_len"] + 1))
+            batches.append((tokens[:, :-1], tokens[:, 1:]))
+            continue
+        if model["family"] in ("transformer", "rnn", "bert"):
             x = rng.integers(0, model["vocab_size"], (batch, model["seq_len"]))
-        elif model["family"] in ("cnn", "resnet"):
+        elif model["family"] in ("cnn", "resnet", "vit"):
             x = rng.standard_normal((batch, *model["input_shape"]), dtype=np.float32)
         else:
             x = rng.standard_normal((batch, model["input_dim"]), dtype=np.float32)
@@ -62,7 +66,10 @@ def torch_loop(config: dict[str, Any]) -> Timed:
             weight_decay=opt["weight_decay"],
         )
     loss_fn = nn.CrossEntropyLoss()
-    nchw = config["model"]["family"] in ("cnn", "resnet")
+    if config["model"]["family"] == "gpt":  # logits (b, t, vocab) against targets (b, t)
+        ce = loss_fn
+        loss_fn = lambda logits, y: ce(logits.flatten(0, 1), y.flatten())  # noqa: E731
+    nchw = config["model"]["family"] in ("cnn", "resnet", "vit")
     batches = [
         (torch.from_numpy(x.transpose(0, 3, 1, 2).copy() if nchw else x), torch.from_numpy(y))
         for x, y in _data(config)
@@ -154,6 +161,8 @@ def _torch_model(m: dict[str, Any], nn: Any, torch: Any) -> Any:
                 return self.head(self.encoder(self.embed(x) + self.pos).mean(dim=1))
 
         return Classifier()
+    if family in ("gpt", "vit", "bert"):
+        return _torch_attention_model(m, nn, torch)
 
     class RNN(nn.Module):
         def __init__(self) -> None:
@@ -168,6 +177,76 @@ def _torch_model(m: dict[str, Any], nn: Any, torch: Any) -> Any:
             return self.head(out[:, -1])
 
     return RNN()
+
+
+def _torch_attention_model(m: dict[str, Any], nn: Any, torch: Any) -> Any:
+    """GPT (nanoGPT's), ViT or BERT with F.scaled_dot_product_attention."""
+    import torch.nn.functional as F
+
+    d, heads, ff, rate = m["d_model"], m["heads"], m["ff_dim"] or 4 * m["d_model"], m["dropout"]
+    family = m["family"]
+    eps = {"gpt": 1e-5, "vit": 1e-6, "bert": 1e-12}[family]
+
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ln1, self.ln2 = nn.LayerNorm(d, eps=eps), nn.LayerNorm(d, eps=eps)
+            self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+            gelu = nn.GELU(approximate="tanh" if family == "gpt" else "none")
+            self.mlp = nn.Sequential(nn.Linear(d, ff), gelu, nn.Linear(ff, d), nn.Dropout(rate))
+            self.drop = nn.Dropout(rate)
+
+        def attn(self, x: Any) -> Any:
+            b, t, _ = x.shape
+            q, k, v = self.qkv(x).view(b, t, 3, heads, -1).permute(2, 0, 3, 1, 4)
+            y = F.scaled_dot_product_attention(
+                q, k, v, dropout_p=rate if self.training else 0.0, is_causal=family == "gpt"
+            )
+            return self.drop(self.proj(y.transpose(1, 2).reshape(b, t, d)))
+
+        def forward(self, x: Any) -> Any:
+            if family == "bert":  # post-norm
+                x = self.ln1(x + self.attn(x))
+                return self.ln2(x + self.mlp(x))
+            x = x + self.attn(self.ln1(x))
+            return x + self.mlp(self.ln2(x))
+
+    class Model(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.blocks = nn.Sequential(*(Block() for _ in range(m["layers"])))
+            self.drop = nn.Dropout(rate)
+            if family == "vit":
+                p = m["patch"]
+                h, w, c = m["input_shape"]
+                self.patch = nn.Conv2d(c, d, p, stride=p)
+                self.cls = nn.Parameter(torch.zeros(1, 1, d))
+                self.pos = nn.Parameter(torch.randn(1, (h // p) * (w // p) + 1, d) * 0.02)
+                self.ln = nn.LayerNorm(d, eps=eps)
+                self.head = nn.Linear(d, m["num_classes"])
+                return
+            self.tok = nn.Embedding(m["vocab_size"], d)
+            self.pos = nn.Embedding(m["max_positions"] or m["seq_len"], d)
+            self.ln = nn.LayerNorm(d, eps=eps)
+            if family == "bert":
+                self.types = nn.Embedding(m["type_vocab_size"], d)
+                self.pooler = nn.Linear(d, d)
+                self.head = nn.Linear(d, m["num_classes"])
+
+        def forward(self, x: Any) -> Any:
+            if family == "vit":
+                x = self.patch(x).flatten(2).transpose(1, 2)
+                x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1) + self.pos
+                return self.head(self.ln(self.blocks(self.drop(x)))[:, 0])
+            pos = torch.arange(x.shape[1], device=x.device)
+            if family == "gpt":
+                h = self.ln(self.blocks(self.drop(self.tok(x) + self.pos(pos))))
+                return h @ self.tok.weight.T  # tied LM head
+            h = self.tok(x) + self.pos(pos) + self.types(torch.zeros_like(x))
+            h = self.blocks(self.drop(self.ln(h)))
+            return self.head(self.drop(torch.tanh(self.pooler(h[:, 0]))))
+
+    return Model()
 
 
 def _stages(m: dict[str, Any]) -> list[tuple[int, int, int]]:
@@ -325,6 +404,8 @@ def _keras_model(m: dict[str, Any], keras: Any) -> Any:
             x = x + layers.Dropout(p)(layers.Dense(d)(layers.Dropout(p)(h)))
         x = layers.GlobalAveragePooling1D()(layers.LayerNormalization()(x))
         return keras.Model(tokens, layers.Dense(m["num_classes"])(x))
+    if family in ("gpt", "vit", "bert"):
+        return _keras_attention_model(m, keras)
     cell = layers.LSTM if m["cell"] == "lstm" else layers.GRU
     model = [
         keras.Input((m["seq_len"],), dtype="int64"),
@@ -332,6 +413,74 @@ def _keras_model(m: dict[str, Any], keras: Any) -> Any:
     ]
     model += [cell(m["hidden"], return_sequences=n < m["layers"] - 1) for n in range(m["layers"])]
     return keras.Sequential([*model, layers.Dense(m["num_classes"])])
+
+
+def _keras_attention_model(m: dict[str, Any], keras: Any) -> Any:
+    """GPT, ViT or BERT from Keras layers around MultiHeadAttention."""
+    layers, ops = keras.layers, keras.ops
+    d, heads, ff, rate = m["d_model"], m["heads"], m["ff_dim"] or 4 * m["d_model"], m["dropout"]
+    family = m["family"]
+    eps = {"gpt": 1e-5, "vit": 1e-6, "bert": 1e-12}[family]
+
+    class AddPosition(layers.Layer):
+        def build(self, shape: Any) -> None:
+            self.table = self.add_weight(shape=(shape[1], d))
+
+        def call(self, x: Any) -> Any:
+            return x + self.table
+
+    def block(x: Any) -> Any:
+        mha = layers.MultiHeadAttention(heads, d // heads, dropout=rate)
+        gelu = partial(keras.activations.gelu, approximate=family == "gpt")
+
+        def mlp(h: Any) -> Any:
+            return layers.Dropout(rate)(layers.Dense(d)(layers.Dense(ff, activation=gelu)(h)))
+
+        if family == "bert":
+            x = layers.LayerNormalization(epsilon=eps)(x + layers.Dropout(rate)(mha(x, x)))
+            return layers.LayerNormalization(epsilon=eps)(x + mlp(x))
+        h = layers.LayerNormalization(epsilon=eps)(x)
+        x = x + layers.Dropout(rate)(mha(h, h, use_causal_mask=family == "gpt"))
+        return x + mlp(layers.LayerNormalization(epsilon=eps)(x))
+
+    if family == "vit":
+        images = keras.Input(tuple(m["input_shape"]))
+        p = m["patch"]
+        x = layers.Conv2D(d, p, strides=p)(images)
+        x = layers.Reshape((-1, d))(x)
+
+        class ClassToken(layers.Layer):
+            def build(self, shape: Any) -> None:
+                self.cls = self.add_weight(shape=(1, 1, d), initializer="zeros")
+
+            def call(self, x: Any) -> Any:
+                return ops.concatenate([ops.tile(self.cls, (ops.shape(x)[0], 1, 1)), x], axis=1)
+
+        x = layers.Dropout(rate)(AddPosition()(ClassToken()(x)))
+        for _ in range(m["layers"]):
+            x = block(x)
+        x = layers.LayerNormalization(epsilon=eps)(x)[:, 0]
+        return keras.Model(images, layers.Dense(m["num_classes"])(x))
+    tokens = keras.Input((m["seq_len"],), dtype="int64")
+    embedding = layers.Embedding(m["vocab_size"], d)
+    x = AddPosition()(embedding(tokens))
+    if family == "gpt":
+        x = layers.Dropout(rate)(x)
+        for _ in range(m["layers"]):
+            x = block(x)
+        x = layers.LayerNormalization(epsilon=eps)(x)
+
+        class TiedHead(layers.Layer):
+            def call(self, x: Any) -> Any:
+                return ops.matmul(x, ops.transpose(embedding.embeddings))
+
+        return keras.Model(tokens, TiedHead()(x))
+    x = x + layers.Embedding(m["type_vocab_size"], d)(ops.zeros_like(tokens))
+    x = layers.Dropout(rate)(layers.LayerNormalization(epsilon=eps)(x))
+    for _ in range(m["layers"]):
+        x = block(x)
+    pooled = layers.Dropout(rate)(layers.Dense(d, activation="tanh")(x[:, 0]))
+    return keras.Model(tokens, layers.Dense(m["num_classes"])(pooled))
 
 
 def _keras_resnet(m: dict[str, Any], keras: Any) -> Any:
@@ -628,6 +777,8 @@ def _jax_model(m: dict[str, Any]) -> tuple[Any, Any, Callable[..., Any]]:
             return linear(p["head"], norm(x, p["ln"]).mean(1)), s
 
         return tf, {}, apply_tf
+    if family in ("gpt", "vit", "bert"):
+        return _jax_attention_model(m, rng, dense, linear, dropout)
     hidden, gates = m["hidden"], 4 if m["cell"] == "lstm" else 3
     inputs = [m["embed_dim"]] + [hidden] * (m["layers"] - 1)
     cells = [{"x": dense(i, gates * hidden), "h": dense(hidden, gates * hidden)} for i in inputs]
@@ -662,3 +813,110 @@ def _jax_model(m: dict[str, Any]) -> tuple[Any, Any, Callable[..., Any]]:
         return linear(p["head"], xs[-1]), s
 
     return rnn, {}, apply_rnn
+
+
+def _jax_attention_model(
+    m: dict[str, Any], rng: Any, dense: Any, linear: Any, dropout: Any
+) -> tuple[Any, Any, Callable[..., Any]]:
+    """GPT, ViT or BERT in pure JAX with jax.nn.dot_product_attention."""
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+
+    d, heads, ff, rate = m["d_model"], m["heads"], m["ff_dim"] or 4 * m["d_model"], m["dropout"]
+    family = m["family"]
+    causal = family == "gpt"
+    ln = {"g": np.ones(d, np.float32), "b": np.zeros(d, np.float32)}
+
+    def table(rows: int) -> Any:
+        return (rng.standard_normal((rows, d)) * 0.02).astype(np.float32)
+
+    blocks = [
+        {
+            "ln1": ln,
+            "qkv": dense(d, 3 * d),
+            "out": dense(d, d),
+            "ln2": ln,
+            "ff1": dense(d, ff),
+            "ff2": dense(ff, d),
+        }
+        for _ in range(m["layers"])
+    ]
+    params: dict[str, Any] = {"blocks": blocks, "ln": ln}
+    if family == "vit":
+        p = m["patch"]
+        h, w, c = m["input_shape"]
+        params["patch"] = {
+            "w": (rng.standard_normal((p, p, c, d)) / np.sqrt(p * p * c)).astype(np.float32),
+            "b": np.zeros(d, np.float32),
+        }
+        params["cls"] = np.zeros(d, np.float32)
+        params["pos"] = table((h // p) * (w // p) + 1)
+        params["head"] = dense(d, m["num_classes"])
+    else:
+        params["tok"] = table(m["vocab_size"])
+        params["pos"] = table(m["max_positions"] or m["seq_len"])
+    if family == "bert":
+        params["types"] = table(m["type_vocab_size"])
+        params["pooler"] = dense(d, d)
+        params["head"] = dense(d, m["num_classes"])
+
+    def attention(blk: Any, x: Any, key: Any) -> Any:
+        b, t, _ = x.shape
+        qkv = linear(blk["qkv"], x).reshape(b, t, 3, heads, -1)
+        if rate:
+            q, k, v = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
+            s = jnp.einsum("bqhd,bkhd->bhqk", q, k) / np.sqrt(d // heads)
+            if causal:
+                s = jnp.where(jnp.tril(jnp.ones((t, t), bool)), s, -1e30)
+            y = jnp.einsum("bhqk,bkhd->bqhd", dropout(jax.nn.softmax(s), rate, key), v)
+        else:
+            y = jax.nn.dot_product_attention(
+                qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2], is_causal=causal
+            )
+        return linear(blk["out"], y.reshape(b, t, d))
+
+    def layer_norm(x: Any, p: Any) -> Any:
+        eps = {"gpt": 1e-5, "vit": 1e-6, "bert": 1e-12}[family]
+        mean, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+        return (x - mean) * lax.rsqrt(var + eps) * p["g"] + p["b"]
+
+    def run_blocks(p: Any, x: Any, key: Any) -> Any:
+        for n, blk in enumerate(p["blocks"]):
+            k1, k2, k3 = jax.random.split(jax.random.fold_in(key, n), 3)
+
+            def mlp(h: Any, blk: Any = blk, k3: Any = k3) -> Any:
+                h = jax.nn.gelu(linear(blk["ff1"], h), approximate=causal)
+                return dropout(linear(blk["ff2"], h), rate, k3)
+
+            if family == "bert":
+                x = layer_norm(x + dropout(attention(blk, x, k1), rate, k2), blk["ln1"])
+                x = layer_norm(x + mlp(x), blk["ln2"])
+            else:
+                x = x + dropout(attention(blk, layer_norm(x, blk["ln1"]), k1), rate, k2)
+                x = x + mlp(layer_norm(x, blk["ln2"]))
+        return x
+
+    def apply(p: Any, s: Any, x: Any, key: Any) -> Any:
+        k0, k1, k2 = jax.random.split(key, 3)
+        if family == "vit":
+            pt = p["patch"]
+            stride = (m["patch"],) * 2
+            dims = ("NHWC", "HWIO", "NHWC")
+            x = lax.conv_general_dilated(x, pt["w"], stride, "VALID", dimension_numbers=dims)
+            x = (x + pt["b"]).reshape(x.shape[0], -1, d)
+            cls = jnp.broadcast_to(p["cls"], (x.shape[0], 1, d))
+            x = jnp.concatenate([cls, x], axis=1) + p["pos"]
+            x = layer_norm(run_blocks(p, dropout(x, rate, k0), k1), p["ln"])
+            return linear(p["head"], x[:, 0]), s
+        t = x.shape[1]
+        h = p["tok"][x] + p["pos"][:t]
+        if family == "gpt":
+            h = layer_norm(run_blocks(p, dropout(h, rate, k0), k1), p["ln"])
+            return h @ p["tok"].T, s
+        h = layer_norm(h + p["types"][jnp.zeros_like(x)], p["ln"])
+        h = run_blocks(p, dropout(h, rate, k0), k1)
+        pooled = dropout(jnp.tanh(linear(p["pooler"], h[:, 0])), rate, k2)
+        return linear(p["head"], pooled), s
+
+    return params, {}, apply

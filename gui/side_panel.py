@@ -29,15 +29,18 @@ from gui.overrides import QuickOverrides
 from profiler.colors import color_of, label_of
 from profiler.config import (
     FRAMEWORKS,
+    BERTModel,
     CNNModel,
     Config,
     ConfigError,
     CustomModel,
+    GPTModel,
     MLPModel,
     ModelConfig,
     ResNetModel,
     RNNModel,
     TransformerModel,
+    ViTModel,
 )
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -96,6 +99,22 @@ def _model_words(model: ModelConfig) -> str:
     if isinstance(model, RNNModel):
         return (
             f"{model.cell.upper()} {model.layers}×{model.hidden}, seq {model.seq_len} "
+            f"→ {model.num_classes}"
+        )
+    if isinstance(model, GPTModel):
+        return (
+            f"GPT {model.layers}×d{model.d_model} ({model.heads} heads), seq {model.seq_len}, "
+            f"vocab {model.vocab_size}"
+        )
+    if isinstance(model, ViTModel):
+        dims = "×".join(map(str, model.input_shape))
+        return (
+            f"ViT {model.layers}×d{model.d_model} ({model.heads} heads), {dims}/{model.patch} "
+            f"→ {model.num_classes}"
+        )
+    if isinstance(model, BERTModel):
+        return (
+            f"BERT {model.layers}×d{model.d_model} ({model.heads} heads), seq {model.seq_len} "
             f"→ {model.num_classes}"
         )
     if isinstance(model, CustomModel):

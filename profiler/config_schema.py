@@ -32,7 +32,18 @@ if TYPE_CHECKING:
 
 FRAMEWORKS: tuple[str, ...] = ("torch", "tensorflow", "jax")
 CONFIG_SUFFIXES: tuple[str, ...] = (".yaml", ".yml", ".toml", ".json")
-MODEL_FAMILIES: tuple[str, ...] = ("mlp", "cnn", "resnet", "transformer", "rnn", "custom", "script")
+MODEL_FAMILIES: tuple[str, ...] = (
+    "mlp",
+    "cnn",
+    "resnet",
+    "transformer",
+    "rnn",
+    "gpt",
+    "vit",
+    "bert",
+    "custom",
+    "script",
+)
 FrameworkName = Literal["torch", "tensorflow", "jax"]
 DEFAULT_SYNTHETIC_SAMPLES = 4096
 # ...or fewer, so that default synthetic inputs stay within this many bytes (1,783 ImageNet-sized
@@ -204,6 +215,78 @@ class RNNModel(_ModelBase):
     num_classes: Classes
 
 
+class _AttentionModel(_ModelBase):
+    """Fields shared by the gpt, vit and bert families: the transformer blocks' shape."""
+
+    d_model: Width
+    heads: Width
+    layers: Layers
+    dropout: Dropout = 0.0
+
+    @model_validator(mode="after")
+    def _heads(self) -> _AttentionModel:
+        if self.d_model % self.heads:
+            raise FieldError(
+                "heads", f"{self.heads} heads do not divide d_model {self.d_model} evenly"
+            )
+        return self
+
+
+class _TokenModel(_AttentionModel):
+    """A model reading token ids with a learned position table of ``max_positions`` rows."""
+
+    vocab_size: Vocab
+    seq_len: Width
+    # the position table's rows (GPT-2's n_ctx, BERT's max_position_embeddings); null: seq_len
+    max_positions: Width | None = None
+
+    @model_validator(mode="after")
+    def _positions(self) -> _TokenModel:
+        if self.max_positions is not None and self.max_positions < self.seq_len:
+            raise FieldError(
+                "max_positions",
+                f"a table of {self.max_positions} positions cannot cover seq_len {self.seq_len}",
+            )
+        return self
+
+
+class GPTModel(_TokenModel):
+    """Decoder-only causal language model (GPT-2's shape): next-token loss, tied LM head."""
+
+    family: Literal["gpt"]
+    # null: 4 x d_model, GPT-2's
+    ff_dim: Width | None = None
+
+
+class ViTModel(_AttentionModel):
+    """Vision Transformer (torchvision's): patches, class token, pre-norm encoder, head."""
+
+    family: Literal["vit"]
+    input_shape: list[Width] = Field(min_length=3, max_length=3)
+    patch: Kernel
+    ff_dim: Width
+    num_classes: Classes
+
+    @model_validator(mode="after")
+    def _patch(self) -> ViTModel:
+        if self.patch > min(self.input_shape[0], self.input_shape[1]):
+            raise FieldError(
+                "patch",
+                f"patch {self.patch} is larger than the "
+                f"{self.input_shape[0]}x{self.input_shape[1]} image",
+            )
+        return self
+
+
+class BERTModel(_TokenModel):
+    """BERT encoder (post-norm, token types, pooler) with a sequence-classification head."""
+
+    family: Literal["bert"]
+    type_vocab_size: Width = 2
+    ff_dim: Width
+    num_classes: Classes
+
+
 class CustomModel(_ModelBase):
     """A user's Python file with one ``build_<framework>(config)`` function per framework.
 
@@ -238,12 +321,18 @@ class ScriptModel(_ModelBase):
 
 
 AnyModel = (
-    MLPModel | CNNModel | ResNetModel | TransformerModel | RNNModel | CustomModel | ScriptModel
+    MLPModel
+    | CNNModel
+    | ResNetModel
+    | TransformerModel
+    | RNNModel
+    | GPTModel
+    | ViTModel
+    | BERTModel
+    | CustomModel
+    | ScriptModel
 )
-ModelConfig = Annotated[
-    AnyModel,
-    Field(discriminator="family"),
-]
+ModelConfig = Annotated[AnyModel, Field(discriminator="family")]
 
 
 class DataConfig(_Strict):
@@ -450,6 +539,10 @@ class Config(_Strict):
             )
         if isinstance(self.model, CustomModel):
             _check_builders(Path(self.model.module), self.frameworks)
+        if isinstance(self.model, GPTModel) and self.train.loss != "cross_entropy":
+            raise FieldError(
+                "train.loss", "a gpt model trains on the next-token loss: use cross_entropy"
+            )
         commands = self.run.commands
         if isinstance(self.model, ScriptModel):
             missing = [fw for fw in self.frameworks if fw not in commands]
@@ -527,9 +620,9 @@ def input_signature(model: AnyModel) -> tuple[tuple[int, ...], str]:
     """Per-sample input shape and kind (``float`` features or ``int`` token ids) of a model."""
     if isinstance(model, MLPModel):
         return (model.input_dim,), "float"
-    if isinstance(model, CNNModel | ResNetModel):
+    if isinstance(model, CNNModel | ResNetModel | ViTModel):
         return tuple(model.input_shape), "float"
-    if isinstance(model, TransformerModel | RNNModel):
+    if isinstance(model, TransformerModel | RNNModel | GPTModel | BERTModel):
         return (model.seq_len,), "int"
     if isinstance(model, ScriptModel):
         return (), "float"  # the script reads its own data
@@ -611,19 +704,27 @@ def _check_npz(path: Path, config: Config) -> None:
             "data.path",
             f"x has dtype {x_dtype}; the model needs {'token ids (int)' if want_int else 'floats'}",
         )
-    classes = model.num_classes
-    if config.train.loss == "cross_entropy":
+    if isinstance(model, GPTModel):
+        if y_shape != x_shape or y_dtype.kind not in "iu":
+            raise FieldError(
+                "data.path",
+                f"y has shape {y_shape} and dtype {y_dtype}; a gpt model needs the next token "
+                f"at every position: integers in [0, {model.vocab_size}) of shape "
+                f"{x_shape}",
+            )
+    elif config.train.loss == "cross_entropy":
+        classes = model.num_classes
         if y_shape != (rows,) or y_dtype.kind not in "iu":
             raise FieldError(
                 "data.path",
                 f"y has shape {y_shape} and dtype {y_dtype}; cross_entropy needs {rows} "
                 f"integer labels in [0, {classes})",
             )
-    elif y_shape != (rows, classes) or y_dtype.kind != "f":
+    elif y_shape != (rows, model.num_classes) or y_dtype.kind != "f":
         raise FieldError(
             "data.path",
             f"y has shape {y_shape} and dtype {y_dtype}; mse needs floats of shape "
-            f"({rows}, {classes})",
+            f"({rows}, {model.num_classes})",
         )
     if config.data.samples is not None and config.data.samples > rows:
         raise FieldError("data.samples", f"{path} has only {rows} rows")

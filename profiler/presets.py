@@ -41,6 +41,48 @@ PRESETS: dict[str, dict[str, Any]] = {
         "widths": [16, 32, 64],
         "num_classes": 10,
     },
+    # GPT-2 small (Radford et al., 2019; Hugging Face's "gpt2"): n_ctx 1024, tied LM head.
+    # Dropout 0 (GPT-2 trained with 0.1): the fused/flash attention kernels take no dropout in
+    # Keras and JAX; set dropout: 0.1 for the published recipe.
+    "gpt2-small": {
+        "family": "gpt",
+        "vocab_size": 50257,
+        "seq_len": 1024,
+        "max_positions": 1024,
+        "d_model": 768,
+        "heads": 12,
+        "layers": 12,
+        "ff_dim": 3072,
+        "dropout": 0.0,
+    },
+    # ViT-B/16 (Dosovitskiy et al., 2021), torchvision's vit_b_16: 224x224 RGB, 1,000 classes
+    "vit-b16": {
+        "family": "vit",
+        "input_shape": [224, 224, 3],
+        "patch": 16,
+        "d_model": 768,
+        "heads": 12,
+        "layers": 12,
+        "ff_dim": 3072,
+        "dropout": 0.0,
+        "num_classes": 1000,
+    },
+    # BERT-base (Devlin et al., 2019) as BertForSequenceClassification with 2 labels: a table of
+    # 512 positions, sequences of 128 (the GLUE fine-tuning length; seq_len: 512 for the
+    # pre-training one), dropout 0 (BERT's 0.1 with dropout: 0.1)
+    "bert-base": {
+        "family": "bert",
+        "vocab_size": 30522,
+        "seq_len": 128,
+        "max_positions": 512,
+        "type_vocab_size": 2,
+        "d_model": 768,
+        "heads": 12,
+        "layers": 12,
+        "ff_dim": 3072,
+        "dropout": 0.0,
+        "num_classes": 2,
+    },
 }
 
 # Trainable parameters of each preset as published (torchvision's model docs for ImageNet
@@ -50,6 +92,13 @@ PUBLISHED_PARAMS: dict[str, int] = {
     "resnet34": 21_797_672,
     "resnet50": 25_557_032,
     "resnet20": 272_474,
+    # GPT-2 small with its tied head: 124,439,808, Hugging Face's count for "gpt2"
+    "gpt2-small": 124_439_808,
+    # torchvision's vit_b_16 model docs
+    "vit-b16": 86_567_656,
+    # Hugging Face's bert-base-uncased BertModel (109,482,240, pooler included) + a 2-label
+    # classifier (768 x 2 + 2)
+    "bert-base": 109_483_778,
 }
 
 

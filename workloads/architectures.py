@@ -531,19 +531,261 @@ class CustomSpec:
         return None
 
 
-ModelSpec = MLPSpec | CNNSpec | ResNetSpec | TransformerSpec | RNNSpec | CustomSpec
-BuiltinSpec = MLPSpec | CNNSpec | ResNetSpec | TransformerSpec | RNNSpec
+# --- the transformer families people benchmark: GPT, ViT, BERT -------------------------------
+
+# LayerNorm epsilon of each published model (GPT-2's 1e-5, torchvision ViT's 1e-6, BERT's 1e-12).
+GPT_LAYER_NORM_EPS = 1e-5
+VIT_LAYER_NORM_EPS = 1e-6
+BERT_LAYER_NORM_EPS = 1e-12
+
+
+def attention_block_params(d_model: int, ff_dim: int) -> int:
+    """One transformer block: q, k, v, out projections with biases, two layer norms, the MLP."""
+    d, ff = d_model, ff_dim
+    return (4 * d * d + 4 * d) + 2 * (2 * d) + (d * ff + ff) + (ff * d + d)
+
+
+def attention_block_activations(d_model: int, ff_dim: int, heads: int, seq_len: int) -> int:
+    """Activation values one block keeps per token for the backward pass, as the transformer
+    family counts them: norms' inputs and outputs, q/k/v, attention output and projection
+    (8 d), the MLP hidden before and after GELU (2 ff), scores and probabilities (2 heads x
+    seq; a flash kernel keeps only a row statistic, so this over-counts there)."""
+    return 8 * d_model + 2 * ff_dim + 2 * heads * seq_len
+
+
+def attention_block_macs(d_model: int, ff_dim: int, seq_len: int) -> int:
+    """Forward multiply-accumulates of one block per token: 4 d^2 (projections) + 2 d ff (MLP)
+    + 2 seq d (scores and weighted values, every query against every key)."""
+    return 4 * d_model * d_model + 2 * d_model * ff_dim + 2 * seq_len * d_model
+
+
+@dataclass(frozen=True)
+class GPTSpec:
+    """Decoder-only causal language model, GPT-2's shape.
+
+    Token + learned position embeddings (a table of ``max_positions``, the first ``seq_len``
+    rows used), pre-norm blocks ``x + Dropout(CausalMHA(LN(x)))`` then
+    ``x + Dropout(W2 GELU_tanh(W1 LN(x)))``, a final LayerNorm, and an LM head tied to the token
+    embedding (no bias). The loss is next-token cross-entropy, averaged over every position:
+    the targets are the inputs shifted by one.
+    """
+
+    vocab_size: int
+    seq_len: int
+    max_positions: int
+    d_model: int
+    heads: int
+    layers: int
+    ff_dim: int
+    dropout: float
+    family: ClassVar[Literal["gpt"]] = "gpt"
+    input_kind: ClassVar[InputKind] = "int"
+    norm_eps: ClassVar[float] = GPT_LAYER_NORM_EPS
+    causal: ClassVar[bool] = True
+    # GPT-2's gelu_new: the tanh approximation
+    gelu_approximate: ClassVar[bool] = True
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one input sample: token ids."""
+        return (self.seq_len,)
+
+    @property
+    def target_shape(self) -> tuple[int, ...]:
+        """Shape of one sample's targets: the next token at every position."""
+        return (self.seq_len,)
+
+    @property
+    def num_classes(self) -> int:
+        """Targets are token ids: one class per vocabulary entry."""
+        return self.vocab_size
+
+    @property
+    def head_dim(self) -> int:
+        """Width of one attention head."""
+        return self.d_model // self.heads
+
+    def param_count(self) -> int:
+        """Token and position tables, the blocks, the final norm; the tied head adds nothing."""
+        d = self.d_model
+        embeddings = self.vocab_size * d + self.max_positions * d
+        return embeddings + self.layers * attention_block_params(d, self.ff_dim) + 2 * d
+
+    def flops_per_sample(self) -> int:
+        """6 x MACs: every block at every position (attention over the whole sequence, as
+        PaLM's MFU counts it, though a causal kernel may skip the masked half) and the LM head,
+        d x vocab per position."""
+        s, d = self.seq_len, self.d_model
+        blocks = self.layers * attention_block_macs(d, self.ff_dim, s)
+        return 6 * s * (blocks + d * self.vocab_size)
+
+    def activation_floats_per_sample(self) -> int:
+        """Embeddings, the blocks, the final norm, and the logits with their softmax (2 x
+        vocab per position: at GPT-2's sizes the largest single activation)."""
+        d, s = self.d_model, self.seq_len
+        blocks = self.layers * attention_block_activations(d, self.ff_dim, self.heads, s)
+        return s * (2 * d + blocks + 2 * self.vocab_size)
+
+
+@dataclass(frozen=True)
+class ViTSpec:
+    """Vision Transformer, torchvision's ``VisionTransformer``.
+
+    Patch embedding (a convolution with kernel = stride = ``patch``, valid: a remainder of the
+    image that does not fill a patch is dropped), a class token, learned positions, pre-norm
+    blocks (exact GELU), a final LayerNorm and a linear head on the class token.
+    """
+
+    input_hwc: tuple[int, int, int]
+    patch: int
+    d_model: int
+    heads: int
+    layers: int
+    ff_dim: int
+    dropout: float
+    num_classes: int
+    family: ClassVar[Literal["vit"]] = "vit"
+    input_kind: ClassVar[InputKind] = "float"
+    norm_eps: ClassVar[float] = VIT_LAYER_NORM_EPS
+    causal: ClassVar[bool] = False
+    gelu_approximate: ClassVar[bool] = False
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one input sample, (H, W, C): the neutral layout is NHWC."""
+        return self.input_hwc
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        """Patches down and across."""
+        h, w, _ = self.input_hwc
+        return h // self.patch, w // self.patch
+
+    @property
+    def seq_len(self) -> int:
+        """Tokens per image: the patches and the class token."""
+        gh, gw = self.grid
+        return gh * gw + 1
+
+    @property
+    def head_dim(self) -> int:
+        """Width of one attention head."""
+        return self.d_model // self.heads
+
+    def param_count(self) -> int:
+        """Patch convolution (kernel + bias), class token, positions, blocks, final norm, head."""
+        d, p, c = self.d_model, self.patch, self.input_hwc[2]
+        patch = p * p * c * d + d
+        embeddings = patch + d + self.seq_len * d
+        head = d * self.num_classes + self.num_classes
+        return embeddings + self.layers * attention_block_params(d, self.ff_dim) + 2 * d + head
+
+    def flops_per_sample(self) -> int:
+        """6 x MACs: the patch convolution (p^2 C d per patch), every block at every token,
+        the head once."""
+        d, p, c, s = self.d_model, self.patch, self.input_hwc[2], self.seq_len
+        patches = (s - 1) * p * p * c * d
+        blocks = s * self.layers * attention_block_macs(d, self.ff_dim, s)
+        return 6 * (patches + blocks + d * self.num_classes)
+
+    def activation_floats_per_sample(self) -> int:
+        """The image and the patch embeddings, the blocks, the final norm, the logits."""
+        d, s = self.d_model, self.seq_len
+        h, w, c = self.input_hwc
+        blocks = self.layers * attention_block_activations(d, self.ff_dim, self.heads, s)
+        return h * w * c + s * (2 * d + blocks) + self.num_classes
+
+
+@dataclass(frozen=True)
+class BERTSpec:
+    """BERT encoder with a sequence-classification head, HF's ``BertForSequenceClassification``.
+
+    Token + position (a table of ``max_positions``) + token-type embeddings, an embedding
+    LayerNorm, post-norm blocks ``LN(x + Dropout(MHA(x)))`` then ``LN(x + Dropout(W2 GELU(W1
+    x)))`` (exact GELU), the pooler (dense + tanh on the first, [CLS], token) and a linear
+    classifier. Inputs are one segment: every token has type 0 (the type table still has
+    ``type_vocab_size`` rows, all trainable), and there is no padding mask.
+    """
+
+    vocab_size: int
+    seq_len: int
+    max_positions: int
+    type_vocab_size: int
+    d_model: int
+    heads: int
+    layers: int
+    ff_dim: int
+    dropout: float
+    num_classes: int
+    family: ClassVar[Literal["bert"]] = "bert"
+    input_kind: ClassVar[InputKind] = "int"
+    norm_eps: ClassVar[float] = BERT_LAYER_NORM_EPS
+    causal: ClassVar[bool] = False
+    gelu_approximate: ClassVar[bool] = False
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one input sample: token ids."""
+        return (self.seq_len,)
+
+    @property
+    def head_dim(self) -> int:
+        """Width of one attention head."""
+        return self.d_model // self.heads
+
+    def param_count(self) -> int:
+        """Three embedding tables and their norm, the blocks, the pooler, the classifier."""
+        d = self.d_model
+        embeddings = (self.vocab_size + self.max_positions + self.type_vocab_size) * d + 2 * d
+        pooler = d * d + d
+        head = d * self.num_classes + self.num_classes
+        return embeddings + self.layers * attention_block_params(d, self.ff_dim) + pooler + head
+
+    def flops_per_sample(self) -> int:
+        """6 x MACs: every block at every token, the pooler and the classifier once."""
+        d, s = self.d_model, self.seq_len
+        blocks = s * self.layers * attention_block_macs(d, self.ff_dim, s)
+        return 6 * (blocks + d * d + d * self.num_classes)
+
+    def activation_floats_per_sample(self) -> int:
+        """Embeddings and their norm, the blocks, the pooler and the logits."""
+        d, s = self.d_model, self.seq_len
+        blocks = self.layers * attention_block_activations(d, self.ff_dim, self.heads, s)
+        return s * (2 * d + blocks) + d + self.num_classes
+
+
+ModelSpec = (
+    MLPSpec
+    | CNNSpec
+    | ResNetSpec
+    | TransformerSpec
+    | RNNSpec
+    | GPTSpec
+    | ViTSpec
+    | BERTSpec
+    | CustomSpec
+)
+BuiltinSpec = (
+    MLPSpec | CNNSpec | ResNetSpec | TransformerSpec | RNNSpec | GPTSpec | ViTSpec | BERTSpec
+)
+# the families built from attention blocks, sharing each framework's block implementation
+AttentionSpec = GPTSpec | ViTSpec | BERTSpec
 
 
 def reads_images(model: ModelSpec) -> bool:
     """Whether the model reads NHWC images (PyTorch's workload transposes them to NCHW once)."""
-    return isinstance(model, CNNSpec | ResNetSpec)
+    return isinstance(model, CNNSpec | ResNetSpec | ViTSpec)
 
 
 def vocab_size(model: ModelSpec) -> int | None:
     """The token vocabulary of a model that reads token ids, else None."""
-    if isinstance(model, TransformerSpec | RNNSpec):
+    if isinstance(model, TransformerSpec | RNNSpec | GPTSpec | BERTSpec):
         return model.vocab_size
     if isinstance(model, CustomSpec):
         return model.vocab_size
     return None
+
+
+def target_shape(model: ModelSpec) -> tuple[int, ...]:
+    """Shape of one sample's class targets: () for a label, (seq_len,) for a language model."""
+    return model.target_shape if isinstance(model, GPTSpec) else ()

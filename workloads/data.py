@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from workloads.architectures import ModelSpec, vocab_size
+from workloads.architectures import GPTSpec, ModelSpec, target_shape, vocab_size
 from workloads.spec import LossName, SpecError, WorkloadSpec
 
 Array = npt.NDArray[Any]
@@ -40,9 +40,13 @@ def synthetic_data(
     Float inputs are N(0, 1), token ids uniform in [0, vocab_size), labels uniform in
     [0, num_classes), regression targets N(0, 1). The generator is separate from the weights'
     one, so the data depends only on the seed, ``samples`` and the model's input and output
-    shapes.
+    shapes. A language model (gpt) gets sequences of ``seq_len + 1`` uniform tokens: ``x`` is
+    each without its last token, ``y`` the same sequence shifted by one (the next tokens).
     """
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_DATA_STREAM,)))
+    if isinstance(model, GPTSpec):
+        tokens = rng.integers(0, model.vocab_size, size=(samples, model.seq_len + 1))
+        return np.ascontiguousarray(tokens[:, :-1]), np.ascontiguousarray(tokens[:, 1:])
     shape = (samples, *model.input_shape)
     vocab = vocab_size(model)
     if vocab is None:
@@ -73,6 +77,11 @@ def load_npz(
         raise SpecError(
             f"config.data.path: x {x.shape} and y {y.shape} do not fit the model's input "
             f"{model.input_shape}"
+        )
+    if loss == "cross_entropy" and y.shape[1:] != target_shape(model):
+        raise SpecError(
+            f"config.data.path: y {y.shape} does not fit the model's targets "
+            f"(N, {', '.join(map(str, target_shape(model)))})"
         )
     vocab = vocab_size(model)
     if vocab is None:

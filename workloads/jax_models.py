@@ -29,23 +29,31 @@ from workloads.architectures import (
     BATCH_NORM_EPS,
     BATCH_NORM_MOMENTUM,
     LAYER_NORM_EPS,
+    AttentionSpec,
+    BERTSpec,
     BuiltinSpec,
     CNNSpec,
+    GPTSpec,
     MLPSpec,
     ResNetConv,
     ResNetSpec,
     RNNSpec,
     TransformerSpec,
+    ViTSpec,
 )
 from workloads.weights import (
+    BERTWeights,
+    BlockWeights,
     CNNWeights,
     ConvWeights,
     DenseWeights,
+    GPTWeights,
     ModelWeights,
     NormWeights,
     ResNetWeights,
     RNNWeights,
     TransformerWeights,
+    ViTWeights,
 )
 
 Array = jax.Array
@@ -77,8 +85,13 @@ class JaxModel:
     apply: Apply
 
 
-def build_model(spec: BuiltinSpec, weights: ModelWeights) -> JaxModel:
-    """The family's parameters (the neutral ``weights``) and its ``apply`` function."""
+def build_model(spec: BuiltinSpec, weights: ModelWeights, *, cudnn: bool = False) -> JaxModel:
+    """The family's parameters (the neutral ``weights``) and its ``apply`` function.
+
+    ``cudnn``: attention in 16-bit runs cuDNN's flash kernel (``cudnn_attention_available``
+    said it takes this model's shapes); float32 attention, such as the parity loss's, stays on
+    XLA, which cuDNN's kernel does not accept.
+    """
     if isinstance(spec, MLPSpec) and isinstance(weights, list):
         params: Params = {"layers": [_dense_params(w) for w in weights]}
         return JaxModel(params, {}, partial(_mlp, spec))
@@ -101,6 +114,36 @@ def build_model(spec: BuiltinSpec, weights: ModelWeights) -> JaxModel:
             "head": _dense_params(weights.head),
         }
         return JaxModel(params, {}, partial(_rnn, spec))
+    if isinstance(spec, GPTSpec) and isinstance(weights, GPTWeights):
+        params = {
+            "token": weights.token_embedding,
+            "position": weights.position_embedding,
+            "blocks": [_block_params(w) for w in weights.blocks],
+            "final_norm": _norm_params(weights.final_norm),
+        }
+        return JaxModel(params, {}, partial(_gpt, spec, cudnn=cudnn))
+    if isinstance(spec, ViTSpec) and isinstance(weights, ViTWeights):
+        assert weights.patch.bias is not None
+        params = {
+            "patch": {"kernel": weights.patch.kernel, "bias": weights.patch.bias},
+            "class_token": weights.class_token,
+            "position": weights.position_embedding,
+            "blocks": [_block_params(w) for w in weights.blocks],
+            "final_norm": _norm_params(weights.final_norm),
+            "head": _dense_params(weights.head),
+        }
+        return JaxModel(params, {}, partial(_vit, spec, cudnn=cudnn))
+    if isinstance(spec, BERTSpec) and isinstance(weights, BERTWeights):
+        params = {
+            "token": weights.token_embedding,
+            "position": weights.position_embedding,
+            "token_type": weights.token_type_embedding,
+            "embedding_norm": _norm_params(weights.embedding_norm),
+            "blocks": [_block_params(w) for w in weights.blocks],
+            "pooler": _dense_params(weights.pooler),
+            "head": _dense_params(weights.head),
+        }
+        return JaxModel(params, {}, partial(_bert, spec, cudnn=cudnn))
     raise TypeError(f"no {type(weights).__name__} weights for a {spec.family} model")
 
 
@@ -139,12 +182,12 @@ def _split(rng: Array | None, n: int) -> list[Array | None]:
     return [None] * n if rng is None else list(jax.random.split(rng, n))
 
 
-def _layer_norm(p: Params, x: Array) -> Array:
+def _layer_norm(p: Params, x: Array, eps: float = LAYER_NORM_EPS) -> Array:
     """LayerNorm over the last axis, statistics in float32, the result in ``x``'s dtype."""
     x32 = x.astype(jnp.float32)
     mean = x32.mean(axis=-1, keepdims=True)
     var = jnp.square(x32 - mean).mean(axis=-1, keepdims=True)
-    y: Array = (x32 - mean) * lax.rsqrt(var + LAYER_NORM_EPS) * p["scale"] + p["shift"]
+    y: Array = (x32 - mean) * lax.rsqrt(var + eps) * p["scale"] + p["shift"]
     return y.astype(x.dtype)
 
 
@@ -296,30 +339,29 @@ def _batch_norm(p: Params, s: Params, x: Array, train: bool) -> tuple[Array, Par
     return y.astype(x.dtype), s
 
 
+def _block_params(w: BlockWeights) -> Params:
+    a = w.attention
+    # q, k and v in one (d, 3d) projection, as torch's in_proj: heads stay contiguous column
+    # blocks within each third
+    qkv = DenseWeights(
+        np.concatenate([a.query.kernel, a.key.kernel, a.value.kernel], axis=1),
+        np.concatenate([a.query.bias, a.key.bias, a.value.bias]),
+    )
+    return {
+        "norm1": _norm_params(w.norm1),
+        "qkv": _dense_params(qkv),
+        "out": _dense_params(a.output),
+        "norm2": _norm_params(w.norm2),
+        "ff1": _dense_params(w.ff1),
+        "ff2": _dense_params(w.ff2),
+    }
+
+
 def _transformer_params(weights: TransformerWeights) -> Params:
-    blocks = []
-    for w in weights.blocks:
-        a = w.attention
-        # q, k and v in one (d, 3d) projection, as torch's in_proj: heads stay contiguous
-        # column blocks within each third
-        qkv = DenseWeights(
-            np.concatenate([a.query.kernel, a.key.kernel, a.value.kernel], axis=1),
-            np.concatenate([a.query.bias, a.key.bias, a.value.bias]),
-        )
-        blocks.append(
-            {
-                "norm1": _norm_params(w.norm1),
-                "qkv": _dense_params(qkv),
-                "out": _dense_params(a.output),
-                "norm2": _norm_params(w.norm2),
-                "ff1": _dense_params(w.ff1),
-                "ff2": _dense_params(w.ff2),
-            }
-        )
     return {
         "token": weights.token_embedding,
         "position": weights.position_embedding,
-        "blocks": blocks,
+        "blocks": [_block_params(w) for w in weights.blocks],
         "final_norm": _norm_params(weights.final_norm),
         "head": _dense_params(weights.head),
     }
@@ -363,6 +405,160 @@ def _attention(spec: TransformerSpec, p: Params, x: Array, rng: Array | None) ->
     probs = _dropout(probs, spec.dropout, rng)
     out = jnp.einsum("bhqk,bkhd->bqhd", probs, v).reshape(b, s, d)
     return _dense(p["out"], out)
+
+
+def cudnn_attention_available(spec: BuiltinSpec, platform: str, compute: Any) -> bool:
+    """Whether cuDNN's flash kernel takes this model's attention in ``compute`` dtype here.
+
+    ``jax.nn.dot_product_attention`` uses XLA unless asked for ``implementation="cudnn"``
+    (JAX 0.10 does not choose it by itself); the kernel wants a GPU, 16-bit inputs and head
+    sizes it supports, and no dropout, so it is tried once on this model's shapes.
+    """
+    if not isinstance(spec, AttentionSpec) or spec.dropout > 0 or platform != "gpu":
+        return False
+    if jnp.dtype(compute) == jnp.float32:
+        return False
+    try:
+        q = jnp.zeros((1, spec.seq_len, spec.heads, spec.head_dim), compute)
+        jax.nn.dot_product_attention(q, q, q, is_causal=spec.causal, implementation="cudnn")
+    except Exception:  # any refusal (shape, cuDNN version, no cuDNN) means XLA
+        return False
+    return True
+
+
+def attention_implementation(spec: BuiltinSpec, cudnn: bool) -> str | None:
+    """How this model's training step computes attention; None without attention blocks."""
+    if not isinstance(spec, AttentionSpec):
+        return None
+    if spec.dropout > 0:
+        # jax.nn.dot_product_attention has no dropout: the probabilities are materialised
+        return "einsum + softmax (float32) + dropout"
+    call = f"jax.nn.dot_product_attention(is_causal={spec.causal})"
+    return f"{call}: cudnn (flash)" if cudnn else f"{call}: xla"
+
+
+# a masked score: exp() of it is 0 in float32, and it stays finite (no inf - inf = nan)
+_MASKED = float(np.finfo(np.float32).min)
+
+
+def _self_attention(
+    spec: AttentionSpec, p: Params, x: Array, rng: Array | None, cudnn: bool
+) -> Array:
+    """Multi-head self-attention: ``jax.nn.dot_product_attention`` (XLA, or cuDNN's flash
+    kernel for 16-bit inputs when ``cudnn``); with dropout, the probabilities written out."""
+    b, s, d = x.shape
+    qkv = _dense(p["qkv"], x).reshape(b, s, 3, spec.heads, spec.head_dim)
+    q, k, v = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
+    if spec.dropout == 0.0 or rng is None:
+        flash = cudnn and q.dtype != jnp.float32
+        out = jax.nn.dot_product_attention(
+            q, k, v, is_causal=spec.causal, implementation="cudnn" if flash else "xla"
+        )
+    else:
+        scores = jnp.einsum("bqhd,bkhd->bhqk", q / math.sqrt(spec.head_dim), k)
+        scores = scores.astype(jnp.float32)
+        if spec.causal:
+            mask = jnp.tril(jnp.ones((s, s), bool))
+            scores = jnp.where(mask, scores, _MASKED)
+        probs = _dropout(jax.nn.softmax(scores, axis=-1).astype(x.dtype), spec.dropout, rng)
+        out = jnp.einsum("bhqk,bkhd->bqhd", probs, v)
+    return _dense(p["out"], out.reshape(b, s, d))
+
+
+def _block(spec: AttentionSpec, p: Params, x: Array, rng: Array | None, cudnn: bool) -> Array:
+    """Pre-norm (GPT, ViT) ``x + Dropout(Attn(LN(x)))``, ``x + Dropout(MLP(LN(x)))``, or
+    post-norm (BERT) ``LN(x + Dropout(Attn(x)))``, ``LN(x + Dropout(MLP(x)))``."""
+    rate = spec.dropout
+    k_attention, k_residual1, k_residual2 = _split(rng, 3)
+
+    def mlp(h: Array) -> Array:
+        h = jax.nn.gelu(_dense(p["ff1"], h), approximate=spec.gelu_approximate)
+        return _dropout(_dense(p["ff2"], h), rate, k_residual2)
+
+    if isinstance(spec, BERTSpec):
+        h = _dropout(_self_attention(spec, p, x, k_attention, cudnn), rate, k_residual1)
+        x = _layer_norm(p["norm1"], x + h, spec.norm_eps)
+        return _layer_norm(p["norm2"], x + mlp(x), spec.norm_eps)
+    h = _self_attention(spec, p, _layer_norm(p["norm1"], x, spec.norm_eps), k_attention, cudnn)
+    x = x + _dropout(h, rate, k_residual1)
+    return x + mlp(_layer_norm(p["norm2"], x, spec.norm_eps))
+
+
+def _blocks(spec: AttentionSpec, params: Params, x: Array, rng: Array | None, cudnn: bool) -> Array:
+    keys = _split(rng, len(params["blocks"]))
+    for block, key in zip(params["blocks"], keys, strict=True):
+        x = _block(spec, block, x, key, cudnn)
+    return x
+
+
+def _gpt(
+    spec: GPTSpec,
+    params: Params,
+    state: Params,
+    tokens: Array,
+    *,
+    train: bool,
+    rng: Array | None,
+    cudnn: bool = False,
+) -> tuple[Array, Params]:
+    rng = rng if train else None
+    k_embedding, k_blocks = _split(rng, 2)
+    x = params["token"][tokens] + params["position"][: spec.seq_len]
+    x = _blocks(spec, params, _dropout(x, spec.dropout, k_embedding), k_blocks, cudnn)
+    x = _layer_norm(params["final_norm"], x, spec.norm_eps)
+    # the LM head is the token table (tied), no bias
+    return x @ params["token"].T, state
+
+
+def _vit(
+    spec: ViTSpec,
+    params: Params,
+    state: Params,
+    images: Array,
+    *,
+    train: bool,
+    rng: Array | None,
+    cudnn: bool = False,
+) -> tuple[Array, Params]:
+    rng = rng if train else None
+    k_embedding, k_blocks = _split(rng, 2)
+    p = spec.patch
+    x = lax.conv_general_dilated(
+        images,
+        params["patch"]["kernel"],
+        window_strides=(p, p),
+        padding="VALID",
+        dimension_numbers=("NHWC", "HWIO", "NHWC"),
+    )
+    x = x + params["patch"]["bias"]
+    b, gh, gw, d = x.shape
+    x = x.reshape(b, gh * gw, d)  # (H, W) row-major, as torch's flatten
+    token = jnp.broadcast_to(params["class_token"].astype(x.dtype), (b, 1, d))
+    x = jnp.concatenate([token, x], axis=1) + params["position"]
+    x = _blocks(spec, params, _dropout(x, spec.dropout, k_embedding), k_blocks, cudnn)
+    x = _layer_norm(params["final_norm"], x, spec.norm_eps)
+    return _dense(params["head"], x[:, 0]), state
+
+
+def _bert(
+    spec: BERTSpec,
+    params: Params,
+    state: Params,
+    tokens: Array,
+    *,
+    train: bool,
+    rng: Array | None,
+    cudnn: bool = False,
+) -> tuple[Array, Params]:
+    rng = rng if train else None
+    k_embedding, k_blocks, k_pooled = _split(rng, 3)
+    # one segment: every token has type 0
+    x = params["token"][tokens] + params["position"][: spec.seq_len]
+    x = x + params["token_type"][jnp.zeros_like(tokens)]
+    x = _layer_norm(params["embedding_norm"], x, spec.norm_eps)
+    x = _blocks(spec, params, _dropout(x, spec.dropout, k_embedding), k_blocks, cudnn)
+    pooled = jnp.tanh(_dense(params["pooler"], x[:, 0]))
+    return _dense(params["head"], _dropout(pooled, spec.dropout, k_pooled)), state
 
 
 def _rnn(

@@ -37,7 +37,15 @@ from workloads import custom
 from workloads.architectures import CustomSpec
 from workloads.base import Workload
 from workloads.data import Batch, stacked
-from workloads.jax_models import Apply, JaxModel, Params, build_model, param_count
+from workloads.jax_models import (
+    Apply,
+    JaxModel,
+    Params,
+    attention_implementation,
+    build_model,
+    cudnn_attention_available,
+    param_count,
+)
 from workloads.jax_step import (
     INITIAL_SCALE,
     LossScale,
@@ -111,6 +119,7 @@ class JaxWorkload(Workload[jax.Array]):
         # PyTorch's weight_decay for SGD and Adam is L2 (added to the gradient), AdamW's decoupled
         builtin = not isinstance(spec.model, CustomSpec)
         self._l2 = spec.weight_decay if builtin and spec.optimizer != "adamw" else 0.0
+        self._cudnn = False  # cuDNN's flash attention (attention families on a GPU, 16-bit)
         if isinstance(spec.model, CustomSpec):
             (params, user_apply), self._loss_fn, optimizer = custom.build(
                 spec.model.module, "jax", spec.config
@@ -119,7 +128,10 @@ class JaxWorkload(Workload[jax.Array]):
             model = JaxModel(params, {}, apply)
         else:
             assert weights is not None
-            model = build_model(spec.model, weights)
+            self._cudnn = cudnn_attention_available(
+                spec.model, self._device.platform, _COMPUTE[spec.precision]
+            )
+            model = build_model(spec.model, weights, cudnn=self._cudnn)
             self._loss_fn = mse if spec.loss == "mse" else cross_entropy
             optimizer = self._optimizer()
         device = self._device
@@ -261,7 +273,16 @@ class JaxWorkload(Workload[jax.Array]):
             else "mean squared error"
             if spec.loss == "mse"
             else "optax.softmax_cross_entropy_with_integer_labels, mean",
+            **self._attention(),
         }
+
+    def _attention(self) -> dict[str, str]:
+        """``{"attention": how}`` for a family with attention blocks; empty otherwise."""
+        model = self.spec.model
+        if isinstance(model, CustomSpec):
+            return {}
+        how = attention_implementation(model, self._cudnn)
+        return {} if how is None else {"attention": how}
 
     def _optimizer_settings(self) -> dict[str, Any]:
         spec = self.spec

@@ -8,6 +8,7 @@ a clear message instead of a KeyError.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,14 +16,17 @@ from typing import Any, Literal, TypeVar
 
 from workloads.architectures import (
     Activation,
+    BERTSpec,
     CNNSpec,
     ConvSpec,
     CustomSpec,
+    GPTSpec,
     MLPSpec,
     ModelSpec,
     ResNetSpec,
     RNNSpec,
     TransformerSpec,
+    ViTSpec,
 )
 
 OptimizerName = Literal["sgd", "adam", "adamw"]
@@ -132,6 +136,8 @@ def parse_spec(text: str) -> WorkloadSpec:
         raise SpecError("config.data.samples: synthetic data needs a number of samples")
     if spec.warmup_steps >= spec.steps:
         raise SpecError("config.train.warmup_steps must be below config.train.steps")
+    if isinstance(spec.model, GPTSpec) and spec.loss != "cross_entropy":
+        raise SpecError("config.train.loss: a gpt model trains on next-token cross_entropy")
     return spec
 
 
@@ -233,6 +239,67 @@ def _rnn(model: dict[str, Any]) -> RNNSpec:
     )
 
 
+def _attention_model(family: str, model: dict[str, Any]) -> GPTSpec | ViTSpec | BERTSpec:
+    """A gpt, vit or bert model; ``max_positions`` defaults to ``seq_len``, gpt's ``ff_dim`` to
+    4 x ``d_model``."""
+    where = "config.model"
+    t = _ints(model, ("d_model", "heads", "layers"))
+    d = t["d_model"]
+    if d % t["heads"]:
+        raise SpecError(f"{where}.heads must divide {where}.d_model")
+    dropout = float(model.get("dropout", 0.0))
+    if not 0.0 <= dropout < 1.0:
+        raise SpecError(f"{where}.dropout must be in [0, 1)")
+    ff = model.get("ff_dim")
+    ff_dim = 4 * d if ff is None and family == "gpt" else _int(ff, f"{where}.ff_dim", 1)
+    if family == "vit":
+        shape = tuple(_int(v, f"{where}.input_shape", 1) for v in _list(model, "input_shape"))
+        patch = _int(model.get("patch"), f"{where}.patch", 1)
+        if len(shape) != 3:
+            raise SpecError(f"{where}.input_shape must be [H, W, C]")
+        if patch > min(shape[0], shape[1]):
+            raise SpecError(f"{where}.patch is larger than the image")
+        return ViTSpec(
+            input_hwc=(shape[0], shape[1], shape[2]),
+            patch=patch,
+            d_model=d,
+            heads=t["heads"],
+            layers=t["layers"],
+            ff_dim=ff_dim,
+            dropout=dropout,
+            num_classes=_int(model.get("num_classes"), f"{where}.num_classes", 2),
+        )
+    vocab = _int(model.get("vocab_size"), f"{where}.vocab_size", 2)
+    seq_len = _int(model.get("seq_len"), f"{where}.seq_len", 1)
+    positions = model.get("max_positions")
+    max_positions = seq_len if positions is None else _int(positions, f"{where}.max_positions", 1)
+    if max_positions < seq_len:
+        raise SpecError(f"{where}.max_positions must be at least {where}.seq_len")
+    if family == "gpt":
+        return GPTSpec(
+            vocab_size=vocab,
+            seq_len=seq_len,
+            max_positions=max_positions,
+            d_model=d,
+            heads=t["heads"],
+            layers=t["layers"],
+            ff_dim=ff_dim,
+            dropout=dropout,
+        )
+    return BERTSpec(
+        vocab_size=vocab,
+        seq_len=seq_len,
+        max_positions=max_positions,
+        type_vocab_size=_int(model.get("type_vocab_size", 2), f"{where}.type_vocab_size", 1),
+        d_model=d,
+        heads=t["heads"],
+        layers=t["layers"],
+        ff_dim=ff_dim,
+        dropout=dropout,
+        num_classes=_int(model.get("num_classes"), f"{where}.num_classes", 2),
+    )
+
+
 def _custom(model: dict[str, Any]) -> CustomSpec:
     where = "config.model"
     module = model.get("module")
@@ -259,6 +326,9 @@ FAMILY_PARSERS: dict[str, Callable[[dict[str, Any]], ModelSpec]] = {
     "resnet": _resnet,
     "transformer": _transformer,
     "rnn": _rnn,
+    "gpt": functools.partial(_attention_model, "gpt"),
+    "vit": functools.partial(_attention_model, "vit"),
+    "bert": functools.partial(_attention_model, "bert"),
     "custom": _custom,
 }
 

@@ -24,10 +24,10 @@ import keras
 import tensorflow as tf
 
 from workloads import custom
-from workloads.architectures import CustomSpec
+from workloads.architectures import CustomSpec, ModelSpec
 from workloads.base import Workload
 from workloads.data import Batch, stacked
-from workloads.tensorflow_models import build_model, trainable_count
+from workloads.tensorflow_models import attention_implementation, build_model, trainable_count
 from workloads.weights import ModelWeights
 
 _POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
@@ -246,6 +246,7 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
             "dense_embedding_gradients": self._densify,
             "optimizer": _optimizer_settings(self.optimizer),
             "loss_fn": type(self.loss_fn).__name__,
+            **_attention(self.spec.model),
         }
 
     def memory(self) -> tuple[int | None, int | None]:
@@ -254,6 +255,12 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
             return None, None
         info = tf.config.experimental.get_memory_info("GPU:0")
         return int(info["current"]), int(info["peak"])
+
+
+def _attention(model: ModelSpec) -> dict[str, str]:
+    """``{"attention": how}`` for a family with attention blocks; empty otherwise."""
+    how = None if isinstance(model, CustomSpec) else attention_implementation(model)
+    return {} if how is None else {"attention": how}
 
 
 def _optimizer_settings(optimizer: Any) -> dict[str, Any]:

@@ -14,31 +14,40 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from workloads.architectures import (
     BATCH_NORM_EPS,
     BATCH_NORM_MOMENTUM,
     LAYER_NORM_EPS,
+    AttentionSpec,
+    BERTSpec,
     BuiltinSpec,
     CNNSpec,
+    GPTSpec,
     MLPSpec,
     ResNetBlock,
     ResNetConv,
     ResNetSpec,
     RNNSpec,
     TransformerSpec,
+    ViTSpec,
 )
 from workloads.weights import (
+    BERTWeights,
+    BlockWeights,
     CNNWeights,
     ConvWeights,
     DenseWeights,
+    GPTWeights,
     ModelWeights,
     NormWeights,
     ResNetBlockWeights,
     ResNetWeights,
     RNNWeights,
     TransformerWeights,
+    ViTWeights,
 )
 
 Padding = tuple[tuple[int, int], tuple[int, int]]
@@ -63,6 +72,12 @@ def build_model(spec: BuiltinSpec, weights: ModelWeights) -> nn.Module:
         return TransformerClassifier(spec, weights)
     if isinstance(spec, RNNSpec) and isinstance(weights, RNNWeights):
         return RNNClassifier(spec, weights)
+    if isinstance(spec, GPTSpec) and isinstance(weights, GPTWeights):
+        return GPT(spec, weights)
+    if isinstance(spec, ViTSpec) and isinstance(weights, ViTWeights):
+        return ViT(spec, weights)
+    if isinstance(spec, BERTSpec) and isinstance(weights, BERTWeights):
+        return BERT(spec, weights)
     raise TypeError(f"no {type(weights).__name__} weights for a {spec.family} model")
 
 
@@ -334,6 +349,153 @@ class RNNClassifier(nn.Module):
         """Logits (batch, num_classes) for token ids (batch, seq_len)."""
         out, _ = self.rnn(self.embedding(tokens))
         return self.head(out[:, -1])
+
+
+class Block(nn.Module):
+    """One transformer block around ``F.scaled_dot_product_attention`` (PyTorch's fused kernels:
+    flash or memory-efficient on CUDA, a flash kernel on the CPU), as nanoGPT writes it.
+
+    Pre-norm (GPT, ViT): ``x + Dropout(Attn(LN(x)))``, ``x + Dropout(MLP(LN(x)))``; post-norm
+    (BERT): ``LN(x + Dropout(Attn(x)))``, ``LN(x + Dropout(MLP(x)))``. Dropout also on the
+    attention probabilities (inside the kernel).
+    """
+
+    def __init__(self, spec: AttentionSpec, w: BlockWeights) -> None:
+        super().__init__()
+        d = spec.d_model
+        self.heads, self.causal, self.dropout = spec.heads, spec.causal, spec.dropout
+        self.norm_first = not isinstance(spec, BERTSpec)
+        self.norm1 = nn.LayerNorm(d, eps=spec.norm_eps)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.out = nn.Linear(d, d)
+        self.norm2 = nn.LayerNorm(d, eps=spec.norm_eps)
+        self.ff1 = nn.Linear(d, spec.ff_dim)
+        self.act = nn.GELU(approximate="tanh" if spec.gelu_approximate else "none")
+        self.ff2 = nn.Linear(spec.ff_dim, d)
+        self.drop = nn.Dropout(spec.dropout)
+        a = w.attention
+        # q, k, v as one (d, 3d) projection; heads are contiguous column blocks in each third
+        qkv = DenseWeights(
+            np.concatenate([a.query.kernel, a.key.kernel, a.value.kernel], axis=1),
+            np.concatenate([a.query.bias, a.key.bias, a.value.bias]),
+        )
+        _load_linear(self.qkv, qkv)
+        _load_linear(self.out, a.output)
+        _load_norm(self.norm1, w.norm1)
+        _load_norm(self.norm2, w.norm2)
+        _load_linear(self.ff1, w.ff1)
+        _load_linear(self.ff2, w.ff2)
+
+    def attention(self, x: torch.Tensor) -> torch.Tensor:
+        """Multi-head self-attention on (batch, seq, d)."""
+        b, s, d = x.shape
+        q, k, v = self.qkv(x).view(b, s, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        y = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=self.causal
+        )
+        return self.drop(self.out(y.transpose(1, 2).reshape(b, s, d)))
+
+    def mlp(self, x: torch.Tensor) -> torch.Tensor:
+        """The feed-forward branch."""
+        return self.drop(self.ff2(self.act(self.ff1(x))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """One block on (batch, seq, d)."""
+        if self.norm_first:
+            x = x + self.attention(self.norm1(x))
+            return x + self.mlp(self.norm2(x))
+        x = self.norm1(x + self.attention(x))
+        return self.norm2(x + self.mlp(x))
+
+
+def _embedding(table: np.ndarray) -> nn.Embedding:
+    embedding = nn.Embedding(*table.shape)
+    with torch.no_grad():
+        embedding.weight.copy_(_tensor(table))
+    return embedding
+
+
+def _layer_norm(spec: AttentionSpec, w: NormWeights) -> nn.LayerNorm:
+    norm = nn.LayerNorm(spec.d_model, eps=spec.norm_eps)
+    _load_norm(norm, w)
+    return norm
+
+
+def _linear(w: DenseWeights) -> nn.Linear:
+    linear = nn.Linear(*w.kernel.shape)
+    _load_linear(linear, w)
+    return linear
+
+
+class GPT(nn.Module):
+    """GPT-2: token + position embeddings, pre-norm causal blocks, final LayerNorm, the LM head
+    tied to the token embedding (``F.linear`` with its weight, no bias)."""
+
+    def __init__(self, spec: GPTSpec, weights: GPTWeights) -> None:
+        super().__init__()
+        self.token = _embedding(weights.token_embedding)
+        self.position = _embedding(weights.position_embedding)
+        self.register_buffer("positions", torch.arange(spec.seq_len), persistent=False)
+        self.drop = nn.Dropout(spec.dropout)
+        self.blocks = nn.Sequential(*(Block(spec, w) for w in weights.blocks))
+        self.norm = _layer_norm(spec, weights.final_norm)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Next-token logits (batch, seq_len, vocab) for token ids (batch, seq_len)."""
+        x = self.drop(self.token(tokens) + self.position(self.positions))
+        return F.linear(self.norm(self.blocks(x)), self.token.weight)
+
+
+class ViT(nn.Module):
+    """torchvision's VisionTransformer: patch convolution, class token, learned positions,
+    pre-norm blocks, final LayerNorm, head on the class token."""
+
+    def __init__(self, spec: ViTSpec, weights: ViTWeights) -> None:
+        super().__init__()
+        p, c, d = spec.patch, spec.input_hwc[2], spec.d_model
+        self.patch = nn.Conv2d(c, d, p, stride=p)
+        with torch.no_grad():
+            # neutral (kh, kw, in, out) -> torch (out, in, kh, kw)
+            self.patch.weight.copy_(_tensor(weights.patch.kernel.transpose(3, 2, 0, 1)))
+            assert weights.patch.bias is not None and self.patch.bias is not None
+            self.patch.bias.copy_(_tensor(weights.patch.bias))
+        self.class_token = nn.Parameter(_tensor(weights.class_token).clone().view(1, 1, d))
+        self.position = nn.Parameter(_tensor(weights.position_embedding).clone().unsqueeze(0))
+        self.drop = nn.Dropout(spec.dropout)
+        self.blocks = nn.Sequential(*(Block(spec, w) for w in weights.blocks))
+        self.norm = _layer_norm(spec, weights.final_norm)
+        self.head = _linear(weights.head)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Logits (batch, num_classes) for NCHW images."""
+        x = self.patch(images).flatten(2).transpose(1, 2)  # (batch, patches, d), rows first
+        x = torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1)
+        x = self.norm(self.blocks(self.drop(x + self.position)))
+        return self.head(x[:, 0])
+
+
+class BERT(nn.Module):
+    """BertForSequenceClassification: token + position + token-type embeddings, LayerNorm,
+    post-norm blocks, pooler (dense + tanh on [CLS]), dropout, classifier."""
+
+    def __init__(self, spec: BERTSpec, weights: BERTWeights) -> None:
+        super().__init__()
+        self.token = _embedding(weights.token_embedding)
+        self.position = _embedding(weights.position_embedding)
+        self.token_type = _embedding(weights.token_type_embedding)
+        self.register_buffer("positions", torch.arange(spec.seq_len), persistent=False)
+        self.norm = _layer_norm(spec, weights.embedding_norm)
+        self.drop = nn.Dropout(spec.dropout)
+        self.blocks = nn.Sequential(*(Block(spec, w) for w in weights.blocks))
+        self.pooler = _linear(weights.pooler)
+        self.head = _linear(weights.head)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Logits (batch, num_classes) for token ids (batch, seq_len), one segment (type 0)."""
+        x = self.token(tokens) + self.position(self.positions)
+        x = self.drop(self.norm(x + self.token_type(torch.zeros_like(tokens))))
+        pooled = torch.tanh(self.pooler(self.blocks(x)[:, 0]))
+        return self.head(self.drop(pooled))
 
 
 def trainable_parameters(model: nn.Module) -> list[nn.Parameter]:

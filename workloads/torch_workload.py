@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from workloads import custom
-from workloads.architectures import CustomSpec, reads_images
+from workloads.architectures import AttentionSpec, CustomSpec, GPTSpec, reads_images
 from workloads.base import Workload
 from workloads.data import Batch, stacked
 from workloads.torch_models import build_model, trainable_parameters
@@ -80,6 +80,9 @@ class TorchWorkload(Workload[torch.Tensor]):
             self.optimizer = self._optimizer(trainable_parameters(self.model))
         self.model.train()
         self._channels_first = reads_images(spec.model)
+        # a language model's logits (batch, seq, vocab) and targets (batch, seq) are flattened
+        # for CrossEntropyLoss, the mean over every position, as nanoGPT does
+        self._per_token = isinstance(spec.model, GPTSpec)
         self._parity_batch = self._to_device(*self._tensors(batches[0]))
         self._forward_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = self._loss_of
         self._scaler = torch.amp.GradScaler("cuda") if spec.precision == "fp16" else None
@@ -136,7 +139,10 @@ class TorchWorkload(Workload[torch.Tensor]):
         )
 
     def _loss_of(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.loss_fn(self.model(x), y)
+        out = self.model(x)
+        if self._per_token:
+            return self.loss_fn(out.flatten(0, -2), y.flatten())
+        return self.loss_fn(out, y)
 
     def param_count(self) -> int:
         """Elements of every trainable parameter."""
@@ -215,7 +221,28 @@ class TorchWorkload(Workload[torch.Tensor]):
             ),
             "optimizer": {"name": type(optimizer).__name__, **_plain(optimizer.defaults)},
             "loss_fn": repr(self.loss_fn) if isinstance(self.loss_fn, nn.Module) else "custom",
+            **self._attention_kernel(),
         }
+
+    def _attention_kernel(self) -> dict[str, str]:
+        """``{"attention": kernel}``: the one PyTorch's dispatcher picks for this model's
+        attention (shape, dtype, causal, dropout) on this device; empty without attention."""
+        model = self.spec.model
+        if not isinstance(model, AttentionSpec):
+            return {}
+        dtype = self._autocast or torch.float32
+        shape = (1, model.heads, model.seq_len, model.head_dim)
+        q = torch.zeros(shape, dtype=dtype, device=self.device)
+        call = f"F.scaled_dot_product_attention(is_causal={model.causal})"
+        try:
+            # the dispatcher's own choice (private API; SDPBackend's order)
+            choice = torch._fused_sdp_choice(
+                q, q, q, dropout_p=model.dropout, is_causal=model.causal
+            )
+            backend = torch.nn.attention.SDPBackend(choice).name.lower()
+        except (AttributeError, RuntimeError, ValueError, TypeError):
+            backend = "unknown"
+        return {"attention": f"{call}: {backend}"}
 
     def memory(self) -> tuple[int | None, int | None]:
         """CUDA caching allocator's allocated and peak bytes; unknown on the CPU."""

@@ -29,13 +29,16 @@ import numpy as np
 import numpy.typing as npt
 
 from workloads.architectures import (
+    BERTSpec,
     BuiltinSpec,
     CNNSpec,
+    GPTSpec,
     MLPSpec,
     ResNetConv,
     ResNetSpec,
     RNNSpec,
     TransformerSpec,
+    ViTSpec,
 )
 
 Float32Array = npt.NDArray[np.float32]
@@ -150,7 +153,55 @@ class RNNWeights:
     head: DenseWeights
 
 
-ModelWeights = list[DenseWeights] | CNNWeights | ResNetWeights | TransformerWeights | RNNWeights
+@dataclass(frozen=True)
+class GPTWeights:
+    """Token (vocab, d) and position (max_positions, d) tables, the blocks, the final norm; the
+    LM head is the token table (tied)."""
+
+    token_embedding: Float32Array
+    position_embedding: Float32Array
+    blocks: list[BlockWeights]
+    final_norm: NormWeights
+
+
+@dataclass(frozen=True)
+class ViTWeights:
+    """Patch convolution (p, p, C, d) with bias, class token (d,), positions (seq_len, d) with
+    the class token's first, the blocks, the final norm and the head."""
+
+    patch: ConvWeights
+    class_token: Float32Array
+    position_embedding: Float32Array
+    blocks: list[BlockWeights]
+    final_norm: NormWeights
+    head: DenseWeights
+
+
+@dataclass(frozen=True)
+class BERTWeights:
+    """Token, position and token-type tables, their norm, the (post-norm) blocks, the pooler
+    (d, d) and the classifier."""
+
+    token_embedding: Float32Array
+    position_embedding: Float32Array
+    token_type_embedding: Float32Array
+    embedding_norm: NormWeights
+    blocks: list[BlockWeights]
+    pooler: DenseWeights
+    head: DenseWeights
+
+
+AttentionWeightsT = GPTWeights | ViTWeights | BERTWeights
+ModelWeights = (
+    list[DenseWeights]
+    | CNNWeights
+    | ResNetWeights
+    | TransformerWeights
+    | RNNWeights
+    | GPTWeights
+    | ViTWeights
+    | BERTWeights
+)
 
 
 def initial_weights(model: BuiltinSpec, seed: int) -> ModelWeights:
@@ -164,6 +215,12 @@ def initial_weights(model: BuiltinSpec, seed: int) -> ModelWeights:
         return _resnet(rng, model)
     if isinstance(model, TransformerSpec):
         return _transformer(rng, model)
+    if isinstance(model, GPTSpec):
+        return _gpt(rng, model)
+    if isinstance(model, ViTSpec):
+        return _vit(rng, model)
+    if isinstance(model, BERTSpec):
+        return _bert(rng, model)
     return _rnn(rng, model)
 
 
@@ -247,6 +304,83 @@ def _transformer(rng: np.random.Generator, model: TransformerSpec) -> Transforme
         blocks.append(BlockWeights(_norm(d), attention, _norm(d), ff1, ff2))
     head = _dense(rng, d, model.num_classes)
     return TransformerWeights(token, position, blocks, _norm(d), head)
+
+
+def _normal(rng: np.random.Generator, std: float, shape: tuple[int, ...]) -> Float32Array:
+    return (rng.standard_normal(shape) * std).astype(np.float32)
+
+
+def _normal_dense(rng: np.random.Generator, fan_in: int, fan_out: int, std: float) -> DenseWeights:
+    """N(0, std) kernel, zero bias: GPT-2's and BERT's initialisation of every linear layer."""
+    return DenseWeights(_normal(rng, std, (fan_in, fan_out)), np.zeros(fan_out, np.float32))
+
+
+def _normal_block(
+    rng: np.random.Generator, d: int, ff: int, std: float, residual_std: float
+) -> BlockWeights:
+    """A block with N(0, std) kernels and zero biases; the two projections that feed the
+    residual stream (attention output, second MLP layer) get ``residual_std``."""
+    q, k, v = (_normal_dense(rng, d, d, std) for _ in "qkv")
+    attention = AttentionWeights(q, k, v, output=_normal_dense(rng, d, d, residual_std))
+    ff1 = _normal_dense(rng, d, ff, std)
+    ff2 = _normal_dense(rng, ff, d, residual_std)
+    return BlockWeights(_norm(d), attention, _norm(d), ff1, ff2)
+
+
+def _gpt(rng: np.random.Generator, model: GPTSpec) -> GPTWeights:
+    """GPT-2's initialisation (as nanoGPT and Hugging Face write it): N(0, 0.02) embeddings and
+    kernels, zero biases, the residual projections scaled down to 0.02 / sqrt(2 layers)."""
+    d = model.d_model
+    token = _normal(rng, EMBEDDING_STD, (model.vocab_size, d))
+    position = _normal(rng, EMBEDDING_STD, (model.max_positions, d))
+    residual = EMBEDDING_STD / math.sqrt(2 * model.layers)
+    blocks = [
+        _normal_block(rng, d, model.ff_dim, EMBEDDING_STD, residual) for _ in range(model.layers)
+    ]
+    return GPTWeights(token, position, blocks, _norm(d))
+
+
+def _bert(rng: np.random.Generator, model: BERTSpec) -> BERTWeights:
+    """BERT's initialisation (Hugging Face's ``_init_weights``): N(0, 0.02) tables and kernels,
+    zero biases."""
+    d, std = model.d_model, EMBEDDING_STD
+    token = _normal(rng, std, (model.vocab_size, d))
+    position = _normal(rng, std, (model.max_positions, d))
+    token_type = _normal(rng, std, (model.type_vocab_size, d))
+    blocks = [_normal_block(rng, d, model.ff_dim, std, std) for _ in range(model.layers)]
+    pooler = _normal_dense(rng, d, d, std)
+    head = _normal_dense(rng, d, model.num_classes, std)
+    return BERTWeights(token, position, token_type, _norm(d), blocks, pooler, head)
+
+
+def _vit(rng: np.random.Generator, model: ViTSpec) -> ViTWeights:
+    """torchvision's ``VisionTransformer`` initialisation, but for the head: the patch
+    convolution N(0, 1/sqrt(fan_in)) (torchvision truncates at 2 std) with a zero bias, a zero
+    class token, N(0, 0.02) positions, attention as ``nn.MultiheadAttention`` (xavier over the
+    stacked q/k/v, zero biases), MLP kernels xavier-uniform with N(0, 1e-6) biases. torchvision
+    zeroes the head; here it keeps ``nn.Linear``'s default, so the first loss depends on the
+    whole model (a zero head makes it log(num_classes) whatever the rest computes)."""
+    d, p, c = model.d_model, model.patch, model.input_hwc[2]
+    fan_in = p * p * c
+    patch = ConvWeights(
+        _normal(rng, math.sqrt(1.0 / fan_in), (p, p, c, d)), np.zeros(d, np.float32), None
+    )
+    class_token = np.zeros(d, np.float32)
+    position = _normal(rng, EMBEDDING_STD, (model.seq_len, d))
+    blocks = []
+    for _ in range(model.layers):
+        bound = math.sqrt(6.0 / (d + 3 * d))
+        q, k, v = (
+            DenseWeights(_uniform(rng, bound, (d, d)), np.zeros(d, np.float32)) for _ in "qkv"
+        )
+        attention = AttentionWeights(q, k, v, output=_dense(rng, d, d, bias=False))
+        ff = model.ff_dim
+        xavier = math.sqrt(6.0 / (d + ff))
+        ff1 = DenseWeights(_uniform(rng, xavier, (d, ff)), _normal(rng, 1e-6, (ff,)))
+        ff2 = DenseWeights(_uniform(rng, xavier, (ff, d)), _normal(rng, 1e-6, (d,)))
+        blocks.append(BlockWeights(_norm(d), attention, _norm(d), ff1, ff2))
+    head = _dense(rng, d, model.num_classes)
+    return ViTWeights(patch, class_token, position, blocks, _norm(d), head)
 
 
 def _rnn(rng: np.random.Generator, model: RNNSpec) -> RNNWeights:

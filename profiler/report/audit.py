@@ -63,6 +63,7 @@ ORDER: tuple[str, ...] = (
     "tf32_cudnn",
     "float32_matmul_precision",
     "execution",
+    "attention",
     "compile",
     "compile_cache",
     "jit_compile",

@@ -238,7 +238,18 @@ def test_shipped_examples_are_valid(path: Path) -> None:
 
 def test_one_shipped_example_per_family() -> None:
     families = {load_config(p).model.family for p in (resources_dir() / "configs").glob("*.yaml")}
-    assert families == {"mlp", "cnn", "resnet", "transformer", "rnn", "custom", "script"}
+    assert families == {
+        "mlp",
+        "cnn",
+        "resnet",
+        "transformer",
+        "rnn",
+        "gpt",
+        "vit",
+        "bert",
+        "custom",
+        "script",
+    }
 
 
 @pytest.mark.parametrize(

@@ -147,3 +147,35 @@ def read_until_eof(fd: int, deadline: float) -> bytes:
             if not chunk:
                 return b"".join(chunks)
             chunks.append(chunk)
+
+
+def probe_all(
+    frameworks: tuple[str, ...], specs: list[dict[str, Any]], workdir: Path, timeout_s: float = 240
+) -> dict[str, list[dict[str, Any]]]:
+    """Each framework's ``parity_probe`` results for every spec, the children running at once."""
+    text = json.dumps(specs)
+    procs = {
+        fw: subprocess.Popen(
+            [sys.executable, "-m", "tests.workloads.parity_probe", fw],
+            cwd=ROOT,
+            env=child_env(workdir / fw),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for fw in frameworks
+    }
+    out = {}
+    try:
+        for fw, proc in procs.items():
+            stdout, stderr = proc.communicate(text, timeout=timeout_s)
+            assert proc.returncode == 0, stderr[-4000:]
+            out[fw] = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+            assert len(out[fw]) == len(specs), stderr[-4000:]
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    return out

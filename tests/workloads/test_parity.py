@@ -8,13 +8,11 @@ shows up as a different loss or count. All cases run in one child process per fr
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
-from tests.workloads.helpers import ROOT, child_env, config_spec
+from tests.workloads.helpers import config_spec, probe_all
 from workloads.spec import parse_spec
 
 pytestmark = pytest.mark.slow
@@ -244,33 +242,8 @@ def _spec(model: dict[str, Any], optimizer: dict[str, Any], loss: str) -> dict[s
 @pytest.fixture(scope="module")
 def probes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
     """Each framework's results for every case, the children running at once."""
-    specs = json.dumps([_spec(m, o, loss) for _, m, o, loss in CASES])
-    workdir = tmp_path_factory.mktemp("parity")
-    procs = {
-        fw: subprocess.Popen(
-            [sys.executable, "-m", "tests.workloads.parity_probe", fw],
-            cwd=ROOT,
-            env=child_env(workdir / fw),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for fw in FRAMEWORKS
-    }
-    out = {}
-    try:
-        for fw, proc in procs.items():
-            stdout, stderr = proc.communicate(specs, timeout=240)
-            assert proc.returncode == 0, stderr[-4000:]
-            out[fw] = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
-            assert len(out[fw]) == len(CASES), stderr[-4000:]
-    finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
-    return out
+    specs = [_spec(m, o, loss) for _, m, o, loss in CASES]
+    return probe_all(FRAMEWORKS, specs, tmp_path_factory.mktemp("parity"))
 
 
 def _rel(a: float, b: float) -> float:
