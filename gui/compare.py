@@ -85,19 +85,10 @@ def _runs_of(data: SessionData, framework: str) -> tuple[RunData, ...]:
 AXES: dict[str, str] = {"step": "training step", "time": "time since the run's launch (s)"}
 
 
-def run_origin(run: RunData) -> float:
-    """When the run started, on its session's clock: its first phase, else its first data."""
-    starts = [p.start for p in run.phases if not math.isnan(p.start)]
-    firsts = [float(np.nanmin(c.col("t"))) for c in (run.windows, run.samples) if len(c.col("t"))]
-    candidates = starts or firsts
-    return min(candidates) if candidates else math.nan
-
-
 def series_of(run: RunData, key: str, axis: str) -> tuple[np.ndarray, np.ndarray]:
     """``(x, y)`` of one series of a run: x is the training step (``axis='step'``) or seconds
     since the run's launch, so runs from different sessions start at the same zero."""
-    x, y = run.series(key, axis)
-    return (x - run_origin(run), y) if axis == "time" else (x, y)
+    return run.series(key, "step" if axis == "step" else "launch")
 
 
 class CompareDialog(QDialog):

@@ -211,6 +211,7 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         self.summary.baselineChanged.connect(self._on_baseline_changed)
         self.dashboard.layoutChanged.connect(self._save_plot_layout)
         self.dashboard.axisModeChanged.connect(self._save_plot_layout)
+        self.dashboard.saveRequested.connect(self.save_plot_dialog)
         c = self.controller
         c.runsPlanned.connect(self._on_planned)
         c.runStarted.connect(self._on_started)

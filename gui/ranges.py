@@ -44,3 +44,15 @@ def nice_y_range(
     step = nice_above((want_hi - want_lo) / 5)
     new = (math.floor(want_lo / step) * step, math.ceil(want_hi / step) * step)
     return None if current is not None and new == current else new
+
+
+def log_y_range(lo: float, hi: float) -> tuple[float, float] | None:
+    """A y range in log10 units for log10 data spanning ``[lo, hi]``: whole or half decades
+    around it (``(-0.5, 1.0)`` shows 0.3 to 10), never narrower than half a decade."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    low = math.floor(lo * 2) / 2
+    high = math.ceil(hi * 2) / 2
+    if high - low < 0.5:
+        high = low + 0.5
+    return low, high

@@ -14,7 +14,18 @@ from PySide6.QtWidgets import QFileDialog
 
 from gui.adapter import Batch
 from gui.compare import CompareDialog, Pair, compare_runs, compare_sessions
-from gui.export import EXPORT_FILTERS, PreviewDialog, PreviewPages, export_report, render_preview
+from gui.export import (
+    EXPORT_FILTERS,
+    PreviewDialog,
+    PreviewPages,
+    WrittenFileNote,
+    export_report,
+    remember_folder,
+    render_preview,
+    suggested_path,
+)
+from gui.notify import SessionNotifier
+from gui.plot_options import IMAGE_FORMATS, plot_image_bytes
 from gui.replay import StoredView, load_stored
 from gui.rundata import SessionData
 from gui.side_panel import describe_config
@@ -162,6 +173,7 @@ class SessionsMixin:
         self.summary.refresh()
         self.dashboard.set_live(False)
         self._set_status(text)
+        self.notifier().session_ended(elapsed, "FrameDuel: session ended", text)
         if self.history_loaded:
             self.history.refresh()
         if self._close_when_finished:
@@ -278,10 +290,12 @@ class SessionsMixin:
         if session_id is None:
             return
         name = f"{self._session_name or 'session'}-{session_id}{suffix}"
-        path, _ = QFileDialog.getSaveFileName(self, "Export report", name, EXPORT_FILTERS[suffix])
+        start = suggested_path(self.settings.q, name)
+        path, _ = QFileDialog.getSaveFileName(self, "Export report", start, EXPORT_FILTERS[suffix])
         if path:
             if not Path(path).suffix:
                 path += suffix
+            remember_folder(self.settings.q, path)
             self.export_to(path, session_id)
 
     def export_to(self, path: str, session_id: int | None = None) -> None:
@@ -296,6 +310,7 @@ class SessionsMixin:
         def done(written: Path) -> None:
             self._set_status(f"Exported session {sid} to {written}")
             self.banner.show_message(f"Exported session {sid} to {written}", "info")
+            self.written_note().show_file(str(written))
             self.exported.emit(str(written))
 
         self.runner.submit(
@@ -304,6 +319,56 @@ class SessionsMixin:
             done,
             lambda message, details: self.banner.show_message(
                 f"Cannot export session {sid}: {message}", "error", details
+            ),
+        )
+
+    def written_note(self) -> WrittenFileNote:
+        """The status bar's note offering to open the last file written (made when first
+        needed)."""
+        note = getattr(self, "_written_note", None)
+        if note is None:
+            note = self._written_note = WrittenFileNote(self)
+            self.statusBar().insertPermanentWidget(0, note)
+        return note
+
+    def notifier(self) -> SessionNotifier:
+        """Notifies of long sessions' ends (made when first needed)."""
+        notifier = getattr(self, "_notifier", None)
+        if notifier is None:
+            notifier = self._notifier = SessionNotifier(self)
+        return notifier
+
+    # -- saving plots ---------------------------------------------------------------------
+
+    def save_plot_dialog(self, key: str, fmt: str) -> None:
+        """Ask where to save plot ``key`` as ``png`` or ``svg`` (on the user's request)."""
+        stem = self._session_name or "frameduel"
+        name = f"{stem}-{key}.{fmt}"
+        start = suggested_path(self.settings.q, name)
+        path, _ = QFileDialog.getSaveFileName(self, "Save plot", start, IMAGE_FORMATS[fmt])
+        if path:
+            if not Path(path).suffix:
+                path += f".{fmt}"
+            remember_folder(self.settings.q, path)
+            self.save_plot_to(key, path)
+
+    def save_plot_to(self, key: str, path: str) -> None:
+        """Render plot ``key`` as the file's suffix says (.png or .svg) and write it in a
+        worker; ``exported(path)`` follows, or an error in the banner."""
+        fmt = Path(path).suffix.lower().lstrip(".")
+        data = plot_image_bytes(self.dashboard.plots[key], fmt)  # painting: the GUI thread's
+
+        def done(_result: object) -> None:
+            self._set_status(f"Saved the plot to {path}")
+            self.written_note().show_file(path)
+            self.exported.emit(path)
+
+        self.runner.submit(
+            "save-plot",
+            lambda: Path(path).write_bytes(data),
+            done,
+            lambda message, details: self.banner.show_message(
+                f"Cannot save the plot: {message}", "error", details
             ),
         )
 

@@ -1,0 +1,112 @@
+"""The window's views beyond the plots themselves: saving a plot, the export folder it remembers,
+opening what was written, and the notice at the end of a long session."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QUrl
+from pytestqt.qtbot import QtBot
+
+from gui import window_sessions
+from gui.main_window import MainWindow
+from tests.gui.conftest import WindowMaker
+from tests.gui.recorded import record_session
+
+TIMEOUT_MS = 60_000
+
+
+def open_recorded(window: MainWindow, qtbot: QtBot, store_path: Path) -> int:
+    sid = record_session(store_path, "views")
+    with qtbot.waitSignal(window.sessionShown, timeout=TIMEOUT_MS):
+        window.open_session(sid)
+    return sid
+
+
+class SaveDialogs:
+    """Stands in for the native file dialog: records where it opened, answers ``answer``."""
+
+    def __init__(self) -> None:
+        self.started_in: list[str] = []
+        self.answer = ""
+
+    def __call__(self, _parent: object, _title: str, start: str, _filter: str) -> tuple[str, str]:
+        self.started_in.append(start)
+        return self.answer, ""
+
+
+@pytest.fixture
+def dialogs(monkeypatch: pytest.MonkeyPatch) -> SaveDialogs:
+    answers = SaveDialogs()
+    monkeypatch.setattr(window_sessions.QFileDialog, "getSaveFileName", answers)
+    return answers
+
+
+def test_export_remembers_the_folder_and_offers_to_open_the_file(
+    make_window: WindowMaker,
+    qtbot: QtBot,
+    store_path: Path,
+    tmp_path: Path,
+    dialogs: SaveDialogs,
+) -> None:
+    window = make_window()
+    sid = open_recorded(window, qtbot, store_path)
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    dialogs.answer = str(folder / "first.json")
+    with qtbot.waitSignal(window.exported, timeout=TIMEOUT_MS):
+        window.export_dialog(".json")
+    assert dialogs.started_in[0] == f"views-{sid}.json"  # nothing remembered yet
+
+    note = window.written_note()
+    assert note.isVisible() and "first.json" in note.label.text()
+    opened: list[QUrl] = []
+    note.opener = lambda url: opened.append(url) or True
+    note.open_button.click()
+    note.folder_button.click()
+    assert [u.toLocalFile() for u in opened] == [str(folder / "first.json"), str(folder)]
+
+    dialogs.answer = ""  # cancelled: nothing written
+    window.export_dialog(".csv")
+    assert dialogs.started_in[1] == str(folder / f"views-{sid}.csv")
+
+    again = make_window()  # the folder is remembered in the settings, across restarts
+    other = open_recorded(again, qtbot, store_path)
+    again.export_dialog(".html")
+    assert dialogs.started_in[2] == str(folder / f"views-{other}.html")
+
+
+def test_a_plot_is_saved_as_png_and_svg_from_its_menu(
+    window: MainWindow, qtbot: QtBot, store_path: Path, tmp_path: Path, dialogs: SaveDialogs
+) -> None:
+    open_recorded(window, qtbot, store_path)
+    menu = window.dashboard.plot_menu("step_time_ms")
+    for fmt, magic in (("png", b"\x89PNG"), ("svg", b"<?xml")):
+        dialogs.answer = str(tmp_path / f"step.{fmt}")
+        with qtbot.waitSignal(window.exported, timeout=TIMEOUT_MS) as saved:
+            next(a for a in menu.actions() if a.data() == fmt).trigger()
+        written = Path(saved.args[0])
+        assert written.read_bytes().startswith(magic)
+        assert f"step.{fmt}" in window.written_note().label.text()
+    assert dialogs.started_in[1] == str(tmp_path / "views-step_time_ms.svg")
+
+
+def test_a_long_session_ends_with_a_notice_that_does_not_fail_offscreen(
+    window: MainWindow,
+) -> None:
+    notifier = window.notifier()
+    window._session_name = "short"
+    window._started_at = time.monotonic() - 5.0
+    window._on_session_finished(7, "ok")
+    assert notifier.sent == []  # a short session: the user is still watching
+
+    window._session_name = "long"
+    window._started_at = time.monotonic() - 2 * notifier.long_s
+    window._on_session_finished(8, "ok")
+    assert len(notifier.sent) == 1
+    channel, _title, text = notifier.sent[0]
+    assert channel in ("tray", "status")  # offscreen there is no tray: the status bar says it
+    assert "long finished" in text and "session 8" in text
+    assert "long finished" in window.status_text()
