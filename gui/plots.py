@@ -39,6 +39,7 @@ from gui.plot_grid import AXIS_LABELS, PlotGrid
 from gui.plot_options import LOG_KEYS, EmptyNote, PlotViewBox, build_menu, empty_text
 from gui.ranges import log_y_range, nice_above, nice_y_range
 from gui.rundata import RunData, SessionData
+from gui.system_view import SystemView
 from gui.theme import LIGHT, Theme
 from profiler.session import RunInfo
 
@@ -86,6 +87,8 @@ class LiveDashboard(QWidget):
         )
         self.readout, self.phase_legend, self.legend = header.readout, header.phases, header.legend
         layout.addWidget(header)
+        self.system = SystemView(self, theme)
+        layout.addWidget(self.system)
         grid = QGridLayout()
         grid.setSpacing(6)
         layout.addLayout(grid, 1)
@@ -137,6 +140,10 @@ class LiveDashboard(QWidget):
         self.reset_zoom_action.triggered.connect(self.reset_zoom)
         self.shade_action = QAction("&Shade phases", self, checkable=True, checked=True)
         self.shade_action.toggled.connect(self.set_shading)
+        self.system_action = QAction("S&ystem view (cores, memory, GPU)", self, checkable=True)
+        self.system_action.setChecked(True)
+        self.system_action.setToolTip("The machine's CPU cores, memory and GPU while a run goes")
+        self.system_action.toggled.connect(self.system.setVisible)
         self.plot_actions: dict[str, QAction] = {}
         for spec in SERIES:
             action = QAction(spec.label, self, checkable=True, checked=True)
@@ -156,6 +163,7 @@ class LiveDashboard(QWidget):
         fg = theme.plot_foreground
         self.grid.apply_theme(theme)
         self.crosshair.set_color(fg)
+        self.system.apply_theme(theme)
         for note in self.notes.values():
             note.set_color(fg)
         self.shading.alpha = 56 if theme.dark else 46
@@ -179,6 +187,8 @@ class LiveDashboard(QWidget):
     def add_points(self, batch: Batch) -> None:
         """Store a batch's data; the curves that changed are redrawn by the timer."""
         self.data_changed(self.data.add_batch(batch))
+        if batch.system is not None and self.live:
+            self.system.show_snapshot(batch.system)
 
     def data_changed(self, run_ids: set[int]) -> None:
         """Schedule a redraw of these runs' curves (their data in ``self.data`` grew)."""
@@ -264,6 +274,8 @@ class LiveDashboard(QWidget):
 
     def set_live(self, live: bool) -> None:
         """Whether data still arrives (the x range then keeps room ahead); False fits it."""
+        if not live:
+            self.system.clear()  # the machine now is no longer the session's
         if live != self.live:
             self.live = live
             self._shown_end = 0.0

@@ -128,6 +128,7 @@ class WindowActions:
             dash.reset_zoom_action,
             dash.shade_action,
             dash.log_step_action,
+            dash.system_action,
         ):
             view.addAction(action)
         plots = view.addMenu("&Plots")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from pytestqt.qtbot import QtBot
 
-from gui.adapter import Batch, PhaseChange, SamplePoint, WindowPoint
+from gui.adapter import Batch, PhaseChange, SamplePoint, SystemSnapshot, WindowPoint
 from gui.plots import LiveDashboard
 from gui.ranges import log_y_range
 from gui.rundata import SessionData
@@ -218,3 +218,32 @@ def test_a_plot_renders_as_png_and_svg(dash: LiveDashboard, qtbot: QtBot) -> Non
     with qtbot.waitSignal(dash.saveRequested) as blocker:
         next(a for a in dash.plot_menu("loss").actions() if a.data() == "svg").trigger()
     assert blocker.args == ["loss", "svg"]
+
+
+def test_the_system_view_shows_cores_memory_and_the_gpu_while_live(
+    dash: LiveDashboard, qtbot: QtBot
+) -> None:
+    assert "while a session runs" in dash.system.text()
+    dash.set_live(True)
+    batch = noisy_batch(1, 0.0, 8.0)
+    batch.system = SystemSnapshot(
+        2.0, (10.0, 95.0, 50.0, NAN), 12_595.2, 64_204.8, 85.0, 1536.0, 120.0, 65.0
+    )
+    dash.add_points(batch)
+    text = dash.system.text()
+    assert "CPU 39% of 4 cores" in text  # the NaN core counts as idle in the mean
+    assert "Memory 12.3 / 62.7 GiB (20%)" in text
+    assert "GPU 85% · 1.5 GiB · 120 W · 65 °C" in text
+    assert len(dash.system.bars.cores) == 4
+    assert "1: 95%" in dash.system.bars.toolTip()
+    image = dash.system.bars.grab().toImage()  # the busy core's bar is painted red
+    assert image.width() > 0
+
+    dash.add_points(Batch(system=SystemSnapshot(2.1, (5.0,), 100.0, NAN)))
+    assert "GPU" not in dash.system.text() and "100 MiB" not in dash.system.text()
+    assert "Memory 0.1 GiB used" in dash.system.text()
+
+    dash.set_live(False)  # the machine now is no longer the session's
+    assert "while a session runs" in dash.system.text()
+    dash.system_action.trigger()
+    assert dash.system.isHidden()

@@ -4,8 +4,10 @@ opening what was written, and the notice at the end of a long session."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import pytest
 from PySide6.QtCore import QUrl
 from pytestqt.qtbot import QtBot
@@ -110,3 +112,22 @@ def test_a_long_session_ends_with_a_notice_that_does_not_fail_offscreen(
     assert channel in ("tray", "status")  # offscreen there is no tray: the status bar says it
     assert "long finished" in text and "session 8" in text
     assert "long finished" in window.status_text()
+
+
+@pytest.mark.slow
+def test_a_real_run_fills_the_system_view_from_the_engines_sampler(
+    window: MainWindow, qtbot: QtBot, make_config: Callable[..., Path]
+) -> None:
+    window.load_config_file(make_config(steps=100_000, **{"[torch, tensorflow]": "[torch]"}))
+    with qtbot.waitSignal(window.controller.runStarted, timeout=180_000):
+        assert window.start_run()
+    system = window.dashboard.system
+    qtbot.waitUntil(lambda: system.snapshot is not None, timeout=60_000)
+    assert len(system.bars.cores) == psutil.cpu_count()
+    assert f"of {psutil.cpu_count()} cores" in system.text()
+    total_gib = psutil.virtual_memory().total / 2**30
+    assert f"/ {total_gib:.1f} GiB" in system.text()
+
+    with qtbot.waitSignal(window.controller.sessionFinished, timeout=60_000):
+        window.stop_run()
+    assert system.snapshot is None and "while a session runs" in system.text()
