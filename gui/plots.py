@@ -88,6 +88,7 @@ class LiveDashboard(QWidget):
         self.readout, self.phase_legend, self.legend = header.readout, header.phases, header.legend
         layout.addWidget(header)
         self.system = SystemView(self, theme)
+        self.system_action.toggled.connect(self.system.setVisible)
         layout.addWidget(self.system)
         grid = QGridLayout()
         grid.setSpacing(6)
@@ -143,7 +144,6 @@ class LiveDashboard(QWidget):
         self.system_action = QAction("S&ystem view (cores, memory, GPU)", self, checkable=True)
         self.system_action.setChecked(True)
         self.system_action.setToolTip("The machine's CPU cores, memory and GPU while a run goes")
-        self.system_action.toggled.connect(self.system.setVisible)
         self.plot_actions: dict[str, QAction] = {}
         for spec in SERIES:
             action = QAction(spec.label, self, checkable=True, checked=True)
