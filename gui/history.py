@@ -1,7 +1,7 @@
 """History: every stored session, searchable by name, date, framework or status.
 
 The list is read from the store in a worker. Open (double-click, Enter) asks the window to
-reopen a session into the dashboard; Compare takes two selected sessions side by side.
+reopen a session into the dashboard; Compare takes two or more selected sessions side by side.
 """
 
 from __future__ import annotations
@@ -156,7 +156,9 @@ class HistoryView(QWidget):
         self.open_button = QPushButton("Open", self)
         self.open_button.setToolTip("Reopen the session in the dashboard (double-click, Enter)")
         self.compare_button = QPushButton("Compare", self)
-        self.compare_button.setToolTip("Select two sessions (Ctrl+click) to compare side by side")
+        self.compare_button.setToolTip(
+            "Select two or more sessions (Ctrl+click, Shift+click) to compare side by side"
+        )
         self.delete_button = QPushButton("Delete…", self)
         for button in (
             self.refresh_button,
@@ -253,7 +255,7 @@ class HistoryView(QWidget):
     def _update_buttons(self, *_: object) -> None:
         n = len(self.selected_ids())
         self.open_button.setEnabled(n == 1)
-        self.compare_button.setEnabled(n == 2)
+        self.compare_button.setEnabled(n >= 2)
         self.delete_button.setEnabled(n >= 1)
 
     def _open_selected(self, *_: object) -> None:
@@ -263,8 +265,8 @@ class HistoryView(QWidget):
 
     def _compare_selected(self) -> None:
         ids = self.selected_ids()
-        if len(ids) == 2:
-            self.compareRequested.emit(sorted(ids))  # A is the older one
+        if len(ids) >= 2:
+            self.compareRequested.emit(sorted(ids))  # the oldest is the baseline
 
     def _delete_selected(self) -> None:
         ids = self.selected_ids()

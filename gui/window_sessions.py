@@ -13,7 +13,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 
 from gui.adapter import Batch
-from gui.compare import CompareDialog, Pair, compare_runs, compare_sessions
+from gui.compare import CompareDialog
+from gui.comparison import Group, compare_runs, compare_sessions, config_diff
 from gui.export import (
     EXPORT_FILTERS,
     PreviewDialog,
@@ -239,36 +240,53 @@ class SessionsMixin:
         self.sessionShown.emit(view.session_id)
 
     def compare_stored(self, ids: list[int]) -> None:
-        """Compare two stored sessions side by side (both read in a worker)."""
-        a, b = ids[:2]
+        """Compare stored sessions side by side, two or more, in the order given (all read in
+        a worker); the first is the baseline of the ratios."""
         path = self.store_path()
         self.runner.submit(
             "compare-sessions",
-            lambda: (load_stored(path, a), load_stored(path, b)),
-            lambda views: self._show_comparison(
-                f"Session #{a} vs #{b}",
-                compare_sessions(*views),
-                f"A: {views[0].title} · B: {views[1].title}",
-            ),
+            lambda: [load_stored(path, i) for i in ids],
+            self._compare_views,
             lambda message, details: self.banner.show_message(
                 f"Cannot compare: {message}", "error", details
             ),
         )
 
-    def compare_selected_runs(self, ids: list[int]) -> None:
-        """Compare two runs of the session shown."""
-        a, b = ids[:2]
-        data = self.dashboard.data
-        names = f"{self.log_pane.run_name(a)} vs {self.log_pane.run_name(b)}"
+    def _compare_views(self, views: list[StoredView]) -> None:
+        titles = [f"#{v.session_id}" for v in views]
+        configs = config_diff([v.config for v in views])
+        described = "; ".join(f"{t}: {v.title}" for t, v in zip(titles, views, strict=True))
+        if configs:
+            described += ". Configs differ in " + ", ".join(k for k, _values in configs)
         self._show_comparison(
-            f"Runs: {names}",
-            compare_runs(data, a, b),
-            f"A: {self.log_pane.run_name(a)} · "
-            f"B: {self.log_pane.run_name(b)} (session {self._session_name})",
+            "Sessions " + " vs ".join(titles),
+            compare_sessions(views),
+            described,
+            configs=configs,
+            titles=titles,
         )
 
-    def _show_comparison(self, title: str, pairs: list[Pair], description: str) -> None:
-        dialog = CompareDialog(title, pairs, description, self, self.theme)
+    def compare_selected_runs(self, ids: list[int]) -> None:
+        """Compare runs of the session shown (the first is the baseline)."""
+        data = self.dashboard.data
+        names = [self.log_pane.run_name(i) for i in ids]
+        self._show_comparison(
+            f"Runs: {' vs '.join(names)}",
+            compare_runs(data, ids),
+            f"{', '.join(names)} (session {self._session_name})",
+        )
+
+    def _show_comparison(
+        self,
+        title: str,
+        groups: list[Group],
+        description: str,
+        configs: list[tuple[str, list[str]]] | None = None,
+        titles: list[str] | None = None,
+    ) -> None:
+        dialog = CompareDialog(
+            title, groups, description, self, theme=self.theme, configs=configs, titles=titles
+        )
         self.compare_dialog = dialog
         dialog.show()
         self.compared.emit(dialog)

@@ -131,3 +131,71 @@ def test_a_real_run_fills_the_system_view_from_the_engines_sampler(
     with qtbot.waitSignal(window.controller.sessionFinished, timeout=60_000):
         window.stop_run()
     assert system.snapshot is None and "while a session runs" in system.text()
+
+
+def test_compare_takes_n_sessions_keeps_every_framework_and_shows_config_differences(
+    window: MainWindow, qtbot: QtBot, store_path: Path
+) -> None:
+    a = record_session(store_path, "base")
+    b = record_session(
+        store_path,
+        "bigger-batch",
+        ("torch", "jax"),
+        step_ms={"torch": 4.0},
+        overrides={"train": {"batch_size": 16}, "run": {"sample_hz": 20}},
+    )
+    c = record_session(store_path, "tf-only", ("tensorflow",), step_ms={"tensorflow": 4.0})
+    with qtbot.waitSignal(window.history.loaded, timeout=TIMEOUT_MS):
+        window.commands.history.trigger()
+    window.history.select_ids([a, b, c])
+    assert window.history.compare_button.isEnabled()
+
+    with qtbot.waitSignal(window.compared, timeout=TIMEOUT_MS) as shown:
+        window.history.compare_button.click()
+    dialog = shown.args[0]
+
+    groups = {g[0].framework: [s.title for s in g] for g in dialog.groups}
+    assert groups == {
+        "torch": [f"#{a}", f"#{b}"],
+        "tensorflow": [f"#{a}", f"#{c}"],
+        "jax": [f"#{b}"],  # only one session ran it: kept, alone
+    }
+    headers = [dialog.header(i) for i in range(1, dialog.table.columnCount())]
+    assert headers[:3] == [f"PyTorch #{a}", f"PyTorch #{b}", f"#{b} / #{a}"]
+    assert f"JAX #{b}" in headers
+    assert not any("PyTorch PyTorch" in h for h in headers)
+    assert dialog.cell("step_time_ms", 3) == "0.80×"
+    assert dialog.cell("step_time_ms", 6) == "0.50×"  # TensorFlow: 4 ms in #c vs 8 ms in #a
+
+    rows = {
+        dialog.config_table.item(r, 0).text(): [
+            dialog.config_table.item(r, k).text() for k in range(1, 4)
+        ]
+        for r in range(dialog.config_table.rowCount())
+    }
+    assert rows["train.batch_size"] == ["8", "16", "8"]
+    assert rows["run.sample_hz"] == ["10.0", "20.0", "10.0"]
+    assert "name" not in rows
+    assert dialog.tabs.tabText(1).startswith("Config differences (")
+
+    dialog.show_series("step_time_ms", "step")
+    assert len(dialog.curves) == 5  # 2 torch + 2 tensorflow + 1 jax
+    # The legend sits above the plot, in words, not over the curves.
+    assert dialog.plot.getPlotItem().legend is None
+    legend = dialog.legend.text()
+    assert f"#{a} solid" in legend and f"#{b} dashed" in legend and f"#{c} dotted" in legend
+    assert "JAX" in legend
+    dialog.close()
+
+    # Two runs of one session: the framework is named once.
+    with qtbot.waitSignal(window.sessionShown, timeout=TIMEOUT_MS):
+        window.open_session(a)
+    with qtbot.waitSignal(window.compared, timeout=TIMEOUT_MS) as shown:
+        window.runs_table.compareRequested.emit(list(window.dashboard.data.runs))
+    runs = shown.args[0]
+    assert [runs.header(i) for i in range(1, 4)] == [
+        "PyTorch #1",
+        "TensorFlow #1",
+        "TensorFlow #1 / PyTorch #1",
+    ]
+    runs.close()
