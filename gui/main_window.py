@@ -206,6 +206,7 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         self.runs_table.compareRequested.connect(self.compare_selected_runs)
         self.history.openRequested.connect(self.open_session)
         self.history.compareRequested.connect(self.compare_stored)
+        self.history.rerunRequested.connect(self.rerun_session)
         self.history.table.selectionModel().selectionChanged.connect(self._refresh_controls)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.summary.baselineChanged.connect(self._on_baseline_changed)

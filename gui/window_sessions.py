@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtWidgets import QFileDialog
 
@@ -27,7 +28,7 @@ from gui.export import (
 )
 from gui.notify import SessionNotifier
 from gui.plot_options import IMAGE_FORMATS, plot_image_bytes
-from gui.replay import StoredView, load_stored
+from gui.replay import StoredView, load_stored, stored_config
 from gui.rundata import SessionData
 from gui.side_panel import describe_config
 from profiler.colors import label_of
@@ -238,6 +239,39 @@ class SessionsMixin:
         self._set_status(f"Showing stored session {view.title}: {view.status}")
         self._refresh_controls()
         self.sessionShown.emit(view.session_id)
+
+    def rerun_session(self, session_id: int) -> None:
+        """Run a stored session's config again, as it was stored (read in a worker)."""
+        if self.controller.is_running():
+            self.banner.show_message(
+                "A session is running: stop it (or let it finish) before re-running another.",
+                "info",
+            )
+            return
+        path = self.store_path()
+        self.runner.submit(
+            "rerun-session",
+            lambda: stored_config(path, session_id),
+            lambda stored: self._rerun(session_id, *stored),
+            lambda message, details: self.banner.show_message(
+                f"Cannot re-run session {session_id}: {message}", "error", details
+            ),
+        )
+
+    def _rerun(self, session_id: int, config: dict[str, Any], config_path: str | None) -> None:
+        try:
+            validated = Config.model_validate(config)
+        except ValueError as exc:
+            first = str(exc).splitlines()[0]
+            self.banner.show_message(
+                f"Cannot re-run session {session_id}: its stored config is no longer valid "
+                f"({first}); open its config file and fix it",
+                "error",
+                str(exc),
+            )
+            return
+        self._queue = []
+        self.run_config(validated, config_path)
 
     def compare_stored(self, ids: list[int]) -> None:
         """Compare stored sessions side by side, two or more, in the order given (all read in

@@ -3,6 +3,7 @@ opening what was written, and the notice at the end of a long session."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,9 @@ from PySide6.QtCore import QUrl
 from pytestqt.qtbot import QtBot
 
 from gui import window_sessions
+from gui.history import HEADERS
 from gui.main_window import MainWindow
+from profiler.store import Store
 from tests.gui.conftest import WindowMaker
 from tests.gui.recorded import record_session
 
@@ -199,3 +202,74 @@ def test_compare_takes_n_sessions_keeps_every_framework_and_shows_config_differe
         "TensorFlow #1 / PyTorch #1",
     ]
     runs.close()
+
+
+def show_history(window: MainWindow, qtbot: QtBot) -> None:
+    with qtbot.waitSignal(window.history.loaded, timeout=TIMEOUT_MS):
+        window.commands.history.trigger()
+
+
+def history_row(window: MainWindow, sid: int) -> dict[str, str]:
+    model = window.history.model
+    r = next(i for i, s in enumerate(model.sessions) if s.id == sid)
+    return {h: model.index(r, c).data() for c, h in enumerate(HEADERS)}
+
+
+def test_history_shows_duration_and_result_and_keeps_names_tags_and_notes(
+    window: MainWindow, qtbot: QtBot, store_path: Path
+) -> None:
+    two = record_session(store_path, "duel")  # torch 5 ms, tensorflow 8 ms a step
+    one = record_session(store_path, "solo", ("jax",), step_ms={"jax": 3.0})
+    show_history(window, qtbot)
+    row = history_row(window, two)
+    assert row["Result"] == "PyTorch 1.60× faster than TensorFlow"
+    assert row["Duration"] == "5 s"  # runs of 1.8 s and 2.4 s, 0.5 s apart: 4.7 s
+    assert history_row(window, one)["Result"] == "JAX 3.00 ms/step"
+
+    window.history.select_ids([two])
+    assert window.history.edit_button.isEnabled() and window.history.rerun_button.isEnabled()
+    dialog = window.history.edit_selected()
+    assert dialog is not None and dialog.name.text() == "duel"
+    dialog.name.setText("")
+    assert not dialog.buttons.button(dialog.buttons.StandardButton.Ok).isEnabled()
+    dialog.name.setText("duel after upgrade")
+    dialog.tags.setText("baseline, cuda-12")
+    dialog.note.setPlainText("driver 550 → 560")
+    with qtbot.waitSignal(window.history.loaded, timeout=TIMEOUT_MS):
+        dialog.accept()
+    row = history_row(window, two)
+    assert row["Name"] == "duel after upgrade" and row["Tags"] == "baseline, cuda-12"
+
+    window.history.search.setText("560")  # the note is searched too
+    assert window.history.visible_ids() == [two]
+    window.history.search.setText("cuda-12")
+    assert window.history.visible_ids() == [two]
+
+
+def test_rerunning_a_session_whose_stored_config_is_invalid_says_why(
+    window: MainWindow, qtbot: QtBot, store_path: Path
+) -> None:
+    sid = record_session(store_path, "broken")
+    with sqlite3.connect(store_path) as conn:
+        conn.execute('UPDATE sessions SET config_json = \'{"name": "broken"}\' WHERE id=?', (sid,))
+    show_history(window, qtbot)
+    window.history.select_ids([sid])
+    window.history.rerun_button.click()
+    qtbot.waitUntil(lambda: "Cannot re-run" in window.banner.text(), timeout=TIMEOUT_MS)
+    assert "no longer valid" in window.banner.text()
+    assert not window.controller.is_running()
+
+
+@pytest.mark.slow
+def test_a_stored_session_runs_again_from_history(
+    window: MainWindow, qtbot: QtBot, store_path: Path
+) -> None:
+    sid = record_session(store_path, "again", ("torch",), steps=40)
+    show_history(window, qtbot)
+    window.history.select_ids([sid])
+    with qtbot.waitSignal(window.controller.sessionFinished, timeout=180_000) as done:
+        window.history.rerun_button.click()
+    new_id, status = done.args
+    assert status == "ok" and new_id != sid
+    with Store(store_path) as store:
+        assert store.load(new_id).config == store.load(sid).config
