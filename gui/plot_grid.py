@@ -18,8 +18,8 @@ from gui.theme import Theme
 COLUMNS = 3
 GRID_ALPHA = 0.15
 AXIS_LABELS = {
-    "time": ("time since the session's start", "s"),
-    "launch": ("time since each run's launch", "s"),
+    "time": ("session time", "s"),
+    "launch": ("time since launch", "s"),
     "step": ("training step", ""),
 }
 

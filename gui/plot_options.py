@@ -72,6 +72,8 @@ class EmptyNote:
     def __init__(self, plot: pg.PlotWidget, text: str) -> None:
         self.view = plot.getPlotItem().getViewBox()
         self.axis = plot.getPlotItem().getAxis("left")
+        self.bottom = plot.getPlotItem().getAxis("bottom")
+        self._grid: object = False
         self.item = QGraphicsTextItem(text, self.view)
         self.item.setZValue(50)
         self.item.document().setDefaultTextOption(QTextOption(Qt.AlignmentFlag.AlignCenter))
@@ -90,12 +92,18 @@ class EmptyNote:
         self.item.setDefaultTextColor(qcolor)
 
     def set_shown(self, shown: bool) -> None:
-        """Show the note (and hide the y axis's meaningless values) or hide it."""
+        """Show the note (hiding the axes' meaningless 0–1 values and the grid) or hide it."""
         if shown == self.shown:
             return
         self.shown = shown
         self.item.setVisible(shown)
         self.axis.setStyle(showValues=not shown)
+        self.bottom.setStyle(showValues=not shown)
+        if shown:
+            self._grid = self.axis.grid
+            self.axis.setGrid(False)
+        else:
+            self.axis.setGrid(self._grid)
         if shown:
             self.view.setYRange(0.0, 1.0, padding=0.0)
             self._place()

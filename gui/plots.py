@@ -86,6 +86,10 @@ class LiveDashboard(QWidget):
             (self.time_axis_action, self.launch_axis_action, self.step_axis_action), self
         )
         self.readout, self.phase_legend, self.legend = header.readout, header.phases, header.legend
+        for label in (self.readout, self.phase_legend):
+            # Rich text that would otherwise widen the window (a long readout): clipped in a
+            # narrow window instead. The frameworks' legend keeps its width: it matters more.
+            label.setMinimumWidth(1)
         layout.addWidget(header)
         self.system = SystemView(self, theme)
         self.system_action.toggled.connect(self.system.setVisible)

@@ -38,7 +38,7 @@ class CoreBars(QWidget):
         self.cores: tuple[float, ...] = ()
         self.track = QColor("#8888")
         self.setMinimumSize(24, 22)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
 
     def sizeHint(self) -> QSize:
         return QSize(max(24, len(self.cores) * (MAX_BAR_WIDTH - 2 + BAR_GAP)), 22)
@@ -59,10 +59,11 @@ class CoreBars(QWidget):
         painter = QPainter(self)
         painter.setPen(Qt.PenStyle.NoPen)
         n = len(self.cores)
-        width = min(MAX_BAR_WIDTH, max(1.0, (self.width() - BAR_GAP * (n - 1)) / n))
+        gap = BAR_GAP if self.width() >= 3 * n else 0
+        width = min(MAX_BAR_WIDTH, max(1.0, (self.width() - gap * (n - 1)) / n))
         height = self.height()
         for i, percent in enumerate(self.cores):
-            x = i * (width + BAR_GAP)
+            x = i * (width + gap)
             painter.setBrush(self.track)
             painter.drawRect(QRectF(x, 0, width, height))
             if math.isfinite(percent):
@@ -91,11 +92,18 @@ class SystemView(QWidget):
         )
         self.idle = QLabel(IDLE_TEXT, self)
         self.idle.setObjectName("muted")
+        self.title = QLabel("<b>Machine</b>", self)
+        self.title.setToolTip("The whole machine, as sampled with the runs (not only the runs)")
+        row.addWidget(self.title)
         row.addWidget(self.cpu_label)
-        row.addWidget(self.bars)
         row.addWidget(self.memory)
         row.addWidget(self.gpu)
-        row.addWidget(self.idle, 1)
+        row.addWidget(self.idle)
+        # Last and stretching: in a narrow window the bars give way before the words do.
+        row.addWidget(self.bars, 1)
+        for label in (self.cpu_label, self.memory, self.gpu):
+            # Clipped at the right edge in a narrow window rather than widening it.
+            label.setMinimumWidth(1)
         self.snapshot: SystemSnapshot | None = None
         self.apply_theme(theme)
         self.clear()
@@ -123,7 +131,7 @@ class SystemView(QWidget):
         self.bars.setVisible(bool(cores))
         if cores:
             mean = sum(c for c in cores if math.isfinite(c)) / len(cores)
-            self.cpu_label.setText(f"CPU {mean:.0f}% of {len(cores)} cores")
+            self.cpu_label.setText(f"CPU {mean:.0f}% · {len(cores)} cores")
             self.bars.set_cores(cores)
         self.memory.setVisible(math.isfinite(snap.mem_used_mib))
         if math.isfinite(snap.mem_used_mib):
@@ -132,6 +140,9 @@ class SystemView(QWidget):
                 share = 100 * snap.mem_used_mib / snap.mem_total_mib
                 total = snap.mem_total_mib / 1024
                 self.memory.setText(f"Memory {used:.1f} / {total:.1f} GiB ({share:.0f}%)")
+                self.memory.setToolTip(
+                    f"Memory used by the whole machine: {used:.1f} GiB of {total:.1f} GiB"
+                )
             else:
                 self.memory.setText(f"Memory {used:.1f} GiB used")
         gpu = gpu_text(snap)

@@ -289,7 +289,10 @@ class SessionsMixin:
     def _compare_views(self, views: list[StoredView]) -> None:
         titles = [f"#{v.session_id}" for v in views]
         configs = config_diff([v.config for v in views])
-        described = "; ".join(f"{t}: {v.title}" for t, v in zip(titles, views, strict=True))
+        described = " · ".join(
+            f"{t} {v.name} ({v.created_at[:16].replace('T', ' ')})"
+            for t, v in zip(titles, views, strict=True)
+        )
         if configs:
             described += ". Configs differ in " + ", ".join(k for k, _values in configs)
         self._show_comparison(

@@ -231,7 +231,7 @@ def test_the_system_view_shows_cores_memory_and_the_gpu_while_live(
     )
     dash.add_points(batch)
     text = dash.system.text()
-    assert "CPU 39% of 4 cores" in text  # the NaN core counts as idle in the mean
+    assert "CPU 39% · 4 cores" in text  # the NaN core counts as idle in the mean
     assert "Memory 12.3 / 62.7 GiB (20%)" in text
     assert "GPU 85% · 1.5 GiB · 120 W · 65 °C" in text
     assert len(dash.system.bars.cores) == 4

@@ -127,7 +127,7 @@ def test_a_real_run_fills_the_system_view_from_the_engines_sampler(
     system = window.dashboard.system
     qtbot.waitUntil(lambda: system.snapshot is not None, timeout=60_000)
     assert len(system.bars.cores) == psutil.cpu_count()
-    assert f"of {psutil.cpu_count()} cores" in system.text()
+    assert f"· {psutil.cpu_count()} cores" in system.text()
     total_gib = psutil.virtual_memory().total / 2**30
     assert f"/ {total_gib:.1f} GiB" in system.text()
 
