@@ -4,7 +4,8 @@ and the history as tabs in the centre; runs, summary and log docked below.
 The window never touches the engine directly: it asks its SessionController to start or stop and
 derives what it shows from the controller's batched signals; store reads, report rendering,
 framework probes and config validation run in workers (``TaskRunner``). Configs live in
-``window_configs``, runs and sessions in ``window_sessions``, actions in ``window_actions``.
+``window_configs``, runs and sessions in ``window_sessions``, exports and saved plots in
+``window_outputs``, actions in ``window_actions``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from gui.summary import SummaryTable
 from gui.tasks import TaskRunner
 from gui.window_actions import WindowActions
 from gui.window_configs import ConfigsMixin
+from gui.window_outputs import OutputsMixin
 from gui.window_sessions import SessionsMixin
 
 Probe = Callable[[str | None, threading.Event], dict[str, Any]]
@@ -62,7 +64,7 @@ def ask_question(parent: QWidget, title: str, text: str) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
-class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
+class MainWindow(ConfigsMixin, SessionsMixin, OutputsMixin, QMainWindow):
     """The FrameDuel window.
 
     ``store_path`` (the CLI's --store) wins over the settings' store; ``settings`` defaults to

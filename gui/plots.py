@@ -15,7 +15,6 @@ pixel, ``decimate``), and while following the data the axes move in round steps 
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -37,7 +36,7 @@ from gui.overlays import (
 from gui.plot_curves import PlotCurves
 from gui.plot_grid import AXIS_LABELS, PlotGrid
 from gui.plot_options import LOG_KEYS, EmptyNote, PlotViewBox, build_menu, empty_text
-from gui.ranges import log_y_range, nice_above, nice_y_range
+from gui.ranges import follow_end, log_y_range, nice_y_range
 from gui.rundata import RunData, SessionData
 from gui.system_view import SystemView
 from gui.theme import LIGHT, Theme
@@ -258,23 +257,10 @@ class LiveDashboard(QWidget):
             self._moving = False
 
     def _follow_range(self) -> float:
-        """The x range's right end while following: a round number above the data's end.
-
-        The range grows in steps (1, 1.5, 2, 3, 4, 5, 6, 8 times a power of ten), so most
-        redraws keep it, and with it the axes, whose ticks are costly to lay out again.
-        """
-        end = self._end()
-        if end <= 0:
-            return 0.0
-        if not self.live:
-            return end * (1 + HEADROOM)  # nothing more is coming: fit the data
-        if self.axis_mode == "step":
-            planned = max((r.info.total_steps for r in self.data.runs.values()), default=0)
-            if planned >= end:
-                return planned * (1 + HEADROOM)  # the axis ends where the runs will
-        if end * (1 + HEADROOM) <= self._shown_end <= end * 2.5:
-            return self._shown_end
-        return nice_above(end * (1 + HEADROOM))
+        """The x range's right end while following (``ranges.follow_end``)."""
+        planned = self.data.planned_steps() if self.axis_mode == "step" else 0
+        end = self.data.x_end(self.axis_mode)
+        return follow_end(end, self.live, self._shown_end, planned, HEADROOM)
 
     def set_live(self, live: bool) -> None:
         """Whether data still arrives (the x range then keeps room ahead); False fits it."""
@@ -313,16 +299,6 @@ class LiveDashboard(QWidget):
             return 0
         width = self.plots[self._shown[0]].getPlotItem().getViewBox().width()
         return int(width) if width >= 50 else 800
-
-    def _end(self) -> float:
-        """The largest x of any data (seconds or steps)."""
-        if self.axis_mode == "time":
-            return self.data.last_t()
-        if self.axis_mode == "launch":
-            spans = [r.last_t - r.origin() for r in self.data.runs.values()]
-            return max((s for s in spans if not math.isnan(s)), default=0.0)
-        steps = [r.windows.col("step") for r in self.data.runs.values() if r.windows.count]
-        return max((float(np.nanmax(s)) for s in steps), default=0.0)
 
     def _view_moved(self, *_: object) -> None:
         # Zoomed or panned: the curves need an envelope of the new range (soon, once).

@@ -251,6 +251,22 @@ class SessionData:
         ends = [r.last_t for r in self.runs.values() if not math.isnan(r.last_t)]
         return max(ends, default=0.0)
 
+    def x_end(self, axis: str) -> float:
+        """The largest x of any data on x axis ``axis``: seconds since the session started
+        (``time``), the longest run's seconds since its launch (``launch``) or the last step
+        reported (``step``); 0 with none."""
+        if axis == "time":
+            return self.last_t()
+        if axis == "launch":
+            spans = [r.last_t - r.origin() for r in self.runs.values()]
+            return max((s for s in spans if not math.isnan(s)), default=0.0)
+        steps = [r.windows.col("step") for r in self.runs.values() if r.windows.count]
+        return max((float(np.nanmax(s)) for s in steps), default=0.0)
+
+    def planned_steps(self) -> int:
+        """The most training steps any run will take (0 when unknown)."""
+        return max((r.info.total_steps for r in self.runs.values()), default=0)
+
     def add_batch(self, batch: Batch) -> set[int]:
         """Append one batch of live data; returns the run ids whose data changed."""
         changed: set[int] = set()

@@ -98,7 +98,7 @@ class SystemView(QWidget):
         row.addWidget(self.cpu_label)
         row.addWidget(self.memory)
         row.addWidget(self.gpu)
-        row.addWidget(self.idle)
+        row.addWidget(self.idle, 1)
         # Last and stretching: in a narrow window the bars give way before the words do.
         row.addWidget(self.bars, 1)
         for label in (self.cpu_label, self.memory, self.gpu):

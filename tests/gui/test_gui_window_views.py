@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import QUrl
 from pytestqt.qtbot import QtBot
 
-from gui import window_sessions
+from gui import window_outputs
 from gui.history import HEADERS
 from gui.main_window import MainWindow
 from profiler.store import Store
@@ -45,7 +45,7 @@ class SaveDialogs:
 @pytest.fixture
 def dialogs(monkeypatch: pytest.MonkeyPatch) -> SaveDialogs:
     answers = SaveDialogs()
-    monkeypatch.setattr(window_sessions.QFileDialog, "getSaveFileName", answers)
+    monkeypatch.setattr(window_outputs.QFileDialog, "getSaveFileName", answers)
     return answers
 
 
