@@ -10,6 +10,8 @@ framework probes and config validation run in workers (``TaskRunner``). Configs 
 
 from __future__ import annotations
 
+import contextlib
+import json
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -214,6 +216,11 @@ class MainWindow(ConfigsMixin, SessionsMixin, OutputsMixin, QMainWindow):
         self.summary.baselineChanged.connect(self._on_baseline_changed)
         self.dashboard.layoutChanged.connect(self._save_plot_layout)
         self.dashboard.axisModeChanged.connect(self._save_plot_layout)
+        self.dashboard.optionsChanged.connect(
+            lambda: self.settings.q.setValue(
+                "plots/options", json.dumps(self.dashboard.options_state())
+            )
+        )
         self.dashboard.saveRequested.connect(self.save_plot_dialog)
         c = self.controller
         c.runsPlanned.connect(self._on_planned)
@@ -289,6 +296,8 @@ class MainWindow(ConfigsMixin, SessionsMixin, OutputsMixin, QMainWindow):
         if order or hidden:
             self.dashboard.set_layout(order, hidden)
         self.dashboard.set_axis_mode(axis)
+        with contextlib.suppress(ValueError):  # none saved yet, or unreadable: the defaults
+            self.dashboard.restore_options(json.loads(str(self.settings.q.value("plots/options"))))
 
     def _save_plot_layout(self, *_: object) -> None:
         d = self.dashboard

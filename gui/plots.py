@@ -35,9 +35,17 @@ from gui.overlays import (
 )
 from gui.plot_curves import PlotCurves
 from gui.plot_grid import AXIS_LABELS, PlotGrid
-from gui.plot_options import LOG_KEYS, EmptyNote, PlotViewBox, build_menu, empty_text
+from gui.plot_options import (
+    LOG_KEYS,
+    EmptyNote,
+    PlotOptions,
+    PlotViewBox,
+    build_menu,
+    empty_text,
+)
 from gui.ranges import follow_end, log_y_range, nice_y_range
 from gui.rundata import RunData, SessionData
+from gui.smoothing import SMOOTHING_KINDS
 from gui.system_view import SystemView
 from gui.theme import LIGHT, Theme
 from profiler.session import RunInfo
@@ -355,6 +363,24 @@ class LiveDashboard(QWidget):
         self.redraw()
         self._following = was_following
         self.optionsChanged.emit()
+
+    def options_state(self) -> dict[str, dict[str, object]]:
+        """Each plot's log scale and smoothing, where not the default (for the settings)."""
+        default = PlotOptions()
+        return {k: vars(o).copy() for k, o in self.options.items() if o != default}
+
+    def restore_options(self, state: object) -> None:
+        """Take back ``options_state()``; unknown plots and bad values are skipped."""
+        if not isinstance(state, dict):
+            return
+        for key, values in state.items():
+            if key not in self.options or not isinstance(values, dict):
+                continue
+            if values.get("log") is True:
+                self.set_log(key, True)
+            kind, window = values.get("smoothing"), values.get("window")
+            if kind in SMOOTHING_KINDS and kind != "off":
+                self.set_smoothing(key, str(kind), window if isinstance(window, int) else None)
 
     def smoothed_curve(self, run_id: int, key: str) -> pg.PlotCurveItem | None:
         """The smoothed line drawn for a run's series, if smoothing ever drew one."""

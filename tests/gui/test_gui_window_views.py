@@ -273,3 +273,17 @@ def test_a_stored_session_runs_again_from_history(
     assert status == "ok" and new_id != sid
     with Store(store_path) as store:
         assert store.load(new_id).config == store.load(sid).config
+
+
+def test_each_plots_log_scale_and_smoothing_are_kept_across_restarts(
+    make_window: WindowMaker,
+) -> None:
+    first = make_window()
+    first.dashboard.set_log("step_time_ms", True)
+    first.dashboard.set_smoothing("cpu_percent", "mean", 5)
+    again = make_window()
+    assert again.dashboard.options["step_time_ms"].log
+    assert again.dashboard.log_step_action.isChecked()
+    cpu = again.dashboard.options["cpu_percent"]
+    assert (cpu.smoothing, cpu.window) == ("mean", 5)
+    assert again.dashboard.options["loss"].smoothing == "off"
