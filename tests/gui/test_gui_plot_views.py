@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from gui.adapter import Batch, PhaseChange, SamplePoint, SystemSnapshot, WindowPoint
@@ -247,3 +248,14 @@ def test_the_system_view_shows_cores_memory_and_the_gpu_while_live(
     assert "while a session runs" in dash.system.text()
     dash.system_action.trigger()
     assert dash.system.isHidden()
+
+
+def test_a_right_click_on_a_plot_opens_the_apps_menu(dash: LiveDashboard, qtbot: QtBot) -> None:
+    plot = dash.plots["step_time_ms"]
+    view = plot.getPlotItem().getViewBox()
+    centre = plot.mapFromScene(view.sceneBoundingRect().center())
+    qtbot.mouseClick(plot.viewport(), Qt.MouseButton.RightButton, pos=centre)
+    menu = view.last_menu
+    assert menu is not None
+    assert "Log scale (y)" in [a.text() for a in menu.actions()]
+    menu.close()
