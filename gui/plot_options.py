@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QGraphicsTextItem, QMenu
 from gui.catalog import SeriesSpec
 from gui.smoothing import SMOOTHING_KINDS
 
+WINDOW_CHOICES = (5, 9, 21)  # points: a quarter, a half and a whole second at 20 Hz
 IMAGE_FORMATS: dict[str, str] = {"png": "PNG image (*.png)", "svg": "SVG drawing (*.svg)"}
 # Where a log scale helps: quantities that can span decades (a compile step of seconds beside
 # steps of milliseconds). Percentages and counts read better on a linear axis.
@@ -158,7 +159,7 @@ def build_menu(
     options: PlotOptions,
     *,
     set_log: Callable[[bool], None],
-    set_smoothing: Callable[[str], None],
+    set_smoothing: Callable[[str, int | None], None],
     save: Callable[[str], None],
     reset_zoom: Callable[[], None],
 ) -> QMenu:
@@ -178,7 +179,15 @@ def build_menu(
         action.setCheckable(True)
         action.setChecked(options.smoothing == kind)
         action.setData(kind)
-        action.triggered.connect(lambda _=False, k=kind: set_smoothing(k))
+        action.triggered.connect(lambda _=False, k=kind: set_smoothing(k, None))
+    smooth.addSeparator()
+    for points in WINDOW_CHOICES:
+        action = smooth.addAction(f"Over {points} points")
+        action.setCheckable(True)
+        action.setChecked(options.window == points)
+        action.setData(points)
+        kind = options.smoothing if options.smoothing != "off" else "median"
+        action.triggered.connect(lambda _=False, k=kind, n=points: set_smoothing(k, n))
     menu.addSeparator()
     for fmt in IMAGE_FORMATS:
         action = menu.addAction(f"Save plot as {fmt.upper()}…")

@@ -328,7 +328,7 @@ class LiveDashboard(QWidget):
             SERIES_BY_KEY[key],
             self.options[key],
             set_log=lambda on: self.set_log(key, on),
-            set_smoothing=lambda kind: self.set_smoothing(key, kind),
+            set_smoothing=lambda kind, window: self.set_smoothing(key, kind, window),
             save=lambda fmt: self.saveRequested.emit(key, fmt),
             reset_zoom=self.reset_zoom,
         )

@@ -137,6 +137,15 @@ def test_smoothing_draws_a_rolling_median_over_faint_raw_points(dash: LiveDashbo
     assert raw.opts["pen"].color().alpha() < 255  # raw points kept, faint
     assert set(np.unique(raw.yData)) == {20.0, 180.0}
 
+    menu = dash.plot_menu("cpu_percent")
+    smoothing = next(a.menu() for a in menu.actions() if a.text() == "Smoothing")
+    next(a for a in smoothing.actions() if a.data() == 21).trigger()  # a wider window
+    assert (dash.options["cpu_percent"].smoothing, dash.options["cpu_percent"].window) == (
+        "mean",
+        21,
+    )
+    assert np.allclose(smooth.yData[20:-20], 100.0, atol=100.0 / 21 + 1e-9)
+
     dash.set_smoothing("cpu_percent", "off")
     assert len(smooth.yData) == 0 and raw.opts["pen"].color().alpha() == 255
 
