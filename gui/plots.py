@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QGridLayout, QMenu, QVBoxLayout, QWidget
 
@@ -333,6 +333,7 @@ class LiveDashboard(QWidget):
             reset_zoom=self.reset_zoom,
         )
         menu.setParent(self, menu.windowFlags())
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one is made per right-click
         return menu
 
     def set_log(self, key: str, on: bool) -> None:
@@ -357,11 +358,12 @@ class LiveDashboard(QWidget):
         self._refit(key)
 
     def _refit(self, key: str) -> None:
+        # The y values changed (log10, smoothed): fit y again, and leave x (a zoom) alone.
         self._y_ranges.pop(key, None)
         self._dirty = set(self.data.runs)
-        was_following, self._following = self._following, True
         self.redraw()
-        self._following = was_following
+        if not self._following:
+            self._fit_y()
         self.optionsChanged.emit()
 
     def options_state(self) -> dict[str, dict[str, object]]:

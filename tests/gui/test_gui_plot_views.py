@@ -268,3 +268,14 @@ def test_a_right_click_on_a_plot_opens_the_apps_menu(dash: LiveDashboard, qtbot:
     assert menu is not None
     assert "Log scale (y)" in [a.text() for a in menu.actions()]
     menu.close()
+
+
+def test_turning_log_scale_on_keeps_the_users_zoom(dash: LiveDashboard) -> None:
+    dash.add_points(noisy_batch(1, 0.0, 8.0))
+    dash.redraw()
+    view = dash.plots["step_time_ms"].getPlotItem().getViewBox()
+    view.setXRange(1.0, 1.2, padding=0.0)
+    view.sigRangeChangedManually.emit(view.state["mouseEnabled"])  # as a wheel zoom does
+    dash.set_log("step_time_ms", True)
+    assert view.viewRange()[0] == pytest.approx([1.0, 1.2])
+    assert y_range(dash, "step_time_ms") == [0.5, 1.0]  # the 8 ms steps shown: 3 to 10 ms
