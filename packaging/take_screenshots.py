@@ -203,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--steps", type=int, default=6000, help="training steps per framework")
+    parser.add_argument(
+        "--first-steps", type=int, default=FIRST_STEPS, help="steps of the first, short session"
+    )
     parser.add_argument("--timeout", type=float, default=400.0, help="give up after (seconds)")
     args = parser.parse_args(argv)
     if not os.environ.get("DISPLAY") and os.environ.get("QT_QPA_PLATFORM") != "offscreen":
@@ -219,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         window.load_config_file(DEMO)
         window.dashboard.set_smoothing("cpu_percent", "median")
         taker = ScreenshotTaker(window, args.out, args.steps, args.timeout)
-        QTimer.singleShot(1500, lambda: taker.start(FIRST_STEPS))
+        QTimer.singleShot(1500, lambda: taker.start(args.first_steps))
         app.exec()
         window.controller.shutdown()
         window.runner.join(30)
