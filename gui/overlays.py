@@ -226,7 +226,7 @@ def readout_html(
 def _within(xs: np.ndarray, x: float) -> bool:
     """Whether ``x`` lies in the span of ``xs``, give or take two of their usual spacings."""
     lo, hi = float(xs.min()), float(xs.max())
-    gaps = np.diff(np.sort(xs))
+    gaps = np.abs(np.diff(xs))  # x ascends (time, or steps reached): no sort on every hover
     slack = 2 * float(np.median(gaps)) if len(gaps) else 0.0
     return lo - slack <= x <= hi + slack
 
