@@ -43,6 +43,21 @@ class SamplePoint(NamedTuple):
     gpu_power_w: float
 
 
+class SystemSnapshot(NamedTuple):
+    """The machine at one sample: CPU % per core, memory used and installed (MiB) and the
+    run's GPU (utilisation %, the run's memory MiB, board power W, temperature °C; NaN
+    without NVML). ``t`` in seconds since the session started."""
+
+    t: float
+    cpu_per_core: tuple[float, ...]
+    mem_used_mib: float
+    mem_total_mib: float
+    gpu_util_percent: float = math.nan
+    gpu_mem_mib: float = math.nan
+    gpu_power_w: float = math.nan
+    gpu_temp_c: float = math.nan
+
+
 class WindowPoint(NamedTuple):
     """One timing window reported by a child; NaN where the child did not say."""
 
@@ -73,6 +88,7 @@ class Batch:
     logs: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
     # Rare events (hello, model, env, memory, first_step, error, done, unknown kinds).
     events: list[tuple[int, float, Event]] = field(default_factory=list)
+    system: SystemSnapshot | None = None  # the machine at the tick's latest sample
 
     def is_empty(self) -> bool:
         """True when nothing arrived."""
@@ -293,6 +309,16 @@ class SessionController(QObject):
                     s.gpu_mem_mib,
                     s.gpu_power_w,
                 )
+            )
+            batch.system = SystemSnapshot(
+                t,
+                s.cpu_per_core,
+                s.sys_mem_used_mib,
+                s.sys_mem_total_mib,
+                s.gpu_util_percent,
+                s.gpu_mem_mib,
+                s.gpu_power_w,
+                s.gpu_temp_c,
             )
         elif kind == "log":
             batch.logs[run_id].append(payload)

@@ -1,11 +1,14 @@
-"""Two sessions (or two runs) side by side: every metric of A and B and the ratio B / A, with
-the curves of any plotted series (throughput, step time, loss, CPU, RSS, GPU) of both on one plot
-(A solid, B dashed), over training steps or time since each run's launch."""
+"""Sessions (or runs) side by side: every metric of each and its ratio to the first, the config
+values that differ between them, and the curves of any plotted series (throughput, step time,
+loss, CPU, RSS, GPU) of all on one plot, over training steps or time since each run's launch.
+
+One line style per session (solid, dashed, dotted, ...), one colour per framework; the legend
+sits above the plot, so it never covers a curve.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
@@ -21,117 +24,93 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from gui.catalog import METRICS, SERIES, SERIES_BY_KEY
-from gui.metrics import (
-    format_ratio,
-    format_value,
-    framework_metrics,
-    ratio,
-    ratio_verdict,
-    run_metrics,
-)
-from gui.replay import StoredView
-from gui.rundata import RunData, SessionData
+from gui.comparison import Group, Side
+from gui.metrics import format_ratio, format_value, ratio, ratio_verdict
+from gui.rundata import RunData
 from gui.theme import LIGHT, Theme
 from profiler.colors import color_of, label_of
 
-
-@dataclass(frozen=True)
-class Side:
-    """One side of a comparison: what it is, its framework, its metrics and its runs' data."""
-
-    title: str
-    framework: str
-    values: dict[str, float]
-    runs: tuple[RunData, ...]
-
-
-Pair = tuple[Side, Side]
-
-
-def compare_sessions(a: StoredView, b: StoredView) -> list[Pair]:
-    """Each framework present in both sessions: A's values beside B's."""
-    ma, mb = framework_metrics(a.data), framework_metrics(b.data)
-    pairs = []
-    for fw in [f for f in ma if f in mb]:
-        pairs.append(
-            (
-                Side(f"#{a.session_id}", fw, ma[fw], _runs_of(a.data, fw)),
-                Side(f"#{b.session_id}", fw, mb[fw], _runs_of(b.data, fw)),
-            )
-        )
-    return pairs
-
-
-def compare_runs(data: SessionData, run_a: int, run_b: int) -> list[Pair]:
-    """Two runs of one session."""
-    a, b = data.runs[run_a], data.runs[run_b]
-    return [(_run_side(a), _run_side(b))]
-
-
-def _run_side(run: RunData) -> Side:
-    title = f"{label_of(run.framework)} #{run.info.repeat + 1}"
-    return Side(title, run.framework, run_metrics(run), (run,))
-
-
-def _runs_of(data: SessionData, framework: str) -> tuple[RunData, ...]:
-    return tuple(r for r in data.runs.values() if r.framework == framework)
-
-
 AXES: dict[str, str] = {"step": "training step", "time": "time since the run's launch (s)"}
-
-
-def run_origin(run: RunData) -> float:
-    """When the run started, on its session's clock: its first phase, else its first data."""
-    starts = [p.start for p in run.phases if not math.isnan(p.start)]
-    firsts = [float(np.nanmin(c.col("t"))) for c in (run.windows, run.samples) if len(c.col("t"))]
-    candidates = starts or firsts
-    return min(candidates) if candidates else math.nan
+STYLES: tuple[tuple[Qt.PenStyle, str], ...] = (
+    (Qt.PenStyle.SolidLine, "solid"),
+    (Qt.PenStyle.DashLine, "dashed"),
+    (Qt.PenStyle.DotLine, "dotted"),
+    (Qt.PenStyle.DashDotLine, "dash-dot"),
+    (Qt.PenStyle.DashDotDotLine, "dash-dot-dot"),
+)
 
 
 def series_of(run: RunData, key: str, axis: str) -> tuple[np.ndarray, np.ndarray]:
     """``(x, y)`` of one series of a run: x is the training step (``axis='step'``) or seconds
     since the run's launch, so runs from different sessions start at the same zero."""
-    x, y = run.series(key, axis)
-    return (x - run_origin(run), y) if axis == "time" else (x, y)
+    return run.series(key, "step" if axis == "step" else "launch")
+
+
+def _table(parent: QWidget) -> QTableWidget:
+    table = QTableWidget(parent)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.verticalHeader().setVisible(False)
+    table.setAlternatingRowColors(True)
+    return table
 
 
 class CompareDialog(QDialog):
-    """A non-modal window with the comparison table and a plot of one series of both sides
-    (chosen with the Plot and Against boxes)."""
+    """A non-modal window: the metrics table, the config differences and a plot of one series
+    of every side (chosen with the Plot and Against boxes).
+
+    ``titles`` name the compared things in order (``#3``, ``#5``; they set the line styles);
+    ``configs`` gives ``(key, [value per thing])`` rows of differing config values.
+    """
 
     def __init__(
         self,
         title: str,
-        pairs: list[Pair],
+        groups: list[Group],
         description: str = "",
         parent: QWidget | None = None,
+        *,
         theme: Theme = LIGHT,
+        configs: list[tuple[str, list[str]]] | None = None,
+        titles: list[str] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setObjectName("compareDialog")
-        self.resize(900, 640)
-        self.pairs = pairs
+        self.resize(960, 680)
+        self.groups = groups
+        self.titles = titles or list(dict.fromkeys(s.title for g in groups for s in g))
+        self._theme = theme
         layout = QVBoxLayout(self)
         if description:
             label = QLabel(description, self)
             label.setWordWrap(True)
             layout.addWidget(label)
-        if not pairs:
-            layout.addWidget(QLabel("These have no framework in common: nothing to compare.", self))
+        if not groups:
+            layout.addWidget(QLabel("These have no measured run: nothing to compare.", self))
         splitter = QSplitter(Qt.Orientation.Vertical, self)
-        self.table = QTableWidget(self)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setAlternatingRowColors(True)
-        splitter.addWidget(self.table)
-        self._theme = theme
-        has_gpu = any(run.has_gpu for pair in pairs for side in pair for run in side.runs)
+        self.tabs = QTabWidget(self)
+        self.table = _table(self)
+        self.tabs.addTab(self.table, "Metrics")
+        self.config_table = _table(self)
+        self._fill_configs(configs or [])
+        self.tabs.addTab(self.config_table, f"Config differences ({len(configs or [])})")
+        splitter.addWidget(self.tabs)
+        splitter.addWidget(self._plot_panel(theme))
+        splitter.setSizes([330, 330])
+        layout.addWidget(splitter, 1)
+        self._fill(theme)
+        self.series_box.currentIndexChanged.connect(self._plot)
+        self.axis_box.currentIndexChanged.connect(self._plot)
+        self._plot()
+
+    def _plot_panel(self, theme: Theme) -> QWidget:
+        has_gpu = any(run.has_gpu for group in self.groups for side in group for run in side.runs)
         bottom = QWidget(self)
         column = QVBoxLayout(bottom)
         column.setContentsMargins(0, 0, 0, 0)
@@ -152,36 +131,51 @@ class CompareDialog(QDialog):
         choices.addWidget(self.axis_box)
         choices.addStretch(1)
         column.addLayout(choices)
+        self.legend = QLabel(bottom)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)
+        column.addWidget(self.legend)
         self.plot = pg.PlotWidget(background=theme.plot_background)
-        self.plot.addLegend(offset=(-10, 10))
         column.addWidget(self.plot, 1)
-        splitter.addWidget(bottom)
-        splitter.setSizes([330, 300])
-        layout.addWidget(splitter, 1)
-        self._fill(theme)
-        self.series_box.currentIndexChanged.connect(self._plot)
-        self.axis_box.currentIndexChanged.connect(self._plot)
-        self._plot()
+        return bottom
 
     def show_series(self, key: str, axis: str = "step") -> None:
         """Plot series ``key`` (a ``SERIES`` key) against ``axis`` (``step`` or ``time``)."""
         self.series_box.setCurrentIndex(self.series_box.findData(key))
         self.axis_box.setCurrentIndex(self.axis_box.findData(axis))
 
+    def style_of(self, side: Side) -> tuple[Qt.PenStyle, str]:
+        """The line style of a side's curves: its position among the compared things."""
+        index = self.titles.index(side.title) if side.title in self.titles else 0
+        return STYLES[index % len(STYLES)]
+
+    def _columns(self) -> list[tuple[Group, Side, Side | None]]:
+        """Per group: each side's value column, then each later side's ratio to the first."""
+        columns: list[tuple[Group, Side, Side | None]] = []
+        for group in self.groups:
+            columns += [(group, side, None) for side in group]
+            columns += [(group, side, group[0]) for side in group[1:]]
+        return columns
+
     def _fill(self, theme: Theme) -> None:
-        headers = ["Metric"]
-        for a, b in self.pairs:
-            headers += [f"{label_of(a.framework)} {a.title}", f"{b.title}", "B / A"]
+        columns = self._columns()
+        headers = ["Metric"] + [
+            side.label if base is None else f"{side.title} / {base.title}"
+            for _group, side, base in columns
+        ]
         self.table.setColumnCount(len(headers))
         self.table.setHorizontalHeaderLabels(headers)
-        for c, (a, _b) in enumerate(self.pairs):
-            for k in range(3):
-                item = self.table.horizontalHeaderItem(1 + 3 * c + k)
-                item.setForeground(QBrush(QColor(color_of(a.framework))))
+        for c, (group, side, base) in enumerate(columns, start=1):
+            item = self.table.horizontalHeaderItem(c)
+            item.setForeground(QBrush(QColor(color_of(side.framework))))
+            if len(group) == 1:
+                item.setToolTip(f"{label_of(side.framework)} ran only in {side.title}")
+            elif base is not None:
+                item.setToolTip(f"{side.label} relative to {base.label}")
         has_gpu = any(
             not math.isnan(side.values.get("gpu_util_percent", math.nan))
-            for pair in self.pairs
-            for side in pair
+            for group in self.groups
+            for side in group
         )
         metrics = [m for m in METRICS if has_gpu or not m.gpu]
         self.table.setRowCount(len(metrics))
@@ -189,43 +183,73 @@ class CompareDialog(QDialog):
             name = QTableWidgetItem(f"{spec.title} ({spec.unit})" if spec.unit else spec.title)
             name.setToolTip(spec.tip)
             self.table.setItem(r, 0, name)
-            for c, (a, b) in enumerate(self.pairs):
-                va, vb = a.values[spec.key], b.values[spec.key]
-                rel = ratio(vb, va)
-                cells = [format_value(spec, va), format_value(spec, vb), format_ratio(spec, rel)]
-                for k, text in enumerate(cells):
-                    item = QTableWidgetItem(text)
-                    item.setTextAlignment(
-                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-                    )
+            for c, (_group, side, base) in enumerate(columns, start=1):
+                value = side.values[spec.key]
+                if base is None:
+                    item = QTableWidgetItem(format_value(spec, value))
+                else:
+                    rel = ratio(value, base.values[spec.key])
+                    item = QTableWidgetItem(format_ratio(spec, rel))
                     verdict = ratio_verdict(spec, rel)
-                    if k == 2 and verdict:
+                    if verdict:
                         color = theme.ok if verdict == "better" else theme.danger
                         item.setForeground(QBrush(QColor(color)))
-                        item.setToolTip(f"B is {verdict} than A")
-                    self.table.setItem(r, 1 + 3 * c + k, item)
+                        item.setToolTip(f"{side.label} is {verdict} than {base.label}")
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(r, c, item)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+
+    def _fill_configs(self, rows: list[tuple[str, list[str]]]) -> None:
+        table = self.config_table
+        table.setColumnCount(1 + len(self.titles))
+        table.setHorizontalHeaderLabels(["Config key", *self.titles])
+        table.setRowCount(max(1, len(rows)))
+        if not rows:
+            table.setItem(0, 0, QTableWidgetItem("The configs are the same (name aside)."))
+        for r, (key, values) in enumerate(rows):
+            table.setItem(r, 0, QTableWidgetItem(key))
+            for c, value in enumerate(values, start=1):
+                item = QTableWidgetItem(value)
+                item.setToolTip(value)
+                table.setItem(r, c, item)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
 
     def _plot(self) -> None:
         key, axis = self.series_box.currentData(), self.axis_box.currentData()
         spec = SERIES_BY_KEY[key]
         self.plot.clear()
-        self.plot.setTitle(
-            f"{spec.title} by {AXES[axis]} (A solid, B dashed)", color=self._theme.text
-        )
+        self.plot.setTitle(f"{spec.title} by {AXES[axis]}", color=self._theme.text)
         self.plot.setLabel("bottom", AXES[axis])
         self.plot.setLabel("left", spec.label)
         self.curves: list[tuple[str, np.ndarray, np.ndarray]] = []
-        for a, b in self.pairs:
-            for side, style in ((a, Qt.PenStyle.SolidLine), (b, Qt.PenStyle.DashLine)):
+        for group in self.groups:
+            for side in group:
+                style, _name = self.style_of(side)
                 pen = pg.mkPen(color_of(side.framework), width=1, style=style)
-                for i, run in enumerate(side.runs):
-                    name = f"{label_of(side.framework)} {side.title}" if i == 0 else None
+                for run in side.runs:
                     x, y = series_of(run, key, axis)
                     self.curves.append((side.title, x, y))
-                    self.plot.plot(x, y, pen=pen, name=name, connect="finite")
+                    self.plot.plot(x, y, pen=pen, connect="finite")
+        self.legend.setText(self._legend_html())
+
+    def _legend_html(self) -> str:
+        fg = self._theme.text
+        frameworks = list(dict.fromkeys(s.framework for g in self.groups for s in g))
+        colours = "&nbsp;&nbsp;".join(
+            f"<span style='color:{color_of(fw)}; font-size:13pt'>&#9632;</span>"
+            f"<span style='color:{fg}'>&nbsp;{label_of(fw)}</span>"
+            for fw in frameworks
+        )
+        if len({s.framework for g in self.groups for s in g}) == sum(len(g) for g in self.groups):
+            return colours  # one side per framework: the colour says it all
+        lines = ", ".join(
+            f"{title} {STYLES[i % len(STYLES)][1]}" for i, title in enumerate(self.titles)
+        )
+        return f"{colours}&nbsp;&nbsp;&nbsp;<span style='color:{fg}'>Lines: {lines}</span>"
 
     def cell(self, row_metric: str, column: int) -> str:
         """The text of a cell, by metric key and column number (for tests)."""
@@ -234,3 +258,7 @@ class CompareDialog(QDialog):
         label = f"{spec.title} ({spec.unit})" if spec.unit else spec.title
         item = self.table.item(titles.index(label), column)
         return item.text() if item is not None else ""
+
+    def header(self, column: int) -> str:
+        """A column's header text (for tests)."""
+        return self.table.horizontalHeaderItem(column).text()

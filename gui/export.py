@@ -14,8 +14,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QImage, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -36,6 +37,7 @@ EXPORT_FILTERS = {
     ".json": "JSON data (*.json)",
     ".csv": "CSV tables (*.csv)",
 }
+FOLDER_KEY = "export/folder"
 PREVIEW_DPI = 80
 RENDER_TIMEOUT_S = 120
 
@@ -50,6 +52,66 @@ def export_report(store_path: str | None, session_id: int, path: str) -> Path:
     finally:
         store.close()
     return write_report(build_report(stored), path)
+
+
+def last_folder(q: QSettings) -> str:
+    """The folder the user last exported to ("" before the first export)."""
+    value = q.value(FOLDER_KEY, "")
+    return str(value) if value else ""
+
+
+def remember_folder(q: QSettings, path: str) -> None:
+    """Remember ``path``'s folder as the next export's starting folder."""
+    q.setValue(FOLDER_KEY, str(Path(path).parent))
+
+
+def suggested_path(q: QSettings, name: str) -> str:
+    """``name`` in the last export folder (just ``name`` before the first export)."""
+    folder = last_folder(q)
+    return str(Path(folder) / name) if folder else name
+
+
+def open_url(url: QUrl) -> bool:
+    """Open a file or folder with the desktop's application for it."""
+    return QDesktopServices.openUrl(url)
+
+
+class WrittenFileNote(QWidget):
+    """A status bar note after a file was written: its name, Open and Show folder."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("writtenFileNote")
+        self.path = ""
+        self.opener = open_url  # the desktop; tests record the URLs instead
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.label = QLabel(self)
+        self.open_button = QToolButton(self)
+        self.open_button.setText("Open")
+        self.open_button.setToolTip("Open the written file with the desktop's application")
+        self.folder_button = QToolButton(self)
+        self.folder_button.setText("Show folder")
+        self.folder_button.setToolTip("Open the folder it was written to")
+        self.close_button = QToolButton(self)
+        self.close_button.setText("×")
+        self.close_button.setToolTip("Dismiss")
+        self.close_button.setAutoRaise(True)
+        for widget in (self.label, self.open_button, self.folder_button, self.close_button):
+            row.addWidget(widget)
+        self.open_button.clicked.connect(lambda: self.opener(QUrl.fromLocalFile(self.path)))
+        self.folder_button.clicked.connect(
+            lambda: self.opener(QUrl.fromLocalFile(str(Path(self.path).parent)))
+        )
+        self.close_button.clicked.connect(self.hide)
+        self.hide()
+
+    def show_file(self, path: str) -> None:
+        """Offer to open ``path``."""
+        self.path = path
+        self.label.setText(f"Wrote {Path(path).name}")
+        self.label.setToolTip(path)
+        self.show()
 
 
 @dataclass

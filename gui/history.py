@@ -1,7 +1,9 @@
-"""History: every stored session, searchable by name, date, framework or status.
+"""History: every stored session, searchable by name, date, framework, status, tag or note,
+with its duration and headline result.
 
 The list is read from the store in a worker. Open (double-click, Enter) asks the window to
-reopen a session into the dashboard; Compare takes two selected sessions side by side.
+reopen a session into the dashboard; Compare takes two or more selected sessions side by side;
+Re-run runs a session's stored config again; Edit renames, tags and annotates a session.
 """
 
 from __future__ import annotations
@@ -32,13 +34,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.replay import delete_stored, list_sessions
+from gui.metrics import format_duration
+from gui.replay import annotate_stored, delete_stored, list_history
+from gui.session_edit import SessionEditDialog
 from gui.tasks import TaskRunner
 from profiler.colors import label_of
 from profiler.config import FRAMEWORKS
 from profiler.store import SessionRow
 
-HEADERS = ("ID", "Name", "Date", "Frameworks", "Status", "Config file")
+HEADERS = (
+    "ID",
+    "Name",
+    "Date",
+    "Duration",
+    "Frameworks",
+    "Result",
+    "Status",
+    "Tags",
+    "Config file",
+)
+COL_STATUS = HEADERS.index("Status")
+COL_DURATION = HEADERS.index("Duration")
 Index = QModelIndex | QPersistentModelIndex
 SESSION_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SEARCH_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -58,12 +74,16 @@ class SessionsModel(QAbstractTableModel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.sessions: list[SessionRow] = []
+        self.headlines: dict[int, str] = {}
         self.status_colors: dict[str, str] = {}
 
-    def set_sessions(self, sessions: list[SessionRow]) -> None:
-        """Replace the rows."""
+    def set_sessions(
+        self, sessions: list[SessionRow], headlines: dict[int, str] | None = None
+    ) -> None:
+        """Replace the rows (``headlines``: each session's result in a few words)."""
         self.beginResetModel()
         self.sessions = list(sessions)
+        self.headlines = dict(headlines or {})
         self.endResetModel()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -89,8 +109,11 @@ class SessionsModel(QAbstractTableModel):
             str(s.id),
             s.name,
             local_time(s.created_at),
+            format_duration(s.duration_s),
             ", ".join(label_of(fw) for fw in order),
+            self.headlines.get(s.id, ""),
             s.status,
+            ", ".join(s.tags),
             Path(s.config_path).name if s.config_path else "",
         )
         col = index.column()
@@ -99,14 +122,26 @@ class SessionsModel(QAbstractTableModel):
         if role == SESSION_ID_ROLE:
             return s.id
         if role == SEARCH_ROLE:
-            return " ".join((*texts, *s.frameworks, s.config_path or "")).lower()
+            return " ".join((*texts, *s.frameworks, s.config_path or "", s.note)).lower()
         if role == Qt.ItemDataRole.ToolTipRole:
-            return s.config_path or "no config file (run from a script)"
-        if role == Qt.ItemDataRole.ForegroundRole and col == 4 and s.status in self.status_colors:
+            return self._tooltip(s, col)
+        if (
+            role == Qt.ItemDataRole.ForegroundRole
+            and col == COL_STATUS
+            and s.status in self.status_colors
+        ):
             return QBrush(QColor(self.status_colors[s.status]))
-        if role == Qt.ItemDataRole.UserRole and col == 0:
-            return s.id  # sorts numerically
+        if role == Qt.ItemDataRole.UserRole:  # sort keys: numbers sort as numbers
+            return s.id if col != COL_DURATION else s.duration_s
         return None
+
+    @staticmethod
+    def _tooltip(s: SessionRow, col: int) -> str:
+        if HEADERS[col] in ("Name", "Tags") and s.note:
+            return s.note
+        if HEADERS[col] == "Result":
+            return "The fastest framework against the slowest, by median measured step time"
+        return s.config_path or "no config file (run from a script)"
 
 
 class SessionFilter(QSortFilterProxyModel):
@@ -132,7 +167,9 @@ class HistoryView(QWidget):
 
     openRequested = Signal(int)
     compareRequested = Signal(list)
+    rerunRequested = Signal(int)
     loaded = Signal()
+    edited = Signal(int)  # a session was renamed, tagged or annotated
 
     def __init__(
         self,
@@ -149,19 +186,29 @@ class HistoryView(QWidget):
         layout.setContentsMargins(0, 4, 0, 0)
         top = QHBoxLayout()
         self.search = QLineEdit(self)
-        self.search.setPlaceholderText("Search by name, date (2025-06), framework, status…")
+        self.search.setPlaceholderText(
+            "Search by name, date (2025-06), framework, status, tag, note…"
+        )
         self.search.setClearButtonEnabled(True)
         top.addWidget(self.search, 1)
         self.refresh_button = QPushButton("Refresh", self)
         self.open_button = QPushButton("Open", self)
         self.open_button.setToolTip("Reopen the session in the dashboard (double-click, Enter)")
         self.compare_button = QPushButton("Compare", self)
-        self.compare_button.setToolTip("Select two sessions (Ctrl+click) to compare side by side")
+        self.compare_button.setToolTip(
+            "Select two or more sessions (Ctrl+click, Shift+click) to compare side by side"
+        )
+        self.rerun_button = QPushButton("Re-run", self)
+        self.rerun_button.setToolTip("Run the selected session's config again, as it was stored")
+        self.edit_button = QPushButton("Edit…", self)
+        self.edit_button.setToolTip("Rename the selected session, tag it or add a note")
         self.delete_button = QPushButton("Delete…", self)
         for button in (
             self.refresh_button,
             self.open_button,
             self.compare_button,
+            self.rerun_button,
+            self.edit_button,
             self.delete_button,
         ):
             top.addWidget(button)
@@ -191,6 +238,9 @@ class HistoryView(QWidget):
         self.open_button.clicked.connect(self._open_selected)
         self.compare_button.clicked.connect(self._compare_selected)
         self.delete_button.clicked.connect(self._delete_selected)
+        self.rerun_button.clicked.connect(self._rerun_selected)
+        self.edit_button.clicked.connect(self.edit_selected)
+        self.edit_dialog: SessionEditDialog | None = None
         self.table.doubleClicked.connect(self._open_selected)
         self.table.activated.connect(self._open_selected)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
@@ -205,13 +255,13 @@ class HistoryView(QWidget):
         self.message.setText("Reading the store…")
         self.runner.submit(
             "list-sessions",
-            lambda: list_sessions(self._store_path()),
+            lambda: list_history(self._store_path()),
             self._loaded,
             lambda message, _details: self.message.setText(f"Cannot read the store: {message}"),
         )
 
-    def _loaded(self, sessions: list[SessionRow]) -> None:
-        self.model.set_sessions(sessions)
+    def _loaded(self, listing: tuple[list[SessionRow], dict[int, str]]) -> None:
+        self.model.set_sessions(*listing)
         self._search(self.search.text())
         self.loaded.emit()
 
@@ -253,7 +303,9 @@ class HistoryView(QWidget):
     def _update_buttons(self, *_: object) -> None:
         n = len(self.selected_ids())
         self.open_button.setEnabled(n == 1)
-        self.compare_button.setEnabled(n == 2)
+        self.compare_button.setEnabled(n >= 2)
+        self.rerun_button.setEnabled(n == 1)
+        self.edit_button.setEnabled(n == 1)
         self.delete_button.setEnabled(n >= 1)
 
     def _open_selected(self, *_: object) -> None:
@@ -263,8 +315,42 @@ class HistoryView(QWidget):
 
     def _compare_selected(self) -> None:
         ids = self.selected_ids()
-        if len(ids) == 2:
-            self.compareRequested.emit(sorted(ids))  # A is the older one
+        if len(ids) >= 2:
+            self.compareRequested.emit(sorted(ids))  # the oldest is the baseline
+
+    def _rerun_selected(self) -> None:
+        ids = self.selected_ids()
+        if len(ids) == 1:
+            self.rerunRequested.emit(ids[0])
+
+    def edit_selected(self) -> SessionEditDialog | None:
+        """Open the rename/tag/note dialog of the selected session (window-modal, without
+        blocking the event loop); OK writes the changes to the store in a worker."""
+        ids = self.selected_ids()
+        row = next((s for s in self.model.sessions if ids and s.id == ids[0]), None)
+        if row is None:
+            return None
+        dialog = SessionEditDialog(row, self)
+        dialog.accepted.connect(lambda: self._save_edit(dialog))
+        self.edit_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _save_edit(self, dialog: SessionEditDialog) -> None:
+        sid = dialog.session_id
+        name, tags, note = dialog.values()
+        path = self._store_path()
+
+        def done(_result: object) -> None:
+            self.edited.emit(sid)
+            self.refresh()
+
+        self.runner.submit(
+            "annotate-session",
+            lambda: annotate_stored(path, sid, name, tags, note),
+            done,
+            lambda message, _details: self.message.setText(f"Cannot save #{sid}: {message}"),
+        )
 
     def _delete_selected(self) -> None:
         ids = self.selected_ids()

@@ -4,11 +4,14 @@ and the history as tabs in the centre; runs, summary and log docked below.
 The window never touches the engine directly: it asks its SessionController to start or stop and
 derives what it shows from the controller's batched signals; store reads, report rendering,
 framework probes and config validation run in workers (``TaskRunner``). Configs live in
-``window_configs``, runs and sessions in ``window_sessions``, actions in ``window_actions``.
+``window_configs``, runs and sessions in ``window_sessions``, exports and saved plots in
+``window_outputs``, actions in ``window_actions``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import threading
 from collections.abc import Callable
@@ -48,6 +51,7 @@ from gui.summary import SummaryTable
 from gui.tasks import TaskRunner
 from gui.window_actions import WindowActions
 from gui.window_configs import ConfigsMixin
+from gui.window_outputs import OutputsMixin
 from gui.window_sessions import SessionsMixin
 from profiler.paths import default_store_path
 
@@ -65,7 +69,7 @@ def default_probe(python: str | None, cancel: threading.Event) -> dict[str, Any]
     return probe_frameworks(python, cancel=cancel)
 
 
-class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
+class MainWindow(ConfigsMixin, SessionsMixin, OutputsMixin, QMainWindow):
     """The FrameDuel window.
 
     ``store_path`` (the CLI's --store) wins over the settings' store; ``settings`` defaults to
@@ -243,11 +247,18 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         self.runs_table.compareRequested.connect(self.compare_selected_runs)
         self.history.openRequested.connect(self.open_session)
         self.history.compareRequested.connect(self.compare_stored)
+        self.history.rerunRequested.connect(self.rerun_session)
         self.history.table.selectionModel().selectionChanged.connect(self._refresh_controls)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.summary.baselineChanged.connect(self._on_baseline_changed)
         self.dashboard.layoutChanged.connect(self._save_plot_layout)
         self.dashboard.axisModeChanged.connect(self._save_plot_layout)
+        self.dashboard.optionsChanged.connect(
+            lambda: self.settings.q.setValue(
+                "plots/options", json.dumps(self.dashboard.options_state())
+            )
+        )
+        self.dashboard.saveRequested.connect(self.save_plot_dialog)
         c = self.controller
         c.runsPlanned.connect(self._on_planned)
         c.runStarted.connect(self._on_started)
@@ -347,6 +358,8 @@ class MainWindow(ConfigsMixin, SessionsMixin, QMainWindow):
         if order or hidden:
             self.dashboard.set_layout(order, hidden)
         self.dashboard.set_axis_mode(axis)
+        with contextlib.suppress(ValueError):  # none saved yet, or unreadable: the defaults
+            self.dashboard.restore_options(json.loads(str(self.settings.q.value("plots/options"))))
 
     def _save_plot_layout(self, *_: object) -> None:
         d = self.dashboard

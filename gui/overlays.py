@@ -207,12 +207,16 @@ def readout_html(
     values: list[tuple[RunData, np.ndarray, np.ndarray]],
     fg: str,
 ) -> str:
-    """Each run's value nearest to ``x`` (``values``: run, xs, ys); empty when none has one."""
+    """Each run's value nearest to ``x`` (``values``: run, xs, ys); empty when none has one.
+
+    A run says nothing outside its data's span (before it started, after its process ended):
+    a value missing there is not its last or first reading.
+    """
     parts = [f"<span style='color:{fg}'><b>{spec.title}</b> at {where}:</span>"]
     frameworks = [run.framework for run, _xs, _ys in values]
     for run, xs, ys in values:
         ok = np.isfinite(xs) & np.isfinite(ys)
-        if not ok.any():
+        if not ok.any() or not _within(xs[ok], x):
             continue
         value = float(ys[ok][int(np.argmin(np.abs(xs[ok] - x)))])
         name = label_of(run.framework)
@@ -224,6 +228,14 @@ def readout_html(
             f"<span style='color:{fg}'>{format_number(value)}{unit}</span>"
         )
     return "&nbsp;&nbsp;".join(parts) if len(parts) > 1 else ""
+
+
+def _within(xs: np.ndarray, x: float) -> bool:
+    """Whether ``x`` lies in the span of ``xs``, give or take two of their usual spacings."""
+    lo, hi = float(xs.min()), float(xs.max())
+    gaps = np.abs(np.diff(xs))  # x ascends (time, or steps reached): no sort on every hover
+    slack = 2 * float(np.median(gaps)) if len(gaps) else 0.0
+    return lo - slack <= x <= hi + slack
 
 
 def format_number(value: float) -> str:

@@ -12,16 +12,21 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGraphicsItem, QGridLayout, QWidget
 
 from gui.catalog import SERIES, SERIES_BY_KEY, SeriesSpec
+from gui.plot_options import PlotViewBox
 from gui.theme import Theme
 
 COLUMNS = 3
 GRID_ALPHA = 0.15
-AXIS_LABELS = {"time": ("time since start", "s"), "step": ("training step", "")}
+AXIS_LABELS = {
+    "time": ("session time", "s"),
+    "launch": ("time since launch", "s"),
+    "step": ("training step", ""),
+}
 
 
 def make_plot(spec: SeriesSpec, parent: QWidget) -> pg.PlotWidget:
     """An empty, hidden plot for one series, its tooltips explaining the metric and unit."""
-    plot = pg.PlotWidget(parent=parent)
+    plot = pg.PlotWidget(parent=parent, viewBox=PlotViewBox())
     plot.setMinimumSize(200, 130)
     item = plot.getPlotItem()
     item.titleLabel.setToolTip(spec.tip)
@@ -29,6 +34,9 @@ def make_plot(spec: SeriesSpec, parent: QWidget) -> pg.PlotWidget:
     # A y grid only: x grid lines doubled the cost of every repaint for little help.
     item.showGrid(x=False, y=True, alpha=GRID_ALPHA)
     item.hideButtons()
+    # pyqtgraph's menus (raw log mode, autorange, export) fight the dashboard's own ranges:
+    # the dashboard's menu (``plot_options``) replaces them.
+    item.setMenuEnabled(False, enableViewBoxMenu=True)
     font = QFont()
     font.setPointSize(8)
     for name in ("left", "bottom"):

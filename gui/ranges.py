@@ -21,6 +21,27 @@ def nice_above(value: float) -> float:
     return next(step * scale for step in NICE_STEPS if step * scale >= value * (1 - 1e-12))
 
 
+def follow_end(
+    end: float, live: bool, shown_end: float, planned: float = 0.0, headroom: float = 0.03
+) -> float:
+    """The x range's right end while following data that ends at ``end`` (0 with none).
+
+    A finished session fits its data. While data arrives, the end is ``planned`` (the steps the
+    runs will take, on the step axis) when the data has not passed it, else it grows in round
+    steps (``nice_above``) and keeps ``shown_end`` while that still fits and is not too wide, so
+    most redraws keep the axes, whose ticks are costly to lay out again.
+    """
+    if end <= 0:
+        return 0.0
+    if not live:
+        return end * (1 + headroom)
+    if planned >= end:
+        return planned * (1 + headroom)
+    if end * (1 + headroom) <= shown_end <= end * 2.5:
+        return shown_end
+    return nice_above(end * (1 + headroom))
+
+
 def nice_y_range(
     lo: float, hi: float, current: tuple[float, float] | None
 ) -> tuple[float, float] | None:
@@ -44,3 +65,15 @@ def nice_y_range(
     step = nice_above((want_hi - want_lo) / 5)
     new = (math.floor(want_lo / step) * step, math.ceil(want_hi / step) * step)
     return None if current is not None and new == current else new
+
+
+def log_y_range(lo: float, hi: float) -> tuple[float, float] | None:
+    """A y range in log10 units for log10 data spanning ``[lo, hi]``: whole or half decades
+    around it (``(-0.5, 1.0)`` shows 0.3 to 10), never narrower than half a decade."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    low = math.floor(lo * 2) / 2
+    high = math.ceil(hi * 2) / 2
+    if high - low < 0.5:
+        high = low + 0.5
+    return low, high

@@ -123,6 +123,10 @@ class RunData:
         rows = rows[rows[:, 3] > 0]  # a tree with no thread was not measured (NaN compares False)
         if not len(rows):
             return
+        # A living tree always has resident memory: 0 MiB is a process already gone (a zombie
+        # still counts a thread), so the reading is missing, not zero.
+        rows = rows.copy()
+        rows[rows[:, 2] <= 0, 2] = math.nan
         self.samples.append_rows(rows)
         self._saw(rows[:, 0])
         if not self.has_gpu and np.isfinite(rows[:, 4:7]).any():
@@ -166,15 +170,35 @@ class RunData:
         return values
 
     def series(self, key: str, axis: str) -> tuple[np.ndarray, np.ndarray]:
-        """``(x, y)`` of plotted series ``key``: x is the session's time (``axis='time'``) or the
-        training step (samples are placed by interpolation, NaN outside the stepping phases)."""
+        """``(x, y)`` of plotted series ``key``: x is the session's time (``axis='time'``),
+        seconds since this run's launch (``'launch'``) or the training step (``'step'``; samples
+        are placed by interpolation, NaN outside the stepping phases)."""
         columns = self.windows if SERIES_BY_KEY[key].source == "windows" else self.samples
         y = self.window_values(key) if columns is self.windows else columns.col(key)
         if axis == "time":
             return columns.col("t"), y
+        if axis == "launch":
+            return columns.col("t") - self.origin(), y
         if columns is self.windows:
             return columns.col("step"), y
         return self.steps_at(columns.col("t")), y
+
+    def origin(self) -> float:
+        """When the run was launched, on its session's clock: its first phase, else its first
+        data (NaN with neither)."""
+        starts = [p.start for p in self.phases if not math.isnan(p.start)]
+        if starts:
+            return min(starts)
+        firsts = [float(np.nanmin(c.col("t"))) for c in (self.windows, self.samples) if c.count]
+        return min(firsts) if firsts else math.nan
+
+    def to_x(self, ts: np.ndarray, axis: str) -> np.ndarray:
+        """Session times ``ts`` placed on x axis ``axis`` (``time``, ``launch`` or ``step``)."""
+        if axis == "time":
+            return ts
+        if axis == "launch":
+            return ts - self.origin()
+        return self.steps_at(ts)
 
     def measure_start(self) -> float:
         """When measuring began (NaN before)."""
@@ -226,6 +250,22 @@ class SessionData:
         """The latest time of any data, in seconds since the session started (0 with none)."""
         ends = [r.last_t for r in self.runs.values() if not math.isnan(r.last_t)]
         return max(ends, default=0.0)
+
+    def x_end(self, axis: str) -> float:
+        """The largest x of any data on x axis ``axis``: seconds since the session started
+        (``time``), the longest run's seconds since its launch (``launch``) or the last step
+        reported (``step``); 0 with none."""
+        if axis == "time":
+            return self.last_t()
+        if axis == "launch":
+            spans = [r.last_t - r.origin() for r in self.runs.values()]
+            return max((s for s in spans if not math.isnan(s)), default=0.0)
+        steps = [r.windows.col("step") for r in self.runs.values() if r.windows.count]
+        return max((float(np.nanmax(s)) for s in steps), default=0.0)
+
+    def planned_steps(self) -> int:
+        """The most training steps any run will take (0 when unknown)."""
+        return max((r.info.total_steps for r in self.runs.values()), default=0)
 
     def add_batch(self, batch: Batch) -> set[int]:
         """Append one batch of live data; returns the run ids whose data changed."""

@@ -331,8 +331,8 @@ class ProgressDelegate(QStyledItemDelegate):
 class RunsTable(QTableView):
     """The runs table view with its model and progress delegate.
 
-    Double-clicking a row asks for its details (``detailsRequested(run_id)``); selecting two
-    rows and asking (context menu) compares them (``compareRequested([run_id, run_id])``).
+    Double-clicking a row asks for its details (``detailsRequested(run_id)``); selecting two or
+    more rows and asking (context menu) compares them (``compareRequested([run_id, ...])``).
     """
 
     detailsRequested = Signal(int)
@@ -370,7 +370,7 @@ class RunsTable(QTableView):
         self.doubleClicked.connect(self._double_clicked)
         self.details_action = QAction("Show &details…", self)
         self.details_action.triggered.connect(self._details_of_current)
-        self.compare_action = QAction("&Compare the two selected runs", self)
+        self.compare_action = QAction("&Compare the selected runs", self)
         self.compare_action.triggered.connect(self._compare_selected)
         self.addActions([self.details_action, self.compare_action])
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
@@ -387,11 +387,11 @@ class RunsTable(QTableView):
 
     def _compare_selected(self) -> None:
         ids = self.selected_run_ids()
-        if len(ids) == 2:
+        if len(ids) >= 2:
             self.compareRequested.emit(ids)
 
     def _selection_changed(self, *_: object) -> None:
-        self.compare_action.setEnabled(len(self.selected_run_ids()) == 2)
+        self.compare_action.setEnabled(len(self.selected_run_ids()) >= 2)
         self.details_action.setEnabled(self.selected_run_id() is not None)
 
     def selected_run_ids(self) -> list[int]:

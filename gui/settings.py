@@ -164,11 +164,11 @@ class AppSettings:
         self.q.setValue("window/state", state)
 
     def plot_layout(self) -> tuple[list[str], list[str], str]:
-        """Plot order, hidden plots and the x axis mode (``time`` or ``step``)."""
+        """Plot order, hidden plots and the x axis mode (``time``, ``launch`` or ``step``)."""
         order = [str(k) for k in self._get_json("plots/order", [])]
         hidden = [str(k) for k in self._get_json("plots/hidden", [])]
         axis = self._get_str("plots/axis", "time")
-        return order, hidden, axis if axis in ("time", "step") else "time"
+        return order, hidden, axis if axis in ("time", "launch", "step") else "time"
 
     def save_plot_layout(self, order: list[str], hidden: list[str], axis: str) -> None:
         """Remember the plot order, hidden plots and x axis mode."""

@@ -92,7 +92,12 @@ class WindowActions:
         self.history.setShortcuts([QKeySequence("Ctrl+3"), QKeySequence("Ctrl+H")])
         dash.toggle_axis_action.setShortcut(QKeySequence("Ctrl+T"))
         dash.reset_zoom_action.setShortcut(QKeySequence("Ctrl+0"))
-        for action in (dash.toggle_axis_action, dash.reset_zoom_action, dash.shade_action):
+        for action in (
+            dash.toggle_axis_action,
+            dash.reset_zoom_action,
+            dash.shade_action,
+            dash.log_step_action,
+        ):
             w.addAction(action)
         self.arrange = _action(
             w, "&Arrange plots…", w.arrange_plots, None, "Reorder and hide plots"
@@ -128,7 +133,13 @@ class WindowActions:
             view.addAction(action)
         view.addSeparator()
         dash = w.dashboard
-        for action in (dash.toggle_axis_action, dash.reset_zoom_action, dash.shade_action):
+        for action in (
+            dash.toggle_axis_action,
+            dash.reset_zoom_action,
+            dash.shade_action,
+            dash.log_step_action,
+            dash.system_action,
+        ):
             view.addAction(action)
         plots = view.addMenu("&Plots")
         for action in dash.plot_actions.values():

@@ -1,5 +1,5 @@
 """The main window's session side: running (one config or the whole list), the controller's
-signals, reopening stored sessions, comparing, exporting and previewing.
+signals, reopening, re-running and comparing stored sessions (exports: ``window_outputs``).
 
 A mixin of ``MainWindow``. Live and stored sessions end up in the same widgets: the dashboard
 and the summary read one ``SessionData``, the runs table and the log pane get the same calls.
@@ -12,14 +12,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-
-from PySide6.QtWidgets import QFileDialog
+from typing import Any
 
 from gui.adapter import Batch
 from gui.batch import RunAllBatch
-from gui.compare import CompareDialog, Pair, compare_runs, compare_sessions
-from gui.export import EXPORT_FILTERS, PreviewDialog, PreviewPages, export_report, render_preview
-from gui.replay import StoredView, load_stored
+from gui.compare import CompareDialog
+from gui.comparison import Group, compare_runs, compare_sessions, config_diff
+from gui.notify import SessionNotifier
+from gui.replay import StoredView, load_stored, stored_config
 from gui.rundata import SessionData
 from gui.side_panel import LoadedConfig, describe_config
 from profiler.colors import label_of
@@ -314,6 +314,7 @@ class SessionsMixin:
         self.summary.refresh()
         self.dashboard.set_live(False)
         self._set_status(text)
+        self.notifier().session_ended(elapsed, "FrameDuel: session ended", text)
         if self.history_loaded:
             self.history.refresh()
         batch = self.batch
@@ -331,6 +332,13 @@ class SessionsMixin:
                 summary, "error" if batch.failed() else "info", batch.details()
             )
         self._refresh_controls()
+
+    def notifier(self) -> SessionNotifier:
+        """Notifies of long sessions' ends (made when first needed)."""
+        notifier = getattr(self, "_notifier", None)
+        if notifier is None:
+            notifier = self._notifier = SessionNotifier(self)
+        return notifier
 
     def _on_failed(self, message: str) -> None:
         self.banner.show_message(f"The session could not run: {message}", "error")
@@ -387,108 +395,90 @@ class SessionsMixin:
         self._refresh_controls()
         self.sessionShown.emit(view.session_id)
 
+    def rerun_session(self, session_id: int) -> None:
+        """Run a stored session's config again, as it was stored (read in a worker)."""
+        if self.controller.is_running():
+            self.banner.show_message(
+                "A session is running: stop it (or let it finish) before re-running another.",
+                "info",
+            )
+            return
+        path = self.store_path()
+        self.runner.submit(
+            "rerun-session",
+            lambda: stored_config(path, session_id),
+            lambda stored: self._rerun(session_id, *stored),
+            lambda message, details: self.banner.show_message(
+                f"Cannot re-run session {session_id}: {message}", "error", details
+            ),
+        )
+
+    def _rerun(self, session_id: int, config: dict[str, Any], config_path: str | None) -> None:
+        try:
+            validated = Config.model_validate(config)
+        except ValueError as exc:
+            first = str(exc).splitlines()[0]
+            self.banner.show_message(
+                f"Cannot re-run session {session_id}: its stored config is no longer valid "
+                f"({first}); open its config file and fix it",
+                "error",
+                str(exc),
+            )
+            return
+        self._queue = []
+        self.run_config(validated, config_path)
+
     def compare_stored(self, ids: list[int]) -> None:
-        """Compare two stored sessions side by side (both read in a worker)."""
-        a, b = ids[:2]
+        """Compare stored sessions side by side, two or more, in the order given (all read in
+        a worker); the first is the baseline of the ratios."""
         path = self.store_path()
         self.runner.submit(
             "compare-sessions",
-            lambda: (load_stored(path, a), load_stored(path, b)),
-            lambda views: self._show_comparison(
-                f"Session #{a} vs #{b}",
-                compare_sessions(*views),
-                f"A: {views[0].title} · B: {views[1].title}",
-            ),
+            lambda: [load_stored(path, i) for i in ids],
+            self._compare_views,
             lambda message, details: self.banner.show_message(
                 f"Cannot compare: {message}", "error", details
             ),
         )
 
-    def compare_selected_runs(self, ids: list[int]) -> None:
-        """Compare two runs of the session shown."""
-        a, b = ids[:2]
-        data = self.dashboard.data
-        names = f"{self.log_pane.run_name(a)} vs {self.log_pane.run_name(b)}"
+    def _compare_views(self, views: list[StoredView]) -> None:
+        titles = [f"#{v.session_id}" for v in views]
+        configs = config_diff([v.config for v in views])
+        described = " · ".join(
+            f"{t} {v.name} ({v.created_at[:16].replace('T', ' ')})"
+            for t, v in zip(titles, views, strict=True)
+        )
+        if configs:
+            described += ". Configs differ in " + ", ".join(k for k, _values in configs)
         self._show_comparison(
-            f"Runs: {names}",
-            compare_runs(data, a, b),
-            f"A: {self.log_pane.run_name(a)} · "
-            f"B: {self.log_pane.run_name(b)} (session {self._session_name})",
+            "Sessions " + " vs ".join(titles),
+            compare_sessions(views),
+            described,
+            configs=configs,
+            titles=titles,
         )
 
-    def _show_comparison(self, title: str, pairs: list[Pair], description: str) -> None:
-        dialog = CompareDialog(title, pairs, description, self, self.theme)
+    def compare_selected_runs(self, ids: list[int]) -> None:
+        """Compare runs of the session shown (the first is the baseline)."""
+        data = self.dashboard.data
+        names = [self.log_pane.run_name(i) for i in ids]
+        self._show_comparison(
+            f"Runs: {' vs '.join(names)}",
+            compare_runs(data, ids),
+            f"{', '.join(names)} (session {self._session_name})",
+        )
+
+    def _show_comparison(
+        self,
+        title: str,
+        groups: list[Group],
+        description: str,
+        configs: list[tuple[str, list[str]]] | None = None,
+        titles: list[str] | None = None,
+    ) -> None:
+        dialog = CompareDialog(
+            title, groups, description, self, theme=self.theme, configs=configs, titles=titles
+        )
         self.compare_dialog = dialog
         dialog.show()
         self.compared.emit(dialog)
-
-    # -- export ---------------------------------------------------------------------------
-
-    def export_session_id(self) -> int | None:
-        """The session Export acts on: the one selected in History when that tab is shown,
-        else the one in the dashboard."""
-        if self.tabs.currentWidget() is self.history:
-            ids = self.history.selected_ids()
-            if len(ids) == 1:
-                return ids[0]
-        return self._shown_session_id
-
-    def export_dialog(self, suffix: str) -> None:
-        """Ask where to write the report (a dialog, on the user's request), then export."""
-        session_id = self.export_session_id()
-        if session_id is None:
-            return
-        name = f"{self._session_name or 'session'}-{session_id}{suffix}"
-        path, _ = QFileDialog.getSaveFileName(self, "Export report", name, EXPORT_FILTERS[suffix])
-        if path:
-            if not Path(path).suffix:
-                path += suffix
-            self.export_to(path, session_id)
-
-    def export_to(self, path: str, session_id: int | None = None) -> None:
-        """Write the report of a stored session to ``path`` (.pdf .html .json .csv) in a
-        worker; ``exported(path)`` follows, or an error in the banner."""
-        sid = self.export_session_id() if session_id is None else session_id
-        if sid is None:
-            return
-        self._set_status(f"Exporting session {sid} to {path}…")
-        store = self.store_path()
-
-        def done(written: Path) -> None:
-            self._set_status(f"Exported session {sid} to {written}")
-            self.banner.show_message(f"Exported session {sid} to {written}", "info")
-            self.exported.emit(str(written))
-
-        self.runner.submit(
-            "export",
-            lambda: export_report(store, sid, path),
-            done,
-            lambda message, details: self.banner.show_message(
-                f"Cannot export session {sid}: {message}", "error", details
-            ),
-        )
-
-    def preview_pdf(self) -> None:
-        """Render the session's PDF in a worker and show its pages in a preview window."""
-        sid = self.export_session_id()
-        if sid is None:
-            return
-        self._set_status(f"Rendering the PDF of session {sid}…")
-        store = self.store_path()
-
-        def done(pages: PreviewPages) -> None:
-            dialog = PreviewDialog(pages, f"session {sid}", self.runner, self)
-            self.preview_dialog = dialog
-            dialog.show()
-            self._set_status(f"Previewing the PDF of session {sid} ({len(pages.pages)} pages)")
-            dialog.finished.connect(lambda _result: self._set_idle_status())
-            self.previewShown.emit(dialog)
-
-        self.runner.submit(
-            "preview",
-            lambda: render_preview(store, sid),
-            done,
-            lambda message, details: self.banner.show_message(
-                f"Cannot preview session {sid}: {message}", "error", details
-            ),
-        )

@@ -8,7 +8,11 @@ so History has more than one entry, then the real one. Saves, in ``docs/screensh
 - ``history.png``: the History tab with both sessions;
 - ``compare.png``: the two sessions compared, step time against time since each run's launch;
 - ``export-preview.png``: the in-app preview of the session's PDF report;
-- ``window-dark.png``: the finished session in the dark theme.
+- ``window-dark.png``: the finished session in the dark theme;
+- ``window-1366x768.png``: the finished session in a window of a 1366×768 laptop screen, x axis
+  since each run's launch, throughput and step time on log scales.
+
+The CPU plot is smoothed (a rolling median over faint raw points), as a user would set it.
 
 ``packaging/screenshots.sh`` starts Xvfb and calls this; by hand::
 
@@ -46,6 +50,7 @@ DEMO = ROOT / "resources" / "configs" / "demo-mlp.yaml"
 RUNNING_AT = 0.5  # the second run's progress when the "running" shot is taken
 SETTLE_MS = 600  # let the last redraw and the layout settle before grabbing
 FIRST_STEPS = 1500  # the short session that gives History a second entry
+SMALL_SIZE = (1366, 768)  # a common laptop screen
 
 
 class ScreenshotTaker:
@@ -160,7 +165,20 @@ class ScreenshotTaker:
         QTimer.singleShot(SETTLE_MS, self._dark_shot)
 
     def _dark_shot(self) -> None:
-        self._save(self.window, "window-dark.png")
+        w = self.window
+        self._save(w, "window-dark.png")
+        w.settings.theme = "light"
+        w.apply_settings()
+        # As a user comparing a slow run with a fast one would look at it: each run from its
+        # own launch, speeds on log scales.
+        w.dashboard.set_axis_mode("launch")
+        for key in ("samples_per_s", "step_time_ms"):
+            w.dashboard.set_log(key, True)
+        w.resize(*SMALL_SIZE)
+        QTimer.singleShot(SETTLE_MS, self._small_shot)
+
+    def _small_shot(self) -> None:
+        self._save(self.window, "window-1366x768.png")
         self._quit(0)
 
     def _save(self, widget: Any, name: str) -> None:
@@ -191,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--steps", type=int, default=6000, help="training steps per framework")
+    parser.add_argument(
+        "--first-steps", type=int, default=FIRST_STEPS, help="steps of the first, short session"
+    )
     parser.add_argument("--timeout", type=float, default=400.0, help="give up after (seconds)")
     args = parser.parse_args(argv)
     if not os.environ.get("DISPLAY") and os.environ.get("QT_QPA_PLATFORM") != "offscreen":
@@ -205,8 +226,9 @@ def main(argv: list[str] | None = None) -> int:
         window.resize(1400, 900)
         window.show()
         window.load_config_file(DEMO)
+        window.dashboard.set_smoothing("cpu_percent", "median")
         taker = ScreenshotTaker(window, args.out, args.steps, args.timeout)
-        QTimer.singleShot(1500, lambda: taker.start(FIRST_STEPS))
+        QTimer.singleShot(1500, lambda: taker.start(args.first_steps))
         app.exec()
         window.controller.shutdown()
         window.runner.join(30)

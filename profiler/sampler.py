@@ -29,6 +29,7 @@ class Sample:
     gpu_energy_j: float = math.nan
     gpu_throttle_reasons: float = math.nan
     sys_mem_used_mib: float = math.nan
+    sys_mem_total_mib: float = math.nan
     cpu_per_core: tuple[float, ...] = ()
     gpu_other_pids: tuple[int, ...] = ()
 
@@ -228,9 +229,11 @@ class SamplerThread:
 
     def _measure(self) -> Sample:
         s = self._tree.sample()
+        memory = psutil.virtual_memory()
         s = replace(
             s,
-            sys_mem_used_mib=psutil.virtual_memory().used / 2**20,
+            sys_mem_used_mib=memory.used / 2**20,
+            sys_mem_total_mib=memory.total / 2**20,
             cpu_per_core=tuple(psutil.cpu_percent(percpu=True)),
         )
         if self._gpu is None or not self._gpu.available:

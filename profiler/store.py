@@ -26,8 +26,8 @@ import numpy as np
 import psutil
 
 # History: 1 = first version; 2 = samples gain GPU temperature, SM clock, energy counter,
-# throttle reasons, system memory and per-core CPU.
-SCHEMA_VERSION = 2
+# throttle reasons, system memory and per-core CPU; 3 = sessions gain the user's tags and note.
+SCHEMA_VERSION = 3
 MIN_FREE_BYTES = 64 * 1024 * 1024
 
 SAMPLE_COLUMNS: tuple[str, ...] = (
@@ -50,6 +50,10 @@ _ADDED_IN_2 = SAMPLE_COLUMNS[7:]
 _MIGRATIONS: dict[int, list[str]] = {
     2: [f"ALTER TABLE samples ADD COLUMN {c} REAL" for c in _ADDED_IN_2]
     + ["ALTER TABLE samples ADD COLUMN cpu_cores TEXT"],
+    3: [
+        "ALTER TABLE sessions ADD COLUMN tags TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE sessions ADD COLUMN note TEXT NOT NULL DEFAULT ''",
+    ],
 }
 
 _SCHEMA = """
@@ -99,6 +103,9 @@ class SessionRow:
     status: str
     config_path: str | None
     frameworks: tuple[str, ...]
+    duration_s: float = math.nan  # from the session's start to its last run's end
+    tags: tuple[str, ...] = ()
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -392,13 +399,68 @@ class Store:
         with self._reader() as conn:
             rows = conn.execute(
                 "SELECT s.id, s.name, s.created_at, s.status, s.config_path,"
-                " (SELECT group_concat(DISTINCT framework) FROM runs WHERE session_id = s.id)"
+                " (SELECT group_concat(DISTINCT framework) FROM runs WHERE session_id = s.id),"
+                " (SELECT MAX(ended_t) FROM runs WHERE session_id = s.id), s.tags, s.note"
                 " FROM sessions s ORDER BY s.id DESC"
             ).fetchall()
         return [
-            SessionRow(r[0], r[1], r[2], r[3], r[4], tuple(sorted((r[5] or "").split(",")) or ()))
+            SessionRow(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                tuple(sorted((r[5] or "").split(",")) or ()),
+                math.nan if r[6] is None else float(r[6]),
+                split_tags(r[7]),
+                r[8],
+            )
             for r in rows
         ]
+
+    def step_times_ms(self) -> dict[int, dict[str, list[float]]]:
+        """Per session and framework, the mean step time (ms) of each measured window."""
+        out: dict[int, dict[str, list[float]]] = {}
+        with self._reader() as conn:
+            rows = conn.execute(
+                "SELECT r.session_id, r.framework, json_extract(e.payload, '$.seconds'),"
+                " json_extract(e.payload, '$.steps') FROM events e JOIN runs r ON r.id = e.run_id"
+                " WHERE e.kind = 'window' AND json_extract(e.payload, '$.phase') = 'measure'"
+            ).fetchall()
+        for session_id, framework, seconds, steps in rows:
+            if isinstance(seconds, int | float) and isinstance(steps, int | float) and steps > 0:
+                times = out.setdefault(session_id, {}).setdefault(framework, [])
+                times.append(1000.0 * seconds / steps)
+        return out
+
+    def annotate_session(
+        self,
+        session_id: int,
+        *,
+        name: str | None = None,
+        tags: list[str] | tuple[str, ...] | None = None,
+        note: str | None = None,
+    ) -> None:
+        """Rename, tag or annotate a session (None leaves a field as it is); KeyError when
+        there is no such session, ValueError for an empty name."""
+        fields: dict[str, str] = {}
+        if name is not None:
+            if not name.strip():
+                raise ValueError("a session's name cannot be empty")
+            fields["name"] = name.strip()
+        if tags is not None:
+            fields["tags"] = ",".join(dict.fromkeys(t.strip() for t in tags if t.strip()))
+        if note is not None:
+            fields["note"] = note.strip()
+        if not fields:
+            return
+        assignments = ", ".join(f"{k}=?" for k in fields)
+        with self._lock, self._conn:
+            cur = self._conn.execute(
+                f"UPDATE sessions SET {assignments} WHERE id=?", (*fields.values(), session_id)
+            )
+        if cur.rowcount == 0:
+            raise KeyError(session_id)
 
     def delete_session(self, session_id: int) -> bool:
         """Delete a session and everything recorded for it; False when there was none."""
@@ -458,6 +520,11 @@ class Store:
             env=json.loads(row[6]),
             runs=runs,
         )
+
+
+def split_tags(text: str | None) -> tuple[str, ...]:
+    """Stored tags (comma-separated) as a tuple; "" gives none."""
+    return tuple(t for t in (text or "").split(",") if t)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 from profiler.config import Config
 from profiler.store import Store
@@ -12,19 +13,23 @@ from profiler.store import Store
 WINDOW_STEPS = 10
 
 
-def recorded_config(name: str, frameworks: list[str], steps: int) -> Config:
-    """A valid config as the session would have stored it."""
-    return Config.model_validate(
-        {
-            "name": name,
-            "frameworks": frameworks,
-            "device": "cpu",
-            "model": {"family": "mlp", "input_dim": 16, "hidden": [8], "num_classes": 3},
-            "data": {"samples": 64},
-            "train": {"batch_size": 8, "steps": steps, "warmup_steps": 20},
-            "run": {"sample_hz": 10},
-        }
-    )
+def recorded_config(
+    name: str, frameworks: list[str], steps: int, overrides: dict[str, dict[str, Any]] | None = None
+) -> Config:
+    """A valid config as the session would have stored it; ``overrides`` update its sections
+    (``{"train": {"batch_size": 16}}``)."""
+    raw: dict[str, Any] = {
+        "name": name,
+        "frameworks": frameworks,
+        "device": "cpu",
+        "model": {"family": "mlp", "input_dim": 16, "hidden": [8], "num_classes": 3},
+        "data": {"samples": 64},
+        "train": {"batch_size": 8, "steps": steps, "warmup_steps": 20},
+        "run": {"sample_hz": 10},
+    }
+    for section, values in (overrides or {}).items():
+        raw[section] = {**raw[section], **values}
+    return Config.model_validate(raw)
 
 
 def record_session(
@@ -36,15 +41,17 @@ def record_session(
     steps: int = 200,
     step_ms: dict[str, float] | None = None,
     fail: str | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
 ) -> int:
     """Write one session with a run per framework and return its id.
 
     Each run: import 0.5 s, build 0.3 s, warm-up then measure in windows of 10 steps at
     ``step_ms[fw]`` ms a step (default 5 ms for torch, 8 ms otherwise), samples at 10 Hz with
     GPU utilisation, memory and power when ``gpu``. ``fail`` names a framework whose run
-    failed halfway with an error event and a traceback.
+    failed halfway with an error event and a traceback. ``overrides`` update config sections
+    (the stored config only: the recorded timing stays as described).
     """
-    config = recorded_config(name, list(frameworks), steps)
+    config = recorded_config(name, list(frameworks), steps, overrides)
     speeds = {"torch": 5.0, **(step_ms or {})}
     store = Store(store_path)
     try:

@@ -106,7 +106,7 @@ def test_two_sessions_and_two_runs_compare_side_by_side(
         window.history.compare_button.click()
 
     dialog: CompareDialog = shown.args[0]
-    assert [pair[0].framework for pair in dialog.pairs] == ["torch", "tensorflow"]
+    assert [group[0].framework for group in dialog.groups] == ["torch", "tensorflow"]
     assert dialog.cell("step_time_ms", 1) == "5.00 ms"
     assert dialog.cell("step_time_ms", 2) == "4.00 ms"
     assert dialog.cell("step_time_ms", 3) == "0.80×"

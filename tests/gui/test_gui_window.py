@@ -310,7 +310,7 @@ def test_shortcuts_reach_the_common_actions(window: MainWindow, tiny_config: Pat
     c.history.trigger()
     assert window.tabs.currentWidget() is window.history
     window.dashboard.toggle_axis_action.trigger()
-    assert window.dashboard.axis_mode == "step"
+    assert window.dashboard.axis_mode == "launch"  # Ctrl+T cycles: time, since launch, step
 
 
 def test_recent_files_reopen_from_the_menu(
