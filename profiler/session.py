@@ -189,13 +189,15 @@ class ComparisonSession:
 
     def _run_one(self, info: RunInfo) -> RunOutcome:
         run_id = info.run_id
-        state: dict[str, Any] = {"done": False, "error": None}
+        state: dict[str, Any] = {"done": False, "error": None, "measured": 0}
         store, listener = self.store, self.listener
 
         def on_event(event: Event) -> None:
             t = self._rel(event.t)
             if event.kind == "done":
                 state["done"] = True
+            elif event.kind == "window" and event.get("phase") == "measure":
+                state["measured"] += 1
             elif event.kind == "error":
                 state["error"] = event.payload
             store.add_event(run_id, t, event.kind, event.payload)
@@ -246,6 +248,12 @@ class ComparisonSession:
                     worker_module=self.options.worker_module,
                     cold_compile_dir=cold,
                 )
+            except Exception as exc:
+                # E2BIG, a missing interpreter, a full disk for the spec file: the run failed,
+                # and says why, rather than staying pending.
+                if cold is not None:
+                    shutil.rmtree(cold, ignore_errors=True)
+                return self._launch_failed(info, started, exc)
             except BaseException:
                 if cold is not None:
                     shutil.rmtree(cold, ignore_errors=True)
@@ -263,7 +271,7 @@ class ComparisonSession:
         finally:
             sampler.stop()
             # Grandchildren may outlive a child that exited normally: never leave them behind.
-            child.kill_tree()
+            child.close()
             with self._lock:
                 self._current = None
             if cold is not None:
@@ -289,6 +297,18 @@ class ComparisonSession:
             },
         )
         return RunOutcome(run_id, info.framework, status, error, code)
+
+    def _launch_failed(self, info: RunInfo, started: float, exc: Exception) -> RunOutcome:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        filename = getattr(exc, "filename", None)
+        where = f" ({filename})" if filename else ""
+        error = f"could not start the workload: {reason}{where}"
+        t = self._rel(time.monotonic())
+        self.store.add_log(info.run_id, t, f"[frameduel] {error}")
+        self.store.update_run(
+            info.run_id, status="failed", error=error, started_t=self._rel(started), ended_t=t
+        )
+        return RunOutcome(info.run_id, info.framework, "failed", error, None)
 
     def _wait(self, child: ChildProcess) -> tuple[int, bool]:
         """Wait for the child: (exit code, timed out). A store that can no longer write (a full
@@ -332,6 +352,8 @@ class ComparisonSession:
             return "failed", f"the workload {describe_exit(code)} without reporting an error"
         if not state["done"]:
             return "failed", "the workload exited without finishing (no 'done' event)"
+        if not state["measured"]:
+            return "failed", "the workload finished without measuring anything (no measured window)"
         return "ok", None
 
 

@@ -16,6 +16,7 @@ import sys
 import time
 
 from workloads.emitter import EventEmitter
+from workloads.worker import become_subreaper, read_spec_text
 
 
 def _windows(em: EventEmitter, steps: int, step_s: float) -> None:
@@ -31,13 +32,17 @@ def main() -> int:
     p.add_argument("--framework")
     p.add_argument("--event-fd", type=int)
     p.add_argument("--spec")
+    p.add_argument("--spec-file")
     args = p.parse_args()
-    spec = json.loads(args.spec)
+    become_subreaper()
+    text = read_spec_text(args)
+    spec = json.loads(text)
     steps = int(spec["config"]["train"]["steps"])
     em = EventEmitter(args.event_fd)
     how = args.framework
     em.emit("hello", pid=os.getpid(), framework=how, framework_version="0", device="cpu")
     print(f"misbehaving worker: {how}", flush=True)
+    print(f"spec of {len(text)} bytes", flush=True)
     if how == "ok":
         _windows(em, steps, 0.01)
     elif how == "compile-cache":
