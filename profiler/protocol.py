@@ -47,7 +47,8 @@ PARENT_KINDS = frozenset({"garbage", "warning"})
 # Beyond these a number is nonsense, and exports that divide or plot it could overflow.
 MAX_INT = 2**53
 MAX_ABS_FLOAT = 1e100
-MAX_SECONDS = 1e7  # a window of 115 days
+# A window lasts from a nanosecond (the clock's resolution) to 115 days.
+MIN_SECONDS, MAX_SECONDS = 1e-9, 1e7
 MAX_CLOCK_S = 1e12  # time.monotonic(): seconds since boot
 MAX_DEPTH = 16  # nesting of a payload's lists and objects
 REASON_CHARS = 200
@@ -89,8 +90,8 @@ _COUNT: _Check = (f"an integer in [0, {MAX_INT}]", lambda v: _is_int(v, 0))
 _POSITIVE: _Check = (f"an integer in [1, {MAX_INT}]", lambda v: _is_int(v, 1))
 _NUMBER: _Check = (f"a finite number within ±{MAX_ABS_FLOAT:g}", _is_num)
 _SECONDS: _Check = (
-    f"a number of seconds in [0, {MAX_SECONDS:g}]",
-    lambda v: _is_num(v, 0.0, MAX_SECONDS),
+    f"a number of seconds in [{MIN_SECONDS:g}, {MAX_SECONDS:g}]",
+    lambda v: _is_num(v, MIN_SECONDS, MAX_SECONDS),
 )
 _STATE: _Check = ("'start' or 'end'", lambda v: v in ("start", "end"))
 

@@ -17,6 +17,12 @@ from pathlib import Path
 
 import psutil
 import pytest
+from hypothesis import settings
+
+# Property-based tests: a fast profile in `make test`; HYPOTHESIS_PROFILE=long by hand finds more.
+settings.register_profile("fast", max_examples=25, deadline=None, print_blob=True)
+settings.register_profile("long", max_examples=2000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 
 # How long leftovers get to finish on their own before the test fails, in seconds.
 LEAK_GRACE_S = 3.0

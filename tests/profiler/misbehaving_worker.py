@@ -89,6 +89,17 @@ def main() -> int:
         os.write(fd, b'{"kind": "window", "t": 1.0, "half')
         os.close(fd)
         return 0
+    elif how == "replay":
+        # each line of the file named by FRAMEDUEL_TEST_REPLAY, raw, then a good window
+        with open(os.environ["FRAMEDUEL_TEST_REPLAY"], "rb") as fh:
+            lines = fh.read().split(b"\n")[:-1]
+        fd = os.dup(args.event_fd)
+        em.emit("phase", name="measure", state="start")
+        for i, line in enumerate(lines):
+            os.write(fd, line + b"\n")
+            em.emit("window", phase="measure", step=i + 1, steps=1, seconds=0.01, loss=1.0)
+        em.emit("phase", name="measure", state="end")
+        os.close(fd)
     elif how == "grandchildren":
         kids = [
             subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
