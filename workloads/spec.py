@@ -70,6 +70,8 @@ class WorkloadSpec:
     pipeline: Pipeline = "resident"
     # train.window_steps left to FrameDuel: measure windows may grow to last MIN_WINDOW_S
     window_auto: bool = False
+    # train.allow_nonfinite_loss: a NaN/inf loss is recorded instead of failing the run
+    allow_nonfinite_loss: bool = False
     # the whole config as the parent sent it: what a custom model's builders receive
     config: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -121,6 +123,7 @@ def parse_spec(text: str) -> WorkloadSpec:
         precision=_choice(train.get("precision", "fp32"), _PRECISIONS, "config.train.precision"),
         loss=_choice(train.get("loss", "cross_entropy"), _LOSSES, "config.train.loss"),
         compile=bool(train.get("compile", False)),
+        allow_nonfinite_loss=train.get("allow_nonfinite_loss", False) is True,
         compile_cache="warm" if train.get("compile_cache") == "warm" else "cold",
         data_kind="npz" if kind == "npz" else "synthetic",
         data_path=path if kind == "npz" else None,
