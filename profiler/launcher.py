@@ -306,7 +306,8 @@ def processes_of_run(token: str) -> list[psutil.Process]:
 
 
 def bounded_lines(stream: IO[bytes], limit: int) -> Iterator[tuple[bytes, int]]:
-    """The stream's lines, each cut at ``limit`` bytes: (the kept head, bytes dropped after it).
+    """The stream's lines, each cut at ``limit`` bytes: (the kept head, bytes dropped after it,
+    not counting the newline).
 
     Memory stays within ``limit`` whatever the line's length; a last line without a newline
     comes out as it is.
@@ -318,9 +319,10 @@ def bounded_lines(stream: IO[bytes], limit: int) -> Iterator[tuple[bytes, int]]:
         dropped = 0
         if len(head) >= limit and not head.endswith(b"\n"):
             while rest := stream.readline(limit):
-                dropped += len(rest)
                 if rest.endswith(b"\n"):
+                    dropped += len(rest) - 1
                     break
+                dropped += len(rest)
         yield head, dropped
 
 
