@@ -181,15 +181,27 @@ def _check_output(path: str) -> None:
         raise BadInput(f"{path}: {parent} is not a folder")
 
 
+def _store_path(given: str | None) -> Path:
+    from profiler.paths import default_store_path
+
+    return Path(given).expanduser() if given else default_store_path()
+
+
 def _sessions(args: argparse.Namespace) -> int:
     from profiler.session import store_for
 
-    with store_for(args.store) as store:
-        if args.delete is not None:
+    if args.delete is not None:
+        with store_for(args.store) as store:
             if not store.delete_session(args.delete):
                 raise BadInput(f"no session {args.delete} in {store.path}")
-            print(f"deleted session {args.delete}")
-            return EXIT_OK
+        print(f"deleted session {args.delete}")
+        return EXIT_OK
+    path = _store_path(args.store)
+    if not path.exists():
+        print(f"no sessions in {path}")
+        return EXIT_OK
+    # Listing writes nothing: an archived store or a read-only mount can be listed.
+    with store_for(path, read_only=True) as store:
         rows = store.sessions()
         if not rows:
             print(f"no sessions in {store.path}")
@@ -205,7 +217,11 @@ def _report(args: argparse.Namespace) -> int:
     from profiler.session import store_for
 
     _check_output(args.out)
-    with store_for(args.store) as store:
+    path = _store_path(args.store)
+    if not path.exists():
+        what = "sessions" if args.session == "last" else f"session {args.session}"
+        raise BadInput(f"no {what} in {path} (there is no store there); see --store")
+    with store_for(path, read_only=True) as store:
         rows = store.sessions()
         if args.session == "last":
             if not rows:

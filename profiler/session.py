@@ -363,8 +363,9 @@ def _session_status(outcomes: list[RunOutcome]) -> str:
     return "failed" if outcomes else "empty"
 
 
-def store_for(path: str | Path | None) -> Store:
-    """Open the store at ``path`` (default: XDG data dir or $FRAMEDUEL_STORE)."""
+def store_for(path: str | Path | None, *, read_only: bool = False) -> Store:
+    """Open the store at ``path`` (default: XDG data dir or $FRAMEDUEL_STORE); ``read_only``
+    to list or export without writing anything (an archived file, a read-only mount)."""
     from profiler.paths import default_store_path
 
-    return Store(Path(path) if path else default_store_path())
+    return Store(Path(path) if path else default_store_path(), read_only=read_only)

@@ -3,6 +3,11 @@
 WAL mode lets the GUI's history view read while a run writes. Bulk rows (events, samples, logs)
 go through a queue to one writer thread that commits in small batches, so sampling never waits
 on the disk; sessions and runs are created synchronously because their ids are needed at once.
+
+A store is marked as FrameDuel's (``PRAGMA application_id``); any other SQLite file is refused
+untouched. Opened ``read_only`` (listing, exporting), nothing is written, so an archived file or
+a read-only mount can still be read. Whether a session marked running is still being recorded is
+asked of the lock its recorder holds (``profiler.store_locks``), not of its process id.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import shutil
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,12 +29,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import psutil
+
+from profiler.store_locks import SessionLock, remove_stale_lock, session_alive
 
 # History: 1 = first version; 2 = samples gain GPU temperature, SM clock, energy counter,
 # throttle reasons, system memory and per-core CPU.
 SCHEMA_VERSION = 2
 MIN_FREE_BYTES = 64 * 1024 * 1024
+# "FrDl": marks a SQLite file as a FrameDuel store (PRAGMA application_id).
+APPLICATION_ID = 0x4672446C
+# Stores made before the application id carry these tables (and meta's schema_version).
+_OWN_TABLES = frozenset({"meta", "sessions", "runs", "events", "samples", "logs"})
 
 SAMPLE_COLUMNS: tuple[str, ...] = (
     "t",
@@ -159,17 +170,23 @@ def _nan_to_none(value: float | None) -> float | None:
 class Store:
     """A FrameDuel SQLite store; one writer per process, any number of readers."""
 
-    def __init__(self, path: str | Path, *, flush_interval_s: float = 0.25) -> None:
+    def __init__(
+        self, path: str | Path, *, flush_interval_s: float = 0.25, read_only: bool = False
+    ) -> None:
         self.path = Path(path).expanduser()
+        self.read_only = read_only
         self._flush_interval_s = flush_interval_s
         self._lock = threading.Lock()
         self._queue: queue.SimpleQueue[tuple[str, tuple[Any, ...]] | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._writer_lock = threading.Lock()
         self._write_error: BaseException | None = None
+        self._held: dict[int, SessionLock] = {}
         # Set when a write failed (a full disk): the session stops instead of measuring on.
         self.failed = threading.Event()
-        self._conn = self._open()
+        # immutable=1 when even a read-only WAL connection cannot be opened (no -shm possible)
+        self._ro_uri: str | None = None
+        self._conn = self._open_read_only() if read_only else self._open()
 
     # -- opening and checks -------------------------------------------------------------------
 
@@ -177,28 +194,12 @@ class Store:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10.0)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            with conn:
-                fresh = conn.execute("SELECT name FROM sqlite_master WHERE name='meta'").fetchone()
-                conn.executescript(_SCHEMA)
-                if fresh is None:
-                    conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
-                row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-                version = 1 if row is None else int(row[0])
-                if version > SCHEMA_VERSION:
-                    raise StoreError(
-                        f"{self.path}: written by a newer FrameDuel (schema {version}); "
-                        "upgrade FrameDuel or pick another store with --store"
-                    )
-                for target in range(version + 1, SCHEMA_VERSION + 1):
-                    for sql in _MIGRATIONS[target]:
-                        conn.execute(sql)
-                conn.execute(
-                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
-                )
+            try:
+                self._check_ours(conn)
+                self._prepare(conn)
+            except BaseException:
+                conn.close()
+                raise
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"cannot use the store {self.path}: {exc}. Pick a writable location with --store "
@@ -212,24 +213,119 @@ class Store:
         self._mark_interrupted(conn)
         return conn
 
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        """WAL, the schema, migrations: only once the file is known to be ours (or new)."""
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        with conn:
+            fresh = conn.execute("SELECT name FROM sqlite_master WHERE name='meta'").fetchone()
+            conn.executescript(_SCHEMA)
+            if fresh is None:
+                conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+            version = self._schema_version(conn)
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for sql in _MIGRATIONS[target]:
+                    conn.execute(sql)
+            conn.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+            conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+
+    def _check_ours(self, conn: sqlite3.Connection) -> None:
+        """Raise StoreError, having changed nothing, unless the file is new or a FrameDuel store."""
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if app_id == APPLICATION_ID or (app_id == 0 and not tables):
+            return
+        if app_id == 0 and tables >= _OWN_TABLES:
+            row = conn.execute("SELECT 1 FROM meta WHERE key='schema_version'").fetchone()
+            if row is not None:
+                return  # a store from before the application id
+        shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        raise StoreError(
+            f"{self.path} is not a FrameDuel store (another application's SQLite database"
+            f"{f' with tables {shown}' if tables else ''}); it was left untouched. Pick another "
+            "file with --store or FRAMEDUEL_STORE"
+        )
+
+    def _schema_version(self, conn: sqlite3.Connection) -> int:
+        row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        try:
+            version = 1 if row is None else int(row[0])
+        except (TypeError, ValueError):
+            raise StoreError(
+                f"{self.path}: the schema version {row[0]!r} is not a number: the store is "
+                "damaged; pick another with --store"
+            ) from None
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: written by a newer FrameDuel (schema {version}); "
+                "upgrade FrameDuel or pick another store with --store"
+            )
+        return version
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """Open without writing anything: no WAL switch, no schema, no healing."""
+        if not self.path.is_file():
+            raise StoreError(f"there is no store at {self.path}; see --store or FRAMEDUEL_STORE")
+        base = f"file:{urllib.parse.quote(str(self.path.absolute()))}?mode=ro"
+        conn: sqlite3.Connection | None = None
+        last: sqlite3.Error | None = None
+        # A WAL store on a read-only mount cannot get its -shm file: read it as immutable then.
+        for uri in (base, base + "&immutable=1"):
+            try:
+                conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=10.0)
+                self._check_ours(conn)
+                self._schema_version(conn)
+                conn.execute("SELECT count(*) FROM sessions").fetchone()
+            except sqlite3.OperationalError as exc:
+                last = exc
+                if conn is not None:
+                    conn.close()
+                    conn = None
+                continue
+            except sqlite3.DatabaseError as exc:
+                if conn is not None:
+                    conn.close()
+                raise StoreError(f"cannot read the store {self.path}: {exc}") from None
+            except BaseException:
+                if conn is not None:
+                    conn.close()
+                raise
+            self._ro_uri = uri
+            return conn
+        raise StoreError(f"cannot read the store {self.path}: {last}") from None
+
+    def _alive(self, session_id: int, owner_pid: int | None) -> bool:
+        return session_alive(self.path, session_id, owner_pid)
+
     def _mark_interrupted(self, conn: sqlite3.Connection) -> None:
-        """Sessions left 'running' by a process that no longer exists were interrupted."""
+        """Sessions left 'running' by a recorder that no longer holds their lock (or, for ones
+        from before the locks, whose process is gone) were interrupted."""
         rows = conn.execute("SELECT id, owner_pid FROM sessions WHERE status='running'").fetchall()
-        dead = [sid for sid, pid in rows if pid is None or not _pid_alive(int(pid))]
+        dead = [sid for sid, pid in rows if not self._alive(sid, pid)]
         if dead:
             with conn:
                 marks = ",".join("?" * len(dead))
+                # status='running' again: one that finished meanwhile keeps its status
                 conn.execute(
-                    f"UPDATE sessions SET status='interrupted' WHERE id IN ({marks})", dead
+                    "UPDATE sessions SET status='interrupted' "
+                    f"WHERE status='running' AND id IN ({marks})",
+                    dead,
                 )
                 conn.execute(
                     "UPDATE runs SET status='interrupted', error='FrameDuel stopped during the run'"
                     f" WHERE status IN ('running', 'pending') AND session_id IN ({marks})",
                     dead,
                 )
+            for sid in dead:
+                remove_stale_lock(self.path, sid)
 
     def check_writable(self) -> None:
         """Raise StoreError when the store's disk is (nearly) full or the file is read-only."""
+        self.check_writable_mode()
         free = shutil.disk_usage(self.path.parent).free
         if free < MIN_FREE_BYTES:
             raise StoreError(
@@ -244,14 +340,22 @@ class Store:
     def create_session(
         self, name: str, config: dict[str, Any], config_path: str | None, env: dict[str, Any]
     ) -> int:
-        """Record a new running session and return its id."""
+        """Record a new running session and return its id; this process holds its lock until
+        ``finish_session`` (or ``close``)."""
         with self._lock, self._conn:
             cur = self._conn.execute(
                 "INSERT INTO sessions(name, created_at, config_path, config_json, env_json, status,"
                 " owner_pid) VALUES (?, ?, ?, ?, ?, 'running', ?)",
                 (name, _now_iso(), config_path, json.dumps(config), json.dumps(env), os.getpid()),
             )
-        assert cur.lastrowid is not None
+            assert cur.lastrowid is not None
+            # Locked before the row is committed: no reader can see it running and unlocked.
+            try:
+                self._held[cur.lastrowid] = SessionLock(self.path, cur.lastrowid)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot lock the new session beside {self.path}: {exc.strerror or exc}"
+                ) from None
         return cur.lastrowid
 
     def finish_session(self, session_id: int, status: str) -> None:
@@ -262,6 +366,9 @@ class Store:
                 "UPDATE sessions SET status=?, ended_at=? WHERE id=?",
                 (status, _now_iso(), session_id),
             )
+        held = self._held.pop(session_id, None)
+        if held is not None:
+            held.release()
 
     def create_run(self, session_id: int, seq: int, framework: str, repeat: int) -> int:
         """Record a pending run and return its id."""
@@ -370,6 +477,9 @@ class Store:
             self._stop_writer()
         finally:
             self._conn.close()
+            for held in self._held.values():
+                held.release()
+            self._held.clear()
 
     def __enter__(self) -> Store:
         return self
@@ -381,43 +491,92 @@ class Store:
 
     @contextlib.contextmanager
     def _reader(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=10.0)
+        if self._ro_uri is not None:
+            conn = sqlite3.connect(self._ro_uri, uri=True, timeout=10.0)
+        else:
+            conn = sqlite3.connect(self.path, timeout=10.0)
         try:
             yield conn
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot read the store {self.path}: {exc}") from None
         finally:
             conn.close()
+
+    def _status(self, session_id: int, status: str, owner_pid: int | None) -> str:
+        """A session's status as it is: one marked running whose recorder is gone was
+        interrupted (read-only stores are never healed on disk, so this is said when read)."""
+        if status == "running" and not self._alive(session_id, owner_pid):
+            return "interrupted"
+        return status
 
     def sessions(self) -> list[SessionRow]:
         """Every stored session, newest first."""
         with self._reader() as conn:
             rows = conn.execute(
                 "SELECT s.id, s.name, s.created_at, s.status, s.config_path,"
-                " (SELECT group_concat(DISTINCT framework) FROM runs WHERE session_id = s.id)"
-                " FROM sessions s ORDER BY s.id DESC"
+                " (SELECT group_concat(DISTINCT framework) FROM runs WHERE session_id = s.id),"
+                " s.owner_pid FROM sessions s ORDER BY s.id DESC"
             ).fetchall()
         return [
-            SessionRow(r[0], r[1], r[2], r[3], r[4], tuple(sorted((r[5] or "").split(",")) or ()))
+            SessionRow(
+                r[0],
+                r[1],
+                r[2],
+                self._status(r[0], r[3], r[6]),
+                r[4],
+                tuple(sorted((r[5] or "").split(",")) or ()),
+            )
             for r in rows
         ]
 
     def delete_session(self, session_id: int) -> bool:
-        """Delete a session and everything recorded for it; False when there was none."""
+        """Delete a session and everything recorded for it; False when there was none.
+
+        Raises StoreError for a session another process (or this one) is still recording.
+        """
+        self.check_writable_mode()
         with self._lock, self._conn:
+            row = self._conn.execute(
+                "SELECT status, owner_pid FROM sessions WHERE id=?", (session_id,)
+            ).fetchone()
+            if row is not None and row[0] == "running" and self._alive(session_id, row[1]):
+                raise StoreError(
+                    f"session {session_id} is still running (process {row[1]} is recording it); "
+                    "stop it first, then delete it"
+                )
             cur = self._conn.execute("DELETE FROM sessions WHERE id=?", (session_id,))
+        remove_stale_lock(self.path, session_id)
         return cur.rowcount > 0
+
+    def check_writable_mode(self) -> None:
+        """Raise StoreError when the store was opened read-only."""
+        if self.read_only:
+            raise StoreError(f"the store {self.path} was opened read-only")
 
     def load(self, session_id: int) -> StoredSession:
         """Read a whole session back; raise KeyError when it does not exist."""
         with self._reader() as conn:
             row = conn.execute(
-                "SELECT id, name, created_at, status, config_path, config_json, env_json"
-                " FROM sessions WHERE id=?",
+                "SELECT id, name, created_at, status, config_path, config_json, env_json,"
+                " owner_pid FROM sessions WHERE id=?",
                 (session_id,),
             ).fetchone()
             if row is None:
                 raise KeyError(session_id)
+            status = self._status(row[0], row[3], row[7])
             runs = [
-                StoredRun(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], json.loads(r[9]))
+                StoredRun(
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3],
+                    r[4],
+                    r[5],
+                    r[6],
+                    r[7],
+                    r[8],
+                    self._json(r[9], f"run {r[0]}'s info"),
+                )
                 for r in conn.execute(
                     "SELECT id, seq, framework, repeat, status, error, exit_code, started_t,"
                     " ended_t, info_json FROM runs WHERE session_id=? ORDER BY seq",
@@ -425,8 +584,10 @@ class Store:
                 )
             ]
             for run in runs:
+                if status == "interrupted" and run.status in ("running", "pending"):
+                    run.status, run.error = "interrupted", "FrameDuel stopped during the run"
                 run.events = [
-                    StoredEvent(t, kind, json.loads(payload))
+                    StoredEvent(t, kind, self._json(payload, f"an event of run {run.id}"))
                     for t, kind, payload in conn.execute(
                         "SELECT t, kind, payload FROM events WHERE run_id=? ORDER BY rowid",
                         (run.id,),
@@ -440,7 +601,9 @@ class Store:
                 ).fetchall()
                 arr = np.array([r[:-1] for r in rows], dtype=float).reshape(-1, len(SAMPLE_COLUMNS))
                 run.samples = {name: arr[:, i] for i, name in enumerate(SAMPLE_COLUMNS)}
-                cores = [json.loads(r[-1]) if r[-1] else [] for r in rows]
+                cores = [
+                    self._json(r[-1], f"a sample of run {run.id}") if r[-1] else [] for r in rows
+                ]
                 width = max((len(c) for c in cores), default=0)
                 run.cpu_cores = np.array(
                     [c + [math.nan] * (width - len(c)) for c in cores], dtype=float
@@ -452,18 +615,18 @@ class Store:
             id=row[0],
             name=row[1],
             created_at=row[2],
-            status=row[3],
+            status=status,
             config_path=row[4],
-            config=json.loads(row[5]),
-            env=json.loads(row[6]),
+            config=self._json(row[5], f"session {row[0]}'s config"),
+            env=self._json(row[6], f"session {row[0]}'s environment"),
             runs=runs,
         )
 
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        return psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
+    def _json(self, text: Any, what: str) -> Any:
+        """A stored JSON column, or StoreError naming the row when it is damaged."""
+        try:
+            return json.loads(text)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise StoreError(
+                f"{self.path}: {what} is not valid JSON ({exc}): the store is damaged"
+            ) from None
