@@ -33,8 +33,16 @@ class SessionLock:
 
     def __init__(self, store: Path, session_id: int) -> None:
         self.path = lock_path(store, session_id)
-        self.path.parent.mkdir(exist_ok=True)
-        self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        self._fd: int | None = None
+        for attempt in range(3):
+            self.path.parent.mkdir(exist_ok=True)
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                break
+            except FileNotFoundError:  # another recorder removed the folder as it emptied
+                if attempt == 2:
+                    raise
+        assert self._fd is not None
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             os.ftruncate(self._fd, 0)
@@ -52,6 +60,8 @@ class SessionLock:
             self.path.unlink()
         os.close(self._fd)
         self._fd = None
+        with contextlib.suppress(OSError):  # not empty: other sessions are running
+            self.path.parent.rmdir()
 
 
 def session_alive(store: Path, session_id: int, owner_pid: int | None) -> bool:
@@ -77,6 +87,8 @@ def remove_stale_lock(store: Path, session_id: int) -> None:
     """Remove the lock file a dead recorder left behind (best effort)."""
     with contextlib.suppress(OSError):
         lock_path(store, session_id).unlink()
+    with contextlib.suppress(OSError):
+        lock_dir(store).rmdir()
 
 
 def _pid_alive(pid: int | None) -> bool:
