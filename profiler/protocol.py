@@ -165,11 +165,12 @@ def _plain_json_problem(value: Any, where: str, depth: int = 0) -> str | None:
     return None
 
 
-def check_payload(kind: str, payload: Mapping[str, Any]) -> str | None:
-    """Why ``payload`` is not a valid ``kind`` event (None when it is)."""
+def check_payload(kind: str, payload: Mapping[str, Any], *, complete: bool = True) -> str | None:
+    """Why ``payload`` is not a valid ``kind`` event (None when it is). ``complete`` False
+    checks only the fields present (readers cope with missing ones, not with wrong types)."""
     for name, ((what, ok), required, nullable) in _FIELDS.get(kind, {}).items():
         if name not in payload:
-            if required:
+            if required and complete:
                 return f"{kind} event without {name!r}"
             continue
         value = payload[name]

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from profiler.protocol import check_payload
 from profiler.store_locks import SessionLock, remove_stale_lock, session_alive
 
 # History: 1 = first version; 2 = samples gain GPU temperature, SM clock, energy counter,
@@ -587,7 +588,7 @@ class Store:
                 if status == "interrupted" and run.status in ("running", "pending"):
                     run.status, run.error = "interrupted", "FrameDuel stopped during the run"
                 run.events = [
-                    StoredEvent(t, kind, self._json(payload, f"an event of run {run.id}"))
+                    _checked_event(t, kind, self._json(payload, f"an event of run {run.id}"))
                     for t, kind, payload in conn.execute(
                         "SELECT t, kind, payload FROM events WHERE run_id=? ORDER BY rowid",
                         (run.id,),
@@ -630,3 +631,16 @@ class Store:
             raise StoreError(
                 f"{self.path}: {what} is not valid JSON ({exc}): the store is damaged"
             ) from None
+
+
+def _checked_event(t: float, kind: str, payload: Any) -> StoredEvent:
+    """A stored event, held to the protocol's types. One stored by an older FrameDuel that
+    did not check them (a window whose loss is "abc") is read back as garbage, so the session
+    can still be shown and exported."""
+    if not isinstance(payload, dict):
+        problem: str | None = f"{kind} event whose payload is not an object"
+    else:
+        problem = check_payload(kind, payload, complete=False)
+    if problem is None:
+        return StoredEvent(t, kind, payload)
+    return StoredEvent(t, "garbage", {"reason": f"stored {problem}"})

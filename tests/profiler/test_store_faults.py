@@ -252,3 +252,30 @@ def test_doctor_checks_the_store_it_is_given_and_keeps_caches_beside_it(tmp_path
     path.write_bytes(b"not a database at all" * 64)
     res = frameduel("doctor", "--store", str(path))
     assert f"store       {path}: PROBLEM: cannot read the store" in res.stdout, res.stdout
+
+
+def test_events_an_older_version_stored_unchecked_are_read_as_garbage(tmp_path: Path) -> None:
+    """Before events were checked, a window with "loss": "abc" was stored as it came and made the
+    session impossible to export; read back, it is garbage with the reason."""
+    from profiler.report import REPORT_SUFFIXES, write_report
+    from profiler.report.model import build_report
+
+    with Store(tmp_path / "s.sqlite3") as store:
+        sid = store.create_session("old", {"name": "old"}, None, {})
+        rid = store.create_run(sid, 0, "torch", 0)
+        store.add_event(rid, 0.1, "phase", {"name": "measure", "state": "start"})
+        for step, (steps, loss) in enumerate([(1, 0.5), ("y", 0.4), (1, "abc"), (1, 0.3)]):
+            window = {"phase": "measure", "step": step + 1, "steps": steps, "seconds": 0.1}
+            store.add_event(rid, 0.2 + step, "window", {**window, "loss": loss})
+        store.update_run(rid, status="ok")
+        store.finish_session(sid, "ok")
+        run = store.load(sid).runs[0]
+        reasons = [e.payload["reason"] for e in run.events_of("garbage")]
+        assert reasons == [
+            "stored window event: 'steps' must be an integer in [1, 9007199254740992], not 'y'",
+            "stored window event: 'loss' must be a finite number within ±1e+100, not 'abc'",
+        ]
+        assert len(run.events_of("window")) == 2
+        report = build_report(store.load(sid))
+    for suffix in REPORT_SUFFIXES:
+        assert write_report(report, tmp_path / f"r{suffix}").stat().st_size > 0
