@@ -1,6 +1,7 @@
-"""The run spec a child receives on its command line, read without the parent's pydantic models.
+"""The run spec a child receives, read without the parent's pydantic models.
 
-``--spec`` is ``{"config": Config.model_dump(mode="json"), "window_steps": int}``. The parent has
+The spec (in the file ``--spec-file`` names, or ``--spec`` itself when a worker is run by hand) is
+``{"config": Config.model_dump(mode="json"), "window_steps": int}``. The parent has
 already validated the config (and made its paths absolute); this module only picks out the
 fields the workloads use and rejects what they cannot run, so a child started by hand fails with
 a clear message instead of a KeyError.
