@@ -21,7 +21,6 @@ import shutil
 import sqlite3
 import threading
 import time
-import urllib.parse
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,73 +31,32 @@ import numpy as np
 
 from profiler.protocol import check_payload
 from profiler.store_locks import SessionLock, remove_stale_lock, session_alive
-
-# History: 1 = first version; 2 = samples gain GPU temperature, SM clock, energy counter,
-# throttle reasons, system memory and per-core CPU.
-SCHEMA_VERSION = 2
-MIN_FREE_BYTES = 64 * 1024 * 1024
-# "FrDl": marks a SQLite file as a FrameDuel store (PRAGMA application_id).
-APPLICATION_ID = 0x4672446C
-# Stores made before the application id carry these tables (and meta's schema_version).
-_OWN_TABLES = frozenset({"meta", "sessions", "runs", "events", "samples", "logs"})
-
-SAMPLE_COLUMNS: tuple[str, ...] = (
-    "t",
-    "cpu_percent",
-    "rss_mib",
-    "threads",
-    "gpu_util_percent",
-    "gpu_mem_mib",
-    "gpu_power_w",
-    "gpu_temp_c",
-    "gpu_sm_clock_mhz",
-    "gpu_energy_j",
-    "gpu_throttle_reasons",
-    "sys_mem_used_mib",
+from profiler.store_schema import (
+    MIN_FREE_BYTES,
+    SAMPLE_COLUMNS,
+    SCHEMA_VERSION,
+    StoreError,
+    open_read_only,
+    open_writable,
 )
-_ADDED_IN_2 = SAMPLE_COLUMNS[7:]
 
-# Each migration takes a store from version N-1 to N; readers accept every older version.
-_MIGRATIONS: dict[int, list[str]] = {
-    2: [f"ALTER TABLE samples ADD COLUMN {c} REAL" for c in _ADDED_IN_2]
-    + ["ALTER TABLE samples ADD COLUMN cpu_cores TEXT"],
-}
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sessions (
-    id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL,
-    config_path TEXT, config_json TEXT NOT NULL, env_json TEXT NOT NULL DEFAULT '{}',
-    status TEXT NOT NULL, owner_pid INTEGER, ended_at TEXT);
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-    seq INTEGER NOT NULL, framework TEXT NOT NULL, repeat INTEGER NOT NULL,
-    status TEXT NOT NULL, error TEXT, exit_code INTEGER,
-    started_t REAL, ended_t REAL, info_json TEXT NOT NULL DEFAULT '{}');
-CREATE TABLE IF NOT EXISTS events (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    t REAL NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS samples (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    t REAL NOT NULL, cpu_percent REAL, rss_mib REAL, threads INTEGER,
-    gpu_util_percent REAL, gpu_mem_mib REAL, gpu_power_w REAL);
-CREATE TABLE IF NOT EXISTS logs (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    t REAL NOT NULL, line TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS events_run ON events(run_id, t);
-CREATE INDEX IF NOT EXISTS samples_run ON samples(run_id, t);
-CREATE INDEX IF NOT EXISTS logs_run ON logs(run_id, t);
-"""
-
+# Re-exported: the store's public vocabulary lives here for its users.
+__all__ = [
+    "MIN_FREE_BYTES",
+    "SAMPLE_COLUMNS",
+    "SCHEMA_VERSION",
+    "SessionRow",
+    "Store",
+    "StoreError",
+    "StoredEvent",
+    "StoredRun",
+    "StoredSession",
+]
 
 _INSERT_SAMPLE = (
     f"INSERT INTO samples (run_id, {', '.join(SAMPLE_COLUMNS)}, cpu_cores) "
     f"VALUES ({', '.join('?' * (len(SAMPLE_COLUMNS) + 2))})"
 )
-
-
-class StoreError(RuntimeError):
-    """The store cannot be used (unwritable, disk full, not a FrameDuel store)."""
 
 
 @dataclass(frozen=True)
@@ -187,117 +145,13 @@ class Store:
         self.failed = threading.Event()
         # immutable=1 when even a read-only WAL connection cannot be opened (no -shm possible)
         self._ro_uri: str | None = None
-        self._conn = self._open_read_only() if read_only else self._open()
+        if read_only:
+            self._conn, self._ro_uri = open_read_only(self.path)
+        else:
+            self._conn = open_writable(self.path)
+            self._mark_interrupted(self._conn)
 
     # -- opening and checks -------------------------------------------------------------------
-
-    def _open(self) -> sqlite3.Connection:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10.0)
-            try:
-                self._check_ours(conn)
-                self._prepare(conn)
-            except BaseException:
-                conn.close()
-                raise
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                f"cannot use the store {self.path}: {exc}. Pick a writable location with --store "
-                "or FRAMEDUEL_STORE"
-            ) from None
-        except OSError as exc:
-            raise StoreError(
-                f"cannot create the store {self.path}: {exc.strerror or exc}. Pick a writable "
-                "location with --store or FRAMEDUEL_STORE"
-            ) from None
-        self._mark_interrupted(conn)
-        return conn
-
-    def _prepare(self, conn: sqlite3.Connection) -> None:
-        """WAL, the schema, migrations: only once the file is known to be ours (or new)."""
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        with conn:
-            fresh = conn.execute("SELECT name FROM sqlite_master WHERE name='meta'").fetchone()
-            conn.executescript(_SCHEMA)
-            if fresh is None:
-                conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
-            version = self._schema_version(conn)
-            for target in range(version + 1, SCHEMA_VERSION + 1):
-                for sql in _MIGRATIONS[target]:
-                    conn.execute(sql)
-            conn.execute(
-                "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
-            )
-            conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
-
-    def _check_ours(self, conn: sqlite3.Connection) -> None:
-        """Raise StoreError, having changed nothing, unless the file is new or a FrameDuel store."""
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if app_id == APPLICATION_ID or (app_id == 0 and not tables):
-            return
-        if app_id == 0 and tables >= _OWN_TABLES:
-            row = conn.execute("SELECT 1 FROM meta WHERE key='schema_version'").fetchone()
-            if row is not None:
-                return  # a store from before the application id
-        shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
-        raise StoreError(
-            f"{self.path} is not a FrameDuel store (another application's SQLite database"
-            f"{f' with tables {shown}' if tables else ''}); it was left untouched. Pick another "
-            "file with --store or FRAMEDUEL_STORE"
-        )
-
-    def _schema_version(self, conn: sqlite3.Connection) -> int:
-        row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        try:
-            version = 1 if row is None else int(row[0])
-        except (TypeError, ValueError):
-            raise StoreError(
-                f"{self.path}: the schema version {row[0]!r} is not a number: the store is "
-                "damaged; pick another with --store"
-            ) from None
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path}: written by a newer FrameDuel (schema {version}); "
-                "upgrade FrameDuel or pick another store with --store"
-            )
-        return version
-
-    def _open_read_only(self) -> sqlite3.Connection:
-        """Open without writing anything: no WAL switch, no schema, no healing."""
-        if not self.path.is_file():
-            raise StoreError(f"there is no store at {self.path}; see --store or FRAMEDUEL_STORE")
-        base = f"file:{urllib.parse.quote(str(self.path.absolute()))}?mode=ro"
-        conn: sqlite3.Connection | None = None
-        last: sqlite3.Error | None = None
-        # A WAL store on a read-only mount cannot get its -shm file: read it as immutable then.
-        for uri in (base, base + "&immutable=1"):
-            try:
-                conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=10.0)
-                self._check_ours(conn)
-                self._schema_version(conn)
-                conn.execute("SELECT count(*) FROM sessions").fetchone()
-            except sqlite3.OperationalError as exc:
-                last = exc
-                if conn is not None:
-                    conn.close()
-                    conn = None
-                continue
-            except sqlite3.DatabaseError as exc:
-                if conn is not None:
-                    conn.close()
-                raise StoreError(f"cannot read the store {self.path}: {exc}") from None
-            except BaseException:
-                if conn is not None:
-                    conn.close()
-                raise
-            self._ro_uri = uri
-            return conn
-        raise StoreError(f"cannot read the store {self.path}: {last}") from None
 
     def _alive(self, session_id: int, owner_pid: int | None) -> bool:
         return session_alive(self.path, session_id, owner_pid)
