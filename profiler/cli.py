@@ -398,16 +398,28 @@ def _check_output(path: str) -> None:
             probe.unlink()
 
 
+def _store_path(given: str | None) -> Path:
+    from profiler.paths import default_store_path
+
+    return Path(given).expanduser() if given else default_store_path()
+
+
 def _sessions(args: argparse.Namespace) -> int:
     from profiler.session import store_for
     from profiler.terminal import printable
 
-    with store_for(args.store) as store:
-        if args.delete is not None:
+    if args.delete is not None:
+        with store_for(args.store) as store:
             if not store.delete_session(args.delete):
                 raise BadInput(f"no session {args.delete} in {store.path}")
-            print(f"deleted session {args.delete}")
-            return EXIT_OK
+        print(f"deleted session {args.delete}")
+        return EXIT_OK
+    path = _store_path(args.store)
+    if not path.exists():
+        print(f"no sessions in {path}")
+        return EXIT_OK
+    # Listing writes nothing: an archived store or a read-only mount can be listed.
+    with store_for(path, read_only=True) as store:
         rows = store.sessions()
         if args.json:
             print(json.dumps([_session_row(row) for row in rows], indent=2))
@@ -431,7 +443,11 @@ def _stored_report(store_path: str | None, session: int | str) -> Any:
     from profiler.report.model import build_report
     from profiler.session import store_for
 
-    with store_for(store_path) as store:
+    path = _store_path(store_path)
+    if not path.exists():
+        what = "sessions" if session == "last" else f"session {session}"
+        raise BadInput(f"no {what} in {path} (there is no store there); see --store")
+    with store_for(path, read_only=True) as store:
         if session == "last":
             rows = store.sessions()
             if not rows:

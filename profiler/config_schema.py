@@ -411,6 +411,9 @@ class TrainConfig(_Strict):
     # persistent cache), as TensorFlow's XLA always does; warm: compile caches persist across
     # runs and sessions in the store's cache folder (torch.compile's and JAX's)
     compile_cache: Literal["cold", "warm"] = "cold"
+    # false: a loss that becomes NaN or infinite fails the run ("loss diverged at step N");
+    # true: the run goes on and records null losses (to time a run that is known to diverge)
+    allow_nonfinite_loss: bool = False
 
     @model_validator(mode="after")
     def _steps(self) -> TrainConfig:

@@ -5,28 +5,33 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from profiler.launcher import child_environment
 from profiler.nvml import GpuMonitor
 from profiler.paths import cache_dir_for, default_python, default_store_path
+from profiler.store import MIN_FREE_BYTES, Store, StoreError
 
 
 def probe_frameworks(
     python: str | None = None,
     timeout_s: float = 120.0,
     cancel: threading.Event | None = None,
+    store: Path | None = None,
 ) -> dict[str, Any]:
     """Ask a child interpreter which frameworks it has (version, devices); never raises.
 
-    Setting ``cancel`` kills the child (within 0.25 s), so an application closed while probing
-    leaves no process behind.
+    Its caches go beside ``store`` (default: the default store), as a run's do. Setting
+    ``cancel`` kills the child (within 0.25 s), so an application closed while probing leaves
+    no process behind.
     """
-    env = child_environment(cache_dir_for(default_store_path()))
+    env = child_environment(cache_dir_for(store or default_store_path()))
     try:
         proc = subprocess.Popen(
             [python or default_python(), "-m", "workloads.probe"],
@@ -58,6 +63,31 @@ def probe_frameworks(
     return result
 
 
+def store_health(path: Path) -> str:
+    """One line on the store: sessions, running ones, writable or not, free space, or the
+    problem that makes it unusable. Reads only; creates nothing."""
+    if not path.exists():
+        where = path.parent if path.parent.exists() else None
+        if where is not None and not os.access(where, os.W_OK):
+            return f"{path}: not created yet, and {where} is not writable"
+        return f"{path}: not created yet (the first run creates it)"
+    try:
+        with Store(path, read_only=True) as store:
+            rows = store.sessions()
+    except StoreError as exc:
+        return f"{path}: PROBLEM: {exc}"
+    running = sum(r.status == "running" for r in rows)
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    free = shutil.disk_usage(path.parent).free
+    notes = [f"{len(rows)} session(s)"]
+    if running:
+        notes.append(f"{running} running now")
+    notes.append("writable" if writable else "READ-ONLY (can be listed and exported, not run)")
+    low = "; LOW: runs are refused" if free < MIN_FREE_BYTES else ""
+    notes.append(f"{free / 2**30:,.1f} GiB free{low}")
+    return f"{path}: {', '.join(notes)}"
+
+
 NO_FRAMEWORK_FIX = (
     "no framework can run: install one beside FrameDuel (pip install 'frameduel[torch]', "
     "'frameduel[tensorflow]' or 'frameduel[jax]'), or point FrameDuel at the environment that has "
@@ -67,7 +97,9 @@ NO_FRAMEWORK_FIX = (
 
 
 def probe_interpreters(
-    pythons: dict[str, str] | None = None, timeout_s: float = 120.0
+    pythons: dict[str, str] | None = None,
+    timeout_s: float = 120.0,
+    store: Path | None = None,
 ) -> dict[str, Any]:
     """Each framework probed in the interpreter its runs use (``pythons``, else this one).
 
@@ -79,7 +111,7 @@ def probe_interpreters(
     for name in ("torch", "tensorflow", "jax"):
         python = pythons.get(name) or default_python()
         if python not in by_python:
-            by_python[python] = probe_frameworks(python, timeout_s)
+            by_python[python] = probe_frameworks(python, timeout_s, store=store)
         probed = by_python[python]
         if "error" in probed:
             out[name] = {"available": False, "error": probed["error"], "python": python}
@@ -102,14 +134,15 @@ def findings(store: str | None = None, pythons: dict[str, str] | None = None) ->
         if os.environ.get("WAYLAND_DISPLAY")
         else None
     )
-    frameworks = probe_interpreters(pythons)
+    store_path = Path(store).expanduser() if store else default_store_path()
+    frameworks = probe_interpreters(pythons, store=store_path)
     return {
         "python": {"version": sys.version.split()[0], "executable": sys.executable},
         "frameworks": frameworks,
         "can_run": any(isinstance(i, dict) and i.get("available") for i in frameworks.values()),
         "gpu": gpu_status,
         "qt": {"installed": importlib.util.find_spec("PySide6") is not None, "platform": platform},
-        "store": str(store or default_store_path()),
+        "store": store_health(store_path),
         "install": problems()
         + [
             f"'{name}' is also installed by {', '.join(dists)}: one may overwrite the other"

@@ -3,6 +3,12 @@
 One place builds the child's command line (as in pyperf). The child is a fresh interpreter (never
 a fork) in its own session, so the whole tree can be signalled at once; its events arrive on a
 dedicated pipe, its stdout/stderr are kept as logs and never parsed.
+
+The run's spec (the whole validated config) travels in a file beside the store's caches, not on
+the command line, where Linux caps one argument at 128 KiB. Every process the run creates inherits
+a token in its environment (``FRAMEDUEL_RUN_TOKEN``), so the tree can be found and killed even
+after a daemon double-forked out of it and its parent died. Lines are read with a bounded buffer:
+a child that prints a 100 MiB line costs the parent at most one line's limit.
 """
 
 from __future__ import annotations
@@ -13,8 +19,10 @@ import os
 import shlex
 import signal
 import subprocess
+import tempfile
 import threading
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -25,6 +33,13 @@ from profiler.paths import child_code_dir, default_python
 from profiler.protocol import Event, GarbageLine, decode_event
 
 WORKER_MODULE = "workloads.worker"
+# Inherited by every process of a run: how the parent finds the ones that left its tree.
+RUN_TOKEN_ENV = "FRAMEDUEL_RUN_TOKEN"
+# Longest event line kept (an error's traceback fits); a longer one is garbage, never buffered.
+MAX_EVENT_LINE_BYTES = 4 * 2**20
+# Longest stdout/stderr line kept whole, and the most log text kept per run.
+MAX_LOG_LINE_BYTES = 64 * 2**10
+MAX_LOG_BYTES = 32 * 2**20
 # Recorded with every run: they change what a framework does or where it writes.
 RECORDED_ENV = frozenset(
     {
@@ -47,15 +62,29 @@ RECORDED_ENV = frozenset(
 )
 
 
+def write_spec(config: Config, folder: Path) -> Path:
+    """Write the child's spec (the whole config and its window size) to a new file in ``folder``."""
+    spec = {"config": config.model_dump(mode="json"), "window_steps": config.window_steps()}
+    fd, name = tempfile.mkstemp(prefix="spec-", suffix=".json", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(spec, out, separators=(",", ":"))
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+    return Path(name)
+
+
 def child_command(
     framework: str,
-    config: Config,
+    spec_file: Path,
     event_fd: int,
     python: str | None = None,
     worker_module: str = WORKER_MODULE,
 ) -> list[str]:
-    """The argv running ``framework``'s workload for ``config``, events to ``event_fd``."""
-    spec = {"config": config.model_dump(mode="json"), "window_steps": config.window_steps()}
+    """The argv running ``framework``'s workload for the spec in ``spec_file``, events to
+    ``event_fd``."""
     return [
         python or default_python(),
         "-u",
@@ -65,8 +94,8 @@ def child_command(
         framework,
         "--event-fd",
         str(event_fd),
-        "--spec",
-        json.dumps(spec, separators=(",", ":")),
+        "--spec-file",
+        str(spec_file),
     ]
 
 
@@ -152,17 +181,26 @@ class ChildProcess:
         worker_module: str = WORKER_MODULE,
         cold_compile_dir: Path | None = None,
     ) -> None:
-        read_fd, write_fd = os.pipe()
+        self.token = uuid.uuid4().hex
         self.environment = child_environment(
             cache_dir, config.threads, config.train.compile_cache, cold_compile_dir
         )
+        self.environment[RUN_TOKEN_ENV] = self.token
         script = {str(k): v for k, v in config.run.commands.items()}.get(framework)
+        # the user's own script reads no spec: it is its own model
+        self.spec_file: Path | None = None if script is not None else write_spec(config, cache_dir)
+        try:
+            read_fd, write_fd = os.pipe()
+        except BaseException:
+            self._remove_spec()
+            raise
         if script is not None:
             self.command = script_command(script, python)
             self.environment.update(script_environment(framework, config, write_fd))
             cwd = config.run.workdir or os.getcwd()
         else:
-            self.command = child_command(framework, config, write_fd, python, worker_module)
+            assert self.spec_file is not None
+            self.command = child_command(framework, self.spec_file, write_fd, python, worker_module)
             cwd = str(cache_dir.parent)
         try:
             self.proc = subprocess.Popen(
@@ -177,6 +215,7 @@ class ChildProcess:
             )
         except BaseException:
             os.close(read_fd)
+            self._remove_spec()
             raise
         finally:
             os.close(write_fd)
@@ -198,7 +237,13 @@ class ChildProcess:
 
     def _read_events(self) -> None:
         with self._events:
-            for raw in self._events:
+            for raw, dropped in bounded_lines(self._events, MAX_EVENT_LINE_BYTES):
+                if dropped:
+                    self._on_garbage(
+                        f"a line of {len(raw) + dropped:,} bytes, over the "
+                        f"{MAX_EVENT_LINE_BYTES // 2**20} MiB limit, was dropped: {raw[:200]!r}"
+                    )
+                    continue
                 if not raw.endswith(b"\n"):
                     self._on_garbage(f"half line at end of pipe: {raw[:200]!r}")
                     continue
@@ -213,33 +258,103 @@ class ChildProcess:
         stream: IO[bytes] | None = self.proc.stdout
         if stream is None:
             return
+        kept = lost_lines = lost_bytes = 0
         with stream:
-            for raw in stream:
-                self._on_log(raw.decode("utf-8", errors="replace").rstrip("\n"))
+            for raw, dropped in bounded_lines(stream, MAX_LOG_LINE_BYTES):
+                if kept >= MAX_LOG_BYTES:
+                    # Keep draining, or the child would block on a full pipe.
+                    lost_lines += 1
+                    lost_bytes += len(raw) + dropped
+                    continue
+                line = raw.decode("utf-8", errors="replace").rstrip("\n")
+                if dropped:
+                    line += (
+                        f" [frameduel: line cut at {MAX_LOG_LINE_BYTES // 2**10} KiB, "
+                        f"{dropped:,} more bytes dropped]"
+                    )
+                kept += len(raw)
+                self._on_log(line)
+                if kept >= MAX_LOG_BYTES:
+                    self._on_log(
+                        f"[frameduel] this run's log reached {MAX_LOG_BYTES // 2**20} MiB; "
+                        "the rest of its output is dropped"
+                    )
+        if lost_lines:
+            self._on_log(
+                f"[frameduel] {lost_lines:,} more lines ({lost_bytes:,} bytes) of output "
+                "were dropped"
+            )
 
     def wait(self, timeout: float | None = None) -> int:
-        """Wait for the child to exit (raises subprocess.TimeoutExpired), then for its readers."""
-        code = self.proc.wait(timeout)
-        # The readers end at EOF; grandchildren holding the pipes must not hang us.
+        """Wait for the child to exit (raises subprocess.TimeoutExpired)."""
+        return self.proc.wait(timeout)
+
+    def close(self) -> None:
+        """Kill what is left of the run's processes, let the readers drain the pipes, and remove
+        the spec file. Call once the child has exited or been given up on."""
+        self.kill_tree()
+        # The readers end at EOF, which comes once every holder of the pipes is dead.
         for t in self._readers:
             t.join(timeout=5.0)
-        return code
+        self._remove_spec()
+
+    def _remove_spec(self) -> None:
+        if self.spec_file is not None:
+            with contextlib.suppress(OSError):
+                self.spec_file.unlink()
+            self.spec_file = None
 
     def kill_tree(self) -> None:
-        """SIGKILL the child's session and every descendant (even ones that left the group)."""
+        """SIGKILL the child's session and every process the run created: its descendants,
+        and any that left the tree (a double-forked daemon) but carry the run's token."""
         try:
             descendants = psutil.Process(self.pid).children(recursive=True)
         except psutil.Error:
             descendants = []
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
-        for p in descendants:
-            with contextlib.suppress(psutil.Error):
-                p.kill()
         with contextlib.suppress(ProcessLookupError):
             self.proc.kill()
+        known = {p.pid for p in descendants}
+        victims = descendants + [p for p in processes_of_run(self.token) if p.pid not in known]
+        for p in victims:
+            with contextlib.suppress(psutil.Error):
+                p.kill()
         # SIGKILL is asynchronous: make sure the tree is gone before anyone measures the next run.
-        psutil.wait_procs(descendants, timeout=2.0)
+        psutil.wait_procs(victims, timeout=2.0)
+
+
+def processes_of_run(token: str) -> list[psutil.Process]:
+    """Processes (of this user) whose environment carries the run's token, this one excepted."""
+    found = []
+    for proc in psutil.process_iter():
+        if proc.pid == os.getpid():
+            continue
+        with contextlib.suppress(psutil.Error):
+            if proc.environ().get(RUN_TOKEN_ENV) == token:
+                found.append(proc)
+    return found
+
+
+def bounded_lines(stream: IO[bytes], limit: int) -> Iterator[tuple[bytes, int]]:
+    """The stream's lines, each cut at ``limit`` bytes: (the kept head, bytes dropped after it,
+    not counting the newline).
+
+    Memory stays within ``limit`` whatever the line's length; a last line without a newline
+    comes out as it is.
+    """
+    while True:
+        head = stream.readline(limit)
+        if not head:
+            return
+        dropped = 0
+        if len(head) >= limit and not head.endswith(b"\n"):
+            while rest := stream.readline(limit):
+                if rest.endswith(b"\n"):
+                    dropped += len(rest) - 1
+                    break
+                dropped += len(rest)
+        yield head, dropped
 
 
 def describe_exit(code: int) -> str:

@@ -195,7 +195,13 @@ class ComparisonSession:
 
     def _run_one(self, info: RunInfo) -> RunOutcome:
         run_id = info.run_id
-        state: dict[str, Any] = {"done": False, "error": None, "warnings": [], "events": 0}
+        state: dict[str, Any] = {
+            "done": False,
+            "error": None,
+            "warnings": [],
+            "events": 0,
+            "measured": 0,
+        }
         store, listener = self.store, self.listener
 
         def on_event(event: Event) -> None:
@@ -209,6 +215,8 @@ class ComparisonSession:
                 )
                 if mismatch is not None:
                     state["warnings"].append(mismatch)
+            elif event.kind == "window" and event.get("phase") == "measure":
+                state["measured"] += 1
             elif event.kind == "error":
                 state["error"] = event.payload
             store.add_event(run_id, t, event.kind, event.payload)
@@ -259,6 +267,12 @@ class ComparisonSession:
                     worker_module=self.options.worker_module,
                     cold_compile_dir=cold,
                 )
+            except Exception as exc:
+                # E2BIG, a missing interpreter, a full disk for the spec file: the run failed,
+                # and says why, rather than staying pending.
+                if cold is not None:
+                    shutil.rmtree(cold, ignore_errors=True)
+                return self._launch_failed(info, started, exc)
             except BaseException:
                 if cold is not None:
                     shutil.rmtree(cold, ignore_errors=True)
@@ -276,7 +290,7 @@ class ComparisonSession:
         finally:
             sampler.stop()
             # Grandchildren may outlive a child that exited normally: never leave them behind.
-            child.kill_tree()
+            child.close()
             with self._lock:
                 self._current = None
             if cold is not None:
@@ -302,6 +316,18 @@ class ComparisonSession:
             },
         )
         return RunOutcome(run_id, info.framework, status, error, code)
+
+    def _launch_failed(self, info: RunInfo, started: float, exc: Exception) -> RunOutcome:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        filename = getattr(exc, "filename", None)
+        where = f" ({filename})" if filename else ""
+        error = f"could not start the workload: {reason}{where}"
+        t = self._rel(time.monotonic())
+        self.store.add_log(info.run_id, t, f"[frameduel] {error}")
+        self.store.update_run(
+            info.run_id, status="failed", error=error, started_t=self._rel(started), ended_t=t
+        )
+        return RunOutcome(info.run_id, info.framework, "failed", error, None)
 
     def _wait(self, child: ChildProcess) -> tuple[int, bool]:
         """Wait for the child: (exit code, timed out). A store that can no longer write (a full
@@ -347,6 +373,8 @@ class ComparisonSession:
             return "ok", None  # a script without markers: measured from outside only
         if not state["done"]:
             return "failed", "the workload exited without finishing (no 'done' event)"
+        if not state["measured"]:
+            return "failed", "the workload finished without measuring anything (no measured window)"
         return "ok", None
 
 
@@ -356,8 +384,9 @@ def _session_status(outcomes: list[RunOutcome]) -> str:
     return "failed" if outcomes else "empty"
 
 
-def store_for(path: str | Path | None) -> Store:
-    """Open the store at ``path`` (default: XDG data dir or $FRAMEDUEL_STORE)."""
+def store_for(path: str | Path | None, *, read_only: bool = False) -> Store:
+    """Open the store at ``path`` (default: XDG data dir or $FRAMEDUEL_STORE); ``read_only``
+    to list or export without writing anything (an archived file, a read-only mount)."""
     from profiler.paths import default_store_path
 
-    return Store(Path(path) if path else default_store_path())
+    return Store(Path(path) if path else default_store_path(), read_only=read_only)

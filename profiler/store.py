@@ -3,6 +3,11 @@
 WAL mode lets the GUI's history view read while a run writes. Bulk rows (events, samples, logs)
 go through a queue to one writer thread that commits in small batches, so sampling never waits
 on the disk; sessions and runs are created synchronously because their ids are needed at once.
+
+A store is marked as FrameDuel's (``PRAGMA application_id``); any other SQLite file is refused
+untouched. Opened ``read_only`` (listing, exporting), nothing is written, so an archived file or
+a read-only mount can still be read. Whether a session marked running is still being recorded is
+asked of the lock its recorder holds (``profiler.store_locks``), not of its process id.
 """
 
 from __future__ import annotations
@@ -23,74 +28,35 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import psutil
 
-# History: 1 = first version; 2 = samples gain GPU temperature, SM clock, energy counter,
-# throttle reasons, system memory and per-core CPU; 3 = sessions gain the user's tags and note.
-SCHEMA_VERSION = 3
-MIN_FREE_BYTES = 64 * 1024 * 1024
-
-SAMPLE_COLUMNS: tuple[str, ...] = (
-    "t",
-    "cpu_percent",
-    "rss_mib",
-    "threads",
-    "gpu_util_percent",
-    "gpu_mem_mib",
-    "gpu_power_w",
-    "gpu_temp_c",
-    "gpu_sm_clock_mhz",
-    "gpu_energy_j",
-    "gpu_throttle_reasons",
-    "sys_mem_used_mib",
+from profiler.protocol import check_payload
+from profiler.store_locks import SessionLock, remove_stale_lock, session_alive
+from profiler.store_schema import (
+    MIN_FREE_BYTES,
+    SAMPLE_COLUMNS,
+    SCHEMA_VERSION,
+    StoreError,
+    open_read_only,
+    open_writable,
 )
-_ADDED_IN_2 = SAMPLE_COLUMNS[7:]
 
-# Each migration takes a store from version N-1 to N; readers accept every older version.
-_MIGRATIONS: dict[int, list[str]] = {
-    2: [f"ALTER TABLE samples ADD COLUMN {c} REAL" for c in _ADDED_IN_2]
-    + ["ALTER TABLE samples ADD COLUMN cpu_cores TEXT"],
-    3: [
-        "ALTER TABLE sessions ADD COLUMN tags TEXT NOT NULL DEFAULT ''",
-        "ALTER TABLE sessions ADD COLUMN note TEXT NOT NULL DEFAULT ''",
-    ],
-}
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sessions (
-    id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL,
-    config_path TEXT, config_json TEXT NOT NULL, env_json TEXT NOT NULL DEFAULT '{}',
-    status TEXT NOT NULL, owner_pid INTEGER, ended_at TEXT);
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-    seq INTEGER NOT NULL, framework TEXT NOT NULL, repeat INTEGER NOT NULL,
-    status TEXT NOT NULL, error TEXT, exit_code INTEGER,
-    started_t REAL, ended_t REAL, info_json TEXT NOT NULL DEFAULT '{}');
-CREATE TABLE IF NOT EXISTS events (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    t REAL NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS samples (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    t REAL NOT NULL, cpu_percent REAL, rss_mib REAL, threads INTEGER,
-    gpu_util_percent REAL, gpu_mem_mib REAL, gpu_power_w REAL);
-CREATE TABLE IF NOT EXISTS logs (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    t REAL NOT NULL, line TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS events_run ON events(run_id, t);
-CREATE INDEX IF NOT EXISTS samples_run ON samples(run_id, t);
-CREATE INDEX IF NOT EXISTS logs_run ON logs(run_id, t);
-"""
-
+# Re-exported: the store's public vocabulary lives here for its users.
+__all__ = [
+    "MIN_FREE_BYTES",
+    "SAMPLE_COLUMNS",
+    "SCHEMA_VERSION",
+    "SessionRow",
+    "Store",
+    "StoreError",
+    "StoredEvent",
+    "StoredRun",
+    "StoredSession",
+]
 
 _INSERT_SAMPLE = (
     f"INSERT INTO samples (run_id, {', '.join(SAMPLE_COLUMNS)}, cpu_cores) "
     f"VALUES ({', '.join('?' * (len(SAMPLE_COLUMNS) + 2))})"
 )
-
-
-class StoreError(RuntimeError):
-    """The store cannot be used (unwritable, disk full, not a FrameDuel store)."""
 
 
 @dataclass(frozen=True)
@@ -166,77 +132,58 @@ def _nan_to_none(value: float | None) -> float | None:
 class Store:
     """A FrameDuel SQLite store; one writer per process, any number of readers."""
 
-    def __init__(self, path: str | Path, *, flush_interval_s: float = 0.25) -> None:
+    def __init__(
+        self, path: str | Path, *, flush_interval_s: float = 0.25, read_only: bool = False
+    ) -> None:
         self.path = Path(path).expanduser()
+        self.read_only = read_only
         self._flush_interval_s = flush_interval_s
         self._lock = threading.Lock()
         self._queue: queue.SimpleQueue[tuple[str, tuple[Any, ...]] | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._writer_lock = threading.Lock()
         self._write_error: BaseException | None = None
+        self._held: dict[int, SessionLock] = {}
         # Set when a write failed (a full disk): the session stops instead of measuring on.
         self.failed = threading.Event()
-        self._conn = self._open()
+        # immutable=1 when even a read-only WAL connection cannot be opened (no -shm possible)
+        self._ro_uri: str | None = None
+        if read_only:
+            self._conn, self._ro_uri = open_read_only(self.path)
+        else:
+            self._conn = open_writable(self.path)
+            self._mark_interrupted(self._conn)
 
     # -- opening and checks -------------------------------------------------------------------
 
-    def _open(self) -> sqlite3.Connection:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10.0)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            with conn:
-                fresh = conn.execute("SELECT name FROM sqlite_master WHERE name='meta'").fetchone()
-                conn.executescript(_SCHEMA)
-                if fresh is None:
-                    conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
-                row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-                version = 1 if row is None else int(row[0])
-                if version > SCHEMA_VERSION:
-                    raise StoreError(
-                        f"{self.path}: written by a newer FrameDuel (schema {version}); "
-                        "upgrade FrameDuel or pick another store with --store"
-                    )
-                for target in range(version + 1, SCHEMA_VERSION + 1):
-                    for sql in _MIGRATIONS[target]:
-                        conn.execute(sql)
-                conn.execute(
-                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
-                )
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                f"cannot use the store {self.path}: {exc}. Pick a writable location with --store "
-                "or FRAMEDUEL_STORE"
-            ) from None
-        except OSError as exc:
-            raise StoreError(
-                f"cannot create the store {self.path}: {exc.strerror or exc}. Pick a writable "
-                "location with --store or FRAMEDUEL_STORE"
-            ) from None
-        self._mark_interrupted(conn)
-        return conn
+    def _alive(self, session_id: int, owner_pid: int | None) -> bool:
+        return session_alive(self.path, session_id, owner_pid)
 
     def _mark_interrupted(self, conn: sqlite3.Connection) -> None:
-        """Sessions left 'running' by a process that no longer exists were interrupted."""
+        """Sessions left 'running' by a recorder that no longer holds their lock (or, for ones
+        from before the locks, whose process is gone) were interrupted."""
         rows = conn.execute("SELECT id, owner_pid FROM sessions WHERE status='running'").fetchall()
-        dead = [sid for sid, pid in rows if pid is None or not _pid_alive(int(pid))]
+        dead = [sid for sid, pid in rows if not self._alive(sid, pid)]
         if dead:
             with conn:
                 marks = ",".join("?" * len(dead))
+                # status='running' again: one that finished meanwhile keeps its status
                 conn.execute(
-                    f"UPDATE sessions SET status='interrupted' WHERE id IN ({marks})", dead
+                    "UPDATE sessions SET status='interrupted' "
+                    f"WHERE status='running' AND id IN ({marks})",
+                    dead,
                 )
                 conn.execute(
                     "UPDATE runs SET status='interrupted', error='FrameDuel stopped during the run'"
                     f" WHERE status IN ('running', 'pending') AND session_id IN ({marks})",
                     dead,
                 )
+            for sid in dead:
+                remove_stale_lock(self.path, sid)
 
     def check_writable(self) -> None:
         """Raise StoreError when the store's disk is (nearly) full or the file is read-only."""
+        self.check_writable_mode()
         free = shutil.disk_usage(self.path.parent).free
         if free < MIN_FREE_BYTES:
             raise StoreError(
@@ -251,14 +198,22 @@ class Store:
     def create_session(
         self, name: str, config: dict[str, Any], config_path: str | None, env: dict[str, Any]
     ) -> int:
-        """Record a new running session and return its id."""
+        """Record a new running session and return its id; this process holds its lock until
+        ``finish_session`` (or ``close``)."""
         with self._lock, self._conn:
             cur = self._conn.execute(
                 "INSERT INTO sessions(name, created_at, config_path, config_json, env_json, status,"
                 " owner_pid) VALUES (?, ?, ?, ?, ?, 'running', ?)",
                 (name, _now_iso(), config_path, json.dumps(config), json.dumps(env), os.getpid()),
             )
-        assert cur.lastrowid is not None
+            assert cur.lastrowid is not None
+            # Locked before the row is committed: no reader can see it running and unlocked.
+            try:
+                self._held[cur.lastrowid] = SessionLock(self.path, cur.lastrowid)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot lock the new session beside {self.path}: {exc.strerror or exc}"
+                ) from None
         return cur.lastrowid
 
     def finish_session(self, session_id: int, status: str) -> None:
@@ -269,6 +224,9 @@ class Store:
                 "UPDATE sessions SET status=?, ended_at=? WHERE id=?",
                 (status, _now_iso(), session_id),
             )
+        held = self._held.pop(session_id, None)
+        if held is not None:
+            held.release()
 
     def create_run(self, session_id: int, seq: int, framework: str, repeat: int) -> int:
         """Record a pending run and return its id."""
@@ -377,6 +335,9 @@ class Store:
             self._stop_writer()
         finally:
             self._conn.close()
+            for held in self._held.values():
+                held.release()
+            self._held.clear()
 
     def __enter__(self) -> Store:
         return self
@@ -388,11 +349,23 @@ class Store:
 
     @contextlib.contextmanager
     def _reader(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=10.0)
+        if self._ro_uri is not None:
+            conn = sqlite3.connect(self._ro_uri, uri=True, timeout=10.0)
+        else:
+            conn = sqlite3.connect(self.path, timeout=10.0)
         try:
             yield conn
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot read the store {self.path}: {exc}") from None
         finally:
             conn.close()
+
+    def _status(self, session_id: int, status: str, owner_pid: int | None) -> str:
+        """A session's status as it is: one marked running whose recorder is gone was
+        interrupted (read-only stores are never healed on disk, so this is said when read)."""
+        if status == "running" and not self._alive(session_id, owner_pid):
+            return "interrupted"
+        return status
 
     def sessions(self) -> list[SessionRow]:
         """Every stored session, newest first."""
@@ -400,15 +373,15 @@ class Store:
             rows = conn.execute(
                 "SELECT s.id, s.name, s.created_at, s.status, s.config_path,"
                 " (SELECT group_concat(DISTINCT framework) FROM runs WHERE session_id = s.id),"
-                " (SELECT MAX(ended_t) FROM runs WHERE session_id = s.id), s.tags, s.note"
-                " FROM sessions s ORDER BY s.id DESC"
+                " (SELECT MAX(ended_t) FROM runs WHERE session_id = s.id), s.tags, s.note,"
+                " s.owner_pid FROM sessions s ORDER BY s.id DESC"
             ).fetchall()
         return [
             SessionRow(
                 r[0],
                 r[1],
                 r[2],
-                r[3],
+                self._status(r[0], r[3], r[9]),
                 r[4],
                 tuple(sorted((r[5] or "").split(",")) or ()),
                 math.nan if r[6] is None else float(r[6]),
@@ -463,23 +436,53 @@ class Store:
             raise KeyError(session_id)
 
     def delete_session(self, session_id: int) -> bool:
-        """Delete a session and everything recorded for it; False when there was none."""
+        """Delete a session and everything recorded for it; False when there was none.
+
+        Raises StoreError for a session another process (or this one) is still recording.
+        """
+        self.check_writable_mode()
         with self._lock, self._conn:
+            row = self._conn.execute(
+                "SELECT status, owner_pid FROM sessions WHERE id=?", (session_id,)
+            ).fetchone()
+            if row is not None and row[0] == "running" and self._alive(session_id, row[1]):
+                raise StoreError(
+                    f"session {session_id} is still running (process {row[1]} is recording it); "
+                    "stop it first, then delete it"
+                )
             cur = self._conn.execute("DELETE FROM sessions WHERE id=?", (session_id,))
+        remove_stale_lock(self.path, session_id)
         return cur.rowcount > 0
+
+    def check_writable_mode(self) -> None:
+        """Raise StoreError when the store was opened read-only."""
+        if self.read_only:
+            raise StoreError(f"the store {self.path} was opened read-only")
 
     def load(self, session_id: int) -> StoredSession:
         """Read a whole session back; raise KeyError when it does not exist."""
         with self._reader() as conn:
             row = conn.execute(
-                "SELECT id, name, created_at, status, config_path, config_json, env_json"
-                " FROM sessions WHERE id=?",
+                "SELECT id, name, created_at, status, config_path, config_json, env_json,"
+                " owner_pid FROM sessions WHERE id=?",
                 (session_id,),
             ).fetchone()
             if row is None:
                 raise KeyError(session_id)
+            status = self._status(row[0], row[3], row[7])
             runs = [
-                StoredRun(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], json.loads(r[9]))
+                StoredRun(
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3],
+                    r[4],
+                    r[5],
+                    r[6],
+                    r[7],
+                    r[8],
+                    self._json(r[9], f"run {r[0]}'s info"),
+                )
                 for r in conn.execute(
                     "SELECT id, seq, framework, repeat, status, error, exit_code, started_t,"
                     " ended_t, info_json FROM runs WHERE session_id=? ORDER BY seq",
@@ -487,8 +490,10 @@ class Store:
                 )
             ]
             for run in runs:
+                if status == "interrupted" and run.status in ("running", "pending"):
+                    run.status, run.error = "interrupted", "FrameDuel stopped during the run"
                 run.events = [
-                    StoredEvent(t, kind, json.loads(payload))
+                    _checked_event(t, kind, self._json(payload, f"an event of run {run.id}"))
                     for t, kind, payload in conn.execute(
                         "SELECT t, kind, payload FROM events WHERE run_id=? ORDER BY rowid",
                         (run.id,),
@@ -502,7 +507,9 @@ class Store:
                 ).fetchall()
                 arr = np.array([r[:-1] for r in rows], dtype=float).reshape(-1, len(SAMPLE_COLUMNS))
                 run.samples = {name: arr[:, i] for i, name in enumerate(SAMPLE_COLUMNS)}
-                cores = [json.loads(r[-1]) if r[-1] else [] for r in rows]
+                cores = [
+                    self._json(r[-1], f"a sample of run {run.id}") if r[-1] else [] for r in rows
+                ]
                 width = max((len(c) for c in cores), default=0)
                 run.cpu_cores = np.array(
                     [c + [math.nan] * (width - len(c)) for c in cores], dtype=float
@@ -514,12 +521,21 @@ class Store:
             id=row[0],
             name=row[1],
             created_at=row[2],
-            status=row[3],
+            status=status,
             config_path=row[4],
-            config=json.loads(row[5]),
-            env=json.loads(row[6]),
+            config=self._json(row[5], f"session {row[0]}'s config"),
+            env=self._json(row[6], f"session {row[0]}'s environment"),
             runs=runs,
         )
+
+    def _json(self, text: Any, what: str) -> Any:
+        """A stored JSON column, or StoreError naming the row when it is damaged."""
+        try:
+            return json.loads(text)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise StoreError(
+                f"{self.path}: {what} is not valid JSON ({exc}): the store is damaged"
+            ) from None
 
 
 def split_tags(text: str | None) -> tuple[str, ...]:
@@ -527,10 +543,14 @@ def split_tags(text: str | None) -> tuple[str, ...]:
     return tuple(t for t in (text or "").split(",") if t)
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        return psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
+def _checked_event(t: float, kind: str, payload: Any) -> StoredEvent:
+    """A stored event, held to the protocol's types. One stored by an older FrameDuel that
+    did not check them (a window whose loss is "abc") is read back as garbage, so the session
+    can still be shown and exported."""
+    if not isinstance(payload, dict):
+        problem: str | None = f"{kind} event whose payload is not an object"
+    else:
+        problem = check_payload(kind, payload, complete=False)
+    if problem is None:
+        return StoredEvent(t, kind, payload)
+    return StoredEvent(t, "garbage", {"reason": f"stored {problem}"})

@@ -41,6 +41,10 @@ MIN_WINDOW_S = 0.05
 MIN_WINDOWS = 20
 
 
+class LossDiverged(ArithmeticError):
+    """The training loss became NaN or infinite."""
+
+
 class Workload(ABC, Generic[LossT]):
     """One framework's model and training step behind the shared loop in ``run``.
 
@@ -222,6 +226,7 @@ class Workload(ABC, Generic[LossT]):
             if step == 0:
                 first = self.sync(loss)
                 emitter.emit("first_step", step=1, seconds=time.perf_counter() - t0, loss=first)
+                self._check_loss(first, 1)
             for i in range(step + 1, end):
                 loss = self.train_step(i % n_batches)
             value = self.sync(loss)
@@ -238,8 +243,18 @@ class Workload(ABC, Generic[LossT]):
             if self._peak is not None and self._flops_per_step is not None:
                 event["mfu"] = self._flops_per_step * steps / seconds / self._peak
             emitter.emit("window", **event)
+            self._check_loss(value, end)
             self._last_step_s = seconds / steps
             step = end
+
+    def _check_loss(self, loss: float, step: int) -> None:
+        """Fail the run on a NaN/inf loss unless the config allows it. Only the loss a window
+        already synchronised on is checked, so the check costs no extra device sync."""
+        if not math.isfinite(loss) and not self.spec.allow_nonfinite_loss:
+            raise LossDiverged(
+                f"loss diverged at step {step}: it is {loss} (checked at the end of each window; "
+                "set train.allow_nonfinite_loss: true to record such a run anyway)"
+            )
 
 
 def available_cpus() -> int | None:

@@ -8,8 +8,11 @@ Inputs are float32 features or int64 token ids; targets are int64 class labels
 
 from __future__ import annotations
 
+import io
+import math
+import zipfile
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -60,19 +63,63 @@ def synthetic_data(
     return x, y
 
 
+def available_memory_bytes() -> int | None:
+    """Memory the system can still give (Linux: MemAvailable), None when unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+# Data may take at most this share of the memory available when it is loaded: the model, the
+# framework and the batches' copies need the rest.
+MAX_DATA_SHARE = 0.5
+
+
 def load_npz(
-    path: str, model: ModelSpec, samples: int | None, loss: LossName
+    path: str,
+    model: ModelSpec,
+    samples: int | None,
+    loss: LossName,
+    available_bytes: int | None = None,
 ) -> tuple[Array, Array]:
     """Arrays ``x`` and ``y`` of an .npz file (the first ``samples`` rows), checked and cast.
 
-    The parent has checked names and shapes; the values are checked here, where they are read:
-    labels must lie in [0, num_classes), token ids in [0, vocab_size).
+    Only the rows used are inflated: each array is streamed from the zip member, and its size is
+    checked first against the member's declared size and against ``available_bytes`` (default:
+    the system's available memory), so a small file that inflates to gigabytes is refused with
+    a message instead of exhausting memory. The parent has checked names and shapes; the values
+    are checked here, where they are read: labels must lie in [0, num_classes), token ids in
+    [0, vocab_size).
     """
-    with np.load(path, allow_pickle=False) as archive:
-        missing = [k for k in ("x", "y") if k not in archive.files]
-        if missing:
-            raise SpecError(f"config.data.path: {path} has no array {' or '.join(missing)}")
-        x, y = archive["x"][:samples], archive["y"][:samples]
+    budget = available_memory_bytes() if available_bytes is None else available_bytes
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            missing = [k for k in ("x", "y") if f"{k}.npy" not in names]
+            if missing:
+                raise SpecError(f"config.data.path: {path} has no array {' or '.join(missing)}")
+            x_info, y_info = archive.getinfo("x.npy"), archive.getinfo("y.npy")
+            x_rows = _npy_rows(archive, x_info)
+            rows = x_rows if samples is None else min(samples, x_rows)
+            need = _row_bytes(archive, x_info) * rows + _row_bytes(archive, y_info) * rows
+            if budget is not None and need > MAX_DATA_SHARE * budget:
+                raise SpecError(
+                    f"config.data.path: the {rows:,} rows used of {path} inflate to "
+                    f"{need / 2**20:,.0f} MiB (the file holds {_stored_mib(x_info, y_info)} "
+                    f"compressed), more than half the {budget / 2**20:,.0f} MiB of memory "
+                    "available; set data.samples to use fewer rows"
+                )
+            x = _read_rows(archive, x_info, rows)
+            y = _read_rows(archive, y_info, rows)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        if isinstance(exc, SpecError):
+            raise
+        raise SpecError(f"config.data.path: cannot read {path} as .npz: {exc}") from None
     if x.shape[1:] != model.input_shape or len(y) != len(x):
         raise SpecError(
             f"config.data.path: x {x.shape} and y {y.shape} do not fit the model's input "
@@ -97,6 +144,67 @@ def load_npz(
         if y.size and (y.min() < 0 or y.max() >= model.num_classes):
             raise SpecError(f"config.data.path: labels in y must lie in [0, {model.num_classes})")
     return np.ascontiguousarray(x), np.ascontiguousarray(y)
+
+
+def _stored_mib(*members: zipfile.ZipInfo) -> str:
+    return f"{sum(m.compress_size for m in members) / 2**20:,.1f} MiB"
+
+
+def _npy_header(
+    fh: IO[bytes], member: zipfile.ZipInfo
+) -> tuple[tuple[int, ...], bool, np.dtype[Any], int]:
+    """(shape, fortran order, dtype, data bytes) of a member, checked against its zip header."""
+    version = np.lib.format.read_magic(fh)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+    else:
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+    if dtype.hasobject:
+        raise SpecError(f"config.data.path: {member.filename} holds Python objects, not numbers")
+    nbytes = math.prod(shape) * dtype.itemsize
+    header = fh.tell()
+    if header + nbytes != member.file_size:
+        raise SpecError(
+            f"config.data.path: {member.filename} says it holds {nbytes:,} bytes of data but "
+            f"inflates to {member.file_size - header:,}: the file is damaged or forged"
+        )
+    return tuple(shape), bool(fortran), dtype, nbytes
+
+
+def _npy_rows(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> int:
+    with archive.open(member) as fh:
+        shape = _npy_header(fh, member)[0]
+    if not shape:
+        raise SpecError(f"config.data.path: {member.filename} is a scalar, not rows of data")
+    return shape[0]
+
+
+def _row_bytes(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> int:
+    with archive.open(member) as fh:
+        shape, _, dtype, _ = _npy_header(fh, member)
+    return math.prod(shape[1:]) * dtype.itemsize
+
+
+def _read_rows(archive: zipfile.ZipFile, member: zipfile.ZipInfo, rows: int) -> Array:
+    """The first ``rows`` rows of an array member, inflating no more of it than they need."""
+    with archive.open(member) as fh:
+        shape, fortran, dtype, nbytes = _npy_header(fh, member)
+        rows = min(rows, shape[0]) if shape else 0
+        if fortran and len(shape) > 1:
+            # Column-major rows are not contiguous: read it all (its size was checked) and slice.
+            data = fh.read(nbytes)
+            whole = np.frombuffer(data, dtype=dtype).reshape(shape, order="F")
+            return np.array(whole[:rows])
+        out: Array = np.empty((rows, *shape[1:]), dtype=dtype)
+        view = out.data.cast("B")
+        reader = cast(io.BufferedIOBase, fh)
+        got = 0
+        while got < len(view):  # straight into the array: the rows are inflated only once
+            n = reader.readinto(view[got:])
+            if not n:
+                raise SpecError(f"config.data.path: {member.filename} ends early")
+            got += n
+        return out
 
 
 def training_data(spec: WorkloadSpec) -> tuple[Array, Array]:

@@ -1,6 +1,7 @@
-"""The run spec a child receives on its command line, read without the parent's pydantic models.
+"""The run spec a child receives, read without the parent's pydantic models.
 
-``--spec`` is ``{"config": Config.model_dump(mode="json"), "window_steps": int}``. The parent has
+The spec (in the file ``--spec-file`` names, or ``--spec`` itself when a worker is run by hand) is
+``{"config": Config.model_dump(mode="json"), "window_steps": int}``. The parent has
 already validated the config (and made its paths absolute); this module only picks out the
 fields the workloads use and rejects what they cannot run, so a child started by hand fails with
 a clear message instead of a KeyError.
@@ -75,6 +76,8 @@ class WorkloadSpec:
     pipeline: Pipeline = "resident"
     # train.window_steps left to FrameDuel: measure windows may grow to last MIN_WINDOW_S
     window_auto: bool = False
+    # train.allow_nonfinite_loss: a NaN/inf loss is recorded instead of failing the run
+    allow_nonfinite_loss: bool = False
     # the whole config as the parent sent it: what a custom model's builders receive
     config: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -126,6 +129,7 @@ def parse_spec(text: str) -> WorkloadSpec:
         precision=_choice(train.get("precision", "fp32"), _PRECISIONS, "config.train.precision"),
         loss=_choice(train.get("loss", "cross_entropy"), _LOSSES, "config.train.loss"),
         compile=bool(train.get("compile", False)),
+        allow_nonfinite_loss=train.get("allow_nonfinite_loss", False) is True,
         compile_cache="warm" if train.get("compile_cache") == "warm" else "cold",
         data_kind="npz" if kind == "npz" else "synthetic",
         data_path=path if kind == "npz" else None,

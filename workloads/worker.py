@@ -1,4 +1,7 @@
-"""The child process: ``python -m workloads.worker --framework F --event-fd N --spec JSON``.
+"""The child process: ``python -m workloads.worker --framework F --event-fd N --spec-file PATH``.
+
+(``--spec JSON`` instead of ``--spec-file`` is for running a worker by hand; the parent always
+writes a file, as a config can be longer than one command-line argument may be.)
 
 It reports ``phase import start`` before anything heavy, imports the framework's workload module,
 says ``hello``, runs the shared training loop and ends with ``done`` (exit code 0) or ``error``
@@ -43,11 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     emitter = EventEmitter(args.event_fd)
     emitter.emit("phase", name="import", state="start")
     _start_orphan_watchdog()
+    become_subreaper()
     workload_cls: type[Workload[Any]] | None = None
     try:
         from workloads.spec import parse_spec
 
-        spec = parse_spec(args.spec)
+        spec = parse_spec(read_spec_text(args))
         module = importlib.import_module(WORKLOAD_MODULES[args.framework])
         workload_cls = module.WORKLOAD
         emitter.emit("phase", name="import", state="end")
@@ -96,12 +100,36 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="inherited pipe fd for the JSON-lines events (none: events are dropped)",
     )
-    parser.add_argument(
+    given = parser.add_mutually_exclusive_group(required=True)
+    given.add_argument(
         "--spec",
-        required=True,
         help='JSON: {"config": <Config.model_dump()>, "window_steps": int}',
     )
+    given.add_argument("--spec-file", help="a file holding the --spec JSON")
     return parser.parse_args(argv)
+
+
+def read_spec_text(args: argparse.Namespace) -> str:
+    """The spec's JSON text, from ``--spec`` or the file ``--spec-file`` names."""
+    if args.spec is not None:
+        return str(args.spec)
+    with open(args.spec_file, encoding="utf-8") as fh:
+        return fh.read()
+
+
+def become_subreaper() -> None:
+    """Best effort (Linux): adopt orphaned descendants, so a process the workload double-forks
+    stays in this tree, where the parent samples it and kills it with the run."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_child_subreaper = 36
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _start_orphan_watchdog() -> None:

@@ -145,6 +145,8 @@ def _fit_to_measure(ax: Axes, report: Report, key: str) -> None:
     if finite.size == 0:
         return
     top = float(finite.max()) * 1.15
+    if not 0.0 < top < math.inf:  # all zero (0 samples per window), or too large to scale
+        return
     ax.set_ylim(0.0, top)
     clipped = any(np.nanmax(s.window_series()[key], initial=-math.inf) > top for s in report.series)
     if clipped:

@@ -16,6 +16,7 @@ import sys
 import time
 
 from workloads.emitter import EventEmitter
+from workloads.worker import become_subreaper, read_spec_text
 
 
 def _windows(em: EventEmitter, steps: int, step_s: float) -> None:
@@ -26,18 +27,40 @@ def _windows(em: EventEmitter, steps: int, step_s: float) -> None:
     em.emit("phase", name="measure", state="end")
 
 
+def _daemon() -> int:
+    """Double-fork a ``sleep`` out of this session (as a daemon does); return its pid."""
+    read_fd, write_fd = os.pipe()
+    first = os.fork()
+    if first == 0:
+        os.setsid()
+        second = os.fork()
+        if second == 0:
+            os.execv("/bin/sleep", ["sleep", "3600"])
+        os.write(write_fd, str(second).encode())
+        os._exit(0)
+    os.waitpid(first, 0)
+    os.close(write_fd)
+    pid = int(os.read(read_fd, 32))
+    os.close(read_fd)
+    return pid
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--framework")
     p.add_argument("--event-fd", type=int)
     p.add_argument("--spec")
+    p.add_argument("--spec-file")
     args = p.parse_args()
-    spec = json.loads(args.spec)
+    become_subreaper()
+    text = read_spec_text(args)
+    spec = json.loads(text)
     steps = int(spec["config"]["train"]["steps"])
     em = EventEmitter(args.event_fd)
     how = args.framework
     em.emit("hello", pid=os.getpid(), framework=how, framework_version="0", device="cpu")
     print(f"misbehaving worker: {how}", flush=True)
+    print(f"spec of {len(text)} bytes", flush=True)
     if how == "ok":
         _windows(em, steps, 0.01)
     elif how.startswith("params-"):
@@ -88,6 +111,41 @@ def main() -> int:
         os.write(fd, b'{"kind": "window", "t": 1.0, "half')
         os.close(fd)
         return 0
+    elif how == "replay":
+        # each line of the file named by FRAMEDUEL_TEST_REPLAY, raw, then a good window
+        with open(os.environ["FRAMEDUEL_TEST_REPLAY"], "rb") as fh:
+            lines = fh.read().split(b"\n")[:-1]
+        fd = os.dup(args.event_fd)
+        em.emit("phase", name="measure", state="start")
+        for i, line in enumerate(lines):
+            os.write(fd, line + b"\n")
+            em.emit("window", phase="measure", step=i + 1, steps=1, seconds=0.01, loss=1.0)
+        em.emit("phase", name="measure", state="end")
+        os.close(fd)
+    elif how in ("daemon-crash", "daemon-hang"):
+        em.emit("log", level="info", message=f"daemon {_daemon()}")
+        _windows(em, 1, 0.01)
+        if how == "daemon-crash":
+            ctypes.string_at(0)
+        time.sleep(3600)
+    elif how == "no-measure":
+        em.emit("phase", name="measure", state="start")
+        em.emit("phase", name="measure", state="end")
+    elif how == "flood":
+        # a 100 MiB line on stdout and a 300 MiB line on the event pipe, written a MiB at a time
+        chunk = b"x" * 2**20
+        for _ in range(100):
+            os.write(1, chunk)
+        os.write(1, b"\nafter the long line\n")
+        fd = os.dup(args.event_fd)
+        os.write(fd, b'{"v":1,"kind":"log","t":1,"message":"')
+        for _ in range(300):
+            os.write(fd, chunk)
+        os.write(fd, b'"}\n')
+        os.close(fd)
+        for i in range(int(os.environ.get("FRAMEDUEL_TEST_LOG_LINES", "0"))):
+            print(f"log line {i} " + "y" * 1000)
+        _windows(em, steps, 0.01)
     elif how == "grandchildren":
         kids = [
             subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])

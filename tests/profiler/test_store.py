@@ -86,6 +86,9 @@ def test_delete_session(tmp_path: Path) -> None:
         sid = store.create_session("n", {}, None, {})
         store.add_event(store.create_run(sid, 0, "torch", 0), 0.1, "hello", {})
         store.flush()
+        with pytest.raises(StoreError, match=f"session {sid} is still running"):
+            store.delete_session(sid)
+        store.finish_session(sid, "ok")
         assert store.delete_session(sid)
         assert not store.delete_session(sid)
         assert store.sessions() == []
