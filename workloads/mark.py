@@ -83,8 +83,9 @@ class Marker:
             "hello",
             pid=os.getpid(),
             framework=self.framework,
-            framework_version=getattr(module, "__version__", None),
-            device=None,
+            # the protocol wants strings: what a script does not say is "unknown"
+            framework_version=str(getattr(module, "__version__", "unknown")),
+            device="unknown",
             python=sys.version.split()[0],
             source="script",
         )
