@@ -58,8 +58,10 @@ __all__ = [
 ]
 
 # History: 1 = first version; 2 = steady state, warnings, startup, energy, MFU per run;
-# per-framework statistics; comparisons for every framework pair; the fairness audit.
-REPORT_SCHEMA_VERSION = 2
+# per-framework statistics; comparisons for every framework pair; the fairness audit;
+# 3 = run-level comparisons (Welch t on run medians, no significance with one run per side),
+# disturbed windows and the window accounting per run.
+REPORT_SCHEMA_VERSION = 3
 PARITY_TOLERANCE = 1e-4
 
 
