@@ -2,7 +2,7 @@
 
 ``build_report`` is a pure transform of a ``StoredSession``; renderers (JSON, CSV, PDF, HTML) only
 format what it computed. A missing metric is None, never 0. The same stored session always gives
-the same report (the bootstrap has a fixed seed).
+the same report (every statistic is deterministic).
 """
 
 from __future__ import annotations
