@@ -283,17 +283,28 @@ def run_location(values: ArrayLike) -> RunLocation:
     n = int(x.size)
     if n == 0 or np.any(x <= 0.0):
         return RunLocation(n, math.nan, math.nan, math.nan)
-    logs = np.log(x)
-    median = math.log(float(np.median(x)))  # exactly log(median), also for an even count
+    ordered = np.sort(x)
+    middle = (ordered[(n - 1) // 2] + ordered[n // 2]) / 2.0
+    median = math.log(float(middle))  # exactly log(median), also for an even count
     if n < MIN_WINDOWS:
         return RunLocation(n, median, math.nan, math.nan)
-    tau = autocorrelation_time(np.sign(logs - median))
+    tau = autocorrelation_time(np.sign(x - middle))
     if n / tau < MIN_EFFECTIVE:
         return RunLocation(n, median, math.nan, tau)
-    z = 1.959963984540054
-    delta = min(0.49, z * math.sqrt(tau / n) / 2.0)
-    low, high = np.quantile(logs, [0.5 - delta, 0.5 + delta])
-    return RunLocation(n, median, float(high - low) / (2.0 * z), tau)
+    delta = min(0.49, _Z95 * math.sqrt(tau / n) / 2.0)
+    low, high = (math.log(_quantile(ordered, q)) for q in (0.5 - delta, 0.5 + delta))
+    return RunLocation(n, median, (high - low) / (2.0 * _Z95), tau)
+
+
+_Z95 = 1.959963984540054  # the normal 97.5% quantile
+
+
+def _quantile(ordered: FloatArray, q: float) -> float:
+    """``np.quantile(values, q)`` (linear interpolation) of already sorted values, cheaply."""
+    h = (ordered.size - 1) * q
+    below = math.floor(h)
+    above = min(below + 1, ordered.size - 1)
+    return float(ordered[below] + (h - below) * (ordered[above] - ordered[below]))
 
 
 @dataclass(frozen=True)
