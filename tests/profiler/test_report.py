@@ -24,6 +24,7 @@ from profiler.store import Store, StoredSession
 
 BATCH = 64
 WINDOW = 10
+BUSY_CPU = 150.0  # percent of one core, taken by other processes in a FakeRun's busy windows
 RUN_FIELDS = {
     "run_id", "seq", "repeat", "framework", "framework_version", "status", "error", "device",
     "params", "parity_loss", "flops_per_step", "steps_per_s", "samples_per_s", "step_time_ms",
@@ -55,6 +56,7 @@ class FakeRun:
     gpu_power_w: float | None = None  # sample GPU metrics at this power (W)
     energy_counter: bool = True
     peak_flops: float | None = None
+    busy: range = range(0)  # measure windows during which other processes take BUSY_CPU % CPU
     truth: dict[str, float] = field(default_factory=dict)
 
 
@@ -97,7 +99,11 @@ def record_run(
         for phase, seconds_list in (("warmup", fr.warmup_seconds), ("measure", fr.measure_seconds)):
             ev.append((t, "phase", {"name": phase, "state": "start"}))
             fr.truth[f"{phase}_start"] = t
-            for seconds in seconds_list:
+            for k, seconds in enumerate(seconds_list):
+                if phase == "measure" and k == fr.busy.start:
+                    fr.truth["busy_start"] = t
+                if phase == "measure" and k == fr.busy.stop - 1:
+                    fr.truth["busy_end"] = t + seconds
                 if step == 0:
                     fr.truth["first_step_t"] = t + fr.first_step_s
                     first = {"step": 1, "seconds": fr.first_step_s, "loss": loss}
@@ -127,8 +133,12 @@ def record_run(
         if fr.gpu_power_w is not None:
             gpu = [90.0, 1000.0 + i, fr.gpu_power_w, 60.0 + i * 0.01, 1800.0]
             energy = 1.0e5 + fr.gpu_power_w * (st - launch) if fr.energy_counter else math.nan
-        row = (st, 400.0 if measuring else 100.0, rss, 8, *gpu, energy, 0, 5000.0 + i)
-        store.add_sample(run_id, row, [50.0, 25.0])
+        tree = 400.0 if measuring else 100.0
+        row = (st, tree, rss, 8, *gpu, energy, 0, 5000.0 + i)
+        # the machine's CPU per core: the tree's share, plus others' inside the busy windows
+        busy = fr.truth.get("busy_start", math.inf) < st - 0.1 and st <= fr.truth.get("busy_end", 0)
+        other = BUSY_CPU if busy else 0.0
+        store.add_sample(run_id, row, [tree / 4 + other / 4] * 4)
     fr.truth["rss_peak"] = fr.rss_start_mib + len(sample_t) - 1
     status, error = ("failed", f"ValueError: {fr.fail}") if fr.fail else ("ok", None)
     info = {"pid": 1000 + seq, "launch_t": launch, "warnings": fr.warnings}
