@@ -284,6 +284,33 @@ def test_repeats_give_intervals_for_single_value_metrics(tmp_path: Path) -> None
     assert 0 < (report.parity.max_rel_diff or 0) < 1e-6
     assert "TensorFlow trains this model 1.3" in verdicts(report)[0].text
     assert "faster than PyTorch [" in verdicts(report)[0].text
+    assert "; 3 vs 3 runs)" in verdicts(report)[0].text
+    assert speed.significant is True and speed.method == "Welch t on run medians"
+
+
+def test_one_run_each_says_what_it_cannot_know(tmp_path: Path) -> None:
+    """One run per side: the ratio of these runs, their windows' own interval, no p-value, and
+    what would settle it, in every format."""
+    report = build_report(record_session(tmp_path / "s.sqlite3", noisy_runs(repeats=1)))
+    speed = next(c for c in report.comparisons if c.metric == "steps_per_s")
+    assert speed.significant is None and speed.p_value is None and speed.ci95 is None
+    assert speed.within_ci95 is not None and speed.within_ci95[0] < 1.3 < speed.within_ci95[1]
+    assert speed.method == "within-run only (one run per side)"
+    assert speed.ratio == pytest.approx(1.3, rel=0.05)
+    text = verdicts(report)[0].text
+    assert text.startswith(f"TensorFlow trains this model {speed.ratio:.2f}x")
+    assert "faster than PyTorch in these runs (median" in text
+    assert "their windows alone: [1." in text and "p " not in text
+    assert text.endswith(
+        "one run each: run-to-run variation is unknown, so no significance is claimed; run "
+        "repeats (run.repeats: auto) to settle it."
+    )
+    html = write_report(report, tmp_path / "r.html").read_text()
+    assert "in these runs; not judged (1 vs 1 runs)" in html and "]*</td>" in html
+    data = json.loads(write_report(report, tmp_path / "r.json").read_text())
+    comparison = data["comparisons"][0]
+    assert comparison["significant"] is None and comparison["ci95"] is None
+    assert len(comparison["within_ci95"]) == 2
 
 
 def test_failed_run_has_none_metrics_and_renders(tmp_path: Path) -> None:
