@@ -111,10 +111,11 @@ def unknown_spread(c: Comparison) -> str:
     return f"{who}: run-to-run variation is unknown, so no significance is claimed; {SETTLE}"
 
 
-def verdict(c: Comparison, report: Report | None = None) -> str:
+def verdict(c: Comparison, report: Report | None = None, *, caveat: bool = True) -> str:
     """One sentence on one metric, such as 'TensorFlow trains this model 1.31x faster than
     PyTorch [1.27–1.35], p < 0.001 (median 3.1 vs 4.1 ms; 5 vs 5 runs)', 'no significant
-    difference', or, with one run per side, the ratio of these runs with what would settle it."""
+    difference', or, with one run per side, the ratio of these runs with what would settle it
+    (``caveat`` False leaves that last part to a sentence shared by every metric)."""
     topic = TOPIC.get(c.metric, c.metric)
     if c.ratio is None or c.ratio <= 0:
         return f"{topic}: cannot compare, {why_uncomparable(c)}."
@@ -149,7 +150,7 @@ def verdict(c: Comparison, report: Report | None = None) -> str:
     text += f" (median {fmt(wv)} vs {fmt(lv)} {unit}"
     if c.significant is None:
         text += f"; their windows alone: {fmt_ci(within)})" if within else ")"
-        text += f"; {unknown_spread(c)}"
+        text += f"; {unknown_spread(c)}" if caveat else ""
     else:
         text += f"; {c.n_repeats_other} vs {c.n_repeats_baseline} runs)"
     if report is not None and c.metric == "steps_per_s":
@@ -172,7 +173,9 @@ def _drifting(report: Report, frameworks: list[str]) -> str:
     return f"; not a steady state: {' and '.join(names)} still drifting" if names else ""
 
 
-def best_of_verdict(report: Report, metric: str, comps: list[Comparison]) -> str:
+def best_of_verdict(
+    report: Report, metric: str, comps: list[Comparison], *, caveat: bool = True
+) -> str:
     """One sentence on one metric across three or more frameworks, from the best one's side:
     'TensorFlow trains this model fastest: 1.25x faster than PyTorch [1.24–1.26], p < 0.001;
     no significant difference from JAX (1.01x [0.98–1.03], p = 0.41)'."""
@@ -183,7 +186,7 @@ def best_of_verdict(report: Report, metric: str, comps: list[Comparison]) -> str
                 medians[fw] = m
     higher = comps[0].higher_is_better
     best = (max if higher else min)(medians, key=lambda fw: medians[fw])
-    parts, others, caveat = [], [], ""
+    parts, others, unjudged = [], [], ""
     for c in comps:
         if best not in (c.baseline, c.other):
             continue
@@ -197,7 +200,7 @@ def best_of_verdict(report: Report, metric: str, comps: list[Comparison]) -> str
         if c.significant is None:
             within = within_interval(c, uses=metric in _USES)
             stats = f"(their windows alone: {fmt_ci(within)})" if within else ""
-            caveat = caveat or f"; {unknown_spread(c)}"
+            unjudged = unjudged or f"; {unknown_spread(c)}"
         stats = f" {stats}" if stats else ""
         if c.significant is False:
             parts.append(f"no significant difference from {label_of(fw)} ({shown:.2f}x{stats})")
@@ -211,12 +214,12 @@ def best_of_verdict(report: Report, metric: str, comps: list[Comparison]) -> str
     else:
         what = _BEST.get(metric, (f"is best on {TOPIC.get(metric, metric)}",))[0]
         lead = f"{label_of(best)} {what}"
-    if caveat:
+    if unjudged:
         lead += " in these runs"
     values = " and ".join(fmt(medians[fw]) for fw in others)
     unit = UNIT.get(metric, "")
     text = f"{lead}: {'; '.join(parts)} (median {fmt(medians[best])} vs {values} {unit})"
-    text += caveat
+    text += unjudged if caveat else ""
     if metric == "steps_per_s":
         text += _drifting(report, [best, *others])
     return text + "."
@@ -273,8 +276,18 @@ def verdicts(report: Report) -> list[Verdict]:
         elif len(report.frameworks) > 2:  # one sentence per metric, from the best one's side
             grouped.setdefault(c.metric, []).append(c)
         else:
-            out.append(Verdict(verdict(c, report)))
-    out += [Verdict(best_of_verdict(report, m, comps)) for m, comps in grouped.items()]
+            out.append(Verdict(verdict(c, report, caveat=False)))
+    out += [
+        Verdict(best_of_verdict(report, m, comps, caveat=False)) for m, comps in grouped.items()
+    ]
+    # why some comparisons are not judged, said once for all of them
+    unjudged = dict.fromkeys(
+        unknown_spread(c)
+        for c in report.comparisons
+        if c.metric in KEY_METRICS and c.ratio is not None and c.ratio > 0
+        and c.significant is None
+    )  # fmt: skip
+    out += [Verdict(text[0].upper() + text[1:] + ".") for text in unjudged]
     for (_, _, why), topics in uncomparable.items():
         listed = ", ".join(topics[:-1]) + (" or " if len(topics) > 1 else "") + topics[-1]
         out.append(Verdict(f"Cannot compare {listed}: {why}."))
