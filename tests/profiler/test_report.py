@@ -181,8 +181,8 @@ def simple_runs() -> list[tuple[int, FakeRun]]:
     ]
 
 
-def noisy_runs(repeats: int = 1, seed: int = 0) -> list[tuple[int, FakeRun]]:
-    """40 measure windows per run: TensorFlow's steps ~1.3x shorter than PyTorch's."""
+def noisy_runs(repeats: int = 1, seed: int = 0, windows: int = 40) -> list[tuple[int, FakeRun]]:
+    """``windows`` measure windows per run: TensorFlow's steps ~1.3x shorter than PyTorch's."""
     rng = np.random.default_rng(seed)
     out = []
     for repeat in range(repeats):
@@ -190,7 +190,7 @@ def noisy_runs(repeats: int = 1, seed: int = 0) -> list[tuple[int, FakeRun]]:
             ("torch", "2.13.0", 1.9, 0.0, 0.040),
             ("tensorflow", "2.21.0", 3.2, 0.7, 0.040 / 1.3),
         ):
-            measure = list(rng.normal(step_s, step_s * 0.04, 40) * WINDOW)
+            measure = list(rng.normal(step_s, step_s * 0.04, windows) * WINDOW)
             warmup = [step_s * WINDOW * 4, step_s * WINDOW * 1.2]
             parity = 2.302585 * (1 + 3e-7 * (fw == "tensorflow"))
             rss = 180.0 + 40 * (fw == "tensorflow") + 5 * repeat
@@ -292,7 +292,7 @@ def test_repeats_give_intervals_for_single_value_metrics(tmp_path: Path) -> None
 def test_one_run_each_says_what_it_cannot_know(tmp_path: Path) -> None:
     """One run per side: the ratio of these runs, their windows' own interval, no p-value, and
     what would settle it, in every format."""
-    report = build_report(record_session(tmp_path / "s.sqlite3", noisy_runs(repeats=1)))
+    report = build_report(record_session(tmp_path / "s.sqlite3", noisy_runs(windows=100)))
     speed = next(c for c in report.comparisons if c.metric == "steps_per_s")
     assert speed.significant is None and speed.p_value is None and speed.ci95 is None
     assert speed.within_ci95 is not None and speed.within_ci95[0] < 1.3 < speed.within_ci95[1]
@@ -313,6 +313,12 @@ def test_one_run_each_says_what_it_cannot_know(tmp_path: Path) -> None:
     comparison = data["comparisons"][0]
     assert comparison["significant"] is None and comparison["ci95"] is None
     assert len(comparison["within_ci95"]) == 2
+    # 40 windows a run are too few to judge their autocorrelation: no interval at all
+    short = build_report(record_session(tmp_path / "short.sqlite3", noisy_runs(windows=40)))
+    speed = next(c for c in short.comparisons if c.metric == "steps_per_s")
+    assert speed.within_ci95 is None and speed.significant is None
+    text = verdicts(short)[0].text
+    assert "in these runs (median" in text and "[" not in text
 
 
 def test_failed_run_has_none_metrics_and_renders(tmp_path: Path) -> None:
