@@ -384,7 +384,8 @@ def test_all_formats_render(tmp_path: Path) -> None:
     assert rows[0] == ["run_id", "framework", "series", "t", "value"]
     series = {r[2] for r in rows[1:]}
     assert series == {"samples_per_s", "step_time_ms", "loss", "cpu_percent", "rss_mib",
-                      "threads", "sys_mem_used_mib"}  # fmt: skip
+                      "threads", "sys_mem_used_mib", "other_cpu_percent",
+                      "window_used"}  # fmt: skip
     first_run_loss = [r for r in rows[1:] if r[0] == str(report.runs[0].run_id) and r[2] == "loss"]
     assert len(first_run_loss) == 42  # 2 warmup + 40 measure windows
     assert all(float(r[3]) > 0 for r in first_run_loss)
