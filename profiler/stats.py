@@ -350,7 +350,7 @@ class RatioEstimate:
 
 
 METHOD_RUNS = "Welch t on run medians"
-METHOD_ONE_RUN = "within-run only (one run per side)"
+METHOD_ONE_RUN = "within-run only (one run on a side)"
 
 
 def _side(runs: Sequence[ArrayLike]) -> list[RunLocation]:
@@ -408,7 +408,7 @@ def compare_runs(
     shifts a whole run). With one run on either side that spread is unknown: no interval, no
     p-value, ``significant`` None, and only the within-run interval (see ``RatioEstimate``).
     The method is analytic and deterministic; ``seed`` is accepted so callers need not change
-    when a resampling method is chosen, and is unused. A few hundred microseconds for 10 runs
+    when a resampling method is chosen, and is unused. About 1.5 ms for 10 runs
     of 200 windows.
     """
     del seed  # the analytic method draws no random numbers

@@ -296,7 +296,7 @@ def test_one_run_each_says_what_it_cannot_know(tmp_path: Path) -> None:
     speed = next(c for c in report.comparisons if c.metric == "steps_per_s")
     assert speed.significant is None and speed.p_value is None and speed.ci95 is None
     assert speed.within_ci95 is not None and speed.within_ci95[0] < 1.3 < speed.within_ci95[1]
-    assert speed.method == "within-run only (one run per side)"
+    assert speed.method == "within-run only (one run on a side)"
     assert speed.ratio == pytest.approx(1.3, rel=0.05)
     text = verdicts(report)[0].text
     assert text.startswith(f"TensorFlow trains this model {speed.ratio:.2f}x")
