@@ -58,6 +58,7 @@ class FakeRun:
     energy_counter: bool = True
     peak_flops: float | None = None
     busy: range = range(0)  # measure windows during which other processes take BUSY_CPU % CPU
+    per_core_cpu: bool = True  # False: a store written before per-core CPU was sampled
     truth: dict[str, float] = field(default_factory=dict)
 
 
@@ -139,7 +140,7 @@ def record_run(
         # the machine's CPU per core: the tree's share, plus others' inside the busy windows
         busy = fr.truth.get("busy_start", math.inf) < st - 0.1 and st <= fr.truth.get("busy_end", 0)
         other = BUSY_CPU if busy else 0.0
-        store.add_sample(run_id, row, [tree / 4 + other / 4] * 4)
+        store.add_sample(run_id, row, [tree / 4 + other / 4] * 4 if fr.per_core_cpu else ())
     fr.truth["rss_peak"] = fr.rss_start_mib + len(sample_t) - 1
     status, error = ("failed", f"ValueError: {fr.fail}") if fr.fail else ("ok", None)
     info = {"pid": 1000 + seq, "launch_t": launch, "warnings": fr.warnings}
