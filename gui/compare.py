@@ -194,7 +194,10 @@ class CompareDialog(QDialog):
                     if verdict:
                         color = theme.ok if verdict == "better" else theme.danger
                         item.setForeground(QBrush(QColor(color)))
-                        item.setToolTip(f"{side.label} is {verdict} than {base.label}")
+                        item.setToolTip(
+                            f"{side.label} is {verdict} than {base.label} by more than 2% in "
+                            "these runs; not a significance test (the report's verdict is)"
+                        )
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
         header = self.table.horizontalHeader()

@@ -1,13 +1,15 @@
 """The raw series as CSV in long format: one row per (run, series, time) for any plotting tool.
 
 Columns: run_id, framework, repeat, series, t, value, phase, step, used. ``t`` is seconds since
-the run's child was launched (so runs overlay); window series (samples_per_s, step_time_ms, loss)
-are stamped at each window's end, sampled series (cpu_percent, rss_mib, gpu_*) at each sample.
-``phase`` is the window's phase (for a sample: the phase running at its time); ``step`` is the
-training step a window ended at; ``used`` is 1 for a window the report's statistics use, 0 for
-one they leave out (warmup, settling, disturbed), empty for samples. So a pivot of the rows with
-``used`` = 1 reproduces the report's figures. A missing value is an empty cell; a series with no
-value at all in a run (GPU metrics without a GPU) is left out.
+the run's child was launched (so runs overlay); window series (samples_per_s, step_time_ms, loss,
+other_cpu_percent: other processes' CPU during the window, window_used: 1 for the windows the
+statistics use, 0 for those left out) are stamped at each window's end, sampled series
+(cpu_percent, rss_mib, gpu_*) at each sample. ``phase`` is the window's phase (for a sample: the
+phase running at its time); ``step`` is the training step a window ended at; ``used`` is 1 for a
+window the report's statistics use, 0 for one they leave out (warmup, settling, disturbed), empty
+for samples. So a pivot of the rows with ``used`` = 1 reproduces the report's figures. A missing
+value is an empty cell; a series with no value at all in a run (GPU metrics without a GPU) is
+left out.
 """
 
 from __future__ import annotations
