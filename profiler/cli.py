@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("config", metavar="CONFIG")
     r.add_argument("--frameworks", help="comma-separated subset, e.g. torch,tensorflow")
     r.add_argument("--steps", type=int, help="override train.steps")
+    r.add_argument(
+        "--repeats", metavar="N|auto", help="override run.repeats (runs per framework, or auto)"
+    )
     r.add_argument("--store", help="SQLite store (default: $FRAMEDUEL_STORE or XDG data dir)")
     r.add_argument("--report", metavar="OUT", help="write a report (.pdf, .html, .json, .csv)")
     r.add_argument("--json", metavar="OUT.json", help="write the JSON summary")
@@ -109,7 +112,12 @@ def _gui(args: argparse.Namespace) -> int:
     return code
 
 
-def _load(path: str, frameworks: str | None = None, steps: int | None = None) -> Config:
+def _load(
+    path: str,
+    frameworks: str | None = None,
+    steps: int | None = None,
+    repeats: str | None = None,
+) -> Config:
     config = load_config(path)
     names = None
     if frameworks is not None:
@@ -122,8 +130,15 @@ def _load(path: str, frameworks: str | None = None, steps: int | None = None) ->
             )
     if steps is not None and steps <= 0:
         raise BadInput(f"--steps must be a positive number of steps, not {steps}")
+    runs: int | str | None = repeats
+    if repeats is not None and repeats != "auto":
+        if not repeats.isdigit() or not 1 <= int(repeats) <= 100:
+            raise BadInput(
+                f"--repeats must be auto or a number of runs from 1 to 100, not {repeats}"
+            )
+        runs = int(repeats)
     try:
-        return config.with_overrides(steps=steps, frameworks=names)
+        return config.with_overrides(steps=steps, frameworks=names, repeats=runs)
     except ValueError as exc:
         raise BadInput(f"{path}: the overrides make the config invalid: {exc}") from None
 
@@ -145,7 +160,7 @@ def _run(args: argparse.Namespace) -> int:
     from profiler.headless import run_headless
     from profiler.session import RunOptions, store_for
 
-    config = _load(args.config, args.frameworks, args.steps)
+    config = _load(args.config, args.frameworks, args.steps, args.repeats)
     for out in (args.report, args.json):
         if out is not None:
             _check_output(out)

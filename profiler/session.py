@@ -24,8 +24,20 @@ from profiler.nvml import GpuMonitor
 from profiler.paths import cache_dir_for
 from profiler.protocol import Event
 from profiler.quality import QualityTracker
+from profiler.repeats import (
+    BUDGET,
+    CERTAIN,
+    FAILED,
+    PLANNED,
+    STOPPED,
+    Certainty,
+    StopRecord,
+    certainty,
+    round_order,
+)
+from profiler.report.events import measured
 from profiler.sampler import ProcessTreeSampler, Sample, SamplerThread
-from profiler.store import Store
+from profiler.store import Store, StoredEvent, StoredRun
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,8 @@ class SessionListener(Protocol):
     def run_sample(self, run_id: int, t: float, sample: Sample) -> None: ...
     def run_log(self, run_id: int, t: float, line: str) -> None: ...
     def run_finished(self, outcome: RunOutcome) -> None: ...
+    def runs_added(self, runs: list[RunInfo]) -> None: ...
+    def certainty_changed(self, certainty: Certainty) -> None: ...
 
 
 class NullListener:
@@ -76,6 +90,12 @@ class NullListener:
         """Ignore."""
 
     def run_finished(self, outcome: RunOutcome) -> None:
+        """Ignore."""
+
+    def runs_added(self, runs: list[RunInfo]) -> None:
+        """Ignore."""
+
+    def certainty_changed(self, certainty: Certainty) -> None:
         """Ignore."""
 
 
@@ -131,9 +151,24 @@ class ComparisonSession:
         self.session_id: int | None = None
         self.t0 = time.monotonic()
         self.runs: list[RunInfo] = []
+        # Each finished run's steady-state step times (ms), for the verdict's certainty.
+        self._steady: dict[str, list[Any]] = {fw: [] for fw in config.frameworks}
+        self.stop_record: StopRecord | None = None
+
+    @property
+    def auto(self) -> bool:
+        """Whether repeats stop when certain (``run.repeats: auto`` with two or more
+        frameworks); one framework has no ratio to be certain of and runs once."""
+        return self.config.run.repeats == "auto" and len(self.config.frameworks) > 1
+
+    def _planned_rounds(self) -> int:
+        repeats = self.config.run.repeats
+        return 1 if repeats == "auto" else repeats
 
     def prepare(self) -> list[RunInfo]:
-        """Check the store, record the session and plan its runs (repeats interleaved A B A B)."""
+        """Check the store, record the session and plan its runs: rounds of one run per
+        framework, the order reversed every other round (A B, B A, ...). With auto repeats only
+        the first round is planned; later rounds are added while the session runs."""
         self.store.check_writable()
         if self._gpu is None:
             self._gpu = GpuMonitor(device_index(self.config.device))
@@ -142,40 +177,113 @@ class ComparisonSession:
         self.session_id = self.store.create_session(
             self.config.name, self.config.model_dump(mode="json"), self.config_path, env
         )
-        seq = 0
-        for repeat in range(self.config.run.repeats):
-            for fw in self.config.frameworks:
-                run_id = self.store.create_run(self.session_id, seq, fw, repeat)
-                self.runs.append(RunInfo(run_id, fw, repeat, seq, self.config.train.steps))
-                seq += 1
+        for repeat in range(self._planned_rounds()):
+            self._plan_round(repeat)
         return list(self.runs)
 
+    def _plan_round(self, repeat: int) -> list[RunInfo]:
+        assert self.session_id is not None
+        added = []
+        for fw in round_order(self.config.frameworks, repeat):
+            seq = len(self.runs)
+            run_id = self.store.create_run(self.session_id, seq, fw, repeat)
+            info = RunInfo(run_id, fw, repeat, seq, self.config.train.steps)
+            self.runs.append(info)
+            added.append(info)
+        return added
+
     def run(self) -> list[RunOutcome]:
-        """Run every planned run in order; returns their outcomes. Blocks until done or stopped."""
+        """Run the planned runs round by round (adding rounds while auto repeats are not yet
+        certain); returns their outcomes. Blocks until done or stopped."""
         if self.session_id is None:
             self.prepare()
         assert self.session_id is not None
         outcomes: list[RunOutcome] = []
+        reason = PLANNED
+        current: Certainty | None = None
         try:
-            for info in self.runs:
-                if outcomes and self.options.cooldown_s > 0:
-                    self._stop.wait(self.options.cooldown_s)
+            repeat = 0
+            while repeat < len(self.runs) // len(self.config.frameworks):
+                round_runs = [r for r in self.runs if r.repeat == repeat]
+                for info in round_runs:
+                    outcomes.append(self._run_or_skip(info, first=not outcomes))
+                repeat += 1
                 if self._stop.is_set():
-                    outcome = RunOutcome(
-                        info.run_id, info.framework, "stopped", "not started", None
-                    )
-                    self.store.update_run(info.run_id, status="stopped", error="not started")
-                else:
-                    outcome = self._run_one(info)
-                outcomes.append(outcome)
-                self.listener.run_finished(outcome)
+                    # fixed rounds go on, so every planned run is marked as not started
+                    reason = STOPPED
+                    if self.auto:
+                        break
+                    continue
+                current = self._update_certainty()
+                if not self.auto:
+                    continue
+                reason = self._next_round(repeat, outcomes, current)
+                if reason:
+                    break
+                self.listener.runs_added(self._plan_round(repeat))
         finally:
             if self._gpu is not None:
                 self._gpu.close()
             if not self.store.failed.is_set():
+                self._record_stop(reason if not self._stop.is_set() else STOPPED, current)
                 status = "stopped" if self._stop.is_set() else _session_status(outcomes)
                 self.store.finish_session(self.session_id, status)
         return outcomes
+
+    def _run_or_skip(self, info: RunInfo, *, first: bool) -> RunOutcome:
+        if not first and self.options.cooldown_s > 0:
+            self._stop.wait(self.options.cooldown_s)
+        if self._stop.is_set():
+            outcome = RunOutcome(info.run_id, info.framework, "stopped", "not started", None)
+            self.store.update_run(info.run_id, status="stopped", error="not started")
+        else:
+            outcome = self._run_one(info)
+        self.listener.run_finished(outcome)
+        return outcome
+
+    def _update_certainty(self) -> Certainty | None:
+        """The verdict's certainty after a round, told to the listener (None: nothing to
+        compare, a single framework)."""
+        if len(self.config.frameworks) < 2:
+            return None
+        found = certainty(self.config.frameworks, self._steady, self.config.run.target_ci)
+        self.listener.certainty_changed(found)
+        return found
+
+    def _next_round(
+        self, done: int, outcomes: list[RunOutcome], current: Certainty | None
+    ) -> str | None:
+        """Why auto repeats end after ``done`` rounds, or None to run another round."""
+        run = self.config.run
+        if any(o.status != "ok" for o in outcomes):
+            return FAILED
+        if current is not None and current.reached:
+            return CERTAIN
+        if done >= run.max_repeats:
+            return BUDGET
+        if run.budget_s is not None:
+            elapsed = time.monotonic() - self.t0
+            # another round would take about as long as the rounds so far, on average
+            if elapsed + elapsed / done > run.budget_s:
+                return BUDGET
+        return None
+
+    def _record_stop(self, reason: str, current: Certainty | None) -> None:
+        assert self.session_id is not None
+        run = self.config.run
+        ok: dict[str, int] = {fw: len(self._steady[fw]) for fw in self.config.frameworks}
+        self.stop_record = StopRecord(
+            mode="auto" if self.auto else "fixed",
+            reason=reason,
+            rounds=len({r.repeat for r in self.runs}),
+            runs_per_side=ok,
+            target_ci=run.target_ci,
+            max_repeats=run.max_repeats if self.auto else None,
+            budget_s=run.budget_s if self.auto else None,
+            elapsed_s=time.monotonic() - self.t0,
+            certainty=current,
+        )
+        self.store.set_session_repeats(self.session_id, self.stop_record.to_json())
 
     def stop(self) -> None:
         """Stop the session: kill the running child's whole tree and skip the rest."""
@@ -192,9 +300,13 @@ class ComparisonSession:
         state: dict[str, Any] = {"done": False, "error": None}
         store, listener = self.store, self.listener
 
+        windows: list[StoredEvent] = []
+
         def on_event(event: Event) -> None:
             t = self._rel(event.t)
-            if event.kind == "done":
+            if event.kind == "window":
+                windows.append(StoredEvent(t, event.kind, dict(event.payload)))
+            elif event.kind == "done":
                 state["done"] = True
             elif event.kind == "error":
                 state["error"] = event.payload
@@ -288,6 +400,8 @@ class ComparisonSession:
                 "environment": child.recorded_environment(),
             },
         )
+        if status == "ok":
+            self._steady[info.framework].append(steady_step_times_ms(info, windows))
         return RunOutcome(run_id, info.framework, status, error, code)
 
     def _wait(self, child: ChildProcess) -> tuple[int, bool]:
@@ -333,6 +447,15 @@ class ComparisonSession:
         if not state["done"]:
             return "failed", "the workload exited without finishing (no 'done' event)"
         return "ok", None
+
+
+def steady_step_times_ms(info: RunInfo, windows: list[StoredEvent]) -> Any:
+    """A finished run's steady-state step times (ms), cut as the report cuts them."""
+    run = StoredRun(
+        info.run_id, info.seq, info.framework, info.repeat, "ok", None, 0, None, None, {}
+    )
+    run.events = windows
+    return measured(run).step_times_ms()
 
 
 def _session_status(outcomes: list[RunOutcome]) -> str:

@@ -26,8 +26,9 @@ import numpy as np
 import psutil
 
 # History: 1 = first version; 2 = samples gain GPU temperature, SM clock, energy counter,
-# throttle reasons, system memory and per-core CPU.
-SCHEMA_VERSION = 2
+# throttle reasons, system memory and per-core CPU; 3 = sessions gain repeats_json (how auto
+# repeats went and why they stopped).
+SCHEMA_VERSION = 3
 MIN_FREE_BYTES = 64 * 1024 * 1024
 
 SAMPLE_COLUMNS: tuple[str, ...] = (
@@ -50,6 +51,7 @@ _ADDED_IN_2 = SAMPLE_COLUMNS[7:]
 _MIGRATIONS: dict[int, list[str]] = {
     2: [f"ALTER TABLE samples ADD COLUMN {c} REAL" for c in _ADDED_IN_2]
     + ["ALTER TABLE samples ADD COLUMN cpu_cores TEXT"],
+    3: ["ALTER TABLE sessions ADD COLUMN repeats_json TEXT"],
 }
 
 _SCHEMA = """
@@ -146,6 +148,9 @@ class StoredSession:
     config: dict[str, Any]
     env: dict[str, Any]
     runs: list[StoredRun]
+    # how the repeats went and why they stopped (profiler.repeats.StopRecord as JSON); None
+    # for a store older than schema 3 or a session that never finished
+    repeats: dict[str, Any] | None = None
 
 
 def _now_iso() -> str:
@@ -261,6 +266,13 @@ class Store:
             self._conn.execute(
                 "UPDATE sessions SET status=?, ended_at=? WHERE id=?",
                 (status, _now_iso(), session_id),
+            )
+
+    def set_session_repeats(self, session_id: int, repeats: dict[str, Any]) -> None:
+        """Record how the session's repeats went and why they stopped."""
+        with self._lock, self._conn:
+            self._conn.execute(
+                "UPDATE sessions SET repeats_json=? WHERE id=?", (json.dumps(repeats), session_id)
             )
 
     def create_run(self, session_id: int, seq: int, framework: str, repeat: int) -> int:
@@ -410,8 +422,8 @@ class Store:
         """Read a whole session back; raise KeyError when it does not exist."""
         with self._reader() as conn:
             row = conn.execute(
-                "SELECT id, name, created_at, status, config_path, config_json, env_json"
-                " FROM sessions WHERE id=?",
+                "SELECT id, name, created_at, status, config_path, config_json, env_json,"
+                " repeats_json FROM sessions WHERE id=?",
                 (session_id,),
             ).fetchone()
             if row is None:
@@ -457,6 +469,7 @@ class Store:
             config=json.loads(row[5]),
             env=json.loads(row[6]),
             runs=runs,
+            repeats=json.loads(row[7]) if row[7] else None,
         )
 
 

@@ -9,10 +9,15 @@ import re
 from dataclasses import dataclass
 
 from profiler.colors import label_of
+from profiler.repeats import CERTAIN
 from profiler.report.audit import AuditRow
 from profiler.report.compare import SIGNIFICANCE, min_p_value
 from profiler.report.formatting import fmt, fmt_ci, fmt_p, fmt_setting, run_header
 from profiler.report.model import Comparison, Report, RunSummary
+
+# Above this many minor page faults per step, the allocator is churning memory every step (a
+# steady loop on a warmed-up allocator takes about none: 0.5 per step in FrameDuel's workers).
+PAGE_FAULTS_PER_STEP_NOTE = 100.0
 
 TOPIC = {
     "steps_per_s": "Training speed",
@@ -248,6 +253,8 @@ def verdicts(report: Report) -> list[Verdict]:
         else:
             out.append(Verdict(verdict(c, report)))
     out += [Verdict(best_of_verdict(report, m, comps)) for m, comps in grouped.items()]
+    if report.repeats is not None and report.repeats.mode == "auto":
+        out.append(Verdict(report.repeats.describe(), warning=report.repeats.reason != CERTAIN))
     for (_, _, why), topics in uncomparable.items():
         listed = ", ".join(topics[:-1]) + (" or " if len(topics) > 1 else "") + topics[-1]
         out.append(Verdict(f"Cannot compare {listed}: {why}."))
@@ -289,11 +296,19 @@ def drift_sentence(run: RunSummary) -> str | None:
 
 
 def run_quality(run: RunSummary) -> list[str]:
-    """A run's measurement-quality notes: the parent's warnings, then the steady-state check."""
+    """A run's measurement-quality notes: the parent's warnings, the steady-state check, then
+    page faults that say the allocator churns memory every step."""
     notes = list(run.warnings)
     drift = drift_sentence(run)
     if drift:
         notes.append(drift)
+    faults = run.minor_faults_per_step
+    if faults is not None and faults > PAGE_FAULTS_PER_STEP_NOTE:
+        notes.append(
+            f"{faults:,.0f} minor page faults per step: the C allocator hands memory back to "
+            "the system and takes it again every step, which slows steps down (see the "
+            "README's 'What your own script may see')"
+        )
     return notes
 
 

@@ -20,7 +20,7 @@ seed: 3
 model: {family: mlp, input_dim: 12, hidden: [7], num_classes: 3}
 data: {kind: synthetic, samples: 64}
 train: {batch_size: 8, steps: 30, warmup_steps: 5, optimizer: {name: sgd, lr: 0.05, momentum: 0.9}}
-run: {sample_hz: 20}
+run: {sample_hz: 20, repeats: 1}
 """
 
 REQUIRED = {
@@ -121,6 +121,7 @@ def test_the_shipped_custom_example_is_fair_in_all_three_frameworks(tmp_path: Pa
     out_json = tmp_path / "r.json"
     res = frameduel(
         *("run", str(resources_dir() / "configs" / "custom-residual-mlp.yaml"), "--steps", "12"),
+        *("--repeats", "1"),
         *("--frameworks", "torch,tensorflow,jax", "--store", str(tmp_path / "s.sqlite3")),
         *("--json", str(out_json)),
     )
