@@ -217,8 +217,9 @@ class ComparisonSession:
                 current = self._update_certainty()
                 if not self.auto:
                     continue
-                reason = self._next_round(repeat, outcomes, current)
-                if reason:
+                ended = self._next_round(repeat, outcomes, current)
+                if ended is not None:
+                    reason = ended
                     break
                 self.listener.runs_added(self._plan_round(repeat))
         finally:
@@ -255,6 +256,8 @@ class ComparisonSession:
     ) -> str | None:
         """Why auto repeats end after ``done`` rounds, or None to run another round."""
         run = self.config.run
+        if self._stop.is_set():  # stopped while the certainty was being told
+            return STOPPED
         if any(o.status != "ok" for o in outcomes):
             return FAILED
         if current is not None and current.reached:

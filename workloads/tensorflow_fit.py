@@ -46,7 +46,7 @@ def phase_plan(steps: int, warmup_steps: int, compile_first: bool) -> list[Phase
     return plan
 
 
-class WindowCallback(keras.callbacks.Callback):
+class WindowCallback(keras.callbacks.Callback):  # type: ignore[misc]
     """Emits phase, first_step and window events from inside ``model.fit``.
 
     A window runs from the start of its first batch to the end of its last, and the logs Keras

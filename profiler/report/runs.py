@@ -326,7 +326,7 @@ def _per_step(used: Sequence[StoredEvent], key: str) -> float | None:
     counts = [num(e.payload.get(key)) for e in used]
     if not used or any(c is None for c in counts):
         return None
-    steps = sum(e.payload["steps"] for e in used)
+    steps = float(sum(e.payload["steps"] for e in used))
     return sum(c for c in counts if c is not None) / steps
 
 
