@@ -234,7 +234,7 @@ class StopRecord:
             limit = (
                 f"the {self.budget_s:g} s budget"
                 if self.budget_s is not None and self.rounds < (self.max_repeats or 0)
-                else f"the limit of {self.max_repeats} repeats"
+                else f"the limit of {self.max_repeats} repeat{'s' if self.max_repeats != 1 else ''}"
             )
             return (
                 f"Repeats stopped at {limit} before the {target} target: the widest speed "

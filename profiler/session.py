@@ -248,7 +248,8 @@ class ComparisonSession:
         if len(self.config.frameworks) < 2:
             return None
         found = certainty(self.config.frameworks, self._steady, self.config.run.target_ci)
-        self.listener.certainty_changed(found)
+        if self.auto or self._planned_rounds() > 1:  # a single pass has nothing to converge
+            self.listener.certainty_changed(found)
         return found
 
     def _next_round(
