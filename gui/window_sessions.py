@@ -243,6 +243,7 @@ class SessionsMixin:
         self._shown_session_id = view.session_id
         self.tabs.setCurrentWidget(self.dashboard)
         self._set_status(f"Showing stored session {view.title}: {view.status}")
+        self.certainty_label.setText(view.repeats)
         self._refresh_controls()
         self.sessionShown.emit(view.session_id)
 

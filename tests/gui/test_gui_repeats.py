@@ -66,3 +66,8 @@ def test_certainty_is_shown_live_and_the_stop_reason_at_the_end(
     with Store(store_path) as store:
         repeats = store.load(done.args[0]).repeats
     assert repeats is not None and StopRecord.from_json(repeats).reason == BUDGET
+    # reopened from History, the session says again why its repeats stopped
+    window.certainty_label.setText("")
+    with qtbot.waitSignal(window.sessionShown, timeout=60_000):
+        window.open_session(done.args[0])
+    assert window.certainty_label.text() == final
