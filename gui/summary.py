@@ -136,7 +136,9 @@ class SummaryTable(QWidget):
             elif c > len(frameworks):
                 item.setToolTip(
                     "Ratio of the values; green where it is better than the baseline, "
-                    "red where worse (within 2%: neither)"
+                    "red where worse (within 2%: neither). A colour is not a significance "
+                    "test: the report's verdict says whether a difference holds beyond "
+                    "run-to-run variation"
                 )
             table.setHorizontalHeaderItem(c, item)
         for r, spec in enumerate(rows):

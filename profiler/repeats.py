@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from profiler.stats import compare_runs
+from profiler.store import StoredEvent, StoredRun
 
 # Below this many runs per side, run-to-run variation is too poorly known to call anything certain.
 MIN_RUNS_PER_SIDE = 3
@@ -160,6 +161,31 @@ def certainty(
     return Certainty(tuple(ratios), target, per_side)
 
 
+def stop_reason(
+    *,
+    rounds_done: int,
+    failed: bool,
+    certainty: Certainty | None,
+    max_repeats: int,
+    budget_s: float | None,
+    elapsed_s: float,
+) -> str | None:
+    """Why auto repeats end after ``rounds_done`` rounds, or None to run another round.
+
+    The time budget stops before a round that would, at the average round's length so far,
+    end past ``budget_s``: a round is never cut short, so its runs stay balanced.
+    """
+    if failed:
+        return FAILED
+    if certainty is not None and certainty.reached:
+        return CERTAIN
+    if rounds_done >= max_repeats:
+        return BUDGET
+    if budget_s is not None and elapsed_s + elapsed_s / max(rounds_done, 1) > budget_s:
+        return BUDGET
+    return None
+
+
 @dataclass(frozen=True)
 class StopRecord:
     """How a session's repeats went and why they ended; stored with the session.
@@ -245,6 +271,31 @@ class StopRecord:
         if self.reason == FAILED:
             return f"Repeats ended because a run failed, after {runs}."
         return f"{runs.capitalize()} as planned (run.repeats: {self.rounds})."
+
+
+def steady_step_times_ms(
+    run_id: int,
+    framework: str,
+    windows: list[StoredEvent],
+    samples: Sequence[tuple[float, float, Sequence[float]]],
+) -> npt.NDArray[np.float64]:
+    """A finished run's steady-state step times (ms), cut exactly as the report cuts them
+    (disturbed windows and a settling start left out), from what the session saw of it:
+    its window events and its samples as (t, tree CPU %, per-core CPU %)."""
+    # imported here: the report package imports this module (its StopRecord)
+    from profiler.report.events import measured
+
+    run = StoredRun(run_id, 0, framework, 0, "ok", None, 0, None, None, {})
+    run.events = windows
+    width = max((len(s[2]) for s in samples), default=0)
+    run.samples = {
+        "t": np.array([s[0] for s in samples], dtype=float),
+        "cpu_percent": np.array([s[1] for s in samples], dtype=float),
+    }
+    run.cpu_cores = np.array(
+        [list(s[2]) + [math.nan] * (width - len(s[2])) for s in samples], dtype=float
+    ).reshape(len(samples), width)
+    return measured(run).step_times_ms()
 
 
 def _float(value: Any) -> float:

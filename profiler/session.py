@@ -25,19 +25,17 @@ from profiler.paths import cache_dir_for
 from profiler.protocol import Event
 from profiler.quality import QualityTracker
 from profiler.repeats import (
-    BUDGET,
-    CERTAIN,
-    FAILED,
     PLANNED,
     STOPPED,
     Certainty,
     StopRecord,
     certainty,
     round_order,
+    steady_step_times_ms,
+    stop_reason,
 )
-from profiler.report.events import measured
 from profiler.sampler import ProcessTreeSampler, Sample, SamplerThread
-from profiler.store import Store, StoredEvent, StoredRun
+from profiler.store import Store, StoredEvent
 
 
 @dataclass(frozen=True)
@@ -256,21 +254,16 @@ class ComparisonSession:
         self, done: int, outcomes: list[RunOutcome], current: Certainty | None
     ) -> str | None:
         """Why auto repeats end after ``done`` rounds, or None to run another round."""
-        run = self.config.run
         if self._stop.is_set():  # stopped while the certainty was being told
             return STOPPED
-        if any(o.status != "ok" for o in outcomes):
-            return FAILED
-        if current is not None and current.reached:
-            return CERTAIN
-        if done >= run.max_repeats:
-            return BUDGET
-        if run.budget_s is not None:
-            elapsed = time.monotonic() - self.t0
-            # another round would take about as long as the rounds so far, on average
-            if elapsed + elapsed / done > run.budget_s:
-                return BUDGET
-        return None
+        return stop_reason(
+            rounds_done=done,
+            failed=any(o.status != "ok" for o in outcomes),
+            certainty=current,
+            max_repeats=self.config.run.max_repeats,
+            budget_s=self.config.run.budget_s,
+            elapsed_s=time.monotonic() - self.t0,
+        )
 
     def _record_stop(self, reason: str, current: Certainty | None) -> None:
         assert self.session_id is not None
@@ -304,7 +297,10 @@ class ComparisonSession:
         state: dict[str, Any] = {"done": False, "error": None}
         store, listener = self.store, self.listener
 
+        # what the verdict's certainty needs of this run: its windows, and the CPU samples that
+        # tell which windows other processes disturbed
         windows: list[StoredEvent] = []
+        seen: list[tuple[float, float, tuple[float, ...]]] = []
 
         def on_event(event: Event) -> None:
             t = self._rel(event.t)
@@ -337,6 +333,7 @@ class ComparisonSession:
             quality.add(sample)
             peak["rss_mib"] = max(peak["rss_mib"], sample.rss_mib)
             store.add_sample(run_id, (t, *sample.row()), sample.cpu_per_core)
+            seen.append((t, sample.cpu_percent, sample.cpu_per_core))
             listener.run_sample(run_id, t, sample)
 
         cache = cache_dir_for(self.store.path)
@@ -405,7 +402,9 @@ class ComparisonSession:
             },
         )
         if status == "ok":
-            self._steady[info.framework].append(steady_step_times_ms(info, windows))
+            self._steady[info.framework].append(
+                steady_step_times_ms(run_id, info.framework, windows, seen)
+            )
         return RunOutcome(run_id, info.framework, status, error, code)
 
     def _wait(self, child: ChildProcess) -> tuple[int, bool]:
@@ -451,15 +450,6 @@ class ComparisonSession:
         if not state["done"]:
             return "failed", "the workload exited without finishing (no 'done' event)"
         return "ok", None
-
-
-def steady_step_times_ms(info: RunInfo, windows: list[StoredEvent]) -> Any:
-    """A finished run's steady-state step times (ms), cut as the report cuts them."""
-    run = StoredRun(
-        info.run_id, info.seq, info.framework, info.repeat, "ok", None, 0, None, None, {}
-    )
-    run.events = windows
-    return measured(run).step_times_ms()
 
 
 def _session_status(outcomes: list[RunOutcome]) -> str:

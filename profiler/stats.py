@@ -1,5 +1,6 @@
-"""Small, pure statistics for comparing frameworks: summaries, bootstrap ratio intervals, rank
-tests (Mann-Whitney U, Kendall's tau) and steady-state (drift) detection.
+"""Small, pure statistics for comparing frameworks: summaries, steady-state (drift) detection
+with Kendall's tau, and run-level comparisons (``compare_runs``: the run is the unit, windows
+within a run are autocorrelated).
 
 No I/O and no plotting. Every function drops NaN (a missing measurement) before computing, and
 answers NaN (or None for a verdict) instead of raising when there is too little data to say
@@ -16,10 +17,6 @@ import numpy as np
 import numpy.typing as npt
 
 from profiler.student_t import t_quantile, t_two_sided_p
-
-# Bootstrap resamples are drawn in blocks of at most this many values, so memory stays bounded
-# (about 16 MB per array) whatever the sample sizes.
-_BLOCK_VALUES = 2_000_000
 
 # A series drifts when its rank correlation with time is significant at DRIFT_ALPHA *and* the
 # median of its last third differs from that of its first third by DRIFT_MIN_CHANGE or more:
@@ -90,226 +87,12 @@ def ratio_of_medians(a: ArrayLike, b: ArrayLike) -> float:
     return float(np.median(xb)) / base if base != 0.0 else math.nan
 
 
-# -- bootstrap ----------------------------------------------------------------------------------
-
-
-def _check_bootstrap_args(n_boot: int, level: float) -> None:
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be between 0 and 1, not {level}")
-    if n_boot < 1:
-        raise ValueError(f"n_boot must be positive, not {n_boot}")
-
-
-def _middle(
-    sorted_or_partitioned: FloatArray, counts: npt.NDArray[np.int64] | int
-) -> tuple[FloatArray, FloatArray]:
-    """The lower and upper middle values of each row (the first ``counts`` values of a row)."""
-    rows = sorted_or_partitioned
-    lo = (np.asarray(counts) - 1) // 2
-    hi = np.asarray(counts) // 2
-    if lo.ndim == 0:
-        return rows[:, int(lo)], rows[:, int(hi)]
-    pick = np.arange(rows.shape[0])
-    return rows[pick, lo], rows[pick, hi]
-
-
-def _single_sample_middles(
-    values: FloatArray, n_boot: int, rng: np.random.Generator
-) -> tuple[FloatArray, FloatArray]:
-    """The two middle values of ``n_boot`` resamples of ``values``, without drawing them.
-
-    A resample is ``sorted(values)[i]`` at n indices drawn uniformly, and its k-th smallest value
-    is the one at the k-th smallest index: floor(n * U_(k)) for the k-th order statistic U_(k) of
-    n uniforms, which is Beta(k, n + 1 - k); the next one is U_(k) + (1 - U_(k)) * Beta(1, n - k).
-    Exactly the resampling bootstrap's distribution, in O(n_boot) instead of O(n_boot * n).
-    """
-    ordered = np.sort(values)
-    n = int(ordered.size)
-    k = (n - 1) // 2 + 1  # 1-based rank of the lower middle value
-    u_low = rng.beta(k, n + 1 - k, n_boot)
-    u_high = u_low if n % 2 else u_low + (1.0 - u_low) * rng.beta(1, n - k, n_boot)
-
-    def at(u: FloatArray) -> FloatArray:
-        index = np.minimum((u * n).astype(np.int64), n - 1)
-        picked: FloatArray = ordered[index]
-        return picked
-
-    return at(u_low), at(u_high)
-
-
-def bootstrap_middles(
-    groups: Sequence[ArrayLike], n_boot: int, seed: int
-) -> tuple[FloatArray, FloatArray]:
-    """The two middle values of each of ``n_boot`` resamples of the pooled ``groups``.
-
-    Their mean is the resample's median (they are equal when its size is odd), and for any
-    decreasing transform f the median of f(resample) is the mean of f(upper) and f(lower): so
-    one resampling serves both step time and its reciprocal, throughput. NaN are dropped and
-    empty groups ignored; every group empty gives empty arrays.
-
-    One group: values drawn with replacement (sampled through order statistics, see
-    ``_single_sample_middles``). Several: groups drawn with replacement first, then values within
-    each drawn group (a two-level bootstrap), so the interval reflects how much whole runs differ
-    from each other, not only the windows within a run.
-    """
-    kept = [g for g in (finite(x) for x in groups) if g.size]
-    if not kept:
-        return np.empty(0), np.empty(0)
-    rng = np.random.default_rng(seed)
-    if len(kept) == 1:
-        return _single_sample_middles(kept[0], n_boot, rng)
-    lows, highs = np.empty(n_boot), np.empty(n_boot)
-    sizes = np.array([g.size for g in kept])
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    pooled = np.concatenate(kept)
-    n_groups, widest = len(kept), int(sizes.max())
-    equal = bool((sizes == widest).all())
-    width = n_groups * widest
-    mid = sorted({(width - 1) // 2, width // 2})
-    block = max(1, _BLOCK_VALUES // width)
-    for start in range(0, n_boot, block):
-        rows = min(block, n_boot - start)
-        chosen = rng.integers(0, n_groups, (rows, n_groups))
-        n_sel = sizes[chosen][..., None]
-        within = (rng.random((rows, n_groups, widest)) * n_sel).astype(np.int64)
-        picks = pooled[offsets[chosen][..., None] + within]
-        if not equal:  # groups of unequal size: pad the short ones with NaN, sort them last
-            picks[np.arange(widest)[None, None, :] >= n_sel] = np.nan
-            picks = np.sort(picks.reshape(rows, -1), axis=1)
-            counts = n_sel[..., 0].sum(axis=1)
-            lows[start : start + rows], highs[start : start + rows] = _middle(picks, counts)
-            continue
-        picks = picks.reshape(rows, -1)
-        picks.partition(mid, axis=1)
-        lows[start : start + rows], highs[start : start + rows] = _middle(picks, width)
-    return lows, highs
-
-
-def ratio_interval(
-    medians_a: FloatArray, medians_b: FloatArray, level: float = 0.95
-) -> tuple[float, float]:
-    """The percentile interval of medians_b / medians_a over paired resamples; NaN when there is
-    no finite ratio."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = medians_b / medians_a
-    ratios = ratios[np.isfinite(ratios)]
-    if ratios.size == 0:
-        return math.nan, math.nan
-    tail = (1.0 - level) / 2.0
-    low, high = np.quantile(ratios, [tail, 1.0 - tail])
-    return float(low), float(high)
-
-
-def grouped_bootstrap_ratio_ci(
-    a_groups: Sequence[ArrayLike],
-    b_groups: Sequence[ArrayLike],
-    *,
-    n_boot: int = 2000,
-    seed: int = 0,
-    level: float = 0.95,
-) -> tuple[float, float, float]:
-    """(median(b) / median(a), low, high) over pooled groups, with a percentile-bootstrap interval.
-
-    A group is one run's values (its measure windows, say). A side with one group is resampled
-    value by value; a side with several is resampled run by run, then value by value (see
-    ``bootstrap_middles``); the two sides use seeds ``seed`` and ``seed + 1``, so the same
-    ``seed`` always gives the same interval. The interval is NaN when either side has fewer than
-    two values; the ratio is NaN when either side is empty or median(a) is 0.
-    """
-    _check_bootstrap_args(n_boot, level)
-    ga = [finite(x) for x in a_groups]
-    gb = [finite(x) for x in b_groups]
-    xa = np.concatenate(ga) if ga else np.empty(0)
-    xb = np.concatenate(gb) if gb else np.empty(0)
-    ratio = ratio_of_medians(xa, xb)
-    if xa.size < 2 or xb.size < 2 or math.isnan(ratio):
-        return ratio, math.nan, math.nan
-    lo_a, hi_a = bootstrap_middles(ga, n_boot, seed)
-    lo_b, hi_b = bootstrap_middles(gb, n_boot, seed + 1)
-    low, high = ratio_interval((lo_a + hi_a) / 2.0, (lo_b + hi_b) / 2.0, level)
-    return ratio, low, high
-
-
-def bootstrap_ratio_ci(
-    a: ArrayLike, b: ArrayLike, *, n_boot: int = 2000, seed: int = 0, level: float = 0.95
-) -> tuple[float, float, float]:
-    """(median(b) / median(a), low, high): a percentile-bootstrap interval for the ratio.
-
-    ``a`` is the baseline. Each resample draws ``a`` and ``b`` independently with replacement; the
-    same ``seed`` always gives the same interval. The interval is NaN when either side has fewer
-    than two values (a single value has no spread to resample), and the ratio is NaN when either
-    side is empty or median(a) is 0.
-    """
-    return grouped_bootstrap_ratio_ci([a], [b], n_boot=n_boot, seed=seed, level=level)
-
-
-def rank(values: FloatArray) -> FloatArray:
-    """1-based ranks of ``values``, ties sharing their mean rank."""
-    order = np.argsort(values, kind="mergesort")
-    ranked = values[order]
-    starts = np.concatenate([[True], ranked[1:] != ranked[:-1]])
-    group = np.cumsum(starts) - 1
-    bounds = np.concatenate([np.flatnonzero(starts), [values.size]])
-    out = np.empty(values.size)
-    out[order] = (bounds[group] + bounds[group + 1] + 1) / 2.0
-    return out
-
-
 def _tie_sizes(values: FloatArray) -> npt.NDArray[np.int64]:
     return np.unique(values, return_counts=True)[1]
 
 
 def _normal_two_sided(z: float) -> float:
     return math.erfc(abs(z) / math.sqrt(2.0))
-
-
-def _u_distribution(m: int, n: int) -> npt.NDArray[np.float64]:
-    """How many of the C(m+n, m) orderings give each U = 0 .. m*n (no ties): the coefficients of
-    the Gaussian binomial, built as prod (1 - q^(n+i)) / (1 - q^i) for i = 1..m."""
-    coef = np.zeros(m * n + 1)
-    coef[0] = 1.0
-    for i in range(1, m + 1):
-        coef[n + i :] -= coef[: m * n + 1 - n - i].copy()
-        for k in range(i, m * n + 1):  # divide by (1 - q^i): a running sum with stride i
-            coef[k] += coef[k - i]
-    return coef
-
-
-# Exact Mann-Whitney p-values (no ties) while the smaller sample has at most this many values
-# and the U distribution stays small; the normal approximation beyond.
-EXACT_MAX_SMALL = 8
-EXACT_MAX_CELLS = 2000
-
-
-def mann_whitney_p(a: ArrayLike, b: ArrayLike) -> float:
-    """Two-sided Mann-Whitney U p-value that ``a`` and ``b`` come from the same distribution.
-
-    Exact (the permutation distribution of U) for small samples without ties, as SciPy's
-    ``method="auto"``; otherwise the normal approximation with tie and continuity corrections.
-    NaN when either side has fewer than two values or every value (of both) is equal, where the
-    test has nothing to rank.
-    """
-    xa, xb = finite(a), finite(b)
-    m, n = int(xa.size), int(xb.size)
-    if m < 2 or n < 2:
-        return math.nan
-    both = np.concatenate([xa, xb])
-    if np.all(both == both[0]):
-        return math.nan
-    u = float(rank(both)[:m].sum()) - m * (m + 1) / 2.0
-    ties = _tie_sizes(both)
-    if (ties == 1).all() and min(m, n) <= EXACT_MAX_SMALL and m * n <= EXACT_MAX_CELLS:
-        counts = _u_distribution(min(m, n), max(m, n))
-        k = round(min(u, m * n - u))  # the distribution is symmetric
-        p = 2.0 * float(counts[: k + 1].sum()) / float(counts.sum())
-        return min(1.0, p)
-    total = m + n
-    tie_term = float((ties**3 - ties).sum()) / (total * (total - 1))
-    sigma = math.sqrt(m * n / 12.0 * ((total + 1) - tie_term))
-    if sigma == 0.0:
-        return math.nan
-    z = (abs(u - m * n / 2.0) - 0.5) / sigma
-    return min(1.0, _normal_two_sided(max(z, 0.0)))
 
 
 # Kendall's tau counts pairs in blocks of this many values, on at most TAU_MAX_VALUES evenly
@@ -430,8 +213,10 @@ def steady_state(
 
 # -- comparing runs: the run is the unit, windows are autocorrelated ----------------------------
 
-# A run's within-run interval needs at least this many windows (and that many effective ones).
-MIN_WINDOWS = 8
+# A run's within-run interval needs at least this many windows, and this many effectively
+# independent ones: fewer cannot show how strongly the windows are autocorrelated (simulated
+# AR(1) runs of 20 windows with autocorrelation 0.8 gave intervals covering only 86%).
+MIN_WINDOWS = 30
 MIN_EFFECTIVE = 4.0
 
 
@@ -489,28 +274,41 @@ def run_location(values: ArrayLike) -> RunLocation:
     """The median of one run's values (time-ordered, positive) with its autocorrelation-aware
     standard error, on the log scale.
 
-    The median's error comes from how many values fall below it (its Bahadur representation), so
-    the dependence that matters is that of the sign series (value above or below the median):
-    ``tau`` is its autocorrelation time, and the standard error is the spread of the quantiles
-    at 0.5 +- 1.96 * sqrt(tau / n) / 2 divided by 2 * 1.96 (the Price-Bonett standard error of
-    a median with n replaced by the effective n / tau). Robust to bursts of slow windows, and it
-    needs no density estimate. Non-positive values make the location NaN.
+    ``tau`` is the autocorrelation time of the log values, so the run's windows are worth
+    n / tau independent ones; the standard error is the spread of the quantiles at
+    0.5 +- 1.96 * sqrt(tau / n) / 2 divided by 2 * 1.96 (the Price-Bonett standard error of a
+    median, with n replaced by the effective n / tau). It needs no density estimate and a burst
+    of slow windows moves it little. The median's error strictly depends on the autocorrelation
+    of the signs (value above or below the median), which is weaker than that of the values: the
+    values' tau, estimated far more steadily from a short run, errs on the safe side.
+    Non-positive values make the location NaN.
     """
     x = finite(values)
     n = int(x.size)
     if n == 0 or np.any(x <= 0.0):
         return RunLocation(n, math.nan, math.nan, math.nan)
-    logs = np.log(x)
-    median = math.log(float(np.median(x)))  # exactly log(median), also for an even count
+    ordered = np.sort(x)
+    middle = (ordered[(n - 1) // 2] + ordered[n // 2]) / 2.0
+    median = math.log(float(middle))  # exactly log(median), also for an even count
     if n < MIN_WINDOWS:
         return RunLocation(n, median, math.nan, math.nan)
-    tau = autocorrelation_time(np.sign(logs - median))
+    tau = autocorrelation_time(np.log(x))
     if n / tau < MIN_EFFECTIVE:
         return RunLocation(n, median, math.nan, tau)
-    z = 1.959963984540054
-    delta = min(0.49, z * math.sqrt(tau / n) / 2.0)
-    low, high = np.quantile(logs, [0.5 - delta, 0.5 + delta])
-    return RunLocation(n, median, float(high - low) / (2.0 * z), tau)
+    delta = min(0.49, _Z95 * math.sqrt(tau / n) / 2.0)
+    low, high = (math.log(_quantile(ordered, q)) for q in (0.5 - delta, 0.5 + delta))
+    return RunLocation(n, median, (high - low) / (2.0 * _Z95), tau)
+
+
+_Z95 = 1.959963984540054  # the normal 97.5% quantile
+
+
+def _quantile(ordered: FloatArray, q: float) -> float:
+    """``np.quantile(values, q)`` (linear interpolation) of already sorted values, cheaply."""
+    h = (ordered.size - 1) * q
+    below = math.floor(h)
+    above = min(below + 1, ordered.size - 1)
+    return float(ordered[below] + (h - below) * (ordered[above] - ordered[below]))
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,14 @@
 
 Speed metrics (step time, steps/s, samples/s) are per window: each run's used measure windows,
 pooled over its repeats. Every other metric has one value per run (repeat). Comparisons pair
-every two frameworks in config order (the earlier one is the baseline): ratio of medians with a
-95% bootstrap interval (two-level, runs then windows, when both sides have several runs) and a
-two-sided Mann-Whitney U test.
+every two frameworks in config order (the earlier one is the baseline) with
+``profiler.stats.compare_runs``: the run is the unit (Welch's t on the runs' log medians), and
+with one run on a side no significance is claimed, since run-to-run variation is unknown.
 """
 
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,16 +17,10 @@ import numpy as np
 
 from profiler.report.events import FloatArray, Measured
 from profiler.report.runs import RunSummary
-from profiler.stats import (
-    bootstrap_middles,
-    describe,
-    grouped_bootstrap_ratio_ci,
-    mann_whitney_p,
-    ratio_interval,
-    ratio_of_medians,
-)
+from profiler.stats import compare_runs, describe, run_location
 
-SIGNIFICANCE = 0.05
+# The confidence of every interval; a difference is significant at 1 - CONFIDENCE.
+CONFIDENCE = 0.95
 
 # Metric name -> whether a higher value is better; the order reports show them in. Optional
 # metrics (GPU memory, energy) are compared only when some run has a value.
@@ -82,11 +75,18 @@ class MetricStats:
 class Comparison:
     """``other`` against ``baseline`` on one metric, over the runs that finished (status ok).
 
-    ``ratio`` is median(other) / median(baseline). For speed metrics the values are the measure
-    windows of all repeats; for the other metrics, one value per repeat (ci95 is then None unless
-    both sides have two or more repeats). ``significant`` is True when the interval excludes 1
-    and the test rejects equal distributions at 5% (each where available), False when either
-    says no difference, None when neither can tell (too few values).
+    Each side is summarised run by run: a run's median over its used measure windows (speed
+    metrics) or its one value (other metrics). ``baseline_median``/``other_median`` are each
+    side's typical run, the geometric mean of its runs' medians (the median itself with one run),
+    and ``ratio`` = other_median / baseline_median. ``ci95`` and ``p_value`` come from Welch's t
+    on the runs' log medians, the run being the unit, so run-to-run differences count; both are
+    None unless each side has two or more runs. ``significant``: True when the interval excludes
+    1 (equivalently p < 0.05), False when it does not, None when it cannot be judged (one run on
+    a side: run-to-run variation unknown). ``within_ci95`` is the interval from these runs'
+    windows alone (autocorrelation allowed for, run-to-run differences not): what these very
+    runs pin down. ``half_width`` is ci95's relative half-width; ``between_run_sd_*`` each side's
+    run-to-run spread (log scale, about relative) beyond window noise. ``n_baseline``/``n_other``
+    count the values (windows or runs) used, ``n_repeats_*`` the runs.
     """
 
     metric: str
@@ -103,6 +103,11 @@ class Comparison:
     n_other: int
     n_repeats_baseline: int
     n_repeats_other: int
+    method: str = ""
+    within_ci95: tuple[float, float] | None = None
+    half_width: float | None = None
+    between_run_sd_baseline: float | None = None
+    between_run_sd_other: float | None = None
 
 
 @dataclass(frozen=True)
@@ -176,105 +181,62 @@ def framework_statistics(
     return tuple(out)
 
 
-def min_p_value(n_a: int, n_b: int) -> float:
-    """The smallest two-sided Mann-Whitney p-value that samples of these sizes can reach."""
-    return min(1.0, 2.0 / math.comb(n_a + n_b, n_a)) if n_a and n_b else 1.0
-
-
-def significance(
-    ci95: tuple[float, float] | None, p_value: float | None, n_a: int, n_b: int
-) -> bool | None:
-    """True/False/None as in ``Comparison.significant``."""
-    says_no = (ci95 is not None and ci95[0] <= 1.0 <= ci95[1]) or (
-        p_value is not None and p_value >= SIGNIFICANCE and min_p_value(n_a, n_b) < SIGNIFICANCE
-    )
-    if says_no:
-        return False
-    says_yes = p_value is not None and p_value < SIGNIFICANCE
-    if says_yes or (ci95 is not None and p_value is None):
-        return True
-    return None
-
-
-N_BOOT = 2000
-BOOT_SEED = 0
-
-
-class SpeedResamples:
-    """Bootstrap resamples of each framework's step times, drawn once and shared by every pair
-    and by both speed metrics (throughput is the reciprocal of step time, so the middle values of
-    one resample give both medians: see ``profiler.stats.bootstrap_middles``).
-
-    Each framework has its own stream (seeded from its name), so a framework's resamples do not
-    depend on which others are in the session.
-    """
-
-    def __init__(self, runs: Sequence[RunValues]) -> None:
-        self._runs = runs
-        self._cache: dict[str, tuple[FloatArray, FloatArray]] = {}
-
-    def medians(self, metric: str, framework: str) -> FloatArray:
-        """Resampled medians of ``metric`` (step_time_ms or steps_per_s) for ``framework``."""
-        if framework not in self._cache:
-            groups = metric_groups("step_time_ms", _finished(self._runs, framework))
-            seed = BOOT_SEED + zlib.crc32(framework.encode())
-            self._cache[framework] = bootstrap_middles(groups, N_BOOT, seed)
-        low, high = self._cache[framework]
-        if metric == "step_time_ms":
-            return (low + high) / 2.0
-        return (1000.0 / low + 1000.0 / high) / 2.0
-
-
 def compare(
     metric: str,
     baseline: str,
     other: str,
     base_groups: list[FloatArray],
     other_groups: list[FloatArray],
-    *,
-    resamples: tuple[FloatArray, FloatArray] | None = None,
 ) -> Comparison:
-    """One Comparison from the per-run value groups of each side.
-
-    ``resamples``: bootstrap medians of each side drawn beforehand (speed metrics); without them
-    the groups are resampled here.
-    """
+    """One Comparison from the per-run value groups of each side (see ``compare_runs``)."""
     base = np.concatenate(base_groups) if base_groups else np.empty(0)
     values = np.concatenate(other_groups) if other_groups else np.empty(0)
-    ratio = ratio_of_medians(base, values)
-    if resamples is None:
-        ratio, low, high = grouped_bootstrap_ratio_ci(
-            base_groups, other_groups, n_boot=N_BOOT, seed=BOOT_SEED
-        )
-    elif base.size >= 2 and values.size >= 2 and math.isfinite(ratio):
-        low, high = ratio_interval(*resamples)
-    else:
-        low = high = math.nan
-    ci95 = (low, high) if math.isfinite(low) and math.isfinite(high) else None
-    p_value = _opt(mann_whitney_p(base, values))
+    est = compare_runs(
+        [g for g in base_groups if g.size],
+        [g for g in other_groups if g.size],
+        confidence=CONFIDENCE,
+    )
+    base_typical, other_typical = _typical(base_groups), _typical(other_groups)
+    ci95 = (est.low, est.high) if math.isfinite(est.low) and math.isfinite(est.high) else None
+    within = (est.within_low, est.within_high)
     return Comparison(
         metric=metric,
         baseline=baseline,
         other=other,
         higher_is_better=COMPARED_METRICS.get(metric, False),
-        baseline_median=_opt(float(np.median(base))) if base.size else None,
-        other_median=_opt(float(np.median(values))) if values.size else None,
-        ratio=_opt(ratio),
+        baseline_median=base_typical,
+        other_median=other_typical,
+        ratio=_opt(est.ratio),
         ci95=ci95,
-        p_value=p_value,
-        significant=significance(ci95, p_value, int(base.size), int(values.size)),
-        n_baseline=int(base.size),
-        n_other=int(values.size),
-        n_repeats_baseline=sum(1 for g in base_groups if g.size),
-        n_repeats_other=sum(1 for g in other_groups if g.size),
+        p_value=None if est.p_value is None else _opt(est.p_value),
+        significant=est.significant,
+        n_baseline=int(np.isfinite(base).sum()),
+        n_other=int(np.isfinite(values).sum()),
+        n_repeats_baseline=est.runs_a,
+        n_repeats_other=est.runs_b,
+        method=est.method if math.isfinite(est.ratio) else "",
+        within_ci95=within if all(math.isfinite(w) for w in within) else None,
+        half_width=_opt(est.half_width),
+        between_run_sd_baseline=_opt(est.between_sd_a),
+        between_run_sd_other=_opt(est.between_sd_b),
     )
+
+
+def _typical(groups: list[FloatArray]) -> float | None:
+    """A side's typical run: the geometric mean of its runs' medians (the median itself for one
+    run); None without positive values."""
+    logs = [
+        loc.log_median
+        for g in groups
+        if g.size and math.isfinite((loc := run_location(g)).log_median)
+    ]
+    return math.exp(float(np.mean(logs))) if logs else None
 
 
 def comparisons(frameworks: Sequence[str], runs: Sequence[RunValues]) -> tuple[Comparison, ...]:
     """Every compared metric for every pair of frameworks (earlier in config order = baseline)."""
     if len(frameworks) < 2:
         return ()
-    speed = SpeedResamples(runs)
     out = []
     for metric in COMPARED_METRICS:
         if metric in OPTIONAL_METRICS and all(getattr(r.summary, metric) is None for r in runs):
@@ -282,17 +244,5 @@ def comparisons(frameworks: Sequence[str], runs: Sequence[RunValues]) -> tuple[C
         groups = {fw: metric_groups(metric, _finished(runs, fw)) for fw in frameworks}
         for i, baseline in enumerate(frameworks):
             for other in frameworks[i + 1 :]:
-                resamples = None
-                if metric in ("step_time_ms", "steps_per_s"):
-                    resamples = (speed.medians(metric, baseline), speed.medians(metric, other))
-                out.append(
-                    compare(
-                        metric,
-                        baseline,
-                        other,
-                        groups[baseline],
-                        groups[other],
-                        resamples=resamples,
-                    )
-                )
+                out.append(compare(metric, baseline, other, groups[baseline], groups[other]))
     return tuple(out)

@@ -119,7 +119,8 @@ NO_EFFICIENCY = Efficiency(None, None, None, None, None)
 def efficiency(run: StoredRun, windows: Measured) -> Efficiency:
     """Energy, mean power, energy per 1,000 samples and samples/s per watt of the used windows."""
     span = windows.span()
-    samples = [num(e.payload.get("samples")) for e in windows.used]
+    # energy is measured over time: count the samples of every window in that time
+    samples = [num(e.payload.get("samples")) for e in windows.span_windows()]
     if span is None or any(s is None for s in samples) or not samples:
         return NO_EFFICIENCY
     t = run.samples.get("t", np.empty(0))

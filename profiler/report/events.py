@@ -1,10 +1,12 @@
-"""Reading a stored run's events: phases, timing windows, the steady state and its warnings.
+"""Reading a stored run's events: phases, timing windows, disturbed windows, the steady state and
+its warnings.
 
 Pure functions of a StoredRun. Times are seconds since the session started, as stored.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from profiler.quality import BUSY_MACHINE_PERCENT
 from profiler.stats import SteadyState, steady_state
 from profiler.store import StoredEvent, StoredRun
 
@@ -91,31 +94,84 @@ def step_times_ms(events: list[StoredEvent]) -> FloatArray:
     )
 
 
+# A measure window is disturbed when other processes (the machine's CPU less the run's process
+# tree) took more than this much CPU, in percent of one core, on average during it: the same bar
+# as the run-level warning in ``profiler.quality``.
+DISTURBED_CPU_PERCENT = BUSY_MACHINE_PERCENT
+# Disturbed windows are left out of the figures while they are at most this share of the measure
+# windows; beyond it they are the run, and leaving them out would describe a minority of it.
+MAX_DISTURBED_SHARE = 0.5
+# Leaving out more than this share of the measure windows (disturbed or still settling) is never
+# silent: the report warns, and a run whose steady-state cut is this large is not called steady.
+MAX_QUIET_SHARE = 0.2
+
+
 @dataclass(frozen=True)
 class Measured:
-    """The measure windows of a run and the steady state found in their step times.
+    """The measure windows of a run, which of them were disturbed, and the steady state.
 
-    ``used`` are the windows statistics are computed over: all of them, less a leading stretch
-    that was still settling when the steady state was found after it.
+    ``disturbed`` flags each measure window during which other processes took more than
+    DISTURBED_CPU_PERCENT CPU (all False when the samples do not tell); they are left out of the
+    statistics (``disturbed_left_out``) unless they are more than MAX_DISTURBED_SHARE of the
+    windows. ``steady`` is the steady-state search over the windows kept, and ``used`` the
+    windows statistics are computed over: those kept, less a leading stretch that was still
+    settling.
     """
 
     windows: tuple[StoredEvent, ...]
     steady: SteadyState
     every: tuple[StoredEvent, ...] = ()  # every valid window of the run, whatever its phase
+    disturbed: tuple[bool, ...] = ()
+    other_cpu_percent: tuple[float, ...] = ()  # per measure window; NaN where unknown
+
+    @property
+    def n_disturbed(self) -> int:
+        """How many measure windows were disturbed by other processes."""
+        return sum(self.disturbed)
+
+    @property
+    def disturbed_left_out(self) -> bool:
+        """Whether the disturbed windows are left out (a minority of the windows)."""
+        return 0 < self.n_disturbed <= MAX_DISTURBED_SHARE * len(self.windows)
+
+    @property
+    def kept(self) -> tuple[StoredEvent, ...]:
+        """The measure windows less the disturbed ones when those are left out."""
+        if not self.disturbed_left_out:
+            return self.windows
+        return tuple(e for e, bad in zip(self.windows, self.disturbed, strict=True) if not bad)
 
     @property
     def used(self) -> tuple[StoredEvent, ...]:
-        """The windows from the steady state's start on."""
-        return self.windows[self.steady.start :]
+        """The kept windows from the steady state's start on."""
+        return self.kept[self.steady.start :]
 
     @property
     def excluded(self) -> int:
         """How many leading windows were left out as still settling."""
         return self.steady.start
 
+    @property
+    def large_cut(self) -> bool:
+        """Whether the steady-state cut left out more than MAX_QUIET_SHARE of the windows."""
+        return self.steady.start > MAX_QUIET_SHARE * len(self.windows)
+
+    @property
+    def steady_state(self) -> bool | None:
+        """The steady-state verdict: as found, but never True after a large cut."""
+        return False if self.large_cut else self.steady.steady
+
     def step_times_ms(self) -> FloatArray:
         """Per-step time of each used window, in ms."""
         return step_times_ms(list(self.used))
+
+    def span_windows(self) -> tuple[StoredEvent, ...]:
+        """Every measure window from the first used one to the last, disturbed ones included:
+        the stretch of time the used windows cover (energy is measured over time)."""
+        if not self.used:
+            return ()
+        first, last = self.windows.index(self.used[0]), self.windows.index(self.used[-1])
+        return self.windows[first : last + 1]
 
     def span(self) -> tuple[float, float] | None:
         """(start, end) of the used windows in session seconds; None without windows."""
@@ -125,11 +181,45 @@ class Measured:
         return first.t - float(first.payload["seconds"]), self.used[-1].t
 
 
+def other_cpu_percent(run: StoredRun, events: Sequence[StoredEvent]) -> FloatArray:
+    """Other processes' CPU (percent of one core) during each window: the machine's CPU (the sum
+    over its cores) less the run's process tree, averaged over the window's time.
+
+    A sample covers the time since the one before it (CPU counters are differences), so each
+    window takes the time-weighted mean of the samples overlapping it. NaN where no sample
+    covers the window or the store has no per-core CPU (older stores).
+    """
+    t = run.samples.get("t", np.empty(0))
+    cores = run.cpu_cores
+    out = np.full(len(events), math.nan)
+    if not events or t.size < 2 or cores.ndim != 2 or cores.shape[0] != t.size:
+        return out
+    tree = run.samples.get("cpu_percent", np.full(t.shape, math.nan))
+    other = cores.sum(axis=1) - tree
+    ok = np.isfinite(other) & np.isfinite(t)
+    t, other = t[ok], other[ok]
+    if t.size < 2:
+        return out
+    cumulative = np.concatenate([[0.0], np.cumsum(other[1:] * np.diff(t))])
+    end = np.array([e.t for e in events], dtype=float)
+    start = end - np.array([float(e.payload["seconds"]) for e in events], dtype=float)
+    inside = (start >= t[0]) & (end <= t[-1]) & (end > start)
+    area = np.interp(end, t, cumulative) - np.interp(start, t, cumulative)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.maximum(area / (end - start), 0.0)
+    out[inside] = mean[inside]
+    return out
+
+
 def measured(run: StoredRun) -> Measured:
-    """The run's measure windows with their steady state."""
+    """The run's measure windows with their disturbances and steady state."""
     every = windows(run)
     events = [e for e in every if e.payload.get("phase") == "measure"]
-    return Measured(tuple(events), steady_state(step_times_ms(events)), tuple(every))
+    other = other_cpu_percent(run, events)
+    disturbed = tuple(bool(v > DISTURBED_CPU_PERCENT) for v in other)
+    draft = Measured(tuple(events), steady_state([]), tuple(every), disturbed, tuple(other))
+    steady = steady_state(step_times_ms(list(draft.kept)))
+    return dataclasses.replace(draft, steady=steady)
 
 
 def window_step_times_ms(run: StoredRun) -> FloatArray:

@@ -15,6 +15,7 @@ from profiler.report.charts_stats import distribution_figure, distribution_heigh
 from profiler.report.model import Report
 from profiler.report.plotting import chart_style, figure_svg
 from profiler.report.tables import (
+    COMPARISON_CAPTION,
     Column,
     Table,
     audit_table,
@@ -125,7 +126,10 @@ def render_html(report: Report) -> str:
     summary = grid_table(summary_rows(report), framework_columns(report))
     sections.append(_section("Summary", _table(summary, "summary")))
     if report.comparisons:
-        sections.append(_section("Comparisons", _table(comparison_table(report), "stats")))
+        caption = f'<p class="caption">{escape(COMPARISON_CAPTION)}</p>'
+        sections.append(
+            _section("Comparisons", _table(comparison_table(report), "stats") + caption)
+        )
     sections.append(_section("Statistics per framework", _table(statistics_table(report), "stats")))
     sections.append(_section("Charts", _charts(report)))
     runs = grid_table(runs_rows(report), run_columns(report))

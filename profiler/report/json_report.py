@@ -20,7 +20,16 @@ Schema history (``schema_version``):
    ``fairness`` (the settings audit). Comparisons cover every framework pair and gain
    significant, n_repeats_baseline, n_repeats_other. generated_from gains config_path; series
    gain window_used and the schema-2 sample columns.
-3  new ``repeats`` (null for sessions stored before schema 3): mode (auto or fixed), reason
+3  comparisons are run-level: baseline_median/other_median are each side's typical run (the
+   geometric mean of its runs' medians), ratio their quotient; ci95 and p_value come from
+   Welch's t on the runs' log medians and are null unless both sides have two or more runs;
+   significant is null with one run on a side (run-to-run variation unknown). Comparisons gain
+   method, within_ci95 (the runs' windows alone, autocorrelation allowed for), half_width,
+   between_run_sd_baseline and between_run_sd_other. Runs' drift gains windows_used,
+   windows_disturbed, disturbed_left_out, large_cut and other_cpu_percent_median; a run whose
+   steady-state cut left out more than 20% of its windows has steady_state false. Series'
+   window_used leaves out disturbed windows too.
+   New ``repeats`` (null for sessions stored before schema 3): mode (auto or fixed), reason
    (certain, budget, stopped, failed, planned), rounds, runs_per_side, target_ci, max_repeats,
    budget_s, elapsed_s, half_width (the widest speed interval's relative half-width) and ratios
    (per framework pair: ratio, low, high, half_width, runs_baseline, runs_other, method). Runs

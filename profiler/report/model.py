@@ -2,7 +2,7 @@
 
 ``build_report`` is a pure transform of a ``StoredSession``; renderers (JSON, CSV, PDF, HTML) only
 format what it computed. A missing metric is None, never 0. The same stored session always gives
-the same report (the bootstrap has a fixed seed).
+the same report (every statistic is deterministic).
 """
 
 from __future__ import annotations
@@ -59,9 +59,11 @@ __all__ = [
 ]
 
 # History: 1 = first version; 2 = steady state, warnings, startup, energy, MFU per run;
-# per-framework statistics; comparisons for every framework pair; the fairness audit.
-# 3 = repeats (how auto repeats went and why they stopped); runs gain minor/major page faults
-# per step; the audit gains train_loop, the allocator and page faults.
+# per-framework statistics; comparisons for every framework pair; the fairness audit;
+# 3 = run-level comparisons (Welch t on run medians, no significance with one run per side),
+# disturbed windows and the window accounting per run.
+# and repeats (how auto repeats went and why they stopped); runs gain minor/major
+# page faults per step; the audit gains train_loop, the allocator and page faults.
 REPORT_SCHEMA_VERSION = 3
 PARITY_TOLERANCE = 1e-4
 

@@ -17,6 +17,7 @@ from profiler.report.model import Report
 from profiler.report.pdf_flow import BODY_PT, FAILED_COLOR, FOOTER_IN, MARGIN_IN, Flow
 from profiler.report.plotting import chart_style
 from profiler.report.tables import (
+    COMPARISON_CAPTION,
     Column,
     Table,
     audit_table,
@@ -93,12 +94,7 @@ def _numbers(flow: Flow, report: Report) -> None:
         widths.append(flow.text_width_in - sum(widths))
         flow.heading("Comparisons", flow.table_height(table, widths))
         flow.table(table, widths, size=7.5)
-        flow.paragraph(
-            "Ratio: median of the first framework over the second's; 95% bootstrap interval "
-            "(runs, then windows, when there are repeats); two-sided Mann-Whitney U test.",
-            7,
-            color="0.4",
-        )
+        flow.paragraph(COMPARISON_CAPTION, 7, color="0.4")
         flow.space(0.15)
     table = statistics_table(report)
     widths = [2.67] + [0.55] * 8

@@ -72,11 +72,18 @@ class StepTime:
 
 @dataclass(frozen=True)
 class Drift:
-    """The steady-state check of a run's measure windows (see ``profiler.stats.steady_state``).
+    """The steady-state check of a run's measure windows (see ``profiler.stats.steady_state``),
+    and how many windows the run's figures use.
 
-    ``windows_excluded`` leading windows were left out as still settling. ``tau``, ``p_value``
-    and ``change`` (median of the last third over the first, minus one) describe the trend of the
-    whole measure phase; None when there were too few windows to test.
+    Of ``windows_total`` measure windows, ``windows_disturbed`` ran while other processes took
+    CPU (see ``events.DISTURBED_CPU_PERCENT``); they are left out when ``disturbed_left_out``
+    (a minority). Of the rest, ``windows_excluded`` leading windows were left out as still
+    settling; ``windows_used`` remain. ``large_cut``: the settling cut left out more than
+    ``events.MAX_QUIET_SHARE`` of the windows (the run is then not called steady).
+    ``other_cpu_percent_median``: other processes' CPU (percent of one core) in the median
+    measure window, None when the samples do not tell. ``tau``, ``p_value`` and ``change``
+    (median of the last third over the first, minus one) describe the trend of the windows
+    kept; None when there were too few windows to test.
     """
 
     windows_total: int
@@ -84,6 +91,11 @@ class Drift:
     tau: float | None
     p_value: float | None
     change: float | None
+    windows_used: int = 0
+    windows_disturbed: int = 0
+    disturbed_left_out: bool = False
+    large_cut: bool = False
+    other_cpu_percent_median: float | None = None
 
 
 @dataclass(frozen=True)
@@ -91,8 +103,9 @@ class RunSummary:
     """One run's headline numbers; None where the run did not report a value.
 
     ``steady_state`` is True when the measured step times do not drift (after leaving out
-    ``drift.windows_excluded`` settling windows), False when they drift throughout, None when
-    there were too few windows to tell.
+    ``drift.windows_excluded`` settling windows, at most ``events.MAX_QUIET_SHARE`` of them),
+    False when they drift throughout or only settled after a larger cut, None when there were
+    too few windows to tell.
     """
 
     run_id: int
@@ -228,12 +241,18 @@ def _sample_stat(
 
 def _drift(windows_: Measured) -> Drift:
     whole = windows_.steady.whole
+    other = finite(windows_.other_cpu_percent)
     return Drift(
         windows_total=len(windows_.windows),
         windows_excluded=windows_.excluded,
         tau=_opt(whole.tau),
         p_value=_opt(whole.p_value),
         change=_opt(whole.change),
+        windows_used=len(windows_.used),
+        windows_disturbed=windows_.n_disturbed,
+        disturbed_left_out=windows_.disturbed_left_out,
+        large_cut=windows_.large_cut,
+        other_cpu_percent_median=float(np.median(other)) if other.size else None,
     )
 
 
@@ -312,7 +331,7 @@ def summarize_run(run: StoredRun, windows_: Measured | None = None) -> RunSummar
         mfu=model_flops_utilization(flops, steps_per_s, peak),
         loss_first=first_loss,
         loss_last=num(all_windows[-1].payload.get("loss")) if all_windows else None,
-        steady_state=used.steady.steady,
+        steady_state=used.steady_state,
         drift=_drift(used),
         warnings=run_warnings(run),
         settings=settings,

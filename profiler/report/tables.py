@@ -34,6 +34,7 @@ from profiler.report.verdicts import (
 )
 
 __all__ = [
+    "COMPARISON_CAPTION",
     "MISSING",
     "Column",
     "RunColumn",
@@ -105,10 +106,22 @@ def _loss(value: float | None) -> str:
 def _steady(run: RunSummary) -> str:
     if run.steady_state is None:
         return MISSING
+    if run.drift.large_cut:
+        return f"no: settled only after {run.drift.windows_excluded} windows"
     if not run.steady_state:
         return "no: drifting"
     excluded = run.drift.windows_excluded
     return f"yes (first {excluded} windows left out)" if excluded else "yes"
+
+
+def _windows_used(run: RunSummary) -> str:
+    """'180 of 200 (12 settling, 8 disturbed)': the windows the figures use, and why not others."""
+    d = run.drift
+    why = [f"{d.windows_excluded} settling"] if d.windows_excluded else []
+    if d.disturbed_left_out:
+        why.append(f"{d.windows_disturbed} disturbed")
+    cell = f"{run.step_time_ms.n} of {d.windows_total}"
+    return f"{cell} ({', '.join(why)} left out)" if why else cell
 
 
 def _seconds(value: float | None) -> str:
@@ -207,7 +220,7 @@ def runs_rows(report: Report) -> list[tuple[str, list[str]]]:
         ("samples/s (all used windows)", [fmt(r.samples_per_s) for r in runs]),
         ("step time median (ms)", [fmt(r.step_time_ms.median) for r in runs]),
         ("step time p95 (ms)", [fmt(r.step_time_ms.p95) for r in runs]),
-        ("windows used", [f"{r.step_time_ms.n} of {r.drift.windows_total}" for r in runs]),
+        ("windows used", [_windows_used(r) for r in runs]),
         ("steady state", [_steady(r) for r in runs]),
         ("time to first step (s)", [fmt(r.first_step_s) for r in runs]),
     ]
@@ -295,6 +308,18 @@ def statistics_table(report: Report) -> Table:
     return Table(columns, tuple(rows), cell_colors=tuple(colors))
 
 
+# Marks an interval from the runs' windows alone (one run on a side), in tables.
+WITHIN_MARK = "*"
+COMPARISON_CAPTION = (
+    "Ratio: the first framework's typical run over the second's (each side's geometric mean of "
+    "its runs' medians). 95% CI and p: Welch's t on the runs' log medians, the run being the "
+    "unit, so run-to-run differences count. With one run on a side there is no CI and no test, "
+    "run-to-run variation being unknown; * marks the interval from those runs' windows alone "
+    "(their autocorrelation allowed for): what these runs pin down, not what another run would "
+    "show."
+)
+
+
 def comparison_table(report: Report) -> Table:
     """One row per metric and framework pair: medians, ratio, interval, p-value, outcome."""
     columns = tuple(Column(h) for h in ("", "medians", "ratio", "95% CI", "p", "outcome"))
@@ -304,19 +329,19 @@ def comparison_table(report: Report) -> Table:
         label = f"{TOPIC.get(c.metric, c.metric)}: {pair}"
         unit = UNIT.get(c.metric, "")
         medians = f"{fmt(c.other_median)} / {fmt(c.baseline_median, unit)}"
+        runs = f"{c.n_repeats_other} vs {c.n_repeats_baseline} runs"
         if c.ratio is None:
             outcome = "cannot compare"
         elif c.significant is False:
-            outcome = "no significant difference"
+            outcome = f"no significant difference ({runs})"
         else:
             better, _, factor, _ = winner(c)
-            outcome = f"{label_of(better)} better, {factor:.2f}x"
+            outcome = f"{label_of(better)} better, {factor:.2f}x ({runs})"
             if c.significant is None:
-                outcome += " (too few values to test)" if c.p_value is not None else " (no test)"
+                outcome = f"{label_of(better)} {factor:.2f}x in these runs; not judged ({runs})"
         ratio = MISSING if c.ratio is None else f"{c.ratio:.3f}"
-        rows.append(
-            (label, medians, ratio, fmt_ci(c.ci95) or MISSING, fmt_p(c.p_value) or MISSING, outcome)
-        )
+        ci = fmt_ci(c.ci95) or (fmt_ci(c.within_ci95) + WITHIN_MARK if c.within_ci95 else MISSING)
+        rows.append((label, medians, ratio, ci, fmt_p(c.p_value) or MISSING, outcome))
     return Table(columns, tuple(rows))
 
 

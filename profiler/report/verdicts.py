@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from profiler.colors import label_of
 from profiler.repeats import CERTAIN
 from profiler.report.audit import AuditRow
-from profiler.report.compare import SIGNIFICANCE, min_p_value
+from profiler.report.events import DISTURBED_CPU_PERCENT, MAX_QUIET_SHARE
 from profiler.report.formatting import fmt, fmt_ci, fmt_p, fmt_setting, run_header
 from profiler.report.model import Comparison, Report, RunSummary
 
@@ -74,60 +74,90 @@ def _stats_text(c: Comparison) -> str:
     )
 
 
+def _turned(interval: tuple[float, float] | None, flip: bool) -> tuple[float, float] | None:
+    return None if interval is None or not flip else (1.0 / interval[1], 1.0 / interval[0])
+
+
 def winner(c: Comparison) -> tuple[str, str, float, tuple[float, float] | None]:
     """(better framework, worse one, the better's factor >= 1, its interval turned alike)."""
     assert c.ratio is not None
     other_wins = c.ratio >= 1.0 if c.higher_is_better else c.ratio <= 1.0
     factor, ci95 = c.ratio, c.ci95
     if factor < 1.0:
-        factor, ci95 = 1.0 / factor, None if ci95 is None else (1.0 / ci95[1], 1.0 / ci95[0])
+        factor, ci95 = 1.0 / factor, _turned(ci95, True)
     return (
         (c.other, c.baseline, factor, ci95) if other_wins else (c.baseline, c.other, factor, ci95)
     )
 
 
-def verdict(c: Comparison, report: Report | None = None) -> str:
+def within_interval(c: Comparison, uses: bool = False) -> tuple[float, float] | None:
+    """``c.within_ci95`` turned like the winner's factor (``uses``: as 'uses 0.58x of')."""
+    interval = c.within_ci95
+    if interval is not None and c.ratio is not None and c.ratio < 1.0:
+        interval = _turned(interval, True)
+    return _turned(interval, True) if uses else interval
+
+
+SETTLE = "run repeats (run.repeats: auto) to settle it"
+
+
+def unknown_spread(c: Comparison) -> str:
+    """Why a comparison cannot be judged: which side ran once. Empty when it can be judged."""
+    if c.significant is not None or c.ratio is None:
+        return ""
+    once = [label_of(fw) for fw, k in ((c.baseline, c.n_repeats_baseline),
+                                        (c.other, c.n_repeats_other)) if k < 2]  # fmt: skip
+    if len(once) == 2:
+        who = "one run each"
+    elif once:
+        who = f"{once[0]} ran once"
+    else:
+        who = "too few values"
+    return f"{who}: run-to-run variation is unknown, so no significance is claimed; {SETTLE}"
+
+
+def verdict(c: Comparison, report: Report | None = None, *, caveat: bool = True) -> str:
     """One sentence on one metric, such as 'TensorFlow trains this model 1.31x faster than
-    PyTorch [1.27–1.35], p < 0.001' or 'no significant difference'."""
+    PyTorch [1.27–1.35], p < 0.001 (median 3.1 vs 4.1 ms; 5 vs 5 runs)', 'no significant
+    difference', or, with one run per side, the ratio of these runs with what would settle it
+    (``caveat`` False leaves that last part to a sentence shared by every metric)."""
     topic = TOPIC.get(c.metric, c.metric)
     if c.ratio is None or c.ratio <= 0:
         return f"{topic}: cannot compare, {why_uncomparable(c)}."
     if c.significant is False:
         return (
             f"{topic}: no significant difference between {label_of(c.other)} and "
-            f"{label_of(c.baseline)} ({_stats_text(c)})."
+            f"{label_of(c.baseline)} ({_stats_text(c)}; {c.n_repeats_other} vs "
+            f"{c.n_repeats_baseline} runs)."
         )
     w, lo, factor, ci95 = winner(c)
     wv, lv = (
         (c.other_median, c.baseline_median) if w == c.other else (c.baseline_median, c.other_median)
     )
     unit = UNIT.get(c.metric, "")
+    within = within_interval(c, uses=c.metric in _USES)
     if c.metric == "steps_per_s":
         text = f"{label_of(w)} trains this model {factor:.2f}x faster than {label_of(lo)}"
     elif c.metric in _USES:
         # the smaller one is the better one: say how much of the other's it uses
         text = f"{label_of(w)} uses {1 / factor:.2f}x {_USES[c.metric]} of {label_of(lo)}"
-        ci95 = None if ci95 is None else (1 / ci95[1], 1 / ci95[0])
+        ci95 = _turned(ci95, True)
     elif c.metric == "first_step_s":
         text = f"{label_of(w)} reaches its first step {factor:.2f}x sooner than {label_of(lo)}"
     else:
         text = f"{topic}: {label_of(w)} {factor:.2f}x better than {label_of(lo)}"
+    if c.significant is None:
+        text += " in these runs"
     if ci95 is not None:
         text += f" {fmt_ci(ci95)}"
     if c.p_value is not None:
         text += f", {fmt_p(c.p_value)}"
-    text += f" (median {fmt(wv)} vs {fmt(lv)} {unit})"
-    if c.ci95 is None and c.p_value is None:
-        text += "; one run each: no interval, no test"
-    elif (
-        c.p_value is not None
-        and c.p_value >= SIGNIFICANCE
-        and min_p_value(c.n_baseline, c.n_other) >= SIGNIFICANCE
-    ):
-        text += (
-            f"; {c.n_baseline} vs {c.n_other} values are too few for the rank test to reach "
-            "p < 0.05"
-        )
+    text += f" (median {fmt(wv)} vs {fmt(lv)} {unit}"
+    if c.significant is None:
+        text += f"; their windows alone: {fmt_ci(within)})" if within else ")"
+        text += f"; {unknown_spread(c)}" if caveat else ""
+    else:
+        text += f"; {c.n_repeats_other} vs {c.n_repeats_baseline} runs)"
     if report is not None and c.metric == "steps_per_s":
         text += _drifting(report, [c.baseline, c.other])
     return text + "."
@@ -148,7 +178,9 @@ def _drifting(report: Report, frameworks: list[str]) -> str:
     return f"; not a steady state: {' and '.join(names)} still drifting" if names else ""
 
 
-def best_of_verdict(report: Report, metric: str, comps: list[Comparison]) -> str:
+def best_of_verdict(
+    report: Report, metric: str, comps: list[Comparison], *, caveat: bool = True
+) -> str:
     """One sentence on one metric across three or more frameworks, from the best one's side:
     'TensorFlow trains this model fastest: 1.25x faster than PyTorch [1.24–1.26], p < 0.001;
     no significant difference from JAX (1.01x [0.98–1.03], p = 0.41)'."""
@@ -159,7 +191,7 @@ def best_of_verdict(report: Report, metric: str, comps: list[Comparison]) -> str
                 medians[fw] = m
     higher = comps[0].higher_is_better
     best = (max if higher else min)(medians, key=lambda fw: medians[fw])
-    parts, others, caveat = [], [], ""
+    parts, others, unjudged = [], [], ""
     for c in comps:
         if best not in (c.baseline, c.other):
             continue
@@ -168,8 +200,12 @@ def best_of_verdict(report: Report, metric: str, comps: list[Comparison]) -> str
         _, _, factor, ci95 = winner(c)
         shown = factor
         if metric in _USES:  # the smaller one is the better one: how much of the other's
-            shown, ci95 = 1 / factor, None if ci95 is None else (1 / ci95[1], 1 / ci95[0])
+            shown, ci95 = 1 / factor, _turned(ci95, True)
         stats = ", ".join(x for x in (fmt_ci(ci95), fmt_p(c.p_value)) if x)
+        if c.significant is None:
+            within = within_interval(c, uses=metric in _USES)
+            stats = f"(their windows alone: {fmt_ci(within)})" if within else ""
+            unjudged = unjudged or f"; {unknown_spread(c)}"
         stats = f" {stats}" if stats else ""
         if c.significant is False:
             parts.append(f"no significant difference from {label_of(fw)} ({shown:.2f}x{stats})")
@@ -178,23 +214,17 @@ def best_of_verdict(report: Report, metric: str, comps: list[Comparison]) -> str
         else:
             parts.append(f"{shown:.2f}x {_BEST.get(metric, ('', 'better than'))[1]} "
                          f"{label_of(fw)}{stats}")  # fmt: skip
-        if c.ci95 is None and c.p_value is None:
-            caveat = "; one run each: no interval, no test"
-        elif (
-            c.p_value is not None
-            and c.p_value >= SIGNIFICANCE
-            and min_p_value(c.n_baseline, c.n_other) >= SIGNIFICANCE
-        ):
-            caveat = "; too few values for the rank test to reach p < 0.05"
     if metric in _USES:
         lead = f"{label_of(best)} uses the least {_USES[metric].removeprefix('the ')}"
     else:
         what = _BEST.get(metric, (f"is best on {TOPIC.get(metric, metric)}",))[0]
         lead = f"{label_of(best)} {what}"
+    if unjudged:
+        lead += " in these runs"
     values = " and ".join(fmt(medians[fw]) for fw in others)
     unit = UNIT.get(metric, "")
     text = f"{lead}: {'; '.join(parts)} (median {fmt(medians[best])} vs {values} {unit})"
-    text += caveat
+    text += unjudged if caveat else ""
     if metric == "steps_per_s":
         text += _drifting(report, [best, *others])
     return text + "."
@@ -251,8 +281,18 @@ def verdicts(report: Report) -> list[Verdict]:
         elif len(report.frameworks) > 2:  # one sentence per metric, from the best one's side
             grouped.setdefault(c.metric, []).append(c)
         else:
-            out.append(Verdict(verdict(c, report)))
-    out += [Verdict(best_of_verdict(report, m, comps)) for m, comps in grouped.items()]
+            out.append(Verdict(verdict(c, report, caveat=False)))
+    out += [
+        Verdict(best_of_verdict(report, m, comps, caveat=False)) for m, comps in grouped.items()
+    ]
+    # why some comparisons are not judged, said once for all of them
+    unjudged = dict.fromkeys(
+        unknown_spread(c)
+        for c in report.comparisons
+        if c.metric in KEY_METRICS and c.ratio is not None and c.ratio > 0
+        and c.significant is None
+    )  # fmt: skip
+    out += [Verdict(text[0].upper() + text[1:] + ".") for text in unjudged]
     if report.repeats is not None and report.repeats.mode == "auto":
         out.append(Verdict(report.repeats.describe(), warning=report.repeats.reason != CERTAIN))
     for (_, _, why), topics in uncomparable.items():
@@ -279,6 +319,15 @@ def drift_sentence(run: RunSummary) -> str | None:
             f"{direction}: {d.change:+.0%} from the first to the last third of the windows, "
             f"Kendall τ = {d.tau:.2f}, {fmt_p(d.p_value)}"
         )
+    if d.large_cut:
+        share = d.windows_excluded / d.windows_total
+        return (
+            f"step time was still changing for the first {d.windows_excluded} of "
+            f"{d.windows_total} measure windows ({share:.0%}, more than the "
+            f"{MAX_QUIET_SHARE:.0%} left out without comment; {trend}): they are left out, every "
+            f"figure uses the remaining {d.windows_used}, and the run is not called steady; run "
+            "a longer warmup, and check what else ran on the machine"
+        )
     if run.steady_state is False:
         return (
             f"step time drifts throughout the measure phase ({trend}): its median is not a "
@@ -295,13 +344,32 @@ def drift_sentence(run: RunSummary) -> str | None:
     return None
 
 
+def disturbed_sentence(run: RunSummary) -> str | None:
+    """Which measure windows other processes disturbed, and what the figures do about them."""
+    d = run.drift
+    if not d.windows_disturbed:
+        return None
+    share = d.windows_disturbed / d.windows_total
+    what = (
+        f"{d.windows_disturbed} of {d.windows_total} measure windows ({share:.0%}) ran while "
+        f"other processes took more than {DISTURBED_CPU_PERCENT:.0f}% CPU (of one core)"
+    )
+    if d.disturbed_left_out:
+        text = f"{what}: they are left out of every figure"
+        if share > MAX_QUIET_SHARE:
+            text += "; that is a large share: close other programs and run again"
+        return text
+    return (
+        f"{what}: too many to leave out, so every figure includes them and describes a busy "
+        "machine; close other programs and run again for trustworthy numbers"
+    )
+
+
 def run_quality(run: RunSummary) -> list[str]:
-    """A run's measurement-quality notes: the parent's warnings, the steady-state check, then
-    page faults that say the allocator churns memory every step."""
+    """A run's measurement-quality notes: the parent's warnings, the disturbed windows, then the
+    steady-state check."""
     notes = list(run.warnings)
-    drift = drift_sentence(run)
-    if drift:
-        notes.append(drift)
+    notes += [n for n in (disturbed_sentence(run), drift_sentence(run)) if n]
     faults = run.minor_faults_per_step
     if faults is not None and faults > PAGE_FAULTS_PER_STEP_NOTE:
         notes.append(

@@ -17,6 +17,7 @@ from profiler.config_schema import Config
 from profiler.repeats import (
     BUDGET,
     CERTAIN,
+    FAILED,
     MIN_RUNS_PER_SIDE,
     STOPPED,
     Certainty,
@@ -24,6 +25,7 @@ from profiler.repeats import (
     StopRecord,
     certainty,
     round_order,
+    stop_reason,
 )
 from profiler.report.json_report import to_dict
 from profiler.report.model import build_report
@@ -81,6 +83,20 @@ def test_certainty_needs_three_runs_per_side_and_every_ratio_within_target() -> 
     assert one_side.ratios == () and math.isnan(one_side.worst) and not one_side.reached
 
 
+def test_the_stopping_rule() -> None:
+    ratio = RatioCertainty("a", "b", 1.3, 1.29, 1.31, 0.008, 3, 3, "Welch t on run medians")
+    certain = Certainty((ratio,), 0.02, 3)
+    wide = Certainty((ratio,), 0.005, 3)
+    base = {"failed": False, "max_repeats": 10, "budget_s": None, "elapsed_s": 30.0}
+    assert stop_reason(rounds_done=3, certainty=certain, **base) == CERTAIN
+    assert stop_reason(rounds_done=3, certainty=wide, **base) is None
+    assert stop_reason(rounds_done=10, certainty=wide, **base) == BUDGET
+    assert stop_reason(rounds_done=3, certainty=certain, **{**base, "failed": True}) == FAILED
+    # 3 rounds took 30 s: a fourth would end at about 40 s
+    assert stop_reason(rounds_done=3, certainty=wide, **{**base, "budget_s": 39.0}) == BUDGET
+    assert stop_reason(rounds_done=3, certainty=wide, **{**base, "budget_s": 41.0}) is None
+
+
 def test_a_stop_record_reads_back_from_json() -> None:
     ratio = RatioCertainty("torch", "jax", 0.8, 0.78, 0.82, 0.025, 4, 4, "Welch t on run medians")
     record = StopRecord(
@@ -118,8 +134,10 @@ def _run(store: Store, config: Config, listener: NullListener | None = None) -> 
 @pytest.mark.slow
 def test_auto_repeats_stop_when_every_ratio_is_certain(store: Store) -> None:
     # A loose target is certain as soon as it may be: after the minimum of three runs per side.
+    # Loose indeed: on this project's shared 2-core machines (load average 16) the medians of
+    # three tiny runs spread by up to 40%, and Welch's t with 2-4 degrees of freedom is wide.
     log = CertaintyLog()
-    session = _run(store, auto_config(target_ci=0.5), log)
+    session = _run(store, auto_config(target_ci=0.95), log)
     stored = store.load(session.session_id or -1)
     assert stored.status == "ok"
     order = [r.framework for r in stored.runs]
@@ -134,7 +152,7 @@ def test_auto_repeats_stop_when_every_ratio_is_certain(store: Store) -> None:
     assert stored.repeats is not None
     assert stored.repeats["reason"] == CERTAIN
     assert stored.repeats["runs_per_side"] == {"torch": MIN_RUNS_PER_SIDE, "jax": MIN_RUNS_PER_SIDE}
-    assert 0 < stored.repeats["half_width"] < 0.5
+    assert 0 < stored.repeats["half_width"] < 0.95
 
     report = build_report(stored)
     assert report.repeats is not None and report.repeats.reason == CERTAIN

@@ -20,10 +20,12 @@ from profiler.report import build_report, write_report
 from profiler.report.json_report import to_dict
 from profiler.report.model import Report
 from profiler.report.tables import verdicts
+from profiler.report.verdicts import verdict
 from profiler.store import Store, StoredSession
 
 BATCH = 64
 WINDOW = 10
+BUSY_CPU = 150.0  # percent of one core, taken by other processes in a FakeRun's busy windows
 RUN_FIELDS = {
     "run_id", "seq", "repeat", "framework", "framework_version", "status", "error", "device",
     "params", "parity_loss", "flops_per_step", "steps_per_s", "samples_per_s", "step_time_ms",
@@ -56,6 +58,7 @@ class FakeRun:
     gpu_power_w: float | None = None  # sample GPU metrics at this power (W)
     energy_counter: bool = True
     peak_flops: float | None = None
+    busy: range = range(0)  # measure windows during which other processes take BUSY_CPU % CPU
     truth: dict[str, float] = field(default_factory=dict)
 
 
@@ -98,7 +101,11 @@ def record_run(
         for phase, seconds_list in (("warmup", fr.warmup_seconds), ("measure", fr.measure_seconds)):
             ev.append((t, "phase", {"name": phase, "state": "start"}))
             fr.truth[f"{phase}_start"] = t
-            for seconds in seconds_list:
+            for k, seconds in enumerate(seconds_list):
+                if phase == "measure" and k == fr.busy.start:
+                    fr.truth["busy_start"] = t
+                if phase == "measure" and k == fr.busy.stop - 1:
+                    fr.truth["busy_end"] = t + seconds
                 if step == 0:
                     fr.truth["first_step_t"] = t + fr.first_step_s
                     first = {"step": 1, "seconds": fr.first_step_s, "loss": loss}
@@ -128,8 +135,12 @@ def record_run(
         if fr.gpu_power_w is not None:
             gpu = [90.0, 1000.0 + i, fr.gpu_power_w, 60.0 + i * 0.01, 1800.0]
             energy = 1.0e5 + fr.gpu_power_w * (st - launch) if fr.energy_counter else math.nan
-        row = (st, 400.0 if measuring else 100.0, rss, 8, *gpu, energy, 0, 5000.0 + i)
-        store.add_sample(run_id, row, [50.0, 25.0])
+        tree = 400.0 if measuring else 100.0
+        row = (st, tree, rss, 8, *gpu, energy, 0, 5000.0 + i)
+        # the machine's CPU per core: the tree's share, plus others' inside the busy windows
+        busy = fr.truth.get("busy_start", math.inf) < st - 0.1 and st <= fr.truth.get("busy_end", 0)
+        other = BUSY_CPU if busy else 0.0
+        store.add_sample(run_id, row, [tree / 4 + other / 4] * 4)
     fr.truth["rss_peak"] = fr.rss_start_mib + len(sample_t) - 1
     status, error = ("failed", f"ValueError: {fr.fail}") if fr.fail else ("ok", None)
     info = {"pid": 1000 + seq, "launch_t": launch, "warnings": fr.warnings}
@@ -243,15 +254,17 @@ def test_comparisons_and_parity(tmp_path: Path) -> None:
     speed = by_metric["steps_per_s"]
     assert (speed.baseline, speed.other, speed.higher_is_better) == ("torch", "tensorflow", True)
     assert speed.ratio == pytest.approx(2.0)
-    assert speed.p_value == pytest.approx(0.1)  # 3 vs 3 windows, fully separated
-    assert speed.ci95 is not None and speed.ci95[0] <= 2.0 <= speed.ci95[1]
+    # one run each: run-to-run variation is unknown, so no interval, no test, no claim; and 3
+    # windows are too few to judge even these runs' own noise
+    assert speed.ci95 is None and speed.p_value is None and speed.significant is None
+    assert speed.within_ci95 is None and (speed.n_baseline, speed.n_repeats_baseline) == (3, 1)
     step = by_metric["step_time_ms"]
     assert step.ratio == pytest.approx(0.5) and not step.higher_is_better
     assert (step.baseline_median, step.other_median) == (pytest.approx(50.0), pytest.approx(25.0))
     rss = by_metric["rss_peak_mib"]
     torch, tf = report.runs
     assert rss.ratio == pytest.approx(tf.rss_peak_mib / torch.rss_peak_mib)
-    assert rss.ci95 is None and rss.p_value is None  # one run each: nothing to resample or rank
+    assert rss.ci95 is None and rss.p_value is None and rss.significant is None
     assert report.parity.max_rel_diff == 0.0 and report.parity.ok is True
 
 
@@ -273,6 +286,34 @@ def test_repeats_give_intervals_for_single_value_metrics(tmp_path: Path) -> None
     assert 0 < (report.parity.max_rel_diff or 0) < 1e-6
     assert "TensorFlow trains this model 1.3" in verdicts(report)[0].text
     assert "faster than PyTorch [" in verdicts(report)[0].text
+    assert "; 3 vs 3 runs)" in verdicts(report)[0].text
+    assert speed.significant is True and speed.method == "Welch t on run medians"
+
+
+def test_one_run_each_says_what_it_cannot_know(tmp_path: Path) -> None:
+    """One run per side: the ratio of these runs, their windows' own interval, no p-value, and
+    what would settle it, in every format."""
+    report = build_report(record_session(tmp_path / "s.sqlite3", noisy_runs(repeats=1)))
+    speed = next(c for c in report.comparisons if c.metric == "steps_per_s")
+    assert speed.significant is None and speed.p_value is None and speed.ci95 is None
+    assert speed.within_ci95 is not None and speed.within_ci95[0] < 1.3 < speed.within_ci95[1]
+    assert speed.method == "within-run only (one run per side)"
+    assert speed.ratio == pytest.approx(1.3, rel=0.05)
+    text = verdicts(report)[0].text
+    assert text.startswith(f"TensorFlow trains this model {speed.ratio:.2f}x")
+    assert "faster than PyTorch in these runs (median" in text
+    assert "their windows alone: [1." in text and "p " not in text
+    # what one run cannot know is said once, for every metric
+    caveat = ("One run each: run-to-run variation is unknown, so no significance is claimed; run "
+              "repeats (run.repeats: auto) to settle it.")  # fmt: skip
+    assert [v.text for v in verdicts(report)].count(caveat) == 1
+    assert verdict(speed, report).endswith(caveat[0].lower() + caveat[1:])
+    html = write_report(report, tmp_path / "r.html").read_text()
+    assert "in these runs; not judged (1 vs 1 runs)" in html and "]*</td>" in html
+    data = json.loads(write_report(report, tmp_path / "r.json").read_text())
+    comparison = data["comparisons"][0]
+    assert comparison["significant"] is None and comparison["ci95"] is None
+    assert len(comparison["within_ci95"]) == 2
 
 
 def test_failed_run_has_none_metrics_and_renders(tmp_path: Path) -> None:

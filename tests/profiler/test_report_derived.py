@@ -120,8 +120,10 @@ def test_no_power_no_energy_no_peak_no_mfu(tmp_path: Path) -> None:
 
 
 def test_three_frameworks_compare_every_pair(tmp_path: Path) -> None:
-    runs = [(0, fake("torch", 0.040, 1)), (0, fake("tensorflow", 0.030, 2)),
-            (0, fake("jax", 0.0401, 3))]  # fmt: skip
+    runs = [(r, fake(fw, step_s, 10 * r + i))
+            for r in range(3)
+            for i, (fw, step_s) in enumerate((("torch", 0.040), ("tensorflow", 0.030),
+                                              ("jax", 0.0401)))]  # fmt: skip
     report = build_report(
         record_session(tmp_path / "s.sqlite3", runs, frameworks=("torch", "tensorflow", "jax"))
     )
@@ -144,7 +146,7 @@ def test_three_frameworks_compare_every_pair(tmp_path: Path) -> None:
     assert "faster than PyTorch [" in speed_text and "faster than JAX [" in speed_text
     table = comparison_table(report)
     row = next(r for r in table.rows if r[0] == "Training speed: JAX / PyTorch")
-    assert row[-1] == "no significant difference"
+    assert row[-1] == "no significant difference (3 vs 3 runs)"
     for suffix in (".pdf", ".html", ".csv"):
         assert write_report(report, tmp_path / f"r{suffix}").stat().st_size > 0
 

@@ -239,3 +239,67 @@ def test_jax_always_compiling_comes_with_the_remedy() -> None:
     assert "set train.compile: true to compile PyTorch" in text
     plain = AuditRow("precision", {"torch": "fp32", "tensorflow": "bf16"}, True, True, {})
     assert "train.compile" not in mismatch_sentence(None, plain)  # type: ignore[arg-type]
+
+
+# -- outside load and large cuts ------------------------------------------------------------------
+
+
+def test_disturbed_windows_are_left_out_and_counted(tmp_path: Path) -> None:
+    """Other processes take 150% CPU during TensorFlow's windows 10-19 of 40, which run 40% slower:
+    they are marked disturbed, left out of every figure, and the report says how many and why."""
+    seconds = steady_windows(0.03, 40, seed=5)
+    slowed = [s * 1.4 if 10 <= k < 20 else s for k, s in enumerate(seconds)]
+    report = make_report(tmp_path, torch_run(), tf_run(measure_seconds=slowed, busy=range(10, 20)))
+    torch, tf = report.runs
+    assert torch.drift.windows_disturbed == 0 and torch.drift.other_cpu_percent_median == 0.0
+    d = tf.drift
+    assert (d.windows_total, d.windows_disturbed, d.disturbed_left_out) == (40, 10, True)
+    assert d.windows_used == tf.step_time_ms.n == 30 and tf.steady_state is True
+    kept = np.array(seconds[:10] + seconds[20:]) / WINDOW * 1000
+    assert tf.step_time_ms.median == pytest.approx(float(np.median(kept)))
+    assert tf.steps_per_s == pytest.approx(WINDOW * 30 / sum(seconds[:10] + seconds[20:]))
+    series = report.series[1]
+    used = series.window_used[[p == "measure" for p in series.window_phase]]
+    assert not used[10:20].any() and used[:10].all() and used[20:].all()
+    notes = [note for who, note in quality_notes(report) if who == "TensorFlow"]
+    assert any(
+        note.startswith("10 of 40 measure windows (25%) ran while other processes took more than "
+                        "25% CPU (of one core): they are left out of every figure; that is a "
+                        "large share")
+        for note in notes
+    ), notes  # fmt: skip
+    html = write_report(report, tmp_path / "r.html").read_text()
+    assert "30 of 40 (10 disturbed left out)" in html
+    data = json.loads(write_report(report, tmp_path / "r.json").read_text())
+    assert data["runs"][1]["drift"]["windows_disturbed"] == 10
+    assert data["runs"][1]["drift"]["windows_used"] == 30
+
+
+def test_a_mostly_disturbed_run_keeps_its_windows_and_says_so(tmp_path: Path) -> None:
+    """Leaving out 30 of 40 windows would describe a quarter of the run: they stay, flagged."""
+    tf = tf_run(measure_seconds=steady_windows(0.03, 40, seed=1), busy=range(5, 35))
+    report = make_report(tmp_path, torch_run(), tf)
+    d = report.runs[1].drift
+    assert (d.windows_disturbed, d.disturbed_left_out, d.windows_used) == (30, False, 40)
+    notes = [note for who, note in quality_notes(report) if who == "TensorFlow"]
+    assert any("too many to leave out, so every figure includes them" in n for n in notes)
+
+
+def test_a_large_steady_state_cut_is_never_called_steady(tmp_path: Path) -> None:
+    """The outside load changes unseen (no CPU signal) after 24 of 60 windows: the steady-state
+    search has to drop 40% of the windows, which it may not do silently."""
+    rng = np.random.default_rng(6)
+    step = np.where(np.arange(60) < 24, 0.042, 0.030) * (1 + rng.normal(0, 0.01, 60))
+    report = make_report(tmp_path, torch_run(), tf_run(measure_seconds=list(step * WINDOW)))
+    tf = report.runs[1]
+    assert tf.drift.large_cut is True and tf.drift.windows_excluded > 12
+    assert tf.steady_state is False
+    assert tf.step_time_ms.n == 60 - tf.drift.windows_excluded
+    notes = [note for who, note in quality_notes(report) if who == "TensorFlow"]
+    cut = tf.drift.windows_excluded
+    assert any(f"still changing for the first {cut} of 60 measure windows" in n and
+               "not called steady" in n for n in notes), notes  # fmt: skip
+    speed = next(v.text for v in verdicts(report) if "trains this model" in v.text)
+    assert "not a steady state: TensorFlow" in speed
+    html = write_report(report, tmp_path / "r.html").read_text()
+    assert f"no: settled only after {cut} windows" in html
