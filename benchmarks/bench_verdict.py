@@ -54,11 +54,14 @@ class Protocol:
         return c.ratios[0].ratio if c is not None and c.ratios else math.nan
 
 
-def _config(name: str, steps_scale: float, repeats: int | str, max_repeats: int) -> Config:
+def _config(
+    name: str, steps_scale: float, repeats: int | str, max_repeats: int, threads: int | None
+) -> Config:
     config = load_config(resources_dir() / "configs" / f"{name}.yaml")
     steps = max(40, round(config.train.steps * steps_scale))
     data = config.with_overrides(steps=steps, repeats=repeats).model_dump()
     data["run"].update(target_ci=0.02, max_repeats=max_repeats, budget_s=None)
+    data["threads"] = threads
     data["frameworks"] = ["torch", "tensorflow"]
     return Config.model_validate(data)
 
@@ -92,13 +95,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps-scale", type=float, default=0.5, help="fraction of the steps")
     parser.add_argument("--max-repeats", type=int, default=10)
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per framework (0: the framework's default). On a shared machine the "
+        "default thread pools oversubscribe the cores and runs differ by tens of percent",
+    )
     args = parser.parse_args(argv)
+    threads = args.threads or None
     ok = True
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "bench.sqlite3") as store:
         for name in args.workloads.split(","):
-            auto = run_protocol(store, _config(name, args.steps_scale, "auto", args.max_repeats))
+            auto = run_protocol(
+                store, _config(name, args.steps_scale, "auto", args.max_repeats, threads)
+            )
             fixed = run_protocol(
-                store, _config(name, args.steps_scale, FIXED_REPEATS, args.max_repeats)
+                store, _config(name, args.steps_scale, FIXED_REPEATS, args.max_repeats, threads)
             )
             ratio = auto.wall_s / fixed.wall_s
             meets = ratio <= TARGET_RATIO and auto.record.reason == "certain"
