@@ -305,8 +305,30 @@ def verdicts(report: Report) -> list[Verdict]:
             out.append(Verdict(text, warning=True))
     for row in report.audit.mismatches:
         out.append(Verdict(mismatch_sentence(report, row), warning=True))
+    loop = loop_sentence(report)
+    if loop:
+        out.append(Verdict(loop))
     out.append(Verdict(parity_sentence(report), warning=report.parity.ok is False))
     return out
+
+
+def loop_sentence(report: Report) -> str | None:
+    """Which framework trained with Keras's ``model.fit`` (``train.loop: fit``), if any."""
+    fit = [
+        fw
+        for fw in report.frameworks
+        if any(
+            r.framework == fw and (r.settings or {}).get("train_loop") == "fit" for r in report.runs
+        )
+    ]
+    if not fit:
+        return None
+    names = " and ".join(label_of(fw) for fw in fit)
+    return (
+        f"{names} trained with Keras's model.fit (train.loop: fit), the other frameworks with "
+        "their own step loop: the speed figures include fit's per-step sync, callbacks and "
+        "metrics, as most Keras users run it."
+    )
 
 
 def drift_sentence(run: RunSummary) -> str | None:

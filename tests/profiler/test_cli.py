@@ -265,6 +265,8 @@ def test_keras_fit_is_measured_and_labelled_in_the_audit(tmp_path: Path) -> None
         assert str(rows["allocator.malloc"]["values"][fw]).startswith("glibc")
     html = out_html.read_text()
     assert "train_loop" in html and "keras Model.fit" in html
+    assert "TensorFlow trained with Keras" in html  # the verdict page says so
+    assert "model.fit (train.loop: fit), the other frameworks with their own step loop" in html
 
 
 def test_a_bad_repeats_override_is_refused(tiny: Path) -> None:
