@@ -202,7 +202,10 @@ class CompareDialog(QDialog):
                     if k == 2 and verdict:
                         color = theme.ok if verdict == "better" else theme.danger
                         item.setForeground(QBrush(QColor(color)))
-                        item.setToolTip(f"B is {verdict} than A")
+                        item.setToolTip(
+                            f"B is {verdict} than A by more than 2% in these runs; not a "
+                            "significance test (the report's verdict is)"
+                        )
                     self.table.setItem(r, 1 + 3 * c + k, item)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)

@@ -161,7 +161,7 @@ def _fit_to_measure(ax: Axes, report: Report, key: str) -> None:
 
 
 def _mark_left_out(ax: Axes, series: RunSeries, key: str) -> None:
-    """Hollow markers on measure windows left out of the statistics (still settling)."""
+    """Hollow markers on measure windows left out of the statistics (settling or disturbed)."""
     measure = np.array([p == "measure" for p in series.window_phase], dtype=bool)
     left_out = measure & ~series.window_used
     if key in ("samples_per_s", "step_time_ms") and left_out.any():

@@ -1,8 +1,10 @@
 """The raw series as CSV in long format: one row per (run, series, time) for any plotting tool.
 
 Columns: run_id, framework, series, t, value. ``t`` is seconds since the run's child was launched
-(so runs overlay); window series (samples_per_s, step_time_ms, loss) are stamped at each window's
-end, sampled series (cpu_percent, rss_mib, gpu_*) at each sample. A missing value is an empty
+(so runs overlay); window series (samples_per_s, step_time_ms, loss, other_cpu_percent: other
+processes' CPU during the window, window_used: 1 for the windows statistics use, 0 for those left
+out) are stamped at each window's end, sampled series (cpu_percent, rss_mib, gpu_*) at each
+sample. A missing value is an empty
 cell; a series with no value at all in a run (GPU metrics without a GPU) is left out.
 """
 

@@ -194,6 +194,8 @@ def other_cpu_percent(run: StoredRun, events: Sequence[StoredEvent]) -> FloatArr
     out = np.full(len(events), math.nan)
     if not events or t.size < 2 or cores.ndim != 2 or cores.shape[0] != t.size:
         return out
+    if cores.shape[1] == 0:  # no per-core CPU recorded: others' share unknown, not zero
+        return out
     tree = run.samples.get("cpu_percent", np.full(t.shape, math.nan))
     other = cores.sum(axis=1) - tree
     ok = np.isfinite(other) & np.isfinite(t)

@@ -28,7 +28,7 @@ Schema history (``schema_version``):
    between_run_sd_baseline and between_run_sd_other. Runs' drift gains windows_used,
    windows_disturbed, disturbed_left_out, large_cut and other_cpu_percent_median; a run whose
    steady-state cut left out more than 20% of its windows has steady_state false. Series'
-   window_used leaves out disturbed windows too.
+   window_used leaves out disturbed windows too; series gain other_cpu_percent per window.
    New ``repeats`` (null for sessions stored before schema 3): mode (auto or fixed), reason
    (certain, budget, stopped, failed, planned), rounds, runs_per_side, target_ci, max_repeats,
    budget_s, elapsed_s, half_width (the widest speed interval's relative half-width) and ratios
@@ -73,8 +73,8 @@ def _series_dict(series: RunSeries) -> dict[str, Any]:
         "phases": [dataclasses.asdict(p) for p in series.phases],
         "window_t_s": series.window_t_s,
         "window_phase": list(series.window_phase),
-        "window_used": [bool(u) for u in series.window_used],
         **series.window_series(),
+        "window_used": [bool(u) for u in series.window_used],
         "sample_t_s": series.sample_t_s,
         **series.sample_series(),
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ from profiler.report.events import (
     launch_time,
     measured,
     num,
+    other_cpu_percent,
     phase_bounds,
     run_warnings,
     text,
@@ -179,8 +180,9 @@ class RunSeries:
     """Time series of one run for plots and CSV; times in seconds since the run's launch.
 
     Window series are indexed by ``window_t_s`` (each window's end), sample series by
-    ``sample_t_s``. ``window_used`` marks the measure windows statistics are computed over.
-    Missing values are NaN.
+    ``sample_t_s``. ``window_used`` marks the measure windows statistics are computed over (not
+    those still settling, nor disturbed ones left out); ``window_other_cpu_percent`` is other
+    processes' CPU during each window. Missing values are NaN.
     """
 
     run_id: int
@@ -196,13 +198,17 @@ class RunSeries:
     sample_t_s: FloatArray
     samples: dict[str, FloatArray]
     phases: tuple[PhaseInterval, ...]
+    # other processes' CPU (percent of one core) during each window; NaN where unknown
+    window_other_cpu_percent: FloatArray = field(default_factory=lambda: np.empty(0))
 
     def window_series(self) -> dict[str, FloatArray]:
-        """The per-window series by name."""
+        """The per-window series by name (``window_used`` as 1/0, the windows statistics use)."""
         return {
             "samples_per_s": self.samples_per_s,
             "step_time_ms": self.step_time_ms,
             "loss": self.loss,
+            "other_cpu_percent": self.window_other_cpu_percent,
+            "window_used": self.window_used.astype(float),
         }
 
     def sample_series(self) -> dict[str, FloatArray]:
@@ -400,4 +406,5 @@ def run_series(run: StoredRun, windows_: Measured | None = None) -> RunSeries:
         sample_t_s=column("t") - origin,
         samples={name: column(name) for name in SAMPLE_SERIES},
         phases=phases,
+        window_other_cpu_percent=other_cpu_percent(run, every),
     )

@@ -59,6 +59,7 @@ class FakeRun:
     energy_counter: bool = True
     peak_flops: float | None = None
     busy: range = range(0)  # measure windows during which other processes take BUSY_CPU % CPU
+    per_core_cpu: bool = True  # False: a store written before per-core CPU was sampled
     truth: dict[str, float] = field(default_factory=dict)
 
 
@@ -140,7 +141,7 @@ def record_run(
         # the machine's CPU per core: the tree's share, plus others' inside the busy windows
         busy = fr.truth.get("busy_start", math.inf) < st - 0.1 and st <= fr.truth.get("busy_end", 0)
         other = BUSY_CPU if busy else 0.0
-        store.add_sample(run_id, row, [tree / 4 + other / 4] * 4)
+        store.add_sample(run_id, row, [tree / 4 + other / 4] * 4 if fr.per_core_cpu else ())
     fr.truth["rss_peak"] = fr.rss_start_mib + len(sample_t) - 1
     status, error = ("failed", f"ValueError: {fr.fail}") if fr.fail else ("ok", None)
     info = {"pid": 1000 + seq, "launch_t": launch, "warnings": fr.warnings}
@@ -182,8 +183,8 @@ def simple_runs() -> list[tuple[int, FakeRun]]:
     ]
 
 
-def noisy_runs(repeats: int = 1, seed: int = 0) -> list[tuple[int, FakeRun]]:
-    """40 measure windows per run: TensorFlow's steps ~1.3x shorter than PyTorch's."""
+def noisy_runs(repeats: int = 1, seed: int = 0, windows: int = 40) -> list[tuple[int, FakeRun]]:
+    """``windows`` measure windows per run: TensorFlow's steps ~1.3x shorter than PyTorch's."""
     rng = np.random.default_rng(seed)
     out = []
     for repeat in range(repeats):
@@ -191,7 +192,7 @@ def noisy_runs(repeats: int = 1, seed: int = 0) -> list[tuple[int, FakeRun]]:
             ("torch", "2.13.0", 1.9, 0.0, 0.040),
             ("tensorflow", "2.21.0", 3.2, 0.7, 0.040 / 1.3),
         ):
-            measure = list(rng.normal(step_s, step_s * 0.04, 40) * WINDOW)
+            measure = list(rng.normal(step_s, step_s * 0.04, windows) * WINDOW)
             warmup = [step_s * WINDOW * 4, step_s * WINDOW * 1.2]
             parity = 2.302585 * (1 + 3e-7 * (fw == "tensorflow"))
             rss = 180.0 + 40 * (fw == "tensorflow") + 5 * repeat
@@ -293,11 +294,11 @@ def test_repeats_give_intervals_for_single_value_metrics(tmp_path: Path) -> None
 def test_one_run_each_says_what_it_cannot_know(tmp_path: Path) -> None:
     """One run per side: the ratio of these runs, their windows' own interval, no p-value, and
     what would settle it, in every format."""
-    report = build_report(record_session(tmp_path / "s.sqlite3", noisy_runs(repeats=1)))
+    report = build_report(record_session(tmp_path / "s.sqlite3", noisy_runs(windows=100)))
     speed = next(c for c in report.comparisons if c.metric == "steps_per_s")
     assert speed.significant is None and speed.p_value is None and speed.ci95 is None
     assert speed.within_ci95 is not None and speed.within_ci95[0] < 1.3 < speed.within_ci95[1]
-    assert speed.method == "within-run only (one run per side)"
+    assert speed.method == "within-run only (one run on a side)"
     assert speed.ratio == pytest.approx(1.3, rel=0.05)
     text = verdicts(report)[0].text
     assert text.startswith(f"TensorFlow trains this model {speed.ratio:.2f}x")
@@ -314,6 +315,12 @@ def test_one_run_each_says_what_it_cannot_know(tmp_path: Path) -> None:
     comparison = data["comparisons"][0]
     assert comparison["significant"] is None and comparison["ci95"] is None
     assert len(comparison["within_ci95"]) == 2
+    # 40 windows a run are too few to judge their autocorrelation: no interval at all
+    short = build_report(record_session(tmp_path / "short.sqlite3", noisy_runs(windows=40)))
+    speed = next(c for c in short.comparisons if c.metric == "steps_per_s")
+    assert speed.within_ci95 is None and speed.significant is None
+    text = verdicts(short)[0].text
+    assert "in these runs (median" in text and "[" not in text
 
 
 def test_failed_run_has_none_metrics_and_renders(tmp_path: Path) -> None:
@@ -381,7 +388,8 @@ def test_all_formats_render(tmp_path: Path) -> None:
     assert rows[0] == ["run_id", "framework", "series", "t", "value"]
     series = {r[2] for r in rows[1:]}
     assert series == {"samples_per_s", "step_time_ms", "loss", "cpu_percent", "rss_mib",
-                      "threads", "sys_mem_used_mib"}  # fmt: skip
+                      "threads", "sys_mem_used_mib", "other_cpu_percent",
+                      "window_used"}  # fmt: skip
     first_run_loss = [r for r in rows[1:] if r[0] == str(report.runs[0].run_id) and r[2] == "loss"]
     assert len(first_run_loss) == 42  # 2 warmup + 40 measure windows
     assert all(float(r[3]) > 0 for r in first_run_loss)

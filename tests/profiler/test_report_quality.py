@@ -303,3 +303,12 @@ def test_a_large_steady_state_cut_is_never_called_steady(tmp_path: Path) -> None
     assert "not a steady state: TensorFlow" in speed
     html = write_report(report, tmp_path / "r.html").read_text()
     assert f"no: settled only after {cut} windows" in html
+
+
+def test_without_per_core_cpu_no_window_is_called_disturbed(tmp_path: Path) -> None:
+    """An older store has no per-core CPU: other processes' share is unknown, not zero."""
+    tf = tf_run(busy=range(5, 10), per_core_cpu=False)
+    report = make_report(tmp_path, torch_run(), tf)
+    d = report.runs[1].drift
+    assert (d.windows_disturbed, d.other_cpu_percent_median, d.windows_used) == (0, None, 30)
+    assert np.isnan(report.series[1].window_other_cpu_percent).all()
