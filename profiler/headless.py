@@ -54,7 +54,8 @@ class ProgressListener:
                 )
 
     def certainty_changed(self, certainty: Certainty) -> None:
-        """One line under the bars: the verdict's certainty so far and the target."""
+        """A live row with the verdict's certainty so far and the target, and the same line
+        printed above the bars after every round (kept in the scrollback)."""
         text = certainty.describe()
         with self._lock:
             if self._certainty is None:
@@ -63,6 +64,8 @@ class ProgressListener:
                 )
             else:
                 self.progress.update(self._certainty, description=text)
+        if self.live:
+            self.progress.console.print(text, highlight=False)
         self._say(text)
 
     def _say(self, text: str) -> None:
