@@ -15,11 +15,12 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from profiler.config import Config
 from profiler.environment import machine_environment
 from profiler.launcher import WORKER_MODULE, ChildProcess, describe_exit
+from profiler.listener import NullListener, RunInfo, RunOutcome, SessionListener
 from profiler.nvml import GpuMonitor
 from profiler.paths import cache_dir_for
 from profiler.protocol import Event
@@ -37,64 +38,16 @@ from profiler.repeats import (
 from profiler.sampler import ProcessTreeSampler, Sample, SamplerThread
 from profiler.store import Store, StoredEvent
 
-
-@dataclass(frozen=True)
-class RunInfo:
-    """A planned run: its store id, framework, repeat number and position in the session."""
-
-    run_id: int
-    framework: str
-    repeat: int
-    seq: int
-    total_steps: int
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    """How a run ended: status is ok, failed, timeout or stopped."""
-
-    run_id: int
-    framework: str
-    status: str
-    error: str | None
-    exit_code: int | None
-
-
-class SessionListener(Protocol):
-    """What a session tells its observers; ``t`` is seconds since the session started."""
-
-    def run_started(self, run: RunInfo) -> None: ...
-    def run_event(self, run_id: int, t: float, event: Event) -> None: ...
-    def run_sample(self, run_id: int, t: float, sample: Sample) -> None: ...
-    def run_log(self, run_id: int, t: float, line: str) -> None: ...
-    def run_finished(self, outcome: RunOutcome) -> None: ...
-    def runs_added(self, runs: list[RunInfo]) -> None: ...
-    def certainty_changed(self, certainty: Certainty) -> None: ...
-
-
-class NullListener:
-    """A listener that ignores everything."""
-
-    def run_started(self, run: RunInfo) -> None:
-        """Ignore."""
-
-    def run_event(self, run_id: int, t: float, event: Event) -> None:
-        """Ignore."""
-
-    def run_sample(self, run_id: int, t: float, sample: Sample) -> None:
-        """Ignore."""
-
-    def run_log(self, run_id: int, t: float, line: str) -> None:
-        """Ignore."""
-
-    def run_finished(self, outcome: RunOutcome) -> None:
-        """Ignore."""
-
-    def runs_added(self, runs: list[RunInfo]) -> None:
-        """Ignore."""
-
-    def certainty_changed(self, certainty: Certainty) -> None:
-        """Ignore."""
+__all__ = [
+    "ComparisonSession",
+    "NullListener",
+    "RunInfo",
+    "RunOptions",
+    "RunOutcome",
+    "SessionListener",
+    "device_index",
+    "store_for",
+]
 
 
 @dataclass(frozen=True)
