@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from profiler.config import Config
 from profiler.protocol import Event
+from profiler.repeats import Certainty
 from profiler.sampler import Sample
 from profiler.session import ComparisonSession, RunInfo, RunOptions, RunOutcome, store_for
 
@@ -142,6 +143,12 @@ class QueueListener:
     def run_finished(self, outcome: RunOutcome) -> None:
         self._q.put(("finished", outcome))
 
+    def runs_added(self, runs: list[RunInfo]) -> None:
+        self._q.put(("added", list(runs)))
+
+    def certainty_changed(self, certainty: Certainty) -> None:
+        self._q.put(("certainty", certainty))
+
 
 class SessionController(QObject):
     """Owns one ComparisonSession at a time and turns its reports into batched Qt signals."""
@@ -150,6 +157,9 @@ class SessionController(QObject):
     runStarted = Signal(object)  # RunInfo
     batch = Signal(object)  # Batch
     runFinished = Signal(object)  # RunOutcome
+    runsAdded = Signal(list)  # list[RunInfo]: a round of auto repeats, planned mid-session
+    certaintyChanged = Signal(object)  # profiler.repeats.Certainty, after each round
+    repeatsEnded = Signal(object)  # profiler.repeats.StopRecord: why the repeats stopped
     sessionFinished = Signal(int, str)  # session id (-1 when none was created), status
     failed = Signal(str)  # a message in plain words (StoreError, launch failure, ...)
 
@@ -242,6 +252,8 @@ class SessionController(QObject):
             q.put(("planned", session.prepare()))
             session_id = session.session_id if session.session_id is not None else -1
             outcomes = session.run()
+            if session.stop_record is not None:
+                q.put(("repeats", session.stop_record))
             if stop_now or self._stop_flag():
                 status = "stopped"
             elif outcomes and all(o.status == "ok" for o in outcomes):
@@ -287,6 +299,12 @@ class SessionController(QObject):
                 self.runStarted.emit(item[1])
             elif kind == "finished":
                 self.runFinished.emit(item[1])
+            elif kind == "added":
+                self.runsAdded.emit(list(item[1]))
+            elif kind == "certainty":
+                self.certaintyChanged.emit(item[1])
+            elif kind == "repeats":
+                self.repeatsEnded.emit(item[1])
             elif kind == "failed":
                 self.failed.emit(item[1])
             elif kind == "end":

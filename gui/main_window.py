@@ -210,6 +210,11 @@ class MainWindow(ConfigsMixin, SessionsMixin, OutputsMixin, QMainWindow):
             Qt.TextElideMode.ElideRight,
         )
         self.statusBar().addWidget(self.status_label, 1)
+        # "verdict certainty ±3.1% (target ±2%, 2 runs per side)" while repeats run, then why
+        # they stopped; empty for a session without a comparison
+        self.certainty_label = QLabel(self)
+        self.certainty_label.setObjectName("certainty")
+        self.statusBar().addPermanentWidget(self.certainty_label)
         self.store_label = QLabel(self)
         self.store_label.setObjectName("muted")
         self.statusBar().addPermanentWidget(self.store_label)
@@ -264,6 +269,9 @@ class MainWindow(ConfigsMixin, SessionsMixin, OutputsMixin, QMainWindow):
         c.runStarted.connect(self._on_started)
         c.batch.connect(self._on_batch)
         c.runFinished.connect(self._on_finished)
+        c.runsAdded.connect(self._on_runs_added)
+        c.certaintyChanged.connect(self._on_certainty)
+        c.repeatsEnded.connect(self._on_repeats_ended)
         c.sessionFinished.connect(self._on_session_finished)
         c.failed.connect(self._on_failed)
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._system_scheme_changed)

@@ -17,6 +17,7 @@ from gui.adapter import Batch, PhaseChange, error_lines, window_point
 from gui.rundata import SAMPLE_FIELDS, SessionData, phase_code
 from profiler.colors import label_of
 from profiler.protocol import Event
+from profiler.repeats import StopRecord
 from profiler.session import RunInfo, RunOutcome, store_for
 from profiler.store import SessionRow, StoredRun, StoredSession
 
@@ -35,6 +36,8 @@ class StoredView:
     table: Batch
     outcomes: list[RunOutcome]
     logs: dict[int, list[str]] = field(default_factory=dict)
+    # why auto repeats stopped, in one sentence; "" for fixed repeats and older stores
+    repeats: str = ""
 
     @property
     def frameworks(self) -> list[str]:
@@ -147,6 +150,7 @@ def view_of(stored: StoredSession) -> StoredView:
         table=table,
         outcomes=outcomes,
         logs=logs,
+        repeats=_repeats_text(stored.repeats),
     )
 
 
@@ -189,3 +193,10 @@ def _log_lines(run: StoredRun) -> list[str]:
     if run.error and run.status != "ok":
         lines.append(f"[frameduel] run {run.status}: {run.error}")
     return lines
+
+
+def _repeats_text(repeats: dict[str, Any] | None) -> str:
+    if not repeats:
+        return ""
+    record = StopRecord.from_json(repeats)
+    return record.describe() if record.mode == "auto" else ""

@@ -217,6 +217,18 @@ class RunsModel(QAbstractTableModel):
         self._by_id = {info.run_id: i for i, info in enumerate(runs)}
         self.endResetModel()
 
+    def add_runs(self, runs: list[RunInfo]) -> None:
+        """Append runs planned while the session runs (a round of auto repeats)."""
+        new = [info for info in runs if info.run_id not in self._by_id]
+        if not new:
+            return
+        first = len(self.rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+        for info in new:
+            self._by_id[info.run_id] = len(self.rows)
+            self.rows.append(RunRow(info))
+        self.endInsertRows()
+
     def row_of(self, run_id: int) -> int | None:
         """The row index of a run, or None."""
         return self._by_id.get(run_id)

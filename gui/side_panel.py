@@ -128,8 +128,11 @@ def describe_config(config: Config) -> str:
     extras: list[str] = [t.precision] if t.precision != "fp32" else []
     if t.compile:
         extras.append("compiled")
-    if config.run.repeats > 1:
-        extras.append(f"{config.run.repeats} repeats")
+    repeats = config.run.repeats
+    if repeats == "auto" and len(config.frameworks) > 1:
+        extras.append(f"repeats until ±{config.run.target_ci * 100:g}%")
+    elif isinstance(repeats, int) and repeats > 1:
+        extras.append(f"{repeats} repeats")
     return (
         f"{describe_model(config.model)}\n"
         f"batch {t.batch_size} · {t.steps} steps ({t.warmup_steps} warm-up)\n"

@@ -24,6 +24,7 @@ from gui.rundata import SessionData
 from gui.side_panel import LoadedConfig, describe_config
 from profiler.colors import label_of
 from profiler.config import Config
+from profiler.repeats import Certainty, StopRecord
 from profiler.session import RunInfo, RunOutcome
 
 
@@ -219,6 +220,7 @@ class SessionsMixin:
         self.dashboard.set_live(True)
         self.runs_table.runs.set_runs([])
         self.log_pane.reset([])
+        self.certainty_label.setText("")
         self._session_name = config.name
         self._shown_session_id = None
         self.side.summary.setText(describe_config(config))
@@ -271,6 +273,24 @@ class SessionsMixin:
         self.runs_table.runs.set_runs(runs)
         self.log_pane.reset(runs)
         self.summary.refresh()
+
+    def _on_runs_added(self, runs: list[RunInfo]) -> None:
+        """Another round of auto repeats: its runs join the dashboard, table and log."""
+        self.dashboard.add_runs(runs)
+        self.runs_table.runs.add_runs(runs)
+        self.log_pane.add_runs(runs)
+
+    def _on_certainty(self, certainty: Certainty) -> None:
+        self.certainty_label.setText(certainty.describe()[0].upper() + certainty.describe()[1:])
+        self.certainty_label.setToolTip(
+            "The widest 95% interval of the speed ratios so far (the run is the unit), and the "
+            "target (run.target_ci). Auto repeats stop when every ratio is within the target, "
+            "with at least 3 runs per framework, or at run.max_repeats / run.budget_s."
+        )
+
+    def _on_repeats_ended(self, record: StopRecord) -> None:
+        if record.mode == "auto":
+            self.certainty_label.setText(record.describe())
 
     def _on_started(self, run: RunInfo) -> None:
         self.runs_table.runs.run_started(run)
@@ -392,6 +412,7 @@ class SessionsMixin:
         self._shown_session_id = view.session_id
         self.tabs.setCurrentWidget(self.dashboard)
         self._set_status(f"Showing stored session {view.title}: {view.status}")
+        self.certainty_label.setText(view.repeats)
         self._refresh_controls()
         self.sessionShown.emit(view.session_id)
 

@@ -77,7 +77,7 @@ class ScreenshotTaker:
     def start(self, steps: int) -> None:
         """Run the demo (both frameworks) for ``steps`` steps."""
         self.session += 1
-        config = load_config(DEMO).with_overrides(steps=steps)
+        config = load_config(DEMO).with_overrides(steps=steps, repeats=1)
         self.window.run_config(config, str(DEMO))
 
     def _on_started(self, run: RunInfo) -> None:

@@ -61,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--name", help="the session's name with --cmd and no config")
     r.add_argument("--frameworks", help="comma-separated subset, e.g. torch,tensorflow")
     r.add_argument("--steps", type=int, help="override train.steps")
+    r.add_argument(
+        "--repeats", metavar="N|auto", help="override run.repeats (runs per framework, or auto)"
+    )
     r.add_argument("--store", help="SQLite store (default: $FRAMEDUEL_STORE or XDG data dir)")
     r.add_argument("--report", metavar="OUT", help="write a report (.pdf, .html, .json, .csv)")
     r.add_argument("--json", metavar="OUT.json", help="write the JSON summary ('-': stdout)")
@@ -228,7 +231,12 @@ def _gui(args: argparse.Namespace) -> int:
     return code
 
 
-def _load(path: str, frameworks: str | None = None, steps: int | None = None) -> Config:
+def _load(
+    path: str,
+    frameworks: str | None = None,
+    steps: int | None = None,
+    repeats: str | None = None,
+) -> Config:
     from profiler.config import FRAMEWORKS, ConfigError, apply_overrides, load_config
 
     config = load_config(path)
@@ -243,14 +251,24 @@ def _load(path: str, frameworks: str | None = None, steps: int | None = None) ->
             )
     if steps is not None and steps <= 0:
         raise BadInput(f"--steps must be a positive number of steps, not {steps}")
+    runs: int | str | None = repeats
+    if repeats is not None and repeats != "auto":
+        runs = _runs(repeats)
     try:
-        return apply_overrides(config, path, steps=steps, frameworks=names)
+        return apply_overrides(config, path, steps=steps, frameworks=names, repeats=runs)
     except ConfigError as exc:
         if exc.field.startswith("frameworks"):
             raise BadInput(f"--frameworks {frameworks}: {exc.message}") from None
         if exc.field.startswith("train"):
             raise BadInput(f"--steps {steps}: {exc.field}: {exc.message}") from None
         raise BadInput(f"{path}: with the overrides, {exc.field}: {exc.message}") from None
+
+
+def _runs(repeats: str) -> int:
+    """``--repeats N`` as a number of runs per framework (1 to 100)."""
+    if not repeats.isdigit() or not 1 <= int(repeats) <= 100:
+        raise BadInput(f"--repeats must be auto or a number of runs from 1 to 100, not {repeats}")
+    return int(repeats)
 
 
 def _script_config(args: argparse.Namespace) -> Config:
@@ -279,6 +297,8 @@ def _script_config(args: argparse.Namespace) -> Config:
     base["run"] = {**base.get("run", {}), "commands": commands}
     if args.steps is not None:
         base.setdefault("train", {})["steps"] = args.steps
+    if args.repeats is not None:
+        base["run"]["repeats"] = args.repeats if args.repeats == "auto" else _runs(args.repeats)
     try:
         return Config.model_validate(base, context={"base_dir": base_dir})
     except ValueError as exc:
@@ -338,7 +358,7 @@ def _run(args: argparse.Namespace) -> int:
     elif args.config is None:
         raise BadInput("run: give a CONFIG, or your own scripts with --cmd FW=COMMAND")
     else:
-        config = _load(args.config, args.frameworks, args.steps)
+        config = _load(args.config, args.frameworks, args.steps, args.repeats)
     if args.report == "-":
         raise BadInput("--report writes a file; for JSON on stdout use --json -")
     if args.json not in (None, "-") and Path(args.json).suffix.lower() != ".json":

@@ -165,10 +165,11 @@ def apply_overrides(
     *,
     steps: int | None = None,
     frameworks: Iterable[str] | None = None,
+    repeats: int | str | None = None,
 ) -> Config:
     """``config.with_overrides(...)``, its errors raised as a ConfigError naming the field."""
     try:
-        return config.with_overrides(steps=steps, frameworks=frameworks)
+        return config.with_overrides(steps=steps, frameworks=frameworks, repeats=repeats)
     except ValidationError as exc:
         raise _config_error(exc, source, {}) from None
 

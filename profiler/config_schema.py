@@ -414,6 +414,9 @@ class TrainConfig(_Strict):
     # false: a loss that becomes NaN or infinite fails the run ("loss diverged at step N");
     # true: the run goes on and records null losses (to time a run that is known to diverge)
     allow_nonfinite_loss: bool = False
+    # step: FrameDuel's loop around each framework's own step; fit: TensorFlow trains with
+    # Keras's model.fit (the other frameworks keep their step: they have no fit)
+    loop: Literal["step", "fit"] = "step"
 
     @model_validator(mode="after")
     def _steps(self) -> TrainConfig:
@@ -428,7 +431,23 @@ class TrainConfig(_Strict):
 class RunConfig(_Strict):
     """How the runs are executed and measured."""
 
-    repeats: Annotated[int, Field(ge=1, le=100)] = 1
+    # auto: repeat (A B, B A, ...) until every speed ratio is known to within target_ci, or
+    # max_repeats / budget_s is reached; an integer runs exactly that many per framework
+    repeats: Annotated[int, Field(ge=1, le=100)] | Literal["auto"] = "auto"
+    target_ci: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.02
+    max_repeats: Annotated[int, Field(ge=1, le=100)] = 10
+    budget_s: Annotated[float, Field(gt=0.0, le=MAX_TIMEOUT_S)] | None = None
+
+    @field_validator("repeats", mode="before")
+    @classmethod
+    def _repeats(cls, value: Any) -> Any:
+        # one message for both spellings instead of pydantic's two union errors
+        if value == "auto" or (
+            isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 100
+        ):
+            return value
+        raise ValueError("must be auto or a number of runs per framework (1 to 100)")
+
     timeout_s: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_S)] | None = None
     sample_hz: Annotated[float, Field(ge=1.0, le=50.0)] = 10.0
     cooldown_s: Annotated[float, Field(ge=0.0, le=3600.0)] = 0.0
@@ -540,6 +559,8 @@ class Config(_Strict):
             raise FieldError(
                 "train.precision", "fp16 needs a CUDA device; on the CPU use bf16 or fp32"
             )
+        if self.train.loop == "fit":
+            _check_fit(self)
         if isinstance(self.model, CustomModel):
             _check_builders(Path(self.model.module), self.frameworks)
         if isinstance(self.model, GPTModel) and self.train.loss != "cross_entropy":
@@ -579,7 +600,7 @@ class Config(_Strict):
         steps: int | None = None,
         frameworks: Iterable[str] | None = None,
         batch_size: int | None = None,
-        repeats: int | None = None,
+        repeats: int | str | None = None,
         threads: int | None = None,
         device: str | None = None,
     ) -> Config:
@@ -639,6 +660,23 @@ def _resolve(value: str, info: ValidationInfo, follow_links: bool = True) -> Pat
         base = (info.context or {}).get("base_dir")
         path = (Path(base) if base is not None else Path.cwd()) / path
     return path.resolve() if follow_links else Path(os.path.normpath(path))
+
+
+def _check_fit(config: Config) -> None:
+    """``train.loop: fit`` is Keras's model.fit: it needs TensorFlow and Keras's own update."""
+    if "tensorflow" not in config.frameworks:
+        raise FieldError(
+            "train.loop",
+            "fit is Keras's model.fit and applies to tensorflow only; add tensorflow to "
+            "frameworks or use loop: step",
+        )
+    opt = config.train.optimizer
+    if opt.weight_decay and opt.name != "adamw":
+        raise FieldError(
+            "train.loop",
+            f"fit runs Keras's own {opt.name} update, whose weight decay is decoupled, not "
+            "PyTorch's L2: use optimizer adamw, weight_decay 0, or loop: step",
+        )
 
 
 def _check_builders(module: Path, frameworks: Iterable[str]) -> None:

@@ -16,6 +16,7 @@ from rich.table import Table
 from profiler.colors import color_of, label_of
 from profiler.config import Config
 from profiler.protocol import Event
+from profiler.repeats import Certainty
 from profiler.sampler import Sample
 from profiler.session import ComparisonSession, RunInfo, RunOptions, RunOutcome
 from profiler.store import Store, StoreError
@@ -29,7 +30,7 @@ class ProgressListener:
         self.console = console
         self.live = console.is_terminal
         self._lock = threading.Lock()
-        self._names = {r.run_id: _run_name(r) for r in runs}
+        self._names: dict[int, str] = {}
         self._phase: dict[int, str] = {}
         self._speed: dict[int, str] = {}
         self.progress = Progress(
@@ -40,12 +41,33 @@ class ProgressListener:
             console=console,
             disable=not self.live,
         )
-        self._tasks: dict[int, TaskID] = {
-            r.run_id: self.progress.add_task(
-                self._names[r.run_id], total=r.total_steps, phase="queued", speed=""
-            )
-            for r in runs
-        }
+        self._tasks: dict[int, TaskID] = {}
+        self._certainty: TaskID | None = None
+        self.runs_added(runs)
+
+    def runs_added(self, runs: list[RunInfo]) -> None:
+        """A bar per run (auto repeats add a round at a time)."""
+        with self._lock:
+            for r in runs:
+                self._names[r.run_id] = _run_name(r)
+                self._tasks[r.run_id] = self.progress.add_task(
+                    self._names[r.run_id], total=r.total_steps, phase="queued", speed=""
+                )
+
+    def certainty_changed(self, certainty: Certainty) -> None:
+        """A live row with the verdict's certainty so far and the target, and the same line
+        printed above the bars after every round (kept in the scrollback)."""
+        text = certainty.describe()
+        with self._lock:
+            if self._certainty is None:
+                self._certainty = self.progress.add_task(
+                    text, total=None, phase="", speed="", start=False
+                )
+            else:
+                self.progress.update(self._certainty, description=text)
+        if self.live:
+            self.progress.console.print(text, highlight=False)
+        self._say(text)
 
     def _say(self, text: str) -> None:
         """Print a line of rich markup; user and child text in it went through ``literal``."""
@@ -111,8 +133,16 @@ def run_headless(
     runs = session.prepare()
     listener = ProgressListener(console, runs)
     session.listener = listener
+    planned = f"{len(runs)} run(s)"
+    if session.auto:
+        planned = (
+            f"repeats until every speed ratio is within ±{config.run.target_ci * 100:g}% "
+            f"(at most {config.run.max_repeats} per framework"
+            + (f", {config.run.budget_s:g} s" if config.run.budget_s is not None else "")
+            + ")"
+        )
     console.print(
-        f"FrameDuel: [bold]{literal(config.name)}[/] — {len(runs)} run(s), "
+        f"FrameDuel: [bold]{literal(config.name)}[/] — {planned}, "
         f"session {session.session_id} in {literal(store.path)}",
         highlight=False,
     )
@@ -137,6 +167,8 @@ def run_headless(
     assert session.session_id is not None
     model = build_report(store.load(session.session_id))
     _print_summary(console, model)
+    if model.repeats is not None and model.repeats.mode == "auto":
+        console.print(model.repeats.describe(), highlight=False)
     if json_out == "-":  # machine-readable on stdout; everything else is on stderr
         from profiler.report import render_text
 

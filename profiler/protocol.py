@@ -125,6 +125,8 @@ _FIELDS: dict[str, dict[str, tuple[_Check, bool, bool]]] = {
         "loss": (_NUMBER, False, True),
         "samples": (_COUNT, False, True),
         "mfu": (_NUMBER, False, True),
+        "minor_faults": (_COUNT, False, True),
+        "major_faults": (_COUNT, False, True),
     },
     "memory": {
         "allocator_bytes": (_COUNT, False, True),

@@ -15,69 +15,40 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from profiler.config import Config
 from profiler.describe import architecture, param_mismatch
 from profiler.environment import machine_environment
 from profiler.launcher import WORKER_MODULE, ChildProcess, describe_exit
+from profiler.listener import NullListener, RunInfo, RunOutcome, SessionListener
 from profiler.nvml import GpuMonitor, device_index
 from profiler.paths import cache_dir_for
 from profiler.protocol import Event
 from profiler.quality import QualityTracker
+from profiler.repeats import (
+    PLANNED,
+    STOPPED,
+    Certainty,
+    StopRecord,
+    certainty,
+    round_order,
+    steady_step_times_ms,
+    stop_reason,
+)
 from profiler.sampler import ProcessTreeSampler, Sample, SamplerThread
-from profiler.store import Store
+from profiler.store import Store, StoredEvent
 
-
-@dataclass(frozen=True)
-class RunInfo:
-    """A planned run: its store id, framework, repeat number and position in the session."""
-
-    run_id: int
-    framework: str
-    repeat: int
-    seq: int
-    total_steps: int
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    """How a run ended: status is ok, failed, timeout or stopped."""
-
-    run_id: int
-    framework: str
-    status: str
-    error: str | None
-    exit_code: int | None
-
-
-class SessionListener(Protocol):
-    """What a session tells its observers; ``t`` is seconds since the session started."""
-
-    def run_started(self, run: RunInfo) -> None: ...
-    def run_event(self, run_id: int, t: float, event: Event) -> None: ...
-    def run_sample(self, run_id: int, t: float, sample: Sample) -> None: ...
-    def run_log(self, run_id: int, t: float, line: str) -> None: ...
-    def run_finished(self, outcome: RunOutcome) -> None: ...
-
-
-class NullListener:
-    """A listener that ignores everything."""
-
-    def run_started(self, run: RunInfo) -> None:
-        """Ignore."""
-
-    def run_event(self, run_id: int, t: float, event: Event) -> None:
-        """Ignore."""
-
-    def run_sample(self, run_id: int, t: float, sample: Sample) -> None:
-        """Ignore."""
-
-    def run_log(self, run_id: int, t: float, line: str) -> None:
-        """Ignore."""
-
-    def run_finished(self, outcome: RunOutcome) -> None:
-        """Ignore."""
+__all__ = [
+    "ComparisonSession",
+    "NullListener",
+    "RunInfo",
+    "RunOptions",
+    "RunOutcome",
+    "SessionListener",
+    "device_index",
+    "store_for",
+]
 
 
 @dataclass(frozen=True)
@@ -135,9 +106,24 @@ class ComparisonSession:
         self.expected_params = (
             None if config.model.family == "script" else architecture(config).param_count()
         )
+        # Each finished run's steady-state step times (ms), for the verdict's certainty.
+        self._steady: dict[str, list[Any]] = {fw: [] for fw in config.frameworks}
+        self.stop_record: StopRecord | None = None
+
+    @property
+    def auto(self) -> bool:
+        """Whether repeats stop when certain (``run.repeats: auto`` with two or more
+        frameworks); one framework has no ratio to be certain of and runs once."""
+        return self.config.run.repeats == "auto" and len(self.config.frameworks) > 1
+
+    def _planned_rounds(self) -> int:
+        repeats = self.config.run.repeats
+        return 1 if repeats == "auto" else repeats
 
     def prepare(self) -> list[RunInfo]:
-        """Check the store, record the session and plan its runs (repeats interleaved A B A B)."""
+        """Check the store, record the session and plan its runs: rounds of one run per
+        framework, the order reversed every other round (A B, B A, ...). With auto repeats only
+        the first round is planned; later rounds are added while the session runs."""
         self.store.check_writable()
         if self._gpu is None:
             self._gpu = GpuMonitor(device_index(self.config.device))
@@ -148,40 +134,112 @@ class ComparisonSession:
         self.session_id = self.store.create_session(
             self.config.name, self.config.model_dump(mode="json"), self.config_path, env
         )
-        seq = 0
-        for repeat in range(self.config.run.repeats):
-            for fw in self.config.frameworks:
-                run_id = self.store.create_run(self.session_id, seq, fw, repeat)
-                self.runs.append(RunInfo(run_id, fw, repeat, seq, self.config.train.steps))
-                seq += 1
+        for repeat in range(self._planned_rounds()):
+            self._plan_round(repeat)
         return list(self.runs)
 
+    def _plan_round(self, repeat: int) -> list[RunInfo]:
+        assert self.session_id is not None
+        added = []
+        for fw in round_order(self.config.frameworks, repeat):
+            seq = len(self.runs)
+            run_id = self.store.create_run(self.session_id, seq, fw, repeat)
+            info = RunInfo(run_id, fw, repeat, seq, self.config.train.steps)
+            self.runs.append(info)
+            added.append(info)
+        return added
+
     def run(self) -> list[RunOutcome]:
-        """Run every planned run in order; returns their outcomes. Blocks until done or stopped."""
+        """Run the planned runs round by round (adding rounds while auto repeats are not yet
+        certain); returns their outcomes. Blocks until done or stopped."""
         if self.session_id is None:
             self.prepare()
         assert self.session_id is not None
         outcomes: list[RunOutcome] = []
+        reason = PLANNED
+        current: Certainty | None = None
         try:
-            for info in self.runs:
-                if outcomes and self.options.cooldown_s > 0:
-                    self._stop.wait(self.options.cooldown_s)
+            repeat = 0
+            while repeat < len(self.runs) // len(self.config.frameworks):
+                round_runs = [r for r in self.runs if r.repeat == repeat]
+                for info in round_runs:
+                    outcomes.append(self._run_or_skip(info, first=not outcomes))
+                repeat += 1
                 if self._stop.is_set():
-                    outcome = RunOutcome(
-                        info.run_id, info.framework, "stopped", "not started", None
-                    )
-                    self.store.update_run(info.run_id, status="stopped", error="not started")
-                else:
-                    outcome = self._run_one(info)
-                outcomes.append(outcome)
-                self.listener.run_finished(outcome)
+                    # fixed rounds go on, so every planned run is marked as not started
+                    reason = STOPPED
+                    if self.auto:
+                        break
+                    continue
+                current = self._update_certainty()
+                if not self.auto:
+                    continue
+                ended = self._next_round(repeat, outcomes, current)
+                if ended is not None:
+                    reason = ended
+                    break
+                self.listener.runs_added(self._plan_round(repeat))
         finally:
             if self._gpu is not None:
                 self._gpu.close()
             if not self.store.failed.is_set():
+                self._record_stop(reason if not self._stop.is_set() else STOPPED, current)
                 status = "stopped" if self._stop.is_set() else _session_status(outcomes)
                 self.store.finish_session(self.session_id, status)
         return outcomes
+
+    def _run_or_skip(self, info: RunInfo, *, first: bool) -> RunOutcome:
+        if not first and self.options.cooldown_s > 0:
+            self._stop.wait(self.options.cooldown_s)
+        if self._stop.is_set():
+            outcome = RunOutcome(info.run_id, info.framework, "stopped", "not started", None)
+            self.store.update_run(info.run_id, status="stopped", error="not started")
+        else:
+            outcome = self._run_one(info)
+        self.listener.run_finished(outcome)
+        return outcome
+
+    def _update_certainty(self) -> Certainty | None:
+        """The verdict's certainty after a round, told to the listener (None: nothing to
+        compare, a single framework)."""
+        if len(self.config.frameworks) < 2:
+            return None
+        found = certainty(self.config.frameworks, self._steady, self.config.run.target_ci)
+        if self.auto or self._planned_rounds() > 1:  # a single pass has nothing to converge
+            self.listener.certainty_changed(found)
+        return found
+
+    def _next_round(
+        self, done: int, outcomes: list[RunOutcome], current: Certainty | None
+    ) -> str | None:
+        """Why auto repeats end after ``done`` rounds, or None to run another round."""
+        if self._stop.is_set():  # stopped while the certainty was being told
+            return STOPPED
+        return stop_reason(
+            rounds_done=done,
+            failed=any(o.status != "ok" for o in outcomes),
+            certainty=current,
+            max_repeats=self.config.run.max_repeats,
+            budget_s=self.config.run.budget_s,
+            elapsed_s=time.monotonic() - self.t0,
+        )
+
+    def _record_stop(self, reason: str, current: Certainty | None) -> None:
+        assert self.session_id is not None
+        run = self.config.run
+        ok: dict[str, int] = {fw: len(self._steady[fw]) for fw in self.config.frameworks}
+        self.stop_record = StopRecord(
+            mode="auto" if self.auto else "fixed",
+            reason=reason,
+            rounds=len({r.repeat for r in self.runs}),
+            runs_per_side=ok,
+            target_ci=run.target_ci,
+            max_repeats=run.max_repeats if self.auto else None,
+            budget_s=run.budget_s if self.auto else None,
+            elapsed_s=time.monotonic() - self.t0,
+            certainty=current,
+        )
+        self.store.set_session_repeats(self.session_id, self.stop_record.to_json())
 
     def stop(self) -> None:
         """Stop the session: kill the running child's whole tree and skip the rest."""
@@ -204,10 +262,19 @@ class ComparisonSession:
         }
         store, listener = self.store, self.listener
 
+        # what the verdict's certainty needs of this run: its windows, and the CPU samples that
+        # tell which windows other processes disturbed
+        windows: list[StoredEvent] = []
+        seen: list[tuple[float, float, tuple[float, ...]]] = []
+
         def on_event(event: Event) -> None:
             t = self._rel(event.t)
             state["events"] += 1
-            if event.kind == "done":
+            if event.kind == "window":
+                windows.append(StoredEvent(t, event.kind, dict(event.payload)))
+                if event.get("phase") == "measure":
+                    state["measured"] += 1
+            elif event.kind == "done":
                 state["done"] = True
             elif event.kind == "model":
                 mismatch = param_mismatch(
@@ -215,8 +282,6 @@ class ComparisonSession:
                 )
                 if mismatch is not None:
                     state["warnings"].append(mismatch)
-            elif event.kind == "window" and event.get("phase") == "measure":
-                state["measured"] += 1
             elif event.kind == "error":
                 state["error"] = event.payload
             store.add_event(run_id, t, event.kind, event.payload)
@@ -242,6 +307,7 @@ class ComparisonSession:
             quality.add(sample)
             peak["rss_mib"] = max(peak["rss_mib"], sample.rss_mib)
             store.add_sample(run_id, (t, *sample.row()), sample.cpu_per_core)
+            seen.append((t, sample.cpu_percent, sample.cpu_per_core))
             listener.run_sample(run_id, t, sample)
 
         cache = cache_dir_for(self.store.path)
@@ -315,6 +381,10 @@ class ComparisonSession:
                 "environment": child.recorded_environment(),
             },
         )
+        if status == "ok":
+            self._steady[info.framework].append(
+                steady_step_times_ms(run_id, info.framework, windows, seen)
+            )
         return RunOutcome(run_id, info.framework, status, error, code)
 
     def _launch_failed(self, info: RunInfo, started: float, exc: Exception) -> RunOutcome:

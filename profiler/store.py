@@ -119,6 +119,9 @@ class StoredSession:
     config: dict[str, Any]
     env: dict[str, Any]
     runs: list[StoredRun]
+    # how the repeats went and why they stopped (profiler.repeats.StopRecord as JSON); None
+    # for a store older than schema 3 or a session that never finished
+    repeats: dict[str, Any] | None = None
 
 
 def _now_iso() -> str:
@@ -227,6 +230,13 @@ class Store:
         held = self._held.pop(session_id, None)
         if held is not None:
             held.release()
+
+    def set_session_repeats(self, session_id: int, repeats: dict[str, Any]) -> None:
+        """Record how the session's repeats went and why they stopped."""
+        with self._lock, self._conn:
+            self._conn.execute(
+                "UPDATE sessions SET repeats_json=? WHERE id=?", (json.dumps(repeats), session_id)
+            )
 
     def create_run(self, session_id: int, seq: int, framework: str, repeat: int) -> int:
         """Record a pending run and return its id."""
@@ -464,7 +474,7 @@ class Store:
         with self._reader() as conn:
             row = conn.execute(
                 "SELECT id, name, created_at, status, config_path, config_json, env_json,"
-                " owner_pid FROM sessions WHERE id=?",
+                " owner_pid, repeats_json FROM sessions WHERE id=?",
                 (session_id,),
             ).fetchone()
             if row is None:
@@ -526,6 +536,7 @@ class Store:
             config=self._json(row[5], f"session {row[0]}'s config"),
             env=self._json(row[6], f"session {row[0]}'s environment"),
             runs=runs,
+            repeats=self._json(row[8], f"session {row[0]}'s repeats") if row[8] else None,
         )
 
     def _json(self, text: Any, what: str) -> Any:

@@ -14,7 +14,8 @@ import urllib.parse
 from pathlib import Path
 
 # History: 1 = first version; 2 = samples gain GPU temperature, SM clock, energy counter,
-# throttle reasons, system memory and per-core CPU; 3 = sessions gain the user's tags and note.
+# throttle reasons, system memory and per-core CPU; 3 = sessions gain the user's tags and note,
+# and repeats_json (how auto repeats went and why they stopped).
 SCHEMA_VERSION = 3
 MIN_FREE_BYTES = 64 * 1024 * 1024
 # "FrDl": marks a SQLite file as a FrameDuel store (PRAGMA application_id).
@@ -45,6 +46,7 @@ _MIGRATIONS: dict[int, list[str]] = {
     3: [
         "ALTER TABLE sessions ADD COLUMN tags TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE sessions ADD COLUMN note TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE sessions ADD COLUMN repeats_json TEXT",
     ],
 }
 

@@ -24,6 +24,7 @@ threads: 1
 model: {family: mlp, input_dim: 20, hidden: [16], num_classes: 4}
 data: {kind: synthetic, samples: 256}
 train: {batch_size: 16, steps: 40, warmup_steps: 5}
+run: {repeats: 1}
 """
 
 

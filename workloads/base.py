@@ -26,6 +26,7 @@ import time
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Generic, TypeVar
 
+from workloads.allocator import allocator_settings, page_faults
 from workloads.architectures import CustomSpec
 from workloads.custom import declared_params
 from workloads.data import Batch, make_batches, training_data
@@ -157,10 +158,22 @@ class Workload(ABC, Generic[LossT]):
             "pipeline": spec.pipeline,
             "window_steps": spec.window_steps,
             "cpus_available": available_cpus(),
+            "train_loop": self.loop_name(),
+            "allocator": allocator_settings(),
         }
         emitter.emit("env", settings=jsonable({**common, **self.settings()}))
         emitter.emit("phase", name="build", state="end")
+        self.train_loop(emitter)
+        allocated, peak = self.memory()
+        emitter.emit("memory", allocator_bytes=allocated, allocator_peak_bytes=peak)
 
+    def loop_name(self) -> str:
+        """What drives the steps, as the report labels it (``train.loop``)."""
+        return "step"
+
+    def train_loop(self, emitter: EventEmitter) -> None:
+        """(Compile,) warm up and measure: the phases and windows every framework reports."""
+        spec = self.spec
         start = 0
         if spec.compile:
             emitter.emit("phase", name="compile", state="start")
@@ -172,8 +185,6 @@ class Workload(ABC, Generic[LossT]):
         first = max(start, spec.warmup_steps)
         window = self.measure_window(spec.steps - first)
         self._run_phase(emitter, "measure", first, spec.steps, window)
-        allocated, peak = self.memory()
-        emitter.emit("memory", allocator_bytes=allocated, allocator_peak_bytes=peak)
 
     def _check_custom_params(self, emitter: EventEmitter, params: int) -> None:
         """Warn when a custom model's count differs from the one its module declares."""
@@ -221,6 +232,7 @@ class Workload(ABC, Generic[LossT]):
         step = start
         while step < stop:
             end = min(step + window, stop)
+            faults = page_faults()
             t0 = time.perf_counter()
             loss = self.train_step(step % n_batches)
             if step == 0:
@@ -231,21 +243,48 @@ class Workload(ABC, Generic[LossT]):
                 loss = self.train_step(i % n_batches)
             value = self.sync(loss)
             seconds = time.perf_counter() - t0
-            steps = end - step
-            event: dict[str, Any] = {
-                "phase": phase,
-                "step": end,
-                "steps": steps,
-                "seconds": seconds,
-                "loss": value,
-                "samples": steps * self.spec.batch_size,
-            }
-            if self._peak is not None and self._flops_per_step is not None:
-                event["mfu"] = self._flops_per_step * steps / seconds / self._peak
-            emitter.emit("window", **event)
-            self._check_loss(value, end)
-            self._last_step_s = seconds / steps
+            self.emit_window(
+                emitter,
+                phase,
+                start=step,
+                end=end,
+                seconds=seconds,
+                loss=value,
+                faults_before=faults,
+            )
             step = end
+
+    def emit_window(
+        self,
+        emitter: EventEmitter,
+        phase: str,
+        *,
+        start: int,
+        end: int,
+        seconds: float,
+        loss: float,
+        faults_before: tuple[int, int] | None,
+    ) -> None:
+        """One ``window`` event for steps ``start`` to ``end`` - 1, with the page faults taken
+        since ``faults_before`` (read just before the window's first step)."""
+        steps = end - start
+        event: dict[str, Any] = {
+            "phase": phase,
+            "step": end,
+            "steps": steps,
+            "seconds": seconds,
+            "loss": loss,
+            "samples": steps * self.spec.batch_size,
+        }
+        faults_after = page_faults()
+        if faults_before is not None and faults_after is not None:
+            event["minor_faults"] = faults_after[0] - faults_before[0]
+            event["major_faults"] = faults_after[1] - faults_before[1]
+        if self._peak is not None and self._flops_per_step is not None:
+            event["mfu"] = self._flops_per_step * steps / seconds / self._peak
+        emitter.emit("window", **event)
+        self._check_loss(loss, end)
+        self._last_step_s = seconds / steps
 
     def _check_loss(self, loss: float, step: int) -> None:
         """Fail the run on a NaN/inf loss unless the config allows it. Only the loss a window

@@ -74,6 +74,8 @@ class WorkloadSpec:
     data_kind: Literal["synthetic", "npz"] = "synthetic"
     data_path: str | None = None
     pipeline: Pipeline = "resident"
+    # step: FrameDuel's loop around each framework's step; fit: Keras's model.fit (TensorFlow)
+    loop: Literal["step", "fit"] = "step"
     # train.window_steps left to FrameDuel: measure windows may grow to last MIN_WINDOW_S
     window_auto: bool = False
     # train.allow_nonfinite_loss: a NaN/inf loss is recorded instead of failing the run
@@ -134,6 +136,7 @@ def parse_spec(text: str) -> WorkloadSpec:
         data_kind="npz" if kind == "npz" else "synthetic",
         data_path=path if kind == "npz" else None,
         pipeline=_choice(data.get("pipeline", "resident"), _PIPELINES, "config.data.pipeline"),
+        loop=_choice(train.get("loop", "step"), ("step", "fit"), "config.train.loop"),
         config=cfg,
     )
     if spec.data_kind == "synthetic" and spec.samples is None:

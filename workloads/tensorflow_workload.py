@@ -3,7 +3,9 @@
 The step is what ``keras.Model.train_step`` does on the TensorFlow backend (GradientTape, then
 ``optimizer.apply_gradients``), written out so the shared loop, not ``fit``, decides when the host
 waits for the device. With ``compile`` the step is ``tf.function(jit_compile=True)`` (XLA), as
-``model.compile(jit_compile=True)`` makes it. Imported only by the worker, inside the child.
+``model.compile(jit_compile=True)`` makes it. With ``train.loop: fit`` Keras's own ``model.fit``
+drives the steps instead (``workloads.tensorflow_fit``). Imported only by the worker, inside the
+child.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from workloads import custom
 from workloads.architectures import CustomSpec, ModelSpec
 from workloads.base import Workload
 from workloads.data import Batch, stacked
+from workloads.emitter import EventEmitter
 from workloads.tensorflow_models import attention_implementation, build_model, trainable_count
 from workloads.weights import ModelWeights
 
@@ -88,10 +91,11 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
     def build(self, weights: ModelWeights | None, batches: list[Batch]) -> None:
         """Build the model (and a float32 twin for the parity loss), loss, optimizer, data."""
         spec = self.spec
+        self._batches = batches
         with tf.device(self._tf_device):
             self._build_models(weights)
             self._parity_batch = (tf.identity(batches[0].x), tf.identity(batches[0].y))
-            if spec.pipeline == "resident":
+            if spec.pipeline == "resident" and spec.loop == "step":
                 resident = [(tf.identity(b.x), tf.identity(b.y)) for b in batches]
         # Keras's SGD and Adam apply weight decay decoupled (AdamW's rule); PyTorch's add it to
         # the gradient (L2). The step does the latter, so both frameworks train alike.
@@ -100,7 +104,12 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
         # Keras's Adam squares an IndexedSlices gradient (an embedding's) slice by slice before
         # the rows of a repeated token are summed: v gets sum(g^2), not (sum g)^2. Dense
         # gradients, as PyTorch's nn.Embedding has, give the Adam rule in both frameworks.
-        self._densify = builtin and spec.optimizer in ("adam", "adamw")
+        self._densify = builtin and spec.optimizer in ("adam", "adamw") and spec.loop == "step"
+        if spec.loop == "fit":
+            # Keras's own train_step runs: no L2 term (the config refuses weight decay with
+            # sgd/adam for fit) and Keras's sparse embedding gradients
+            self._l2 = 0.0
+            return
         self._step = tf.function(self._train_step, jit_compile=False)
         if spec.pipeline == "resident":
             self._run_step = lambda i: self._step(*resident[i])
@@ -130,6 +139,20 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
         if spec.precision == "fp16":
             self.optimizer = keras.optimizers.LossScaleOptimizer(self.optimizer, **_LOSS_SCALE)
         self.optimizer.build(self.model.trainable_variables)
+
+    def loop_name(self) -> str:
+        """``step`` (FrameDuel's tf.function step) or ``fit`` (Keras's ``model.fit``)."""
+        return self.spec.loop
+
+    def train_loop(self, emitter: EventEmitter) -> None:
+        """The shared loop, or one ``model.fit`` call cut into the same phases and windows."""
+        if self.spec.loop != "fit":
+            super().train_loop(emitter)
+            return
+        from workloads.tensorflow_fit import run_fit
+
+        with tf.device(self._tf_device):
+            run_fit(self, emitter, self._batches)
 
     def compile(self) -> None:
         """The step as ``tf.function(jit_compile=True)``: XLA, as ``compile(jit_compile=True)``."""
@@ -220,7 +243,7 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
             "device_name": self.device_name() or "cpu",
             "cuda_version": tf.sysconfig.get_build_info().get("cuda_version"),
             "tf32": tf.config.experimental.tensor_float_32_execution_enabled(),
-            "execution": "tf.function(jit_compile=True)" if self.spec.compile else "tf.function",
+            "execution": _execution(self.spec.loop, self.spec.compile),
             "jit_compile": self.spec.compile,
             "compiler": "XLA" if self.spec.compile else None,
             "xla_flags": os.environ.get("TF_XLA_FLAGS"),
@@ -236,7 +259,7 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
             "gpu_memory": "memory growth" if self._memory_growth else None,
             "input_pipeline": (
                 "tf.data from_tensor_slices.batch(drop_remainder).repeat.prefetch(AUTOTUNE)"
-                if self.spec.pipeline == "native"
+                if self.spec.pipeline == "native" or self.spec.loop == "fit"
                 else "resident tensors"
             ),
             "keras_version": keras.__version__,
@@ -261,6 +284,12 @@ def _attention(model: ModelSpec) -> dict[str, str]:
     """``{"attention": how}`` for a family with attention blocks; empty otherwise."""
     how = None if isinstance(model, CustomSpec) else attention_implementation(model)
     return {} if how is None else {"attention": how}
+
+
+def _execution(loop: str, jit: bool) -> str:
+    if loop == "fit":
+        return f"keras Model.fit (compile(jit_compile={jit}), verbose=0)"
+    return "tf.function(jit_compile=True)" if jit else "tf.function"
 
 
 def _optimizer_settings(optimizer: Any) -> dict[str, Any]:

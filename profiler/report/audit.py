@@ -48,8 +48,12 @@ RELEVANT: frozenset[str] = frozenset(
         "optimizer.weight_decay",
         "optimizer.betas",
         "optimizer.eps",
+        "allocator.malloc",
     }
 )
+# Allocator variables (``allocator.env.MALLOC_ARENA_MAX`` ...) are relevant too: the children
+# share one environment, so a difference means someone set them for one framework only.
+RELEVANT_PREFIXES: tuple[str, ...] = ("allocator.env.",)
 # Rows shown first, in this order; every other setting follows in the order first seen.
 ORDER: tuple[str, ...] = (
     "framework_version",
@@ -74,6 +78,10 @@ ORDER: tuple[str, ...] = (
     "deterministic",
     "onednn",
     "window_steps",
+    "train_loop",
+    "allocator.malloc",
+    "minor_faults_per_step",
+    "major_faults_per_step",
 )
 ALIASES: dict[str, str] = {
     "optimizer.learning_rate": "optimizer.lr",
@@ -163,12 +171,25 @@ def _run_settings(run: RunSummary) -> dict[str, Any]:
         "params": run.params,
         "parity_loss": run.parity_loss,
         "device": run.device,
+        # measured, not set: shown beside the allocator settings that explain them, never a
+        # mismatch (frameworks allocate differently by design)
+        "minor_faults_per_step": _rounded(run.minor_faults_per_step),
+        "major_faults_per_step": _rounded(run.major_faults_per_step),
     }
     flat.update(flatten(run.settings or {}))
     for pair, (first, second) in PAIRS.items():
         if pair not in flat and first in flat and second in flat:
             flat[pair] = [flat.pop(first), flat.pop(second)]
     return {k: v for k, v in flat.items() if k not in SKIPPED}
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def is_relevant(key: str) -> bool:
+    """Whether a difference in this setting makes the comparison unfair."""
+    return key in RELEVANT or key.startswith(RELEVANT_PREFIXES)
 
 
 def build_audit(frameworks: Sequence[str], runs: Sequence[RunSummary]) -> Audit:
@@ -196,7 +217,7 @@ def build_audit(frameworks: Sequence[str], runs: Sequence[RunSummary]) -> Audit:
             if len(distinct := _distinct([one.get(key) for one in s], rtol)) > 1
         }
         across = _distinct(list(values.values()), rtol)
-        relevant = key in RELEVANT
+        relevant = is_relevant(key)
         mismatch = relevant and (len(across) > 1 or bool(repeats))
         rows.append(AuditRow(key, values, relevant, mismatch, repeats))
     return Audit(tuple(frameworks), tuple(rows))

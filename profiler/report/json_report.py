@@ -29,6 +29,11 @@ Schema history (``schema_version``):
    windows_disturbed, disturbed_left_out, large_cut and other_cpu_percent_median; a run whose
    steady-state cut left out more than 20% of its windows has steady_state false. Series'
    window_used leaves out disturbed windows too; series gain other_cpu_percent per window.
+   New ``repeats`` (null for sessions stored before schema 3): mode (auto or fixed), reason
+   (certain, budget, stopped, failed, planned), rounds, runs_per_side, target_ci, max_repeats,
+   budget_s, elapsed_s, half_width (the widest speed interval's relative half-width) and ratios
+   (per framework pair: ratio, low, high, half_width, runs_baseline, runs_other, method). Runs
+   gain minor_faults_per_step and major_faults_per_step; settings gain train_loop and allocator.
 """
 
 from __future__ import annotations
@@ -105,6 +110,7 @@ def to_dict(report: Report, *, include_series: bool = False) -> dict[str, Any]:
         "comparisons": [dataclasses.asdict(c) for c in report.comparisons],
         "parity": dataclasses.asdict(report.parity),
         "fairness": _fairness(report),
+        "repeats": None if report.repeats is None else report.repeats.to_json(),
     }
     if include_series:
         out["series"] = [_series_dict(s) for s in report.series]

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from profiler.repeats import StopRecord
 from profiler.report.audit import Audit, AuditRow, build_audit
 from profiler.report.compare import (
     COMPARED_METRICS,
@@ -61,6 +62,8 @@ __all__ = [
 # per-framework statistics; comparisons for every framework pair; the fairness audit;
 # 3 = run-level comparisons (Welch t on run medians, no significance with one run per side),
 # disturbed windows and the window accounting per run.
+# and repeats (how auto repeats went and why they stopped); runs gain minor/major
+# page faults per step; the audit gains train_loop, the allocator and page faults.
 REPORT_SCHEMA_VERSION = 3
 PARITY_TOLERANCE = 1e-4
 
@@ -100,6 +103,8 @@ class Report:
     parity: Parity
     audit: Audit
     series: tuple[RunSeries, ...] = field(repr=False)
+    # how the repeats went and why they stopped; None for sessions stored before it was kept
+    repeats: StopRecord | None = None
 
     @property
     def frameworks(self) -> tuple[str, ...]:
@@ -143,6 +148,7 @@ def build_report(session: StoredSession) -> Report:
         parity=_parity(summaries),
         audit=build_audit(frameworks, summaries),
         series=tuple(run_series(r, w) for r, w in zip(runs, windows, strict=True)),
+        repeats=StopRecord.from_json(session.repeats) if session.repeats else None,
     )
 
 

@@ -8,6 +8,7 @@ Speed figures come from the measure windows of the steady state (see ``events.me
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +38,7 @@ from profiler.report.events import (
     column as event_column,
 )
 from profiler.stats import describe, finite
-from profiler.store import StoredRun
+from profiler.store import StoredEvent, StoredRun
 
 __all__ = [
     "PHASES",
@@ -145,6 +146,9 @@ class RunSummary:
     drift: Drift
     warnings: tuple[str, ...]
     settings: dict[str, Any] | None
+    # page faults the child took per step over the used windows (getrusage, all its threads)
+    minor_faults_per_step: float | None = None
+    major_faults_per_step: float | None = None
 
 
 @dataclass(frozen=True)
@@ -339,7 +343,18 @@ def summarize_run(run: StoredRun, windows_: Measured | None = None) -> RunSummar
         drift=_drift(used),
         warnings=run_warnings(run),
         settings=settings,
+        minor_faults_per_step=_per_step(used.used, "minor_faults"),
+        major_faults_per_step=_per_step(used.used, "major_faults"),
     )
+
+
+def _per_step(used: Sequence[StoredEvent], key: str) -> float | None:
+    """A per-window count summed over the used windows, per step; None when not reported."""
+    counts = [num(e.payload.get(key)) for e in used]
+    if not used or any(c is None for c in counts):
+        return None
+    steps = float(sum(e.payload["steps"] for e in used))
+    return sum(c for c in counts if c is not None) / steps
 
 
 def _duration(bounds: tuple[float, float | None] | None) -> float | None:

@@ -9,10 +9,15 @@ import re
 from dataclasses import dataclass
 
 from profiler.colors import label_of
+from profiler.repeats import CERTAIN
 from profiler.report.audit import AuditRow
 from profiler.report.events import DISTURBED_CPU_PERCENT, MAX_QUIET_SHARE
 from profiler.report.formatting import fmt, fmt_ci, fmt_p, fmt_setting, run_header
 from profiler.report.model import Comparison, Report, RunSummary
+
+# Above this many minor page faults per step, the allocator is churning memory every step (a
+# steady loop on a warmed-up allocator takes about none: 0.5 per step in FrameDuel's workers).
+PAGE_FAULTS_PER_STEP_NOTE = 100.0
 
 TOPIC = {
     "steps_per_s": "Training speed",
@@ -288,6 +293,8 @@ def verdicts(report: Report) -> list[Verdict]:
         and c.significant is None
     )  # fmt: skip
     out += [Verdict(text[0].upper() + text[1:] + ".") for text in unjudged]
+    if report.repeats is not None and report.repeats.mode == "auto":
+        out.append(Verdict(report.repeats.describe(), warning=report.repeats.reason != CERTAIN))
     for (_, _, why), topics in uncomparable.items():
         listed = ", ".join(topics[:-1]) + (" or " if len(topics) > 1 else "") + topics[-1]
         out.append(Verdict(f"Cannot compare {listed}: {why}."))
@@ -298,8 +305,30 @@ def verdicts(report: Report) -> list[Verdict]:
             out.append(Verdict(text, warning=True))
     for row in report.audit.mismatches:
         out.append(Verdict(mismatch_sentence(report, row), warning=True))
+    loop = loop_sentence(report)
+    if loop:
+        out.append(Verdict(loop))
     out.append(Verdict(parity_sentence(report), warning=report.parity.ok is False))
     return out
+
+
+def loop_sentence(report: Report) -> str | None:
+    """Which framework trained with Keras's ``model.fit`` (``train.loop: fit``), if any."""
+    fit = [
+        fw
+        for fw in report.frameworks
+        if any(
+            r.framework == fw and (r.settings or {}).get("train_loop") == "fit" for r in report.runs
+        )
+    ]
+    if not fit:
+        return None
+    names = " and ".join(label_of(fw) for fw in fit)
+    return (
+        f"{names} trained with Keras's model.fit (train.loop: fit), the other frameworks with "
+        "their own step loop: the speed figures include fit's per-step sync, callbacks and "
+        "metrics, as most Keras users run it."
+    )
 
 
 def drift_sentence(run: RunSummary) -> str | None:
@@ -363,6 +392,13 @@ def run_quality(run: RunSummary) -> list[str]:
     steady-state check."""
     notes = list(run.warnings)
     notes += [n for n in (disturbed_sentence(run), drift_sentence(run)) if n]
+    faults = run.minor_faults_per_step
+    if faults is not None and faults > PAGE_FAULTS_PER_STEP_NOTE:
+        notes.append(
+            f"{faults:,.0f} minor page faults per step: the C allocator hands memory back to "
+            "the system and takes it again every step, which slows steps down (see the "
+            "README's 'What your own script may see')"
+        )
     return notes
 
 

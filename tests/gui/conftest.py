@@ -25,6 +25,7 @@ threads: 1
 model: {family: mlp, input_dim: 16, hidden: [8], num_classes: 3}
 data: {samples: 64}
 train: {batch_size: 8, steps: STEPS, warmup_steps: 5}
+run: {repeats: 1}
 """
 
 

@@ -271,7 +271,7 @@ def test_the_app_runs_your_own_scripts_from_a_config(
     config.write_text(
         "name: scripts\nframeworks: [torch, jax]\nmodel: {family: script}\n"
         "train: {steps: 60, warmup_steps: 10}\n"
-        "run: {commands: {torch: python train.py, jax: python train.py}}\n"
+        "run: {repeats: 1, commands: {torch: python train.py, jax: python train.py}}\n"
     )
     drop_and_wait(qtbot, window, [config])
     assert window.run_button.isEnabled()

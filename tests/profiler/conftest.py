@@ -21,7 +21,7 @@ def tiny_config(frameworks: list[str], steps: int = 5, **run: object) -> Config:
             "name": "tiny",
             "model": MLPModel(family="mlp", input_dim=4, hidden=[3], num_classes=2).model_dump(),
             "train": TrainConfig(steps=steps, warmup_steps=0, batch_size=8).model_dump(),
-            "run": {"sample_hz": 20, **run},
+            "run": {"sample_hz": 20, "repeats": 1, **run},
         }
     )
     return config.model_copy(update={"frameworks": frameworks})

@@ -20,7 +20,7 @@ seed: 3
 model: {family: mlp, input_dim: 12, hidden: [7], num_classes: 3}
 data: {kind: synthetic, samples: 64}
 train: {batch_size: 8, steps: 30, warmup_steps: 5, optimizer: {name: sgd, lr: 0.05, momentum: 0.9}}
-run: {sample_hz: 20}
+run: {sample_hz: 20, repeats: 1}
 """
 
 REQUIRED = {
@@ -121,6 +121,7 @@ def test_the_shipped_custom_example_is_fair_in_all_three_frameworks(tmp_path: Pa
     out_json = tmp_path / "r.json"
     res = frameduel(
         *("run", str(resources_dir() / "configs" / "custom-residual-mlp.yaml"), "--steps", "12"),
+        *("--repeats", "1"),
         *("--frameworks", "torch,tensorflow,jax", "--store", str(tmp_path / "s.sqlite3")),
         *("--json", str(out_json)),
     )
@@ -221,3 +222,54 @@ def test_a_relative_store_keeps_caches_beside_it_with_absolute_paths(
     assert recorded["KERAS_HOME"] == str(cache / "keras")
     assert recorded["TORCHINDUCTOR_CACHE_DIR"] == str(cache / "torchinductor")
     assert not (work / "runs" / "runs").exists()  # no caches nested under the child's folder
+
+
+@pytest.mark.slow
+def test_auto_repeats_print_the_certainty_and_why_they_stopped(tmp_path: Path) -> None:
+    config = tmp_path / "auto.yaml"
+    config.write_text(TINY.replace("repeats: 1", "repeats: auto, max_repeats: 1"))
+    out_json = tmp_path / "r.json"
+    res = frameduel(
+        *("run", str(config), "--frameworks", "torch,jax", "--store", str(tmp_path / "s.db")),
+        *("--json", str(out_json)),
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    said = " ".join(res.stderr.split())  # rich wraps long lines
+    assert "repeats until every speed ratio is within ±2% (at most 1 per framework)" in said
+    assert "verdict certainty unknown (target ±2%, 1 run per side, needs 3)" in said
+    assert "Repeats stopped at the limit of 1 repeat before the ±2% target" in said
+    data = json.loads(out_json.read_text())
+    assert data["repeats"]["reason"] == "budget"
+    assert data["repeats"]["runs_per_side"] == {"torch": 1, "jax": 1}
+
+
+@pytest.mark.slow
+def test_keras_fit_is_measured_and_labelled_in_the_audit(tmp_path: Path) -> None:
+    config = tmp_path / "fit.yaml"
+    config.write_text(TINY.replace("steps: 30,", "steps: 30, loop: fit,"))
+    out_json, out_html = tmp_path / "r.json", tmp_path / "r.html"
+    res = frameduel(
+        *("run", str(config), "--store", str(tmp_path / "s.db")),
+        *("--json", str(out_json), "--report", str(out_html)),
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    data = json.loads(out_json.read_text())
+    runs = {r["framework"]: r for r in data["runs"]}
+    assert runs["tensorflow"]["settings"]["execution"].startswith("keras Model.fit")
+    assert runs["tensorflow"]["steps_per_s"] > 0
+    rows = {row["key"]: row for row in data["fairness"]["settings"]}
+    assert rows["train_loop"]["values"] == {"torch": "step", "tensorflow": "fit"}
+    assert not rows["train_loop"]["mismatch"]  # an idiom, labelled, not an unfair setting
+    for fw in ("torch", "tensorflow"):
+        assert rows["minor_faults_per_step"]["values"][fw] is not None
+        assert str(rows["allocator.malloc"]["values"][fw]).startswith("glibc")
+    html = out_html.read_text()
+    assert "train_loop" in html and "keras Model.fit" in html
+    assert "TensorFlow trained with Keras" in html  # the verdict page says so
+    assert "model.fit (train.loop: fit), the other frameworks with their own step loop" in html
+
+
+def test_a_bad_repeats_override_is_refused(tiny: Path) -> None:
+    res = frameduel("run", str(tiny), "--repeats", "0")
+    assert res.returncode == 2
+    assert "--repeats must be auto or a number of runs from 1 to 100, not 0" in res.stderr

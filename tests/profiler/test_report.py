@@ -33,7 +33,8 @@ RUN_FIELDS = {
     "gpu_util_percent_mean", "gpu_mem_peak_mib", "gpu_power_w_mean", "gpu_temp_c_max",
     "allocator_peak_mib", "energy_j", "energy_source", "energy_per_1k_samples_j",
     "samples_per_s_per_w", "achieved_tflops", "peak_tflops", "mfu", "loss_first", "loss_last",
-    "steady_state", "drift", "warnings", "settings",
+    "steady_state", "drift", "warnings", "settings", "minor_faults_per_step",
+    "major_faults_per_step",
 }  # fmt: skip
 
 
@@ -372,7 +373,9 @@ def test_all_formats_render(tmp_path: Path) -> None:
     assert data["schema_version"] == 3
     assert data["generated_from"]["name"] == "demo-mlp"
     assert {"config", "environment", "runs", "statistics", "comparisons", "parity",
-            "fairness"} <= set(data)  # fmt: skip
+            "fairness", "repeats"} <= set(data)  # fmt: skip
+    assert data["repeats"] is None  # recorded without a session engine: no stop record
+    assert data["runs"][0]["minor_faults_per_step"] is None  # no window counted its faults
     assert all(set(run) == RUN_FIELDS for run in data["runs"])
     assert set(data["runs"][0]["phases_s"]) == {"import", "build", "compile", "warmup", "measure"}
     assert data["runs"][0]["gpu_util_percent_mean"] is None

@@ -28,7 +28,12 @@ def _report(store: Path) -> dict[str, object]:
 def test_the_shipped_pair_of_marked_scripts_is_measured_like_a_workload(tmp_path: Path) -> None:
     store = tmp_path / "s.sqlite3"
     res = frameduel(
-        "run", str(resources_dir() / "configs" / "own-scripts.yaml"), "--store", str(store)
+        "run",
+        str(resources_dir() / "configs" / "own-scripts.yaml"),
+        "--store",
+        str(store),
+        "--repeats",
+        "1",
     )
     assert res.returncode == 0, res.stderr[-3000:]
     report = _report(store)
@@ -68,7 +73,7 @@ def test_an_unmarked_command_is_measured_from_outside_and_a_failing_one_fails(
     busy = "python -c 'sum(i * i for i in range(3_000_000))'"
     res = frameduel(
         "run", "--cmd", f"torch={busy}", "--cmd", "jax=python -c 'raise SystemExit(3)'",
-        "--store", str(store), "--name", "unmarked",
+        "--store", str(store), "--name", "unmarked", "--repeats", "1",
     )  # fmt: skip
     assert res.returncode == 1, res.stderr[-2000:]
     report = _report(store)
