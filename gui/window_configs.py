@@ -352,7 +352,32 @@ class ConfigsMixin:
             self.framework_probe[fw] = info
         self.frameworks_info[python] = result
         self._refresh_controls()
+        self._say_when_nothing_can_run()
         self.frameworksProbed.emit(python)
+
+    def _say_when_nothing_can_run(self) -> None:
+        """Once every interpreter in use has answered: if none can run any framework, say so
+        on the window, with the fix (not only in the checkboxes' tooltips)."""
+        interpreters = {self._probed_pythons.get(fw, "") for fw in FRAMEWORKS}
+        if any(p not in self.frameworks_info for p in interpreters):
+            return
+        if any(
+            isinstance(info, dict) and info.get("available")
+            for info in self.framework_probe.values()
+        ):
+            return
+        self.banner.show_message(
+            "No framework can run: PyTorch, TensorFlow and JAX are all missing (or fail to "
+            "import) in the interpreters FrameDuel would use. Install one beside FrameDuel "
+            "(pip install 'frameduel[torch]'), or point FrameDuel at the environment that has it "
+            "in Settings ▸ Interpreters.",
+            "error",
+            "\n".join(
+                f"{fw}: {info.get('error') or 'not available'}"
+                for fw, info in self.framework_probe.items()
+                if isinstance(info, dict)
+            ),
+        )
 
 
 def _accept_as_copy(event: QDragMoveEvent | QDropEvent) -> bool:

@@ -286,3 +286,24 @@ def test_the_app_runs_your_own_scripts_from_a_config(
     for row in window.runs_table.runs.rows:
         assert window.dashboard.point_count(row.info.run_id, "samples_per_s") > 0
         assert window.dashboard.point_count(row.info.run_id, "cpu_percent") > 0
+
+
+def test_a_machine_where_no_framework_can_run_is_told_so_on_the_window(
+    make_window: WindowMaker, qtbot: QtBot, tmp_path: Path
+) -> None:
+    """Every interpreter set to a real virtualenv without any framework: the real probe runs
+    there, and the window says in words that nothing can run, and how to fix it."""
+    venv = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    bare = str(venv / "bin" / "python")
+    window = make_window(probe=default_probe)
+    with qtbot.waitSignal(window.frameworksProbed, timeout=TASK_TIMEOUT_MS):
+        pass
+    assert "No framework can run" not in window.banner.label.text()  # this machine has them
+    window.settings.pythons = {"torch": bare, "tensorflow": bare, "jax": bare}
+    with qtbot.waitSignal(window.frameworksProbed, timeout=TASK_TIMEOUT_MS):
+        window.probe_frameworks()
+    text = window.banner.label.text()
+    assert window.banner.isVisible() and "No framework can run" in text
+    assert "Settings ▸ Interpreters" in text and "pip install" in text
+    assert "torch" in window.banner.details
