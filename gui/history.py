@@ -50,14 +50,26 @@ HEADERS = (
     "Frameworks",
     "Result",
     "Status",
+    "Run all",
     "Tags",
     "Config file",
 )
 COL_STATUS = HEADERS.index("Status")
 COL_DURATION = HEADERS.index("Duration")
+COL_BATCH = HEADERS.index("Run all")
 Index = QModelIndex | QPersistentModelIndex
 SESSION_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SEARCH_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+def batch_text(batch: str) -> str:
+    """A stored Run all (``run-all <UTC time> <index>/<total>``) as ``2026-11-29 09:14, 2 of 5``;
+    the sessions of one Run all share the text before the comma."""
+    *name, position = batch.split(" ") if batch else [""]
+    index, _, total = position.partition("/")
+    if not name or not total:
+        return batch
+    return f"{local_time(name[-1].rstrip('Z') + '+00:00')}, {index} of {total}"
 
 
 def local_time(iso: str) -> str:
@@ -113,6 +125,7 @@ class SessionsModel(QAbstractTableModel):
             ", ".join(label_of(fw) for fw in order),
             self.headlines.get(s.id, ""),
             s.status,
+            batch_text(s.batch),
             ", ".join(s.tags),
             Path(s.config_path).name if s.config_path else "",
         )
@@ -132,6 +145,8 @@ class SessionsModel(QAbstractTableModel):
         ):
             return QBrush(QColor(self.status_colors[s.status]))
         if role == Qt.ItemDataRole.UserRole:  # sort keys: numbers sort as numbers
+            if col == COL_BATCH:  # one Run all's sessions together, in the order they ran
+                return f"{s.batch.rsplit(' ', 1)[0] if s.batch else ''}\t{s.id:015d}"
             return s.id if col != COL_DURATION else s.duration_s
         return None
 
@@ -139,6 +154,8 @@ class SessionsModel(QAbstractTableModel):
     def _tooltip(s: SessionRow, col: int) -> str:
         if HEADERS[col] in ("Name", "Tags") and s.note:
             return s.note
+        if HEADERS[col] == "Run all" and s.batch:
+            return "Sessions of one Run all share this time; sort by this column to group them"
         if HEADERS[col] == "Result":
             return "The fastest framework against the slowest, by median measured step time"
         return s.config_path or "no config file (run from a script)"

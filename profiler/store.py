@@ -72,6 +72,8 @@ class SessionRow:
     duration_s: float = math.nan  # from the session's start to its last run's end
     tags: tuple[str, ...] = ()
     note: str = ""
+    # the app's Run all this session was part of: "<batch id> <index>/<total>", else ""
+    batch: str = ""
 
 
 @dataclass(frozen=True)
@@ -384,7 +386,7 @@ class Store:
                 "SELECT s.id, s.name, s.created_at, s.status, s.config_path,"
                 " (SELECT group_concat(DISTINCT framework) FROM runs WHERE session_id = s.id),"
                 " (SELECT MAX(ended_t) FROM runs WHERE session_id = s.id), s.tags, s.note,"
-                " s.owner_pid FROM sessions s ORDER BY s.id DESC"
+                " s.owner_pid, s.env_json FROM sessions s ORDER BY s.id DESC"
             ).fetchall()
         return [
             SessionRow(
@@ -397,6 +399,7 @@ class Store:
                 math.nan if r[6] is None else float(r[6]),
                 split_tags(r[7]),
                 r[8],
+                _batch(r[10]),
             )
             for r in rows
         ]
@@ -547,6 +550,16 @@ class Store:
             raise StoreError(
                 f"{self.path}: {what} is not valid JSON ({exc}): the store is damaged"
             ) from None
+
+
+def _batch(env_json: str | None) -> str:
+    """``"<id> <index>/<total>"`` of the Run all a session belonged to (its environment's
+    ``run_all``), or "" (not part of one, or an unreadable environment: listing never fails)."""
+    try:
+        run_all = json.loads(env_json or "{}").get("run_all")
+        return f"{run_all['id']} {int(run_all['index'])}/{int(run_all['total'])}"
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return ""
 
 
 def split_tags(text: str | None) -> tuple[str, ...]:

@@ -210,3 +210,41 @@ def test_deleting_a_session_asks_first(
         window.history.delete_button.click()
 
     assert window.history.visible_ids() == [keep]
+
+
+def test_the_sessions_of_one_run_all_are_shown_and_sorted_together(
+    window: MainWindow, qtbot: QtBot, store_path: Path
+) -> None:
+    """Each session of a Run all records its batch (what the app's Run all stores, see
+    tests/gui/test_gui_day.py); History shows which Run all and which place, and sorting by that
+    column puts a batch's sessions together, in the order they ran."""
+    from PySide6.QtCore import Qt
+
+    from gui.history import COL_BATCH
+    from profiler.store import Store
+
+    alone = record_session(store_path, "alone")
+    batch_ids = []
+    store = Store(store_path)
+    try:
+        for i, name in enumerate(("first-of-two", "second-of-two"), start=1):
+            env = {"run_all": {"id": "run-all 2026-11-29T08:00:00Z", "index": i, "total": 2}}
+            sid = store.create_session(name, {"name": name}, None, env)
+            store.finish_session(sid, "ok")
+            batch_ids.append(sid)
+    finally:
+        store.close()
+    later = record_session(store_path, "later")
+    show_history(window, qtbot)
+    history = window.history
+    texts = {
+        history.model.index(r, 0).data(): history.model.index(r, COL_BATCH).data()
+        for r in range(history.model.rowCount())
+    }
+    assert texts[str(alone)] == "" and texts[str(later)] == ""
+    assert texts[str(batch_ids[0])].endswith(", 1 of 2")
+    assert texts[str(batch_ids[1])].endswith(", 2 of 2")
+    assert texts[str(batch_ids[0])].split(",")[0] == texts[str(batch_ids[1])].split(",")[0]
+    history.table.sortByColumn(COL_BATCH, Qt.SortOrder.DescendingOrder)
+    ids = history.visible_ids()
+    assert ids[:2] == [batch_ids[1], batch_ids[0]]  # the batch together, then the others
