@@ -15,6 +15,7 @@ pixel, ``decimate``), and while following the data the axes move in round steps 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,15 @@ REDRAW_MS = 250
 ZOOM_MS = 80
 HEADROOM = 0.03  # share of the x range kept free at the right while following
 AXIS_MODES = ("time", "launch", "step")  # the order Ctrl+T cycles through
+
+
+def sparse_log_labels(labels: list[str], values: list[float]) -> list[str]:
+    """``labels`` of log10 tick ``values``, kept at 1, 2 and 5 x 10^n only (others blank)."""
+    out = []
+    for label, value in zip(labels, values, strict=True):
+        mantissa = round(10 ** (value - math.floor(value)), 6)
+        out.append(label if mantissa in (1.0, 2.0, 5.0) else "")
+    return out
 
 
 class LiveDashboard(QWidget):
@@ -344,7 +354,17 @@ class LiveDashboard(QWidget):
         self.options[key].log = on
         if key == "step_time_ms":
             self.log_step_action.setChecked(on)
-        self.plots[key].getPlotItem().getAxis("left").setLogMode(False, on)
+        axis = self.plots[key].getPlotItem().getAxis("left")
+        axis.setLogMode(False, on)
+        # pyqtgraph labels every log tick (2..9 x 10^n too): on a small plot they overlap into a
+        # smudge. A log axis labels decades only when it spans several, else 1, 2 and 5 x 10^n;
+        # the other ticks keep their grid lines.
+        axis.setStyle(maxTextLevel=0 if on else 2)
+        if not hasattr(axis, "_frameduel_log_strings"):
+            axis._frameduel_log_strings = axis.logTickStrings  # type: ignore[attr-defined]
+            axis.logTickStrings = lambda values, scale, spacing, a=axis: sparse_log_labels(
+                a._frameduel_log_strings(values, scale, spacing), values
+            )
         self._refit(key)
 
     def set_smoothing(self, key: str, kind: str, window: int | None = None) -> None:

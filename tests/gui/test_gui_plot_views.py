@@ -96,12 +96,22 @@ def test_log_scale_of_the_apps_own_gives_sane_ranges_on_and_off(dash: LiveDashbo
     assert (low, high) == (0.5, 3.5)  # 10^0.5 ≈ 3 ms to 10^3.5 ≈ 3,000 ms: not 1e-200..1e200
     axis = dash.plots["step_time_ms"].getPlotItem().getAxis("left")
     assert axis.logMode
+    # Only decades (several decades shown), else 1, 2, 5 x 10^n carry text: pyqtgraph labels
+    # every 2..9 x 10^n, which overlapped on a small plot.
+    levels = axis.tickValues(low, high, 150)
+    labelled = [v for i, (_sp, vals) in enumerate(levels) if i <= axis.style["maxTextLevel"]
+                for v in vals]  # fmt: skip
+    assert labelled and all(float(v).is_integer() for v in labelled)
+    within_a_decade = [math.log10(m) for m in range(1, 10)]
+    texts = axis.tickStrings(within_a_decade, 1.0, 1.0)
+    shown = [m for m, text in zip(range(1, 10), texts, strict=True) if text]
+    assert shown == [1, 2, 5]
     ys = dash.curve(1, "step_time_ms").yData
     assert np.nanmax(ys) == pytest.approx(math.log10(2000.0))
 
     dash.set_log("step_time_ms", False)
     assert y_range(dash, "step_time_ms") == linear  # not pyqtgraph's leftover -200..250
-    assert not axis.logMode
+    assert not axis.logMode and axis.style["maxTextLevel"] == 2
     assert not dash.log_step_action.isChecked()
 
 
