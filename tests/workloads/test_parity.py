@@ -220,7 +220,8 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
 ]
 
 
-def _spec(model: dict[str, Any], optimizer: dict[str, Any], loss: str) -> dict[str, Any]:
+def parity_spec(model: dict[str, Any], optimizer: dict[str, Any], loss: str) -> dict[str, Any]:
+    """The worker spec of one parity case: a tiny fixed data set and training loop."""
     return config_spec(
         {
             "name": "parity",
@@ -242,18 +243,19 @@ def _spec(model: dict[str, Any], optimizer: dict[str, Any], loss: str) -> dict[s
 @pytest.fixture(scope="module")
 def probes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
     """Each framework's results for every case, the children running at once."""
-    specs = [_spec(m, o, loss) for _, m, o, loss in CASES]
+    specs = [parity_spec(m, o, loss) for _, m, o, loss in CASES]
     return probe_all(FRAMEWORKS, specs, tmp_path_factory.mktemp("parity"))
 
 
-def _rel(a: float, b: float) -> float:
+def rel_diff(a: float, b: float) -> float:
+    """|a - b| relative to the larger magnitude."""
     return abs(a - b) / max(abs(a), abs(b))
 
 
 @pytest.mark.parametrize("n", range(len(CASES)), ids=[c[0] for c in CASES])
 def test_same_params_as_the_formula(probes: dict[str, list[dict[str, Any]]], n: int) -> None:
     _, model, optimizer, loss = CASES[n]
-    analytic = parse_spec(json.dumps(_spec(model, optimizer, loss))).model.param_count()
+    analytic = parse_spec(json.dumps(parity_spec(model, optimizer, loss))).model.param_count()
     assert {fw: probes[fw][n]["params"] for fw in FRAMEWORKS} == dict.fromkeys(FRAMEWORKS, analytic)
 
 
@@ -263,13 +265,13 @@ def test_same_first_loss_and_first_updates(
     probes: dict[str, list[dict[str, Any]]], n: int, framework: str
 ) -> None:
     torch_run, other = probes["torch"][n], probes[framework][n]
-    assert _rel(torch_run["parity_loss"], other["parity_loss"]) < PARITY_RTOL
+    assert rel_diff(torch_run["parity_loss"], other["parity_loss"]) < PARITY_RTOL
     model = CASES[n][1]
     if not model.get("batch_norm") and model["family"] != "resnet":
         # no dropout, no batch statistics: the first training step's loss is the parity loss
         for run in (torch_run, other):
-            assert _rel(run["losses"][0], run["parity_loss"]) < 1e-6
+            assert rel_diff(run["losses"][0], run["parity_loss"]) < 1e-6
     for step, (a, b) in enumerate(zip(torch_run["losses"], other["losses"], strict=True)):
-        assert _rel(a, b) < TRAINED_RTOL, (step, a, b)
+        assert rel_diff(a, b) < TRAINED_RTOL, (step, a, b)
     # and training moved the loss, so agreement is not about unchanged weights
     assert torch_run["losses"][-1] != torch_run["losses"][0]

@@ -24,7 +24,14 @@ from typing import Any
 import pytest
 
 from tests.workloads.helpers import config_spec, probe_all, run_worker
-from tests.workloads.test_parity import FRAMEWORKS, OTHERS, PARITY_RTOL, STEPS, TRAINED_RTOL
+from tests.workloads.test_parity import (
+    FRAMEWORKS,
+    OTHERS,
+    PARITY_RTOL,
+    TRAINED_RTOL,
+    parity_spec,
+    rel_diff,
+)
 from workloads.spec import parse_spec
 
 pytestmark = pytest.mark.slow
@@ -128,40 +135,17 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
 ]
 
 
-def _spec(model: dict[str, Any], optimizer: dict[str, Any], loss: str) -> dict[str, Any]:
-    return config_spec(
-        {
-            "name": "parity",
-            "threads": 1,
-            "seed": 11,
-            "model": model,
-            "data": {"samples": 40},  # 5 batches of 8
-            "train": {
-                "batch_size": 8,
-                "steps": STEPS,
-                "warmup_steps": 1,
-                "loss": loss,
-                "optimizer": optimizer,
-            },
-        }
-    )
-
-
 @pytest.fixture(scope="module")
 def probes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
     """Each framework's results for every case, the children running at once."""
-    specs = [_spec(m, o, loss) for _, m, o, loss in CASES]
+    specs = [parity_spec(m, o, loss) for _, m, o, loss in CASES]
     return probe_all(FRAMEWORKS, specs, tmp_path_factory.mktemp("parity"))
-
-
-def _rel(a: float, b: float) -> float:
-    return abs(a - b) / max(abs(a), abs(b))
 
 
 @pytest.mark.parametrize("n", range(len(CASES)), ids=[c[0] for c in CASES])
 def test_same_params_as_the_formula(probes: dict[str, list[dict[str, Any]]], n: int) -> None:
     _, model, optimizer, loss = CASES[n]
-    analytic = parse_spec(json.dumps(_spec(model, optimizer, loss))).model.param_count()
+    analytic = parse_spec(json.dumps(parity_spec(model, optimizer, loss))).model.param_count()
     assert {fw: probes[fw][n]["params"] for fw in FRAMEWORKS} == dict.fromkeys(FRAMEWORKS, analytic)
 
 
@@ -171,15 +155,15 @@ def test_same_first_loss_and_first_updates(
     probes: dict[str, list[dict[str, Any]]], n: int, framework: str
 ) -> None:
     torch_run, other = probes["torch"][n], probes[framework][n]
-    assert _rel(torch_run["parity_loss"], other["parity_loss"]) < PARITY_RTOL
+    assert rel_diff(torch_run["parity_loss"], other["parity_loss"]) < PARITY_RTOL
     for run in (torch_run, other):
         # no dropout: the first training step's loss is the parity loss
-        assert _rel(run["losses"][0], run["parity_loss"]) < 1e-6
+        assert rel_diff(run["losses"][0], run["parity_loss"]) < 1e-6
     for step, (a, b) in enumerate(zip(torch_run["losses"], other["losses"], strict=True)):
-        assert _rel(a, b) < TRAINED_RTOL, (step, a, b)
+        assert rel_diff(a, b) < TRAINED_RTOL, (step, a, b)
     # training moved the loss well beyond the tolerance, so agreement is not about unchanged
     # weights
-    assert _rel(torch_run["losses"][-1], torch_run["losses"][0]) > 30 * TRAINED_RTOL
+    assert rel_diff(torch_run["losses"][-1], torch_run["losses"][0]) > 30 * TRAINED_RTOL
 
 
 def test_dropout_and_bf16_run_and_the_attention_kernel_is_recorded(tmp_path: Path) -> None:
@@ -232,4 +216,4 @@ def test_dropout_and_bf16_run_and_the_attention_kernel_is_recorded(tmp_path: Pat
         parity[framework] = event.get("parity_loss")
     for framework in OTHERS:
         # dropout is off and weights are float32 for the parity loss
-        assert _rel(parity["torch"], parity[framework]) < PARITY_RTOL
+        assert rel_diff(parity["torch"], parity[framework]) < PARITY_RTOL
