@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import statistics
 import sys
 import threading
 from pathlib import Path
@@ -202,34 +203,67 @@ def _fmt(value: Any, spec: str) -> str:
     return "—" if value is None else format(value, spec)
 
 
+def _value(run: dict[str, Any], key: str) -> Any:
+    value: Any = run
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+_SUMMARY_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("steps/s", "steps_per_s", ",.1f"),
+    ("samples/s", "samples_per_s", ",.0f"),
+    ("step time median (ms)", "step_time_ms.median", ".3f"),
+    ("step time p95 (ms)", "step_time_ms.p95", ".3f"),
+    ("time to first step (s)", "first_step_s", ".2f"),
+    ("peak RSS (MiB)", "rss_peak_mib", ",.0f"),
+    ("mean CPU %", "cpu_percent_mean", ".0f"),
+    ("params", "params", ",d"),
+    ("first loss", "loss_first", ".4f"),
+    ("last loss", "loss_last", ".4f"),
+)
+
+
 def _print_summary(console: Console, model: Any) -> None:
+    """A column per run; with repeats, a column per framework (the median over its ok runs),
+    so twenty runs never squeeze the table into ellipses."""
     from profiler.report.json_report import to_dict
 
     runs = to_dict(model)["runs"]
-    table = Table(title="Summary (measured phase)", title_justify="left")
-    table.add_column("metric")
+    groups: dict[str, list[dict[str, Any]]] = {}
     for run in runs:
-        name = f"[{color_of(run['framework'])}]{label_of(run['framework'])}[/]"
-        table.add_column(f"{name} #{run['repeat'] + 1}", justify="right")
-    rows: list[tuple[str, str, str]] = [
-        ("status", "status", "s"),
-        ("steps/s", "steps_per_s", ",.1f"),
-        ("samples/s", "samples_per_s", ",.0f"),
-        ("step time median (ms)", "step_time_ms.median", ".3f"),
-        ("step time p95 (ms)", "step_time_ms.p95", ".3f"),
-        ("time to first step (s)", "first_step_s", ".2f"),
-        ("peak RSS (MiB)", "rss_peak_mib", ",.0f"),
-        ("mean CPU %", "cpu_percent_mean", ".0f"),
-        ("params", "params", ",d"),
-        ("first loss", "loss_first", ".4f"),
-        ("last loss", "loss_last", ".4f"),
-    ]
-    for label, key, spec in rows:
+        groups.setdefault(run["framework"], []).append(run)
+    per_framework = any(len(g) > 1 for g in groups.values())
+    title = "Summary (measured phase" + (", median over ok runs)" if per_framework else ")")
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    columns: list[list[dict[str, Any]]] = (
+        list(groups.values()) if per_framework else [[r] for r in runs]
+    )
+    for group in columns:
+        fw = group[0]["framework"]
+        name = f"[{color_of(fw)}]{label_of(fw)}[/]"
+        head = (
+            f"{name} ({len(group)} runs)" if per_framework else f"{name} #{group[0]['repeat'] + 1}"
+        )
+        table.add_column(head, justify="right")
+    statuses = []
+    for group in columns:
+        counts: dict[str, int] = {}
+        for run in group:
+            counts[run["status"]] = counts.get(run["status"], 0) + 1
+        statuses.append(", ".join(f"{n} {s}" if per_framework else s for s, n in counts.items()))
+    table.add_row("status", *statuses)
+    for label, key, spec in _SUMMARY_ROWS:
         cells = []
-        for run in runs:
-            value: Any = run
-            for part in key.split("."):
-                value = value.get(part) if isinstance(value, dict) else None
-            cells.append(_fmt(value, spec))
+        for group in columns:
+            ok = [v for r in group if r["status"] == "ok" and (v := _value(r, key)) is not None]
+            if not per_framework:
+                cells.append(_fmt(_value(group[0], key), spec))
+            elif not ok:
+                cells.append("—")
+            else:
+                median = statistics.median(ok)
+                cells.append(_fmt(int(median) if spec.endswith("d") else median, spec))
         table.add_row(label, *cells)
     console.print(table)

@@ -273,3 +273,19 @@ def test_a_bad_repeats_override_is_refused(tiny: Path) -> None:
     res = frameduel("run", str(tiny), "--repeats", "0")
     assert res.returncode == 2
     assert "--repeats must be auto or a number of runs from 1 to 100, not 0" in res.stderr
+
+
+@pytest.mark.slow
+def test_with_repeats_the_end_table_has_a_column_per_framework(tiny: Path, tmp_path: Path) -> None:
+    """Twenty runs as twenty columns were all ellipses in an 80-column terminal: with repeats the
+    table shows each framework once, the median over its ok runs."""
+    store = tmp_path / "s.sqlite3"
+    res = frameduel("run", str(tiny), "--store", str(store), "--repeats", "2", "--json", "-")
+    assert res.returncode == 0, res.stderr[-2000:]
+    said = res.stderr
+    assert "median over ok runs" in said
+    assert "PyTorch (2 runs)" in said and "TensorFlow (2 runs)" in said
+    assert "2 ok" in said
+    runs = json.loads(res.stdout)["runs"]
+    torch_params = {r["params"] for r in runs if r["framework"] == "torch"}
+    assert f"{torch_params.pop():,}" in said
