@@ -6,6 +6,7 @@ The root conftest sets Qt offscreen and fails tests that leave child processes b
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -62,6 +63,11 @@ def no_session_threads_left() -> Iterator[None]:
         t.join(timeout=10.0)
     alive = [t.name for t in threads if t.is_alive()]
     assert not alive, f"threads left running: {alive}"
+    # The test's widgets are gone from Python's view now: collect their reference cycles here,
+    # on the GUI thread and outside any Qt slot. Left to chance, a later test's worker thread
+    # collected them, and freeing Qt objects there deadlocked against the GUI thread (Qt's
+    # object mutex vs the GIL: a CI run hung in test_gui_history).
+    gc.collect()
 
 
 ConfigMaker = Callable[..., Path]
