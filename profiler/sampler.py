@@ -131,20 +131,29 @@ class ProcessTreeSampler:
             self._next_refresh = now + (self._churn_refresh_s if churning else self._refresh_s)
         rss = 0
         threads = 0
+        alive = 0
         cpu_s: dict[int, tuple[float, float]] = {}
         for pid, proc in list(self._procs.items()):
             try:
                 with proc.oneshot():
                     t = proc.cpu_times()
                     cpu_s[pid] = (t.user + t.system, t.children_user + t.children_system)
+                    # A zombie keeps its CPU times until reaped but reports 0 bytes and 0
+                    # threads: counting those would draw a dead run as "zero memory".
+                    if proc.status() == psutil.STATUS_ZOMBIE:
+                        continue
                     rss += proc.memory_info().rss
                     threads += proc.num_threads()
+                    alive += 1
             except psutil.Error:
                 self._procs.pop(pid, None)
         cpu = self._cpu_percent(cpu_s, time.monotonic())
         if not self._procs:
             # The tree is gone: "no measurement", not "zero memory".
             return Sample(t=now, cpu_percent=math.nan, rss_mib=math.nan, threads=0)
+        if not alive:
+            # Only zombies left: they may still be credited CPU, but have no memory to measure.
+            return Sample(t=now, cpu_percent=cpu, rss_mib=math.nan, threads=0)
         return Sample(t=now, cpu_percent=cpu, rss_mib=rss / 2**20, threads=threads)
 
     def _cpu_percent(self, cpu_s: dict[int, tuple[float, float]], clock: float) -> float:
