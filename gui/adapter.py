@@ -251,15 +251,10 @@ class SessionController(QObject):
                 session.stop()
             q.put(("planned", session.prepare()))
             session_id = session.session_id if session.session_id is not None else -1
-            outcomes = session.run()
+            session.run()
             if session.stop_record is not None:
                 q.put(("repeats", session.stop_record))
-            if stop_now or self._stop_flag():
-                status = "stopped"
-            elif outcomes and all(o.status == "ok" for o in outcomes):
-                status = "ok"
-            else:
-                status = "failed" if outcomes else "empty"
+            status = session.status or "failed"  # the engine's, derived once
         except Exception as exc:  # the GUI must hear about any failure, in words
             q.put(("failed", _describe_failure(exc)))
         finally:

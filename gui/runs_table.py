@@ -89,6 +89,7 @@ STATUS_ROLES = {
     "running": "accent",
     "finishing": "accent",
     "interrupted": "warn",
+    "not run": "warn",
 }
 Index = QModelIndex | QPersistentModelIndex
 
@@ -282,9 +283,9 @@ class RunsModel(QAbstractTableModel):
         row.error = outcome.error if outcome.status != "ok" else None
         if outcome.status == "ok":
             row.phase = "finished"
-        elif outcome.status == "stopped" and outcome.error == "not started":
+        elif outcome.status == "not run":
             row.phase = "not started"
-            row.error = "stopped before this run started"
+            row.error = outcome.error or "the session ended before this run started"
         else:  # where it ended, not as if it still were there ("importing" after a crash)
             row.phase = f"ended in {PHASE_NOUNS[row.phase]}" if row.phase in PHASE_NOUNS else "—"
         self._changed(outcome.run_id)

@@ -37,6 +37,8 @@ from profiler.repeats import (
     stop_reason,
 )
 from profiler.sampler import ProcessTreeSampler, Sample, SamplerThread
+from profiler.session_guard import GuardedListener
+from profiler.status import FAILED, INTERRUPTED, NOT_RUN, OK, RUNNING, session_status
 from profiler.store import Store, StoredEvent
 
 __all__ = [
@@ -94,9 +96,10 @@ class ComparisonSession:
         )
         self.store = store
         self.config_path = config_path
-        self.listener: SessionListener = listener or NullListener()
+        self.listener = listener or NullListener()
         self._gpu = gpu
         self._stop = threading.Event()
+        self._stop_why = "stopped by the user"
         self._current: ChildProcess | None = None
         self._lock = threading.Lock()
         self.session_id: int | None = None
@@ -109,6 +112,28 @@ class ComparisonSession:
         # Each finished run's steady-state step times (ms), for the verdict's certainty.
         self._steady: dict[str, list[Any]] = {fw: [] for fw in config.frameworks}
         self.stop_record: StopRecord | None = None
+        # Each run's final outcome once it has one, and the run whose child is live; from them
+        # every planned run gets a true final status whatever ends the loop.
+        self._outcomes: dict[int, RunOutcome] = {}
+        self._running: RunInfo | None = None
+        # The session's final status, derived once (profiler.status.session_status) when run()
+        # ends; None until then.
+        self.status: str | None = None
+
+    @property
+    def listener(self) -> SessionListener:
+        """Who hears about the session; a listener that raises (a closed terminal) is cut off
+        and never stops the runs or their bookkeeping."""
+        return self._listener
+
+    @listener.setter
+    def listener(self, listener: SessionListener) -> None:
+        self._listener: GuardedListener = GuardedListener(listener)
+
+    @property
+    def listener_error(self) -> BaseException | None:
+        """What the listener raised, if it was cut off."""
+        return self._listener.error
 
     @property
     def auto(self) -> bool:
@@ -158,6 +183,7 @@ class ComparisonSession:
         outcomes: list[RunOutcome] = []
         reason = PLANNED
         current: Certainty | None = None
+        failure: BaseException | None = None
         try:
             repeat = 0
             while repeat < len(self.runs) // len(self.config.frameworks):
@@ -166,7 +192,7 @@ class ComparisonSession:
                     outcomes.append(self._run_or_skip(info, first=not outcomes))
                 repeat += 1
                 if self._stop.is_set():
-                    # fixed rounds go on, so every planned run is marked as not started
+                    # fixed rounds go on, so every planned run is marked as not run
                     reason = STOPPED
                     if self.auto:
                         break
@@ -179,23 +205,64 @@ class ComparisonSession:
                     reason = ended
                     break
                 self.listener.runs_added(self._plan_round(repeat))
+        except BaseException as exc:
+            failure = exc
+            raise
         finally:
             if self._gpu is not None:
                 self._gpu.close()
             if not self.store.failed.is_set():
+                self._settle(failure)
                 self._record_stop(reason if not self._stop.is_set() else STOPPED, current)
-                status = "stopped" if self._stop.is_set() else _session_status(outcomes)
-                self.store.finish_session(self.session_id, status)
+                self.status = session_status(
+                    (self._outcomes[r.run_id].status for r in self.runs),
+                    stopped=self._stop.is_set(),
+                )
+                self.store.finish_session(self.session_id, self.status)
         return outcomes
+
+    def _settle(self, failure: BaseException | None) -> None:
+        """Give every planned run without an outcome a true final one: the run the loop was in
+        when ``failure`` ended it failed (interrupted for Ctrl+C or an exit), runs never started
+        were not run. Stored, and told to the listener."""
+        for info in self.runs:
+            if info.run_id in self._outcomes:
+                continue
+            if self._running is not None and info.run_id == self._running.run_id:
+                if isinstance(failure, KeyboardInterrupt | SystemExit):
+                    status = INTERRUPTED
+                    error = f"FrameDuel was interrupted ({type(failure).__name__})"
+                else:
+                    what = f"{type(failure).__name__}: {failure}" if failure else "unknown"
+                    status, error = FAILED, f"FrameDuel's run loop failed: {what}"
+            else:
+                status = NOT_RUN
+                error = self._stop_why if self._stop.is_set() else "the session ended before it"
+                if failure is not None and not self._stop.is_set():
+                    error = f"the session ended early ({type(failure).__name__}: {failure})"
+            self._finish(info, RunOutcome(info.run_id, info.framework, status, error, None))
+
+    def _finish(self, info: RunInfo, outcome: RunOutcome) -> RunOutcome:
+        """Store and tell the final outcome of a run that _run_one did not finish itself."""
+        fields: dict[str, Any] = {"status": outcome.status, "error": outcome.error}
+        if self._running is not None and self._running.run_id == info.run_id:
+            fields["ended_t"] = self._rel(time.monotonic())
+            self._running = None
+        self.store.update_run(info.run_id, **fields)
+        self._outcomes[info.run_id] = outcome
+        self.listener.run_finished(outcome)
+        return outcome
 
     def _run_or_skip(self, info: RunInfo, *, first: bool) -> RunOutcome:
         if not first and self.options.cooldown_s > 0:
             self._stop.wait(self.options.cooldown_s)
         if self._stop.is_set():
-            outcome = RunOutcome(info.run_id, info.framework, "stopped", "not started", None)
-            self.store.update_run(info.run_id, status="stopped", error="not started")
-        else:
-            outcome = self._run_one(info)
+            outcome = RunOutcome(info.run_id, info.framework, NOT_RUN, self._stop_why, None)
+            return self._finish(info, outcome)
+        self._running = info
+        outcome = self._run_one(info)
+        self._outcomes[info.run_id] = outcome
+        self._running = None
         self.listener.run_finished(outcome)
         return outcome
 
@@ -241,8 +308,11 @@ class ComparisonSession:
         )
         self.store.set_session_repeats(self.session_id, self.stop_record.to_json())
 
-    def stop(self) -> None:
-        """Stop the session: kill the running child's whole tree and skip the rest."""
+    def stop(self, why: str = "stopped by the user") -> None:
+        """Stop the session: kill the running child's whole tree and skip the rest; ``why``
+        becomes the error of the runs it ends (a signal's name, say)."""
+        if not self._stop.is_set():
+            self._stop_why = why
         self._stop.set()
         with self._lock:
             if self._current is not None:
@@ -316,7 +386,8 @@ class ComparisonSession:
         started = time.monotonic()
         with self._lock:
             if self._stop.is_set():
-                return RunOutcome(run_id, info.framework, "stopped", "not started", None)
+                self.store.update_run(run_id, status=NOT_RUN, error=self._stop_why)
+                return RunOutcome(run_id, info.framework, NOT_RUN, self._stop_why, None)
             cold = None
             if train.compile and train.compile_cache == "cold":
                 # Each run compiles from scratch, as TensorFlow's XLA always does: a fresh cache.
@@ -348,7 +419,7 @@ class ComparisonSession:
             ProcessTreeSampler(child.pid), on_sample, self.config.run.sample_hz, self._gpu
         )
         try:
-            store.update_run(run_id, status="running", started_t=self._rel(started))
+            store.update_run(run_id, status=RUNNING, started_t=self._rel(started))
             listener.run_started(info)
             if self.options.sampling:
                 sampler.start()
@@ -420,7 +491,7 @@ class ComparisonSession:
         self, code: int, timed_out: bool, state: dict[str, Any], peak_rss_mib: float
     ) -> tuple[str, str | None]:
         if self._stop.is_set() and not state["done"]:
-            return "stopped", "stopped by the user"
+            return "stopped", self._stop_why
         if timed_out:
             return (
                 "timeout",
@@ -445,13 +516,7 @@ class ComparisonSession:
             return "failed", "the workload exited without finishing (no 'done' event)"
         if not state["measured"]:
             return "failed", "the workload finished without measuring anything (no measured window)"
-        return "ok", None
-
-
-def _session_status(outcomes: list[RunOutcome]) -> str:
-    if outcomes and all(o.status == "ok" for o in outcomes):
-        return "ok"
-    return "failed" if outcomes else "empty"
+        return OK, None
 
 
 def store_for(path: str | Path | None, *, read_only: bool = False) -> Store:

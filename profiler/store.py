@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from profiler.protocol import check_payload
+from profiler.status import INTERRUPTED, NOT_RUN, PENDING, RUNNING, session_status
 from profiler.store_locks import SessionLock, remove_stale_lock, session_alive
 from profiler.store_schema import (
     MIN_FREE_BYTES,
@@ -52,6 +53,10 @@ __all__ = [
     "StoredRun",
     "StoredSession",
 ]
+
+# What a run left behind by a recorder that died is told, when the store is next opened.
+RUN_INTERRUPTED = "FrameDuel stopped during the run"
+RUN_NEVER_STARTED = "FrameDuel stopped before this run started"
 
 _INSERT_SAMPLE = (
     f"INSERT INTO samples (run_id, {', '.join(SAMPLE_COLUMNS)}, cpu_cores) "
@@ -179,12 +184,40 @@ class Store:
                     dead,
                 )
                 conn.execute(
-                    "UPDATE runs SET status='interrupted', error='FrameDuel stopped during the run'"
-                    f" WHERE status IN ('running', 'pending') AND session_id IN ({marks})",
+                    f"UPDATE runs SET status='{INTERRUPTED}', error='{RUN_INTERRUPTED}'"
+                    f" WHERE status='{RUNNING}' AND session_id IN ({marks})",
+                    dead,
+                )
+                conn.execute(
+                    f"UPDATE runs SET status='{NOT_RUN}', error='{RUN_NEVER_STARTED}'"
+                    f" WHERE status='{PENDING}' AND session_id IN ({marks})",
                     dead,
                 )
             for sid in dead:
                 remove_stale_lock(self.path, sid)
+        self._heal_unsettled(conn)
+
+    def _heal_unsettled(self, conn: sqlite3.Connection) -> None:
+        """Finished sessions with a run still pending or running (older versions could leave
+        them so) are settled on disk as ``load`` reads them, so the list agrees with the report."""
+        found = conn.execute(
+            "SELECT DISTINCT s.id, s.status FROM sessions s JOIN runs r ON r.session_id = s.id"
+            f" WHERE s.status != '{RUNNING}' AND r.status IN ('{PENDING}', '{RUNNING}')"
+        ).fetchall()
+        for sid, status in found:
+            runs = [
+                StoredRun(rid, 0, "", 0, st, err, None, None, None, {})
+                for rid, st, err in conn.execute(
+                    "SELECT id, status, error FROM runs WHERE session_id=?", (sid,)
+                )
+            ]
+            settled = _settled(status, runs)
+            with conn:
+                conn.executemany(
+                    "UPDATE runs SET status=?, error=? WHERE id=?",
+                    [(r.status, r.error, r.id) for r in runs],
+                )
+                conn.execute("UPDATE sessions SET status=? WHERE id=?", (settled, sid))
 
     def check_writable(self) -> None:
         """Raise StoreError when the store's disk is (nearly) full or the file is read-only."""
@@ -502,9 +535,8 @@ class Store:
                     (session_id,),
                 )
             ]
+            status = _settled(status, runs)
             for run in runs:
-                if status == "interrupted" and run.status in ("running", "pending"):
-                    run.status, run.error = "interrupted", "FrameDuel stopped during the run"
                 run.events = [
                     _checked_event(t, kind, self._json(payload, f"an event of run {run.id}"))
                     for t, kind, payload in conn.execute(
@@ -550,6 +582,20 @@ class Store:
             raise StoreError(
                 f"{self.path}: {what} is not valid JSON ({exc}): the store is damaged"
             ) from None
+
+
+def _settled(status: str, runs: list[StoredRun]) -> str:
+    """A session no longer recording has no run still pending or running: such runs (left by a
+    recorder that died, or by older versions whose run loop could end without settling them)
+    read as interrupted or not run, and the session's status is derived again from its runs."""
+    if status == RUNNING or not any(r.status in (PENDING, RUNNING) for r in runs):
+        return status
+    for run in runs:
+        if run.status == RUNNING:
+            run.status, run.error = INTERRUPTED, RUN_INTERRUPTED
+        elif run.status == PENDING:
+            run.status, run.error = NOT_RUN, RUN_NEVER_STARTED
+    return INTERRUPTED if status == INTERRUPTED else session_status(r.status for r in runs)
 
 
 def _batch(env_json: str | None) -> str:

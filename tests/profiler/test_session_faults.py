@@ -88,7 +88,7 @@ def test_stop_kills_grandchildren_too(store: Store) -> None:
     session.listener = Listener()
     out = _by_framework(session.run())
     assert out["grandchildren"].status == "stopped"
-    assert out["ok"].status == "stopped" and out["ok"].error == "not started"
+    assert out["ok"].status == "not run" and out["ok"].error == "stopped by the user"
     assert len(pids) == 2
     for pid in pids:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
