@@ -41,11 +41,11 @@ def _wait_for_running(path: Path, proc: subprocess.Popen[bytes], deadline_s: flo
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         assert proc.poll() is None, "the CLI ended before its first run started"
-        with contextlib.suppress(StoreError):  # not yet created, or half-way
-            with Store(path, read_only=True) as store:
-                rows = store.sessions()
-                if rows and any(r.status == "running" for r in store.load(rows[0].id).runs):
-                    return
+        # not yet created, or half-way
+        with contextlib.suppress(StoreError), Store(path, read_only=True) as store:
+            rows = store.sessions()
+            if rows and any(r.status == "running" for r in store.load(rows[0].id).runs):
+                return
         time.sleep(0.1)
     raise AssertionError("no run started")
 
