@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,19 +55,17 @@ __all__ = [
 
 @dataclass(frozen=True)
 class RunOptions:
-    """How runs are launched, beyond the config.
+    """How runs are launched, beyond the config. What the config says (interpreters per
+    framework, the cooldown, the sample rate) is set on the config itself, through its one
+    override path (``profiler.config.apply_overrides``), never here.
 
-    ``pythons`` maps a framework to the interpreter of its own environment (teams keep PyTorch
-    and TensorFlow apart, with different CUDA stacks); ``cooldown_s`` is a pause between runs so
-    one run's heat and caches do not leak into the next; ``sampling`` False turns the sampler off
+    ``sampling`` False turns the sampler off
     (for the overhead benchmark); ``worker_module`` is the child's entry module; ``batch``
     (e.g. ``{"id": "...", "index": 3, "total": 5}``) marks a session started as part of a batch
     (the app's Run all), stored with the session's environment as ``run_all`` so the sessions of
     one batch can be found together.
     """
 
-    pythons: Mapping[str, str] = field(default_factory=dict)
-    cooldown_s: float = 0.0
     sampling: bool = True
     worker_module: str = WORKER_MODULE
     batch: Mapping[str, Any] = field(default_factory=dict)
@@ -87,13 +85,7 @@ class ComparisonSession:
         options: RunOptions | None = None,
     ) -> None:
         self.config = config
-        base = options or RunOptions()
-        # The config's run settings apply unless the caller (CLI flag, GUI setting) overrides.
-        self.options = replace(
-            base,
-            pythons={**{str(k): v for k, v in config.run.python.items()}, **base.pythons},
-            cooldown_s=base.cooldown_s or config.run.cooldown_s,
-        )
+        self.options = options or RunOptions()
         self.store = store
         self.config_path = config_path
         self.listener = listener or NullListener()
@@ -254,8 +246,9 @@ class ComparisonSession:
         return outcome
 
     def _run_or_skip(self, info: RunInfo, *, first: bool) -> RunOutcome:
-        if not first and self.options.cooldown_s > 0:
-            self._stop.wait(self.options.cooldown_s)
+        cooldown_s = self.config.run.cooldown_s
+        if not first and cooldown_s > 0:
+            self._stop.wait(cooldown_s)
         if self._stop.is_set():
             outcome = RunOutcome(info.run_id, info.framework, NOT_RUN, self._stop_why, None)
             return self._finish(info, outcome)
@@ -400,7 +393,9 @@ class ComparisonSession:
                     on_event=on_event,
                     on_garbage=on_garbage,
                     on_log=on_log,
-                    python=self.options.pythons.get(info.framework),
+                    python={str(k): v for k, v in self.config.run.python.items()}.get(
+                        info.framework
+                    ),
                     worker_module=self.options.worker_module,
                     cold_compile_dir=cold,
                 )
