@@ -251,11 +251,12 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     frameworks = None
     if args.frameworks is not None:
         frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
-    repeats: int | str | None = args.repeats
-    if repeats is not None and repeats != "auto":
-        if not repeats.lstrip("-").isdigit():
-            raise BadInput(f"--repeats {repeats}: must be auto or a number of runs per framework")
-        repeats = int(repeats)
+    text: str | None = args.repeats
+    repeats: int | str | None = text
+    if text is not None and text != "auto":
+        if not text.lstrip("-").isdigit():
+            raise BadInput(f"--repeats {text}: must be auto or a number of runs per framework")
+        repeats = int(text)
     return {
         "steps": args.steps,
         "frameworks": frameworks,
