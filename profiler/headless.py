@@ -19,6 +19,7 @@ from rich.table import Table
 
 from profiler.colors import color_of, label_of
 from profiler.config import Config
+from profiler.events import Phase, Window
 from profiler.protocol import Event
 from profiler.repeats import Certainty
 from profiler.sampler import Sample
@@ -97,14 +98,14 @@ class ProgressListener:
 
     def run_event(self, run_id: int, t: float, event: Event) -> None:
         """Phases move the label; windows move the bar."""
-        if event.kind == "phase" and event.get("state") == "start":
-            name = literal(event.get("name"))
+        data = event.data
+        if isinstance(data, Phase) and data.state == "start":
+            name = literal(data.name)
             self._update(run_id, phase=name)
             self._say(f"{self._names[run_id]}: {name} (t={t:.1f} s)")
-        elif event.kind == "window":
-            seconds = event.get("seconds") or 0.0
-            speed = f"{event.get('steps', 0) / seconds:,.0f} steps/s" if seconds > 0 else ""
-            self._update(run_id, completed=int(event.get("step", 0)), speed=speed)
+        elif isinstance(data, Window):
+            speed = f"{data.steps / data.seconds:,.0f} steps/s"
+            self._update(run_id, completed=data.step, speed=speed)
 
     def run_sample(self, run_id: int, t: float, sample: Sample) -> None:
         """Samples are not shown in the terminal."""

@@ -20,6 +20,17 @@ from typing import Any
 from profiler.config import Config
 from profiler.describe import architecture, param_mismatch
 from profiler.environment import machine_environment
+from profiler.events import (
+    GARBAGE,
+    WARNING,
+    Done,
+    ErrorInfo,
+    Garbage,
+    ModelInfo,
+    QualityWarning,
+    Window,
+    payload_of,
+)
 from profiler.launcher import WORKER_MODULE, ChildProcess, describe_exit
 from profiler.listener import NullListener, RunInfo, RunOutcome, SessionListener
 from profiler.nvml import GpuMonitor, device_index
@@ -333,26 +344,27 @@ class ComparisonSession:
         def on_event(event: Event) -> None:
             t = self._rel(event.t)
             state["events"] += 1
-            if event.kind == "window":
+            data = event.data
+            if isinstance(data, Window):
                 windows.append(StoredEvent(t, event.kind, dict(event.payload)))
-                if event.get("phase") == "measure":
+                if data.measured:
                     state["measured"] += 1
-            elif event.kind == "done":
+            elif isinstance(data, Done):
                 state["done"] = True
-            elif event.kind == "model":
-                mismatch = param_mismatch(
-                    self.expected_params, info.framework, event.payload.get("params")
-                )
+            elif isinstance(data, ModelInfo):
+                mismatch = param_mismatch(self.expected_params, info.framework, data.params)
                 if mismatch is not None:
                     state["warnings"].append(mismatch)
-            elif event.kind == "error":
-                state["error"] = event.payload
+            elif isinstance(data, ErrorInfo):
+                state["error"] = data
+            if "protocol_version" not in state:
+                state["protocol_version"] = event.v
             store.add_event(run_id, t, event.kind, event.payload)
             listener.run_event(run_id, t, event)
 
         def on_garbage(reason: str) -> None:
             t = self._rel(time.monotonic())
-            store.add_event(run_id, t, "garbage", {"reason": reason})
+            store.add_event(run_id, t, GARBAGE, payload_of(Garbage(reason)))
             line = f"[frameduel] ignored a bad line on the event pipe: {reason}"
             store.add_log(run_id, t, line)
             listener.run_log(run_id, t, line)
@@ -369,7 +381,7 @@ class ComparisonSession:
             t = self._rel(sample.t)
             quality.add(sample)
             peak["rss_mib"] = max(peak["rss_mib"], sample.rss_mib)
-            store.add_sample(run_id, (t, *sample.row()), sample.cpu_per_core)
+            store.add_sample(run_id, sample.columns(t), sample.cpu_per_core)
             seen.append((t, sample.cpu_percent, sample.cpu_per_core))
             listener.run_sample(run_id, t, sample)
 
@@ -432,7 +444,9 @@ class ComparisonSession:
         status, error = self._verdict(code, timed_out, state, peak["rss_mib"])
         warnings = state["warnings"] + quality.warnings()
         for text in warnings:
-            store.add_event(run_id, self._rel(time.monotonic()), "warning", {"message": text})
+            store.add_event(
+                run_id, self._rel(time.monotonic()), WARNING, payload_of(QualityWarning(text))
+            )
         store.update_run(
             run_id,
             status=status,
@@ -444,6 +458,8 @@ class ComparisonSession:
                 "launch_t": self._rel(started),
                 "warnings": warnings,
                 "python": child.command[0],
+                # the protocol version the child's events came in (None: it sent none)
+                "protocol_version": state.get("protocol_version"),
                 "environment": child.recorded_environment(),
             },
         )
@@ -492,12 +508,12 @@ class ComparisonSession:
                 "timeout",
                 f"timed out after {self.config.run.timeout_s:g} s; the process tree was killed",
             )
-        err = state["error"]
+        err: ErrorInfo | None = state["error"]
         peak = f"peak RSS seen {peak_rss_mib:,.0f} MiB"
         if err is not None:
-            if err.get("oom"):
-                return "failed", f"out of memory ({peak}): {err.get('message', '')}".strip()
-            return "failed", f"{err.get('type', 'error')}: {err.get('message', '')}".strip()
+            if err.oom:
+                return "failed", f"out of memory ({peak}): {err.message}".strip()
+            return "failed", f"{err.type}: {err.message}".strip()
         if code == -signal.SIGKILL:
             return "failed", (
                 f"the workload was {describe_exit(code)} ({peak}; the kernel's out-of-memory "
