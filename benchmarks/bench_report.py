@@ -83,8 +83,10 @@ def _record_run(store: Store, session_id: int, seq: int, fw: str, step_s: float)
     for i in range(n):
         store.add_sample(
             run_id,
-            (ts[i], cpu[i], rss[i], 40, 95.0, 30000.0, power[i], 70.0, 1980.0, energy[i], 0,
-             60000.0),
+            {"t": ts[i], "cpu_percent": cpu[i], "rss_mib": rss[i], "threads": 40,
+             "gpu_util_percent": 95.0, "gpu_mem_mib": 30000.0, "gpu_power_w": power[i],
+             "gpu_temp_c": 70.0, "gpu_sm_clock_mhz": 1980.0, "gpu_energy_j": energy[i],
+             "gpu_throttle_reasons": 0, "sys_mem_used_mib": 60000.0},
             cores[i],
         )  # fmt: skip
     store.update_run(run_id, status="ok", exit_code=0, ended_t=t + 1.0,

@@ -5,7 +5,6 @@ Run: ``.venv/bin/python -m benchmarks.bench_sampler``. Prints one line per figur
 
 from __future__ import annotations
 
-import math
 import statistics
 import subprocess
 import sys
@@ -58,7 +57,9 @@ def store_ingest_rate(rows: int = 200_000) -> float:
         rid = store.create_run(sid, 0, "torch", 0)
         start = time.perf_counter()
         for i in range(rows):
-            store.add_sample(rid, (i * 0.02, 50.0, 1000.0, 12, math.nan, math.nan, math.nan))
+            store.add_sample(
+                rid, {"t": i * 0.02, "cpu_percent": 50.0, "rss_mib": 1000.0, "threads": 12}
+            )
         store.flush()
         return rows / (time.perf_counter() - start)
 

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from profiler.config import Config
+from profiler.events import ErrorInfo, LogLine, Phase, Window
 from profiler.protocol import Event
 from profiler.repeats import Certainty
 from profiler.sampler import Sample
@@ -96,23 +97,16 @@ class Batch:
         return not (self.samples or self.windows or self.phases or self.logs or self.events)
 
 
-def window_point(t: float, event: Event, batch_size: int) -> WindowPoint:
-    """Turn a ``window`` event into rates: samples/s and mean step time (ms)."""
-    steps = _number(event.get("steps"))
-    seconds = _number(event.get("seconds"))
-    samples = _number(event.get("samples"))
-    if math.isnan(samples) and not math.isnan(steps):
-        samples = steps * batch_size
-    rate = samples / seconds if seconds > 0 else math.nan
-    step_ms = seconds / steps * 1000.0 if steps > 0 else math.nan
-    step = event.get("step")
+def window_point(t: float, window: Window, batch_size: int) -> WindowPoint:
+    """Turn a window (its typed view) into rates: samples/s and mean step time (ms)."""
+    samples = window.samples if window.samples is not None else window.steps * batch_size
     return WindowPoint(
         t=t,
-        step=int(step) if isinstance(step, int | float) else 0,
-        samples_per_s=rate,
-        step_time_ms=step_ms,
-        loss=_number(event.get("loss")),
-        phase=str(event.get("phase", "")),
+        step=window.step,
+        samples_per_s=samples / window.seconds,
+        step_time_ms=window.step_time_ms,
+        loss=_number(window.loss),
+        phase=window.phase,
     )
 
 
@@ -251,15 +245,10 @@ class SessionController(QObject):
                 session.stop()
             q.put(("planned", session.prepare()))
             session_id = session.session_id if session.session_id is not None else -1
-            outcomes = session.run()
+            session.run()
             if session.stop_record is not None:
                 q.put(("repeats", session.stop_record))
-            if stop_now or self._stop_flag():
-                status = "stopped"
-            elif outcomes and all(o.status == "ok" for o in outcomes):
-                status = "ok"
-            else:
-                status = "failed" if outcomes else "empty"
+            status = session.status or "failed"  # the engine's, derived once
         except Exception as exc:  # the GUI must hear about any failure, in words
             q.put(("failed", _describe_failure(exc)))
         finally:
@@ -342,17 +331,16 @@ class SessionController(QObject):
             batch.logs[run_id].append(payload)
         else:
             event: Event = payload
-            if event.kind == "window":
-                batch.windows[run_id].append(window_point(t, event, self._batch_size))
-            elif event.kind == "phase":
-                name, state = str(event.get("name", "")), str(event.get("state", ""))
-                batch.phases.append(PhaseChange(run_id, t, name, state))
-            elif event.kind == "log":
-                level = str(event.get("level", "info"))
-                batch.logs[run_id].append(f"[{level}] {event.get('message', '')}")
+            data = event.data
+            if isinstance(data, Window):
+                batch.windows[run_id].append(window_point(t, data, self._batch_size))
+            elif isinstance(data, Phase):
+                batch.phases.append(PhaseChange(run_id, t, data.name, data.state))
+            elif isinstance(data, LogLine):
+                batch.logs[run_id].append(f"[{data.level or 'info'}] {data.message}")
             else:
-                if event.kind == "error":
-                    batch.logs[run_id].extend(error_lines(event))
+                if isinstance(data, ErrorInfo):
+                    batch.logs[run_id].extend(error_lines(data))
                 batch.events.append((run_id, t, event))
 
     def _end(self, session_id: int, status: str) -> None:
@@ -366,12 +354,11 @@ class SessionController(QObject):
         self.sessionFinished.emit(session_id, status)
 
 
-def error_lines(event: Event) -> list[str]:
-    """An error event as log lines: the error in words, then its traceback."""
-    lines = [f"[error] {event.get('type', 'error')}: {event.get('message', '')}"]
-    tb = event.get("traceback")
-    if isinstance(tb, str) and tb:
-        lines.extend(tb.rstrip("\n").splitlines())
+def error_lines(error: ErrorInfo) -> list[str]:
+    """An error as log lines: the error in words, then its traceback."""
+    lines = [f"[error] {error.type}: {error.message}"]
+    if error.traceback:
+        lines.extend(error.traceback.rstrip("\n").splitlines())
     return lines
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from profiler.events import PHASES  # noqa: F401  (the one vocabulary, re-exported)
+
 
 @dataclass(frozen=True)
 class SeriesSpec:
@@ -202,7 +204,6 @@ METRICS: tuple[MetricSpec, ...] = (
     ),
 )
 
-PHASES: tuple[str, ...] = ("import", "build", "compile", "warmup", "measure")
 # Neutral shades, so no phase is mistaken for a framework's colour.
 PHASE_COLORS: dict[str, str] = {
     "import": "#9AA5B1",

@@ -29,13 +29,13 @@ from PySide6.QtWidgets import (
 )
 
 from gui.tasks import TaskRunner
+from profiler.report_formats import REPORT_FORMATS
 from profiler.session import store_for
 
+# The save dialog's filter per format, from the engine's one registry of report formats.
 EXPORT_FILTERS = {
-    ".pdf": "PDF report (*.pdf)",
-    ".html": "HTML report (*.html)",
-    ".json": "JSON data (*.json)",
-    ".csv": "CSV tables (*.csv)",
+    f.suffix: f"{f.description} ({' '.join('*' + s for s in (f.suffix, *f.aliases))})"
+    for f in REPORT_FORMATS.values()
 }
 FOLDER_KEY = "export/folder"
 PREVIEW_DPI = 80

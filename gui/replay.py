@@ -16,6 +16,7 @@ import numpy as np
 from gui.adapter import Batch, PhaseChange, error_lines, window_point
 from gui.rundata import SAMPLE_FIELDS, SessionData, phase_code
 from profiler.colors import label_of
+from profiler.events import Done, ErrorInfo, Hello, Phase, Window
 from profiler.protocol import Event
 from profiler.repeats import StopRecord
 from profiler.session import RunInfo, RunOutcome, store_for
@@ -158,14 +159,14 @@ def _fill_run(data: SessionData, table: Batch, run: StoredRun, batch_size: int) 
     target = data.runs[run.id]
     windows = []
     for e in run.events:
-        if e.kind == "window":
-            windows.append(window_point(e.t, Event(e.kind, e.t, e.payload), batch_size))
-        elif e.kind == "phase":
-            name, state = str(e.payload.get("name", "")), str(e.payload.get("state", ""))
-            target.phase_changed(name, state, e.t)
-            if state == "start":
-                table.phases.append(PhaseChange(run.id, e.t, name, state))
-        elif e.kind in ("hello", "done", "error"):
+        data = e.data
+        if isinstance(data, Window):
+            windows.append(window_point(e.t, data, batch_size))
+        elif isinstance(data, Phase):
+            target.phase_changed(data.name, data.state, e.t)
+            if data.state == "start":
+                table.phases.append(PhaseChange(run.id, e.t, data.name, data.state))
+        elif isinstance(data, Hello | Done | ErrorInfo):
             table.events.append((run.id, e.t, Event(e.kind, e.t, e.payload)))
     if windows:
         rows = np.array(
@@ -188,8 +189,8 @@ def _fill_run(data: SessionData, table: Batch, run: StoredRun, batch_size: int) 
 
 def _log_lines(run: StoredRun) -> list[str]:
     lines = [line for _t, line in run.logs]
-    for e in run.events_of("error"):
-        lines.extend(error_lines(Event(e.kind, e.t, e.payload)))
+    for _t, error in run.views(ErrorInfo):
+        lines.extend(error_lines(error))
     if run.error and run.status != "ok":
         lines.append(f"[frameduel] run {run.status}: {run.error}")
     return lines

@@ -16,18 +16,12 @@ import numpy as np
 
 from gui.adapter import Batch
 from gui.catalog import PHASES, SERIES_BY_KEY
+from profiler.events import LIVE_SAMPLE_COLUMNS
 from profiler.session import RunInfo
 
 WINDOW_FIELDS: tuple[str, ...] = ("t", "step", "samples_per_s", "step_time_ms", "loss", "phase")
-SAMPLE_FIELDS: tuple[str, ...] = (
-    "t",
-    "cpu_percent",
-    "rss_mib",
-    "threads",
-    "gpu_util_percent",
-    "gpu_mem_mib",
-    "gpu_power_w",
-)
+# What the live plots keep of each sample: the engine's vocabulary, not a list of its own.
+SAMPLE_FIELDS: tuple[str, ...] = LIVE_SAMPLE_COLUMNS
 GPU_FIELDS: tuple[str, ...] = ("gpu_util_percent", "gpu_mem_mib", "gpu_power_w")
 MEASURE_CODE = float(PHASES.index("measure"))
 COMPILE_CODE = float(PHASES.index("compile"))

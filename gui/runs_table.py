@@ -31,6 +31,7 @@ from gui.adapter import Batch
 from gui.metrics import format_duration
 from gui.theme import LIGHT, Theme
 from profiler.colors import color_of, label_of
+from profiler.events import Done, Hello
 from profiler.session import RunInfo, RunOutcome
 
 COLUMNS: tuple[str, ...] = (
@@ -89,6 +90,7 @@ STATUS_ROLES = {
     "running": "accent",
     "finishing": "accent",
     "interrupted": "warn",
+    "not run": "warn",
 }
 Index = QModelIndex | QPersistentModelIndex
 
@@ -258,13 +260,12 @@ class RunsModel(QAbstractTableModel):
             row = self._row(run_id)
             if row is None:
                 continue
-            if event.kind == "hello":
-                version = event.get("framework_version", "")
-                row.details = f"{version} on {event.get('device', '?')}".strip()
-            elif event.kind == "done":
-                steps = event.get("steps")
-                if isinstance(steps, int):
-                    row.step = max(row.step, steps)
+            data = event.data
+            if isinstance(data, Hello):
+                row.details = f"{data.framework_version} on {data.device}".strip()
+            elif isinstance(data, Done):
+                if data.steps is not None:
+                    row.step = max(row.step, data.steps)
                 # Training is over but the process still exits (frees memory, joins threads):
                 # not "running" with an ETA of 0 s, and not finished until its outcome comes.
                 row.status = "finishing"
@@ -282,9 +283,9 @@ class RunsModel(QAbstractTableModel):
         row.error = outcome.error if outcome.status != "ok" else None
         if outcome.status == "ok":
             row.phase = "finished"
-        elif outcome.status == "stopped" and outcome.error == "not started":
+        elif outcome.status == "not run":
             row.phase = "not started"
-            row.error = "stopped before this run started"
+            row.error = outcome.error or "the session ended before this run started"
         else:  # where it ended, not as if it still were there ("importing" after a crash)
             row.phase = f"ended in {PHASE_NOUNS[row.phase]}" if row.phase in PHASE_NOUNS else "—"
         self._changed(outcome.run_id)

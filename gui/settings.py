@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from profiler.config import FRAMEWORKS, Config
+from profiler.config import FRAMEWORKS, Config, apply_overrides
 from profiler.session import RunOptions
 
 ORGANIZATION = "FrameDuel"
@@ -62,12 +62,16 @@ class AppSettings:
     def sample_hz(self, value: float) -> None:
         self.q.setValue("run/sample_hz", str(float(value)))
 
-    def apply_sample_rate(self, config: Config) -> Config:
-        """``config`` with ``run.sample_hz`` set from the settings (unchanged when 0)."""
-        hz = self.sample_hz
-        if not hz:
-            return config
-        return config.model_copy(update={"run": config.run.model_copy(update={"sample_hz": hz})})
+    def apply_overrides(self, config: Config) -> Config:
+        """``config`` with the settings' sample rate (unless 0: as the config says) and
+        interpreters per framework, through the config's one override path (raises
+        profiler.config.OverrideError naming the field when one is invalid)."""
+        return apply_overrides(
+            config,
+            "the settings",
+            sample_hz=self.sample_hz or None,
+            python=dict(self.pythons) or None,
+        )
 
     @property
     def default_frameworks(self) -> list[str]:
@@ -100,8 +104,8 @@ class AppSettings:
         self._set_json("frameworks/pythons", {fw: p for fw, p in value.items() if p})
 
     def run_options(self) -> RunOptions:
-        """The session's RunOptions from the settings (interpreters per framework)."""
-        return RunOptions(pythons=dict(self.pythons))
+        """The session's RunOptions (the interpreters go on the config: ``apply_overrides``)."""
+        return RunOptions()
 
     @property
     def store_path(self) -> str:

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QMenu, QMessageBox, QToolBar, QToolButton
 
 from gui.help_actions import HelpActions
 from gui.prompts import fit_box
+from profiler.report_formats import REPORT_FORMATS
 
 SHORTCUT_HELP_TITLE = "Keyboard shortcuts"
 
@@ -58,12 +59,9 @@ class WindowActions:
             [QKeySequence("Ctrl+."), QKeySequence("Shift+F5"), QKeySequence("Esc")]
         )
         self.exports: dict[str, QAction] = {}
-        for suffix, name, key in (
-            (".pdf", "PDF", "Ctrl+E"),
-            (".html", "HTML", None),
-            (".json", "JSON", None),
-            (".csv", "CSV", None),
-        ):
+        for suffix, fmt in REPORT_FORMATS.items():  # the engine's one registry of formats
+            name = fmt.name.upper()
+            key = "Ctrl+E" if suffix == ".pdf" else None
             self.exports[suffix] = _action(
                 w,
                 f"Export {name}…",

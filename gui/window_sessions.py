@@ -23,7 +23,7 @@ from gui.replay import StoredView, load_stored, stored_config
 from gui.rundata import SessionData
 from gui.side_panel import LoadedConfig, describe_config
 from profiler.colors import label_of
-from profiler.config import Config
+from profiler.config import Config, ConfigError
 from profiler.repeats import Certainty, StopRecord
 from profiler.session import RunInfo, RunOutcome
 
@@ -214,7 +214,11 @@ class SessionsMixin:
         """Start a session for an already validated config (used by scripts too)."""
         if self.controller.is_running():
             return False
-        config = self.settings.apply_sample_rate(config)
+        try:
+            config = self.settings.apply_overrides(config)
+        except ConfigError as exc:  # a setting this config refuses (a stale interpreter path)
+            self.banner.show_message(f"Settings: {exc.field}: {exc.message}", "error", str(exc))
+            return False
         self.banner.hide()
         self._show_data(SessionData())
         self.dashboard.set_live(True)

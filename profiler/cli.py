@@ -28,8 +28,6 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 # SQLite's integers are 64-bit: a bigger session id cannot name a stored session.
 MAX_SESSION_ID = 2**63 - 1
-# What `report --out -` can write to stdout: text formats only.
-STDOUT_FORMATS = ("json", "csv", "html")
 
 
 class BadInput(Exception):
@@ -64,8 +62,12 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--repeats", metavar="N|auto", help="override run.repeats (runs per framework, or auto)"
     )
+    r.add_argument("--batch-size", type=int, metavar="N", help="override train.batch_size")
+    r.add_argument("--threads", type=int, metavar="N", help="override threads (CPU threads)")
+    r.add_argument("--device", help="override device: auto, cpu, cuda or cuda:N")
+    r.add_argument("--sample-hz", type=float, metavar="HZ", help="override run.sample_hz")
     r.add_argument("--store", help="SQLite store (default: $FRAMEDUEL_STORE or XDG data dir)")
-    r.add_argument("--report", metavar="OUT", help="write a report (.pdf, .html, .json, .csv)")
+    r.add_argument("--report", metavar="OUT", help=f"write a report ({_suffixes()})")
     r.add_argument("--json", metavar="OUT.json", help="write the JSON summary ('-': stdout)")
     r.add_argument(
         "--python",
@@ -74,7 +76,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FW=PATH",
         help="interpreter for one framework's runs, e.g. tensorflow=/opt/tf-env/bin/python",
     )
-    r.add_argument("--cooldown", type=float, default=0.0, metavar="S", help="pause between runs")
+    r.add_argument(
+        "--cooldown", type=float, metavar="S", help="override run.cooldown_s (pause between runs)"
+    )
 
     v = sub.add_parser("validate", help="check configs without running them")
     v.add_argument("configs", nargs="+", metavar="CONFIG")
@@ -104,12 +108,10 @@ def _parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="export a stored session's report")
     rep.add_argument("session", type=_session_or_last, help="session id, or 'last'")
-    rep.add_argument(
-        "--out", required=True, help="output file (.pdf, .html, .json, .csv), or - for stdout"
-    )
+    rep.add_argument("--out", required=True, help=f"output file ({_suffixes()}), or - for stdout")
     rep.add_argument(
         "--format",
-        choices=STDOUT_FORMATS,
+        choices=_text_formats(),
         default="json",
         help="the format written to stdout with --out - (default json)",
     )
@@ -128,6 +130,18 @@ def _parser() -> argparse.ArgumentParser:
         "schema", help="print the config's JSON Schema (for editors: $schema, yaml-language-server)"
     )
     return p
+
+
+def _suffixes() -> str:
+    from profiler.report_formats import REPORT_SUFFIXES  # light: no report code is imported
+
+    return ", ".join(REPORT_SUFFIXES)
+
+
+def _text_formats() -> tuple[str, ...]:
+    from profiler.report_formats import TEXT_FORMATS
+
+    return TEXT_FORMATS
 
 
 def _session_id(text: str) -> int:
@@ -231,49 +245,45 @@ def _gui(args: argparse.Namespace) -> int:
     return code
 
 
-def _load(
-    path: str,
-    frameworks: str | None = None,
-    steps: int | None = None,
-    repeats: str | None = None,
-) -> Config:
-    from profiler.config import FRAMEWORKS, ConfigError, apply_overrides, load_config
-
-    config = load_config(path)
-    names = None
-    if frameworks is not None:
-        names = [f.strip() for f in frameworks.split(",") if f.strip()]
-        unknown = [f for f in names if f not in FRAMEWORKS]
-        if unknown or not names:
-            raise BadInput(
-                f"--frameworks: unknown {', '.join(unknown) or '(empty)'}; "
-                f"choose from {', '.join(FRAMEWORKS)}"
-            )
-    if steps is not None and steps <= 0:
-        raise BadInput(f"--steps must be a positive number of steps, not {steps}")
-    runs: int | str | None = repeats
-    if repeats is not None and repeats != "auto":
-        runs = _runs(repeats)
-    try:
-        return apply_overrides(config, path, steps=steps, frameworks=names, repeats=runs)
-    except ConfigError as exc:
-        if exc.field.startswith("frameworks"):
-            raise BadInput(f"--frameworks {frameworks}: {exc.message}") from None
-        if exc.field.startswith("train"):
-            raise BadInput(f"--steps {steps}: {exc.field}: {exc.message}") from None
-        raise BadInput(f"{path}: with the overrides, {exc.field}: {exc.message}") from None
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The run command's overrides of its config, as keywords of ``apply_overrides`` (values
+    not given are None); only their syntax is checked here, their values by the config."""
+    frameworks = None
+    if args.frameworks is not None:
+        frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
+    text: str | None = args.repeats
+    repeats: int | str | None = text
+    if text is not None and text != "auto":
+        if not text.lstrip("-").isdigit():
+            raise BadInput(f"--repeats {text}: must be auto or a number of runs per framework")
+        repeats = int(text)
+    return {
+        "steps": args.steps,
+        "frameworks": frameworks,
+        "repeats": repeats,
+        "batch_size": args.batch_size,
+        "threads": args.threads,
+        "device": args.device,
+        "cooldown_s": args.cooldown,
+        "sample_hz": args.sample_hz,
+        "python": {
+            fw: os.path.abspath(path) for fw, path in _pythons(args.python, check=False).items()
+        }
+        or None,
+    }
 
 
-def _runs(repeats: str) -> int:
-    """``--repeats N`` as a number of runs per framework (1 to 100)."""
-    if not repeats.isdigit() or not 1 <= int(repeats) <= 100:
-        raise BadInput(f"--repeats must be auto or a number of runs from 1 to 100, not {repeats}")
-    return int(repeats)
+def _load(path: str, overrides: dict[str, Any] | None = None) -> Config:
+    """Load a config and apply the overrides through the config's one override path: a bad
+    value reads as a bad field does, naming the option (``--cooldown -1: run.cooldown_s: ...``)."""
+    from profiler.config import apply_overrides, load_config
+
+    return apply_overrides(load_config(path), path, **(overrides or {}))
 
 
 def _script_config(args: argparse.Namespace) -> Config:
     """The config of a `run --cmd` session: the scripts as run.commands, merged into CONFIG's."""
-    from profiler.config import FRAMEWORKS, Config
+    from profiler.config import FRAMEWORKS, Config, apply_overrides
 
     commands: dict[str, str] = {}
     for pair in args.cmd:
@@ -295,14 +305,13 @@ def _script_config(args: argparse.Namespace) -> Config:
         base_dir = Path.cwd()
     base["frameworks"] = list(commands)
     base["run"] = {**base.get("run", {}), "commands": commands}
-    if args.steps is not None:
-        base.setdefault("train", {})["steps"] = args.steps
-    if args.repeats is not None:
-        base["run"]["repeats"] = args.repeats if args.repeats == "auto" else _runs(args.repeats)
     try:
-        return Config.model_validate(base, context={"base_dir": base_dir})
+        config = Config.model_validate(base, context={"base_dir": base_dir})
     except ValueError as exc:
         raise BadInput(f"--cmd: {exc}") from None
+    # the scripts name the frameworks; every other override applies as to any config
+    overrides = {**_overrides(args), "frameworks": None}
+    return apply_overrides(config, args.config or "--cmd", **overrides)
 
 
 def _describe(path: str, as_json: bool) -> int:
@@ -358,7 +367,7 @@ def _run(args: argparse.Namespace) -> int:
     elif args.config is None:
         raise BadInput("run: give a CONFIG, or your own scripts with --cmd FW=COMMAND")
     else:
-        config = _load(args.config, args.frameworks, args.steps, args.repeats)
+        config = _load(args.config, _overrides(args))
     if args.report == "-":
         raise BadInput("--report writes a file; for JSON on stdout use --json -")
     if args.json not in (None, "-") and Path(args.json).suffix.lower() != ".json":
@@ -367,16 +376,15 @@ def _run(args: argparse.Namespace) -> int:
     for out in (args.report, args.json):
         if out is not None and out != "-":
             _check_output(out)
-    if not 0 <= args.cooldown <= 3600:
-        raise BadInput(f"--cooldown must be 0 to 3600 seconds, not {args.cooldown:g}")
-    options = RunOptions(pythons=_pythons(args.python), cooldown_s=args.cooldown)
     with store_for(args.store) as store:
         return run_headless(
-            config, store, args.config, report=args.report, json_out=args.json, options=options
+            config, store, args.config, report=args.report, json_out=args.json, options=RunOptions()
         )
 
 
-def _pythons(pairs: list[str]) -> dict[str, str]:
+def _pythons(pairs: list[str], *, check: bool = True) -> dict[str, str]:
+    """``FW=PATH`` pairs; ``check`` also asks that each PATH be executable (the doctor's; a
+    run's interpreters are checked by the config, as ``run.python`` is)."""
     from profiler.config import FRAMEWORKS
 
     out: dict[str, str] = {}
@@ -386,7 +394,7 @@ def _pythons(pairs: list[str]) -> dict[str, str]:
             raise BadInput(
                 f"--python {pair!r}: use FRAMEWORK=PATH, e.g. tensorflow=/env/bin/python"
             )
-        if not Path(path).is_file() or not os.access(path, os.X_OK):
+        if check and (not Path(path).is_file() or not os.access(path, os.X_OK)):
             raise BadInput(f"--python {pair!r}: {path} is not an executable file")
         out[fw] = path
     return out
@@ -394,12 +402,14 @@ def _pythons(pairs: list[str]) -> dict[str, str]:
 
 def _check_output(path: str) -> None:
     """A report can be written at ``path``: its folder is created and a file tried in it."""
-    from profiler.report import REPORT_SUFFIXES
+    from profiler.report_formats import format_for
 
     target = Path(path)
     suffix = target.suffix.lower()
-    if suffix not in REPORT_SUFFIXES:
-        raise BadInput(f"{path}: unknown report format {suffix!r}; use .pdf, .html, .json or .csv")
+    try:
+        format_for(target)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
     if target.is_dir():
         raise BadInput(f"{path} is a folder; give a file name such as {target / 'report'}{suffix}")
     if target.exists() and not target.is_file():

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import difflib
 import typing
-from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_VALUES",
     "MODEL_FAMILIES",
+    "OVERRIDES",
     "BERTModel",
     "CNNModel",
     "Config",
@@ -77,6 +79,8 @@ __all__ = [
     "MLPModel",
     "ModelConfig",
     "OptimizerConfig",
+    "Override",
+    "OverrideError",
     "RNNModel",
     "ResNetModel",
     "RunConfig",
@@ -159,19 +163,71 @@ def parse_config(
     return config
 
 
-def apply_overrides(
-    config: Config,
-    source: str,
-    *,
-    steps: int | None = None,
-    frameworks: Iterable[str] | None = None,
-    repeats: int | str | None = None,
-) -> Config:
-    """``config.with_overrides(...)``, its errors raised as a ConfigError naming the field."""
+@dataclass(frozen=True)
+class Override:
+    """One value a caller may set on a loaded config: the keyword of ``Config.with_overrides``,
+    the config field it sets, and the command-line option (the GUI's settings and quick overrides
+    set the same keywords)."""
+
+    key: str
+    field: str
+    option: str
+
+
+# Every override of a config, in one place: the CLI's flags, the GUI's quick overrides, its
+# sample rate and per-framework interpreters all go through ``apply_overrides``.
+OVERRIDES: dict[str, Override] = {
+    o.key: o
+    for o in (
+        Override("steps", "train.steps", "--steps"),
+        Override("frameworks", "frameworks", "--frameworks"),
+        Override("batch_size", "train.batch_size", "--batch-size"),
+        Override("repeats", "run.repeats", "--repeats"),
+        Override("threads", "threads", "--threads"),
+        Override("device", "device", "--device"),
+        Override("cooldown_s", "run.cooldown_s", "--cooldown"),
+        Override("sample_hz", "run.sample_hz", "--sample-hz"),
+        Override("python", "run.python", "--python"),
+    )
+}
+
+
+class OverrideError(ConfigError):
+    """An override the config refuses, told as a bad config field is, with the option and the
+    value given: ``--cooldown -1: run.cooldown_s: Input should be greater than or equal to 0``.
+    ``override`` is None when the problem is the overrides together with the config's fields."""
+
+    def __init__(self, override: Override | None, shown: str, message: str, field: str):
+        super().__init__(shown, message, field)
+        self.override = override
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return ",".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def apply_overrides(config: Config, source: str, **overrides: Any) -> Config:
+    """``config.with_overrides(**overrides)`` (None values left out), validated as a config file
+    is; raises OverrideError naming the option, its value and the field it sets. ``source``
+    (the config's file) is named when the problem lies between an override and the file."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    unknown = sorted(set(given) - set(OVERRIDES))
+    if unknown:
+        raise TypeError(f"not an override: {', '.join(unknown)}")
     try:
-        return config.with_overrides(steps=steps, frameworks=frameworks, repeats=repeats)
+        return config.with_overrides(**given)
     except ValidationError as exc:
-        raise _config_error(exc, source, {}) from None
+        err = _config_error(exc, source, {})
+    for key, value in given.items():
+        o = OVERRIDES[key]
+        if err.field == o.field or err.field.startswith(o.field + "."):
+            raise OverrideError(o, f"{o.option} {_shown(value)}", err.message, err.field) from None
+    options = ", ".join(OVERRIDES[k].option for k in given)
+    raise OverrideError(None, f"{source}: with {options}", err.message, err.field) from None
 
 
 def _config_error(

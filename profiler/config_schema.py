@@ -12,7 +12,7 @@ import os
 import re
 import shlex
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -603,9 +603,14 @@ class Config(_Strict):
         repeats: int | str | None = None,
         threads: int | None = None,
         device: str | None = None,
+        cooldown_s: float | None = None,
+        sample_hz: float | None = None,
+        python: Mapping[str, str] | None = None,
     ) -> Config:
-        """Return a copy with overrides (the CLI's flags, the app's quick overrides) applied
-        and validated again; None leaves a value as the config has it."""
+        """Return a copy with overrides (the CLI's flags, the app's quick overrides and
+        settings) applied and validated again, as a config file's fields are; None leaves a
+        value as the config has it (0 is a value: ``cooldown_s=0`` removes a config's pause).
+        ``python`` adds or replaces interpreters per framework (``run.python``)."""
         data = self.model_dump()
         if steps is not None:
             data["train"]["steps"] = steps
@@ -620,6 +625,12 @@ class Config(_Strict):
             data["threads"] = threads
         if device is not None:
             data["device"] = device
+        if cooldown_s is not None:
+            data["run"]["cooldown_s"] = cooldown_s
+        if sample_hz is not None:
+            data["run"]["sample_hz"] = sample_hz
+        if python:
+            data["run"]["python"] = {**data["run"]["python"], **python}
         return Config.model_validate(data)
 
 

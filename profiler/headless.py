@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 import signal
 import statistics
 import sys
@@ -16,12 +19,25 @@ from rich.table import Table
 
 from profiler.colors import color_of, label_of
 from profiler.config import Config
+from profiler.events import Phase, Window
 from profiler.protocol import Event
 from profiler.repeats import Certainty
 from profiler.sampler import Sample
 from profiler.session import ComparisonSession, RunInfo, RunOptions, RunOutcome
 from profiler.store import Store, StoreError
 from profiler.terminal import literal, printable
+
+
+class _Console(Console):
+    """A console whose reader may leave (``| head -1``): rich would raise SystemExit there,
+    ending the session's loop; this one goes quiet and raises BrokenPipeError, which the
+    session's listener guard and the end of the run absorb."""
+
+    def on_broken_pipe(self) -> None:
+        """Go quiet and send stdout/stderr to /dev/null."""
+        self.quiet = True
+        _silence()
+        raise BrokenPipeError(errno.EPIPE, "the reader of FrameDuel's output went away")
 
 
 class ProgressListener:
@@ -82,14 +98,14 @@ class ProgressListener:
 
     def run_event(self, run_id: int, t: float, event: Event) -> None:
         """Phases move the label; windows move the bar."""
-        if event.kind == "phase" and event.get("state") == "start":
-            name = literal(event.get("name"))
+        data = event.data
+        if isinstance(data, Phase) and data.state == "start":
+            name = literal(data.name)
             self._update(run_id, phase=name)
             self._say(f"{self._names[run_id]}: {name} (t={t:.1f} s)")
-        elif event.kind == "window":
-            seconds = event.get("seconds") or 0.0
-            speed = f"{event.get('steps', 0) / seconds:,.0f} steps/s" if seconds > 0 else ""
-            self._update(run_id, completed=int(event.get("step", 0)), speed=speed)
+        elif isinstance(data, Window):
+            speed = f"{data.steps / data.seconds:,.0f} steps/s"
+            self._update(run_id, completed=data.step, speed=speed)
 
     def run_sample(self, run_id: int, t: float, sample: Sample) -> None:
         """Samples are not shown in the terminal."""
@@ -129,12 +145,52 @@ def run_headless(
     options: RunOptions | None = None,
 ) -> int:
     """Run ``config`` with progress bars; write the reports; 0 if every run was ok, else 1."""
-    console = Console(stderr=True)
+    console = _Console(stderr=True)
     session = ComparisonSession(config, store, config_path=config_path, options=options)
-    runs = session.prepare()
-    listener = ProgressListener(console, runs)
-    session.listener = listener
-    planned = f"{len(runs)} run(s)"
+    received: list[int] = []
+
+    def _interrupt(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        session.stop(f"stopped by {signal.Signals(signum).name}")
+
+    # Ctrl+C, a `kill`, a closed terminal: the runs are stopped and settled, never left running.
+    previous = {sig: signal.signal(sig, _interrupt) for sig in STOP_SIGNALS}
+    try:
+        runs = session.prepare()
+        listener = ProgressListener(console, runs)
+        session.listener = listener
+        try:
+            _print_plan(console, config, session, store, len(runs))
+        except BrokenPipeError:
+            _silence()
+        try:
+            with listener.progress:
+                session.run()
+        except BrokenPipeError:  # the bars' last refresh; the session is settled and stored
+            _silence()
+    except StoreError as exc:
+        print(f"frameduel: error: {printable(exc)}", file=sys.stderr)
+        return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if isinstance(session.listener_error, BrokenPipeError) or _closed(sys.stderr):
+        _silence()  # the reader went away (`| head -1`): the session is stored, reports follow
+    code = _finish_outputs(console, session, store, report, json_out)
+    if code:
+        return code
+    if received:
+        return 128 + received[0]
+    if session.status != "ok":
+        print("frameduel: a run did not succeed; see the summary above", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_plan(
+    console: Console, config: Config, session: ComparisonSession, store: Store, runs: int
+) -> None:
+    planned = f"{runs} run(s)"
     if session.auto:
         planned = (
             f"repeats until every speed ratio is within ±{config.run.target_ci * 100:g}% "
@@ -148,28 +204,49 @@ def run_headless(
         highlight=False,
     )
 
-    def _interrupt(signum: int, frame: FrameType | None) -> None:
-        session.stop()
 
-    previous = signal.signal(signal.SIGINT, _interrupt)
+# The signals that stop a headless session (the runs are settled and stored before exiting).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _closed(stream: Any) -> bool:
     try:
-        with listener.progress:
-            outcomes = session.run()
-    except StoreError as exc:
-        print(f"frameduel: error: {printable(exc)}", file=sys.stderr)
-        return 1
-    finally:
-        signal.signal(signal.SIGINT, previous)
+        stream.flush()
+    except (BrokenPipeError, ValueError):
+        return True
+    return False
 
+
+def _silence() -> None:
+    """Send stdout and stderr to /dev/null: their reader is gone, and writing there again
+    would raise instead of finishing the bookkeeping and the reports."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
+
+
+def _finish_outputs(
+    console: Console,
+    session: ComparisonSession,
+    store: Store,
+    report: str | None,
+    json_out: str | None,
+) -> int:
+    """Print the end table and write the reports: 0, or 1 when a report could not be written."""
     from profiler.report import write_atomically, write_report
     from profiler.report.json_report import write_json
     from profiler.report.model import build_report
 
     assert session.session_id is not None
     model = build_report(store.load(session.session_id))
-    _print_summary(console, model)
-    if model.repeats is not None and model.repeats.mode == "auto":
-        console.print(model.repeats.describe(), highlight=False)
+    try:
+        _print_summary(console, model)
+        if model.repeats is not None and model.repeats.mode == "auto":
+            console.print(model.repeats.describe(), highlight=False)
+    except BrokenPipeError:
+        _silence()
     if json_out == "-":  # machine-readable on stdout; everything else is on stderr
         from profiler.report import render_text
 
@@ -192,10 +269,10 @@ def run_headless(
                 file=sys.stderr,
             )
             return 1
-        console.print(f"wrote {literal(path.resolve())}", highlight=False)
-    if any(o.status != "ok" for o in outcomes):
-        print("frameduel: a run did not succeed; see the summary above", file=sys.stderr)
-        return 1
+        try:
+            console.print(f"wrote {literal(path.resolve())}", highlight=False)
+        except BrokenPipeError:
+            _silence()
     return 0
 
 

@@ -252,7 +252,13 @@ class ChildProcess:
                 except GarbageLine as exc:
                     self._on_garbage(str(exc))
                     continue
-                self._on_event(event)
+                try:
+                    self._on_event(event)
+                except Exception as exc:  # a bug handling one event must not end the reader
+                    self._on_garbage(
+                        f"a {event.kind} event could not be handled "
+                        f"({type(exc).__name__}: {exc}): {str(event.payload)[:200]}"
+                    )
 
     def _read_logs(self) -> None:
         stream: IO[bytes] | None = self.proc.stdout
@@ -293,6 +299,8 @@ class ChildProcess:
         """Kill what is left of the run's processes, let the readers drain the pipes, and remove
         the spec file. Call once the child has exited or been given up on."""
         self.kill_tree()
+        with contextlib.suppress(subprocess.TimeoutExpired):  # reaped, even when nobody waited
+            self.proc.wait(timeout=5.0)
         # The readers end at EOF, which comes once every holder of the pipes is dead.
         for t in self._readers:
             t.join(timeout=5.0)

@@ -34,15 +34,12 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-PROTOCOL_VERSION = 1
+from profiler.events import PARENT_KINDS, EventData, view_of
 
-KNOWN_KINDS = frozenset(
-    {"hello", "phase", "model", "env", "first_step", "window", "memory", "log", "error", "done"}
-)
-# Kinds the parent adds to a run's events itself; a child may not forge them.
-PARENT_KINDS = frozenset({"garbage", "warning"})
+PROTOCOL_VERSION = 1
 
 # Beyond these a number is nonsense, and exports that divide or plot it could overflow.
 MAX_INT = 2**53
@@ -56,14 +53,23 @@ REASON_CHARS = 200
 
 @dataclass(frozen=True)
 class Event:
-    """One decoded event from a child; ``payload`` holds every field but v/kind/t."""
+    """One decoded event from a child: its kind, clock reading, protocol version, and
+    ``payload`` (every field but v/kind/t, as checked). Read it through ``data``, its typed
+    view (profiler.events)."""
 
     kind: str
     t: float
     payload: dict[str, Any] = field(default_factory=dict)
+    v: int = PROTOCOL_VERSION
+
+    @cached_property
+    def data(self) -> EventData:
+        """The event's typed view (Window, Phase, ModelInfo, ErrorInfo, ...)."""
+        return view_of(self.kind, self.payload)
 
     def get(self, key: str, default: Any = None) -> Any:
-        """Return a payload field, or ``default`` when the child did not send it."""
+        """A field as sent on the wire, for tests of what a child sends; the engine and the
+        app read ``data`` (a test keeps them to it)."""
         return self.payload.get(key, default)
 
 
@@ -220,10 +226,10 @@ def decode_event(line: str | bytes) -> Event:
     problem = check_payload(kind, obj)
     if problem is not None:
         raise GarbageLine(f"{problem}: {quoted}")
-    return Event(kind=kind, t=float(t), payload=obj)
+    return Event(kind=kind, t=float(t), payload=obj, v=version)
 
 
 def encode_event(event: Event) -> str:
     """Encode an event as one line (no newline); the inverse of decode_event."""
-    obj = {"v": PROTOCOL_VERSION, "kind": event.kind, "t": event.t, **event.payload}
+    obj = {"v": event.v, "kind": event.kind, "t": event.t, **event.payload}
     return json.dumps(obj, separators=(",", ":"), allow_nan=False)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 import psutil
 
+from profiler.events import SAMPLE_COLUMNS
 from profiler.nvml import GpuMonitor, GpuReading
 
 
@@ -33,21 +34,10 @@ class Sample:
     cpu_per_core: tuple[float, ...] = ()
     gpu_other_pids: tuple[int, ...] = ()
 
-    def row(self) -> tuple[float, ...]:
-        """The values in the store's SAMPLE_COLUMNS order (``t`` is left to the caller)."""
-        return (
-            self.cpu_percent,
-            self.rss_mib,
-            self.threads,
-            self.gpu_util_percent,
-            self.gpu_mem_mib,
-            self.gpu_power_w,
-            self.gpu_temp_c,
-            self.gpu_sm_clock_mhz,
-            self.gpu_energy_j,
-            self.gpu_throttle_reasons,
-            self.sys_mem_used_mib,
-        )
+    def columns(self, t: float) -> dict[str, float]:
+        """The stored columns (profiler.events.SAMPLE_COLUMNS) by name, ``t`` being the
+        sample's time as the store counts it (seconds since the session started)."""
+        return {name: t if name == "t" else getattr(self, name) for name in SAMPLE_COLUMNS}
 
 
 class ProcessTreeSampler:

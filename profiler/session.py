@@ -13,13 +13,24 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from profiler.config import Config
 from profiler.describe import architecture, param_mismatch
 from profiler.environment import machine_environment
+from profiler.events import (
+    GARBAGE,
+    WARNING,
+    Done,
+    ErrorInfo,
+    Garbage,
+    ModelInfo,
+    QualityWarning,
+    Window,
+    payload_of,
+)
 from profiler.launcher import WORKER_MODULE, ChildProcess, describe_exit
 from profiler.listener import NullListener, RunInfo, RunOutcome, SessionListener
 from profiler.nvml import GpuMonitor, device_index
@@ -37,6 +48,8 @@ from profiler.repeats import (
     stop_reason,
 )
 from profiler.sampler import ProcessTreeSampler, Sample, SamplerThread
+from profiler.session_guard import GuardedListener
+from profiler.status import FAILED, INTERRUPTED, NOT_RUN, OK, RUNNING, session_status
 from profiler.store import Store, StoredEvent
 
 __all__ = [
@@ -53,19 +66,17 @@ __all__ = [
 
 @dataclass(frozen=True)
 class RunOptions:
-    """How runs are launched, beyond the config.
+    """How runs are launched, beyond the config. What the config says (interpreters per
+    framework, the cooldown, the sample rate) is set on the config itself, through its one
+    override path (``profiler.config.apply_overrides``), never here.
 
-    ``pythons`` maps a framework to the interpreter of its own environment (teams keep PyTorch
-    and TensorFlow apart, with different CUDA stacks); ``cooldown_s`` is a pause between runs so
-    one run's heat and caches do not leak into the next; ``sampling`` False turns the sampler off
+    ``sampling`` False turns the sampler off
     (for the overhead benchmark); ``worker_module`` is the child's entry module; ``batch``
     (e.g. ``{"id": "...", "index": 3, "total": 5}``) marks a session started as part of a batch
     (the app's Run all), stored with the session's environment as ``run_all`` so the sessions of
     one batch can be found together.
     """
 
-    pythons: Mapping[str, str] = field(default_factory=dict)
-    cooldown_s: float = 0.0
     sampling: bool = True
     worker_module: str = WORKER_MODULE
     batch: Mapping[str, Any] = field(default_factory=dict)
@@ -85,18 +96,13 @@ class ComparisonSession:
         options: RunOptions | None = None,
     ) -> None:
         self.config = config
-        base = options or RunOptions()
-        # The config's run settings apply unless the caller (CLI flag, GUI setting) overrides.
-        self.options = replace(
-            base,
-            pythons={**{str(k): v for k, v in config.run.python.items()}, **base.pythons},
-            cooldown_s=base.cooldown_s or config.run.cooldown_s,
-        )
+        self.options = options or RunOptions()
         self.store = store
         self.config_path = config_path
-        self.listener: SessionListener = listener or NullListener()
+        self.listener = listener or NullListener()
         self._gpu = gpu
         self._stop = threading.Event()
+        self._stop_why = "stopped by the user"
         self._current: ChildProcess | None = None
         self._lock = threading.Lock()
         self.session_id: int | None = None
@@ -109,6 +115,28 @@ class ComparisonSession:
         # Each finished run's steady-state step times (ms), for the verdict's certainty.
         self._steady: dict[str, list[Any]] = {fw: [] for fw in config.frameworks}
         self.stop_record: StopRecord | None = None
+        # Each run's final outcome once it has one, and the run whose child is live; from them
+        # every planned run gets a true final status whatever ends the loop.
+        self._outcomes: dict[int, RunOutcome] = {}
+        self._running: RunInfo | None = None
+        # The session's final status, derived once (profiler.status.session_status) when run()
+        # ends; None until then.
+        self.status: str | None = None
+
+    @property
+    def listener(self) -> SessionListener:
+        """Who hears about the session; a listener that raises (a closed terminal) is cut off
+        and never stops the runs or their bookkeeping."""
+        return self._listener
+
+    @listener.setter
+    def listener(self, listener: SessionListener) -> None:
+        self._listener: GuardedListener = GuardedListener(listener)
+
+    @property
+    def listener_error(self) -> BaseException | None:
+        """What the listener raised, if it was cut off."""
+        return self._listener.error
 
     @property
     def auto(self) -> bool:
@@ -158,6 +186,7 @@ class ComparisonSession:
         outcomes: list[RunOutcome] = []
         reason = PLANNED
         current: Certainty | None = None
+        failure: BaseException | None = None
         try:
             repeat = 0
             while repeat < len(self.runs) // len(self.config.frameworks):
@@ -166,7 +195,7 @@ class ComparisonSession:
                     outcomes.append(self._run_or_skip(info, first=not outcomes))
                 repeat += 1
                 if self._stop.is_set():
-                    # fixed rounds go on, so every planned run is marked as not started
+                    # fixed rounds go on, so every planned run is marked as not run
                     reason = STOPPED
                     if self.auto:
                         break
@@ -179,23 +208,65 @@ class ComparisonSession:
                     reason = ended
                     break
                 self.listener.runs_added(self._plan_round(repeat))
+        except BaseException as exc:
+            failure = exc
+            raise
         finally:
             if self._gpu is not None:
                 self._gpu.close()
             if not self.store.failed.is_set():
+                self._settle(failure)
                 self._record_stop(reason if not self._stop.is_set() else STOPPED, current)
-                status = "stopped" if self._stop.is_set() else _session_status(outcomes)
-                self.store.finish_session(self.session_id, status)
+                self.status = session_status(
+                    (self._outcomes[r.run_id].status for r in self.runs),
+                    stopped=self._stop.is_set(),
+                )
+                self.store.finish_session(self.session_id, self.status)
         return outcomes
 
+    def _settle(self, failure: BaseException | None) -> None:
+        """Give every planned run without an outcome a true final one: the run the loop was in
+        when ``failure`` ended it failed (interrupted for Ctrl+C or an exit), runs never started
+        were not run. Stored, and told to the listener."""
+        for info in self.runs:
+            if info.run_id in self._outcomes:
+                continue
+            if self._running is not None and info.run_id == self._running.run_id:
+                if isinstance(failure, KeyboardInterrupt | SystemExit):
+                    status = INTERRUPTED
+                    error = f"FrameDuel was interrupted ({type(failure).__name__})"
+                else:
+                    what = f"{type(failure).__name__}: {failure}" if failure else "unknown"
+                    status, error = FAILED, f"FrameDuel's run loop failed: {what}"
+            else:
+                status = NOT_RUN
+                error = self._stop_why if self._stop.is_set() else "the session ended before it"
+                if failure is not None and not self._stop.is_set():
+                    error = f"the session ended early ({type(failure).__name__}: {failure})"
+            self._finish(info, RunOutcome(info.run_id, info.framework, status, error, None))
+
+    def _finish(self, info: RunInfo, outcome: RunOutcome) -> RunOutcome:
+        """Store and tell the final outcome of a run that _run_one did not finish itself."""
+        fields: dict[str, Any] = {"status": outcome.status, "error": outcome.error}
+        if self._running is not None and self._running.run_id == info.run_id:
+            fields["ended_t"] = self._rel(time.monotonic())
+            self._running = None
+        self.store.update_run(info.run_id, **fields)
+        self._outcomes[info.run_id] = outcome
+        self.listener.run_finished(outcome)
+        return outcome
+
     def _run_or_skip(self, info: RunInfo, *, first: bool) -> RunOutcome:
-        if not first and self.options.cooldown_s > 0:
-            self._stop.wait(self.options.cooldown_s)
+        cooldown_s = self.config.run.cooldown_s
+        if not first and cooldown_s > 0:
+            self._stop.wait(cooldown_s)
         if self._stop.is_set():
-            outcome = RunOutcome(info.run_id, info.framework, "stopped", "not started", None)
-            self.store.update_run(info.run_id, status="stopped", error="not started")
-        else:
-            outcome = self._run_one(info)
+            outcome = RunOutcome(info.run_id, info.framework, NOT_RUN, self._stop_why, None)
+            return self._finish(info, outcome)
+        self._running = info
+        outcome = self._run_one(info)
+        self._outcomes[info.run_id] = outcome
+        self._running = None
         self.listener.run_finished(outcome)
         return outcome
 
@@ -241,8 +312,11 @@ class ComparisonSession:
         )
         self.store.set_session_repeats(self.session_id, self.stop_record.to_json())
 
-    def stop(self) -> None:
-        """Stop the session: kill the running child's whole tree and skip the rest."""
+    def stop(self, why: str = "stopped by the user") -> None:
+        """Stop the session: kill the running child's whole tree and skip the rest; ``why``
+        becomes the error of the runs it ends (a signal's name, say)."""
+        if not self._stop.is_set():
+            self._stop_why = why
         self._stop.set()
         with self._lock:
             if self._current is not None:
@@ -270,26 +344,27 @@ class ComparisonSession:
         def on_event(event: Event) -> None:
             t = self._rel(event.t)
             state["events"] += 1
-            if event.kind == "window":
+            data = event.data
+            if isinstance(data, Window):
                 windows.append(StoredEvent(t, event.kind, dict(event.payload)))
-                if event.get("phase") == "measure":
+                if data.measured:
                     state["measured"] += 1
-            elif event.kind == "done":
+            elif isinstance(data, Done):
                 state["done"] = True
-            elif event.kind == "model":
-                mismatch = param_mismatch(
-                    self.expected_params, info.framework, event.payload.get("params")
-                )
+            elif isinstance(data, ModelInfo):
+                mismatch = param_mismatch(self.expected_params, info.framework, data.params)
                 if mismatch is not None:
                     state["warnings"].append(mismatch)
-            elif event.kind == "error":
-                state["error"] = event.payload
+            elif isinstance(data, ErrorInfo):
+                state["error"] = data
+            if "protocol_version" not in state:
+                state["protocol_version"] = event.v
             store.add_event(run_id, t, event.kind, event.payload)
             listener.run_event(run_id, t, event)
 
         def on_garbage(reason: str) -> None:
             t = self._rel(time.monotonic())
-            store.add_event(run_id, t, "garbage", {"reason": reason})
+            store.add_event(run_id, t, GARBAGE, payload_of(Garbage(reason)))
             line = f"[frameduel] ignored a bad line on the event pipe: {reason}"
             store.add_log(run_id, t, line)
             listener.run_log(run_id, t, line)
@@ -306,7 +381,7 @@ class ComparisonSession:
             t = self._rel(sample.t)
             quality.add(sample)
             peak["rss_mib"] = max(peak["rss_mib"], sample.rss_mib)
-            store.add_sample(run_id, (t, *sample.row()), sample.cpu_per_core)
+            store.add_sample(run_id, sample.columns(t), sample.cpu_per_core)
             seen.append((t, sample.cpu_percent, sample.cpu_per_core))
             listener.run_sample(run_id, t, sample)
 
@@ -316,7 +391,8 @@ class ComparisonSession:
         started = time.monotonic()
         with self._lock:
             if self._stop.is_set():
-                return RunOutcome(run_id, info.framework, "stopped", "not started", None)
+                self.store.update_run(run_id, status=NOT_RUN, error=self._stop_why)
+                return RunOutcome(run_id, info.framework, NOT_RUN, self._stop_why, None)
             cold = None
             if train.compile and train.compile_cache == "cold":
                 # Each run compiles from scratch, as TensorFlow's XLA always does: a fresh cache.
@@ -329,7 +405,9 @@ class ComparisonSession:
                     on_event=on_event,
                     on_garbage=on_garbage,
                     on_log=on_log,
-                    python=self.options.pythons.get(info.framework),
+                    python={str(k): v for k, v in self.config.run.python.items()}.get(
+                        info.framework
+                    ),
                     worker_module=self.options.worker_module,
                     cold_compile_dir=cold,
                 )
@@ -348,7 +426,7 @@ class ComparisonSession:
             ProcessTreeSampler(child.pid), on_sample, self.config.run.sample_hz, self._gpu
         )
         try:
-            store.update_run(run_id, status="running", started_t=self._rel(started))
+            store.update_run(run_id, status=RUNNING, started_t=self._rel(started))
             listener.run_started(info)
             if self.options.sampling:
                 sampler.start()
@@ -366,7 +444,9 @@ class ComparisonSession:
         status, error = self._verdict(code, timed_out, state, peak["rss_mib"])
         warnings = state["warnings"] + quality.warnings()
         for text in warnings:
-            store.add_event(run_id, self._rel(time.monotonic()), "warning", {"message": text})
+            store.add_event(
+                run_id, self._rel(time.monotonic()), WARNING, payload_of(QualityWarning(text))
+            )
         store.update_run(
             run_id,
             status=status,
@@ -378,6 +458,8 @@ class ComparisonSession:
                 "launch_t": self._rel(started),
                 "warnings": warnings,
                 "python": child.command[0],
+                # the protocol version the child's events came in (None: it sent none)
+                "protocol_version": state.get("protocol_version"),
                 "environment": child.recorded_environment(),
             },
         )
@@ -420,18 +502,18 @@ class ComparisonSession:
         self, code: int, timed_out: bool, state: dict[str, Any], peak_rss_mib: float
     ) -> tuple[str, str | None]:
         if self._stop.is_set() and not state["done"]:
-            return "stopped", "stopped by the user"
+            return "stopped", self._stop_why
         if timed_out:
             return (
                 "timeout",
                 f"timed out after {self.config.run.timeout_s:g} s; the process tree was killed",
             )
-        err = state["error"]
+        err: ErrorInfo | None = state["error"]
         peak = f"peak RSS seen {peak_rss_mib:,.0f} MiB"
         if err is not None:
-            if err.get("oom"):
-                return "failed", f"out of memory ({peak}): {err.get('message', '')}".strip()
-            return "failed", f"{err.get('type', 'error')}: {err.get('message', '')}".strip()
+            if err.oom:
+                return "failed", f"out of memory ({peak}): {err.message}".strip()
+            return "failed", f"{err.type}: {err.message}".strip()
         if code == -signal.SIGKILL:
             return "failed", (
                 f"the workload was {describe_exit(code)} ({peak}; the kernel's out-of-memory "
@@ -445,13 +527,7 @@ class ComparisonSession:
             return "failed", "the workload exited without finishing (no 'done' event)"
         if not state["measured"]:
             return "failed", "the workload finished without measuring anything (no measured window)"
-        return "ok", None
-
-
-def _session_status(outcomes: list[RunOutcome]) -> str:
-    if outcomes and all(o.status == "ok" for o in outcomes):
-        return "ok"
-    return "failed" if outcomes else "empty"
+        return OK, None
 
 
 def store_for(path: str | Path | None, *, read_only: bool = False) -> Store:

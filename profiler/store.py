@@ -21,19 +21,21 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
+from profiler.events import GARBAGE, KIND_OF, SAMPLE_COLUMNS, EventData, Window, view_of
 from profiler.protocol import check_payload
+from profiler.status import INTERRUPTED, NOT_RUN, PENDING, RUNNING, session_status
 from profiler.store_locks import SessionLock, remove_stale_lock, session_alive
 from profiler.store_schema import (
     MIN_FREE_BYTES,
-    SAMPLE_COLUMNS,
     SCHEMA_VERSION,
     StoreError,
     open_read_only,
@@ -52,6 +54,10 @@ __all__ = [
     "StoredRun",
     "StoredSession",
 ]
+
+# What a run left behind by a recorder that died is told, when the store is next opened.
+RUN_INTERRUPTED = "FrameDuel stopped during the run"
+RUN_NEVER_STARTED = "FrameDuel stopped before this run started"
 
 _INSERT_SAMPLE = (
     f"INSERT INTO samples (run_id, {', '.join(SAMPLE_COLUMNS)}, cpu_cores) "
@@ -78,11 +84,28 @@ class SessionRow:
 
 @dataclass(frozen=True)
 class StoredEvent:
-    """An event as stored: ``t`` in seconds since the session started."""
+    """An event as stored: ``t`` in seconds since the session started. Read it through
+    ``data``, its typed view (profiler.events); ``payload`` is the checked JSON as stored."""
 
     t: float
     kind: str
     payload: dict[str, Any]
+
+    @cached_property
+    def data(self) -> EventData:
+        """The event's typed view (Window, Phase, ModelInfo, ErrorInfo, ...)."""
+        return view_of(self.kind, self.payload)
+
+    @property
+    def window(self) -> Window:
+        """The typed view of a window event (TypeError for any other kind)."""
+        data = self.data
+        if not isinstance(data, Window):
+            raise TypeError(f"a {self.kind} event is not a window")
+        return data
+
+
+V = TypeVar("V")
 
 
 @dataclass
@@ -107,6 +130,11 @@ class StoredRun:
     def events_of(self, kind: str) -> list[StoredEvent]:
         """The run's events of one kind, in order."""
         return [e for e in self.events if e.kind == kind]
+
+    def views(self, view: type[V]) -> list[tuple[float, V]]:
+        """(t, typed view) of the run's events of one kind, in order: ``run.views(Window)``."""
+        kind = KIND_OF[view]
+        return [(e.t, e.data) for e in self.events if e.kind == kind]  # type: ignore[misc]
 
 
 @dataclass
@@ -179,12 +207,40 @@ class Store:
                     dead,
                 )
                 conn.execute(
-                    "UPDATE runs SET status='interrupted', error='FrameDuel stopped during the run'"
-                    f" WHERE status IN ('running', 'pending') AND session_id IN ({marks})",
+                    f"UPDATE runs SET status='{INTERRUPTED}', error='{RUN_INTERRUPTED}'"
+                    f" WHERE status='{RUNNING}' AND session_id IN ({marks})",
+                    dead,
+                )
+                conn.execute(
+                    f"UPDATE runs SET status='{NOT_RUN}', error='{RUN_NEVER_STARTED}'"
+                    f" WHERE status='{PENDING}' AND session_id IN ({marks})",
                     dead,
                 )
             for sid in dead:
                 remove_stale_lock(self.path, sid)
+        self._heal_unsettled(conn)
+
+    def _heal_unsettled(self, conn: sqlite3.Connection) -> None:
+        """Finished sessions with a run still pending or running (older versions could leave
+        them so) are settled on disk as ``load`` reads them, so the list agrees with the report."""
+        found = conn.execute(
+            "SELECT DISTINCT s.id, s.status FROM sessions s JOIN runs r ON r.session_id = s.id"
+            f" WHERE s.status != '{RUNNING}' AND r.status IN ('{PENDING}', '{RUNNING}')"
+        ).fetchall()
+        for sid, status in found:
+            runs = [
+                StoredRun(rid, 0, "", 0, st, err, None, None, None, {})
+                for rid, st, err in conn.execute(
+                    "SELECT id, status, error FROM runs WHERE session_id=?", (sid,)
+                )
+            ]
+            settled = _settled(status, runs)
+            with conn:
+                conn.executemany(
+                    "UPDATE runs SET status=?, error=? WHERE id=?",
+                    [(r.status, r.error, r.id) for r in runs],
+                )
+                conn.execute("UPDATE sessions SET status=? WHERE id=?", (settled, sid))
 
     def check_writable(self) -> None:
         """Raise StoreError when the store's disk is (nearly) full or the file is read-only."""
@@ -269,12 +325,14 @@ class Store:
         self._put("INSERT INTO events VALUES (?, ?, ?, ?)", (run_id, t, kind, json.dumps(payload)))
 
     def add_sample(
-        self, run_id: int, values: Sequence[float], cpu_cores: Sequence[float] = ()
+        self, run_id: int, values: Mapping[str, float], cpu_cores: Sequence[float] = ()
     ) -> None:
-        """Queue a sample row; ``values`` follow SAMPLE_COLUMNS (trailing ones may be left out),
-        NaN for a missing metric; ``cpu_cores`` is the system's CPU % per core."""
-        row = [_nan_to_none(v) for v in values]
-        row += [None] * (len(SAMPLE_COLUMNS) - len(row))
+        """Queue a sample; ``values`` by column name (SAMPLE_COLUMNS; ``t`` required, any other
+        missing is stored as unknown, as NaN is); ``cpu_cores`` is the system's CPU % per core."""
+        unknown = set(values) - set(SAMPLE_COLUMNS)
+        if unknown or "t" not in values:
+            raise ValueError(f"not a sample: columns {sorted(unknown)}, t {'t' in values}")
+        row = [_nan_to_none(values.get(name)) for name in SAMPLE_COLUMNS]
         cores = json.dumps([round(c, 1) for c in cpu_cores]) if cpu_cores else None
         self._put(_INSERT_SAMPLE, (run_id, *row, cores))
 
@@ -502,9 +560,8 @@ class Store:
                     (session_id,),
                 )
             ]
+            status = _settled(status, runs)
             for run in runs:
-                if status == "interrupted" and run.status in ("running", "pending"):
-                    run.status, run.error = "interrupted", "FrameDuel stopped during the run"
                 run.events = [
                     _checked_event(t, kind, self._json(payload, f"an event of run {run.id}"))
                     for t, kind, payload in conn.execute(
@@ -552,6 +609,20 @@ class Store:
             ) from None
 
 
+def _settled(status: str, runs: list[StoredRun]) -> str:
+    """A session no longer recording has no run still pending or running: such runs (left by a
+    recorder that died, or by older versions whose run loop could end without settling them)
+    read as interrupted or not run, and the session's status is derived again from its runs."""
+    if status == RUNNING or not any(r.status in (PENDING, RUNNING) for r in runs):
+        return status
+    for run in runs:
+        if run.status == RUNNING:
+            run.status, run.error = INTERRUPTED, RUN_INTERRUPTED
+        elif run.status == PENDING:
+            run.status, run.error = NOT_RUN, RUN_NEVER_STARTED
+    return INTERRUPTED if status == INTERRUPTED else session_status(r.status for r in runs)
+
+
 def _batch(env_json: str | None) -> str:
     """``"<id> <index>/<total>"`` of the Run all a session belonged to (its environment's
     ``run_all``), or "" (not part of one, or an unreadable environment: listing never fails)."""
@@ -574,7 +645,13 @@ def _checked_event(t: float, kind: str, payload: Any) -> StoredEvent:
     if not isinstance(payload, dict):
         problem: str | None = f"{kind} event whose payload is not an object"
     else:
-        problem = check_payload(kind, payload, complete=False)
+        problem = check_payload(kind, payload)
     if problem is None:
-        return StoredEvent(t, kind, payload)
-    return StoredEvent(t, "garbage", {"reason": f"stored {problem}"})
+        event = StoredEvent(t, kind, payload)
+        try:
+            event.data  # noqa: B018  (the typed view builds, or the event is garbage)
+        except TypeError as exc:
+            problem = f"{kind} event that does not fit its kind ({exc})"
+        else:
+            return event
+    return StoredEvent(t, GARBAGE, {"reason": f"stored {problem}"})

@@ -23,21 +23,14 @@ APPLICATION_ID = 0x4672446C
 # Stores made before the application id carry these tables (and meta's schema_version).
 _OWN_TABLES = frozenset({"meta", "sessions", "runs", "events", "samples", "logs"})
 
-SAMPLE_COLUMNS: tuple[str, ...] = (
-    "t",
-    "cpu_percent",
-    "rss_mib",
-    "threads",
-    "gpu_util_percent",
-    "gpu_mem_mib",
-    "gpu_power_w",
+# Sample columns added by schema 2 (history: frozen, whatever SAMPLE_COLUMNS becomes).
+_ADDED_IN_2 = (
     "gpu_temp_c",
     "gpu_sm_clock_mhz",
     "gpu_energy_j",
     "gpu_throttle_reasons",
     "sys_mem_used_mib",
 )
-_ADDED_IN_2 = SAMPLE_COLUMNS[7:]
 
 # Each migration takes a store from version N-1 to N; readers accept every older version.
 _MIGRATIONS: dict[int, list[str]] = {

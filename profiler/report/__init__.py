@@ -9,17 +9,29 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from profiler.report.model import Report, build_report
-
-REPORT_SUFFIXES: tuple[str, ...] = (".pdf", ".html", ".json", ".csv")
+from profiler.report_formats import (
+    REPORT_FORMATS,
+    REPORT_SUFFIXES,
+    TEXT_FORMATS,
+    ReportFormat,
+    format_for,
+    known_formats,
+)
 
 __all__ = [
+    "REPORT_FORMATS",
     "REPORT_SUFFIXES",
+    "TEXT_FORMATS",
     "Report",
+    "ReportFormat",
     "build_report",
+    "format_for",
+    "known_formats",
     "render_text",
     "write_atomically",
     "write_report",
@@ -27,63 +39,31 @@ __all__ = [
 
 
 def render_text(report: Report, fmt: str) -> str:
-    """``report`` as text in ``fmt`` (json, csv or html), for stdout."""
-    if fmt == "json":
-        import json
-
-        from profiler.report.json_report import to_dict
-
-        return json.dumps(to_dict(report), indent=2, allow_nan=False) + "\n"
-    if fmt == "csv":
-        import csv
-        import io
-
-        from profiler.report.csv_report import CSV_COLUMNS, csv_rows
-
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(CSV_COLUMNS)
-        writer.writerows(csv_rows(report))
-        return buffer.getvalue()
-    if fmt == "html":
-        from profiler.report.html_report import render_html
-
-        return render_html(report)
-    raise ValueError(f"cannot write a report to stdout as {fmt!r}; use json, csv or html")
+    """``report`` as text in ``fmt`` (a text format's name: json, csv or html), for stdout."""
+    found = next((f for f in REPORT_FORMATS.values() if f.name == fmt and f.text), None)
+    if found is None:
+        raise ValueError(
+            f"cannot write a report to stdout as {fmt!r}; use {', '.join(TEXT_FORMATS)}"
+        )
+    with tempfile.TemporaryDirectory(prefix="frameduel-report-") as folder:
+        path = Path(folder) / f"report{found.suffix}"
+        if found.charts:
+            _import_plotting(pdf=False)
+        found.write(report, path)
+        return path.read_bytes().decode("utf-8")  # as written: CSV rows end in \r\n
 
 
 def write_report(report: Report, path: str | Path) -> Path:
-    """Write ``report`` in the format its suffix names (.pdf, .html, .json, .csv); returns the path.
+    """Write ``report`` in the format its suffix names (see REPORT_FORMATS); returns the path.
 
     The file appears complete or not at all (see ``write_atomically``). Raises ValueError naming
-    the suffix for any other file type, OSError when the file cannot be written.
+    the suffix and the known formats for any other file type, OSError when it cannot be written.
     """
     target = Path(path)
-    suffix = target.suffix.lower()
-    write: Callable[[Report, Path], Path]
-    if suffix == ".pdf":
-        from profiler.report.pdf_report import write_pdf
-
-        write = write_pdf
-    elif suffix in (".html", ".htm"):
-        from profiler.report.html_report import write_html
-
-        write = write_html
-    elif suffix == ".json":
-        from profiler.report.json_report import write_json
-
-        write = write_json
-    elif suffix == ".csv":
-        from profiler.report.csv_report import write_csv
-
-        write = write_csv
-    else:
-        shown = suffix or "(none)"
-        known = ", ".join(REPORT_SUFFIXES)
-        raise ValueError(f"cannot write a report as {shown!r} ({target.name}); use one of {known}")
-    if suffix in (".pdf", ".html", ".htm"):
-        _import_plotting(pdf=suffix == ".pdf")
-    return write_atomically(target, lambda partial: write(report, partial))
+    found = format_for(target)
+    if found.charts:
+        _import_plotting(pdf=found.suffix == ".pdf")
+    return write_atomically(target, lambda partial: found.write(report, partial))
 
 
 def _import_plotting(pdf: bool) -> None:

@@ -124,8 +124,8 @@ def _window_values(metric: str, windows: Measured) -> FloatArray:
         return ms
     if metric == "steps_per_s":
         return 1000.0 / ms
-    samples = np.array([float(e.payload.get("samples") or math.nan) for e in windows.used])
-    seconds = np.array([float(e.payload["seconds"]) for e in windows.used])
+    samples = np.array([float(e.window.samples or math.nan) for e in windows.used])
+    seconds = np.array([e.window.seconds for e in windows.used])
     per_s: FloatArray = samples / seconds
     return per_s
 

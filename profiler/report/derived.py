@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from profiler.report.events import Measured, launch_time, num, phase_bounds
+from profiler.events import FirstStep
+from profiler.report.events import Measured, launch_time, phase_bounds
 from profiler.stats import ArrayLike, FloatArray
 from profiler.store import StoredRun
 
@@ -71,7 +72,7 @@ def startup_breakdown(run: StoredRun) -> dict[str, float | None]:
     out: dict[str, float | None] = dict.fromkeys(STARTUP_SEGMENTS)
     launch = launch_time(run)
     bounds = phase_bounds(run)
-    first = run.events_of("first_step")
+    first = run.views(FirstStep)
 
     def span(name: str) -> float | None:
         start, end = bounds.get(name, (math.nan, None))
@@ -87,14 +88,14 @@ def startup_breakdown(run: StoredRun) -> dict[str, float | None]:
     in_compile = (
         first
         and compile_bounds is not None
-        and compile_bounds[0] <= first[0].t
-        and (compile_bounds[1] is None or first[0].t <= compile_bounds[1])
+        and compile_bounds[0] <= first[0][0]
+        and (compile_bounds[1] is None or first[0][0] <= compile_bounds[1])
     )
     if first and not in_compile:  # a first step inside an explicit compile phase is its part
-        out["first_step"] = num(first[0].payload.get("seconds"))
+        out["first_step"] = first[0][1].seconds
     if first and launch is not None:
         known = sum(v for k, v in out.items() if v is not None and k != "other")
-        out["other"] = max(0.0, first[0].t - launch - known)
+        out["other"] = max(0.0, first[0][0] - launch - known)
     return out
 
 
@@ -120,7 +121,7 @@ def efficiency(run: StoredRun, windows: Measured) -> Efficiency:
     """Energy, mean power, energy per 1,000 samples and samples/s per watt of the used windows."""
     span = windows.span()
     # energy is measured over time: count the samples of every window in that time
-    samples = [num(e.payload.get("samples")) for e in windows.span_windows()]
+    samples = [e.window.samples for e in windows.span_windows()]
     if span is None or any(s is None for s in samples) or not samples:
         return NO_EFFICIENCY
     t = run.samples.get("t", np.empty(0))

@@ -10,16 +10,18 @@ import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
+from profiler.events import Garbage, Phase, QualityWarning, Window
 from profiler.quality import BUSY_MACHINE_PERCENT
 from profiler.stats import SteadyState, steady_state
 from profiler.store import StoredEvent, StoredRun
 
 FloatArray = npt.NDArray[np.float64]
+V = TypeVar("V")
 
 
 def num(value: Any) -> float | None:
@@ -34,10 +36,10 @@ def text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def first_payload(run: StoredRun, kind: str) -> dict[str, Any]:
-    """The payload of the run's first event of ``kind`` ({} when there is none)."""
-    events = run.events_of(kind)
-    return events[0].payload if events else {}
+def first_view(run: StoredRun, view: type[V]) -> V | None:
+    """The typed view of the run's first event of a kind (``first_view(run, Hello)``), or None."""
+    found = run.views(view)
+    return found[0][1] if found else None
 
 
 def launch_time(run: StoredRun) -> float | None:
@@ -49,49 +51,34 @@ def launch_time(run: StoredRun) -> float | None:
 def phase_bounds(run: StoredRun) -> dict[str, tuple[float, float | None]]:
     """Each phase's first start and the end after it, in session seconds (end None if open)."""
     bounds: dict[str, tuple[float, float | None]] = {}
-    for event in run.events_of("phase"):
-        name, state = event.payload.get("name"), event.payload.get("state")
-        if not isinstance(name, str):
-            continue
-        if state == "start" and name not in bounds:
-            bounds[name] = (event.t, None)
-        elif state == "end" and name in bounds and bounds[name][1] is None:
-            bounds[name] = (bounds[name][0], event.t)
+    for t, phase in run.views(Phase):
+        if phase.state == "start" and phase.name not in bounds:
+            bounds[phase.name] = (t, None)
+        elif phase.state == "end" and phase.name in bounds and bounds[phase.name][1] is None:
+            bounds[phase.name] = (bounds[phase.name][0], t)
     return bounds
 
 
-def _positive(value: Any) -> bool:
-    return type(value) in (int, float) and 0 < value < math.inf
-
-
 def windows(run: StoredRun, phase: str | None = None) -> list[StoredEvent]:
-    """Window events with positive steps and seconds (of one phase, or all)."""
+    """Window events (of one phase, or all); their steps and seconds are positive, as the
+    protocol checked."""
     return [
         e
         for e in run.events
-        if e.kind == "window"
-        and _positive(e.payload.get("steps"))
-        and _positive(e.payload.get("seconds"))
-        and (phase is None or e.payload.get("phase") == phase)
+        if isinstance(e.data, Window) and (phase is None or e.data.phase == phase)
     ]
 
 
 def column(events: Sequence[StoredEvent], key: str) -> FloatArray:
-    """One payload field of every event as floats; NaN where it is missing or not a number."""
-    values = [e.payload.get(key) for e in events]
-    try:  # numbers and None (NaN), the usual case, convert in one go
-        if not any(isinstance(v, bool | str) for v in values):
-            return np.array(values, dtype=float)
-    except (TypeError, ValueError):
-        pass
-    return np.array([math.nan if (x := num(v)) is None else x for v in values], dtype=float)
+    """One numeric field of every window (a ``Window`` attribute) as floats; NaN where the
+    child did not say."""
+    values = [getattr(e.window, key) for e in events]
+    return np.array([math.nan if v is None else v for v in values], dtype=float)
 
 
 def step_times_ms(events: list[StoredEvent]) -> FloatArray:
     """Per-step time of each window (seconds / steps * 1000)."""
-    return np.array(
-        [e.payload["seconds"] / e.payload["steps"] * 1000.0 for e in events], dtype=float
-    )
+    return np.array([e.window.step_time_ms for e in events], dtype=float)
 
 
 # A measure window is disturbed when other processes (the machine's CPU less the run's process
@@ -178,7 +165,7 @@ class Measured:
         if not self.used:
             return None
         first = self.used[0]
-        return first.t - float(first.payload["seconds"]), self.used[-1].t
+        return first.t - first.window.seconds, self.used[-1].t
 
 
 def other_cpu_percent(run: StoredRun, events: Sequence[StoredEvent]) -> FloatArray:
@@ -204,7 +191,7 @@ def other_cpu_percent(run: StoredRun, events: Sequence[StoredEvent]) -> FloatArr
         return out
     cumulative = np.concatenate([[0.0], np.cumsum(other[1:] * np.diff(t))])
     end = np.array([e.t for e in events], dtype=float)
-    start = end - np.array([float(e.payload["seconds"]) for e in events], dtype=float)
+    start = end - np.array([e.window.seconds for e in events], dtype=float)
     inside = (start >= t[0]) & (end <= t[-1]) & (end > start)
     area = np.interp(end, t, cumulative) - np.interp(start, t, cumulative)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -216,7 +203,7 @@ def other_cpu_percent(run: StoredRun, events: Sequence[StoredEvent]) -> FloatArr
 def measured(run: StoredRun) -> Measured:
     """The run's measure windows with their disturbances and steady state."""
     every = windows(run)
-    events = [e for e in every if e.payload.get("phase") == "measure"]
+    events = [e for e in every if e.window.measured]
     other = other_cpu_percent(run, events)
     disturbed = tuple(bool(v > DISTURBED_CPU_PERCENT) for v in other)
     draft = Measured(tuple(events), steady_state([]), tuple(every), disturbed, tuple(other))
@@ -239,8 +226,8 @@ def run_warnings(run: StoredRun) -> tuple[str, ...]:
     listed = run.info.get("warnings")
     if isinstance(listed, list):
         found += [w for w in listed if isinstance(w, str) and w]
-    found += [m for e in run.events_of("warning") if (m := text(e.payload.get("message")))]
-    garbage = len(run.events_of("garbage"))
+    found += [w.message for _, w in run.views(QualityWarning) if w.message]
+    garbage = len(run.views(Garbage))
     if garbage:
         what = "bad line was" if garbage == 1 else "bad lines were"
         found.append(f"{garbage} {what} ignored on the event pipe (see the run's log)")

@@ -15,6 +15,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from profiler.events import (
+    PHASES,
+    SAMPLE_SERIES,
+    EnvInfo,
+    FirstStep,
+    Hello,
+    MemoryInfo,
+    ModelInfo,
+)
 from profiler.report.derived import (
     efficiency,
     model_flops_utilization,
@@ -23,10 +32,9 @@ from profiler.report.derived import (
 from profiler.report.events import (
     FloatArray,
     Measured,
-    first_payload,
+    first_view,
     launch_time,
     measured,
-    num,
     other_cpu_percent,
     phase_bounds,
     run_warnings,
@@ -55,7 +63,6 @@ __all__ = [
     "window_step_times_ms",
 ]
 
-PHASES: tuple[str, ...] = ("import", "build", "compile", "warmup", "measure")
 _MIB = 2.0**20
 
 
@@ -160,21 +167,6 @@ class PhaseInterval:
     end_s: float
 
 
-# The sampled series a RunSeries carries, as named in the store.
-SAMPLE_SERIES: tuple[str, ...] = (
-    "cpu_percent",
-    "rss_mib",
-    "threads",
-    "sys_mem_used_mib",
-    "gpu_util_percent",
-    "gpu_mem_mib",
-    "gpu_power_w",
-    "gpu_temp_c",
-    "gpu_sm_clock_mhz",
-    "gpu_energy_j",
-)
-
-
 @dataclass(frozen=True, eq=False)
 class RunSeries:
     """Time series of one run for plots and CSV; times in seconds since the run's launch.
@@ -266,30 +258,30 @@ def _drift(windows_: Measured) -> Drift:
 
 def summarize_run(run: StoredRun, windows_: Measured | None = None) -> RunSummary:
     """The headline numbers of one run (``windows_``: its measured windows, when known)."""
-    hello, model = first_payload(run, "hello"), first_payload(run, "model")
-    env_events = run.events_of("env")
+    hello = first_view(run, Hello)
+    model = first_view(run, ModelInfo) or ModelInfo()
+    env_events = run.views(EnvInfo)
     used = windows_ if windows_ is not None else measured(run)
-    steps = sum(e.payload["steps"] for e in used.used)
-    seconds = sum(e.payload["seconds"] for e in used.used)
-    samples = [num(e.payload.get("samples")) for e in used.used]
+    steps = sum(e.window.steps for e in used.used)
+    seconds = sum(e.window.seconds for e in used.used)
+    samples = [e.window.samples for e in used.used]
     step_times = describe(used.step_times_ms())
     launch = launch_time(run)
-    first_steps = run.events_of("first_step")
+    first_steps = run.views(FirstStep)
     bounds = phase_bounds(run)
-    peaks = [num(e.payload.get("allocator_peak_bytes")) for e in run.events_of("memory")]
+    peaks = [m.allocator_peak_bytes for _, m in run.views(MemoryInfo)]
     peak_values = [p for p in peaks if p is not None]
     all_windows = list(used.every) if windows_ is not None else windows(run)
-    parity = num(model.get("parity_loss"))
+    parity = model.parity_loss
     first_loss = parity
     if first_loss is None and first_steps:
-        first_loss = num(first_steps[0].payload.get("loss"))
+        first_loss = first_steps[0][1].loss
     if first_loss is None and all_windows:
-        first_loss = num(all_windows[0].payload.get("loss"))
-    params = model.get("params")
-    settings = dict(env_events[-1].payload.get("settings") or {}) if env_events else None
+        first_loss = all_windows[0].window.loss
+    settings = dict(env_events[-1][1].settings) if env_events else None
     steps_per_s = steps / seconds if used.used else None
-    flops = num(model.get("flops_per_step"))
-    peak = num(model.get("peak_flops_per_s"))
+    flops = model.flops_per_step
+    peak = model.peak_flops_per_s
     energy = efficiency(run, used)
     mask = _measure_mask(run)
     return RunSummary(
@@ -297,11 +289,11 @@ def summarize_run(run: StoredRun, windows_: Measured | None = None) -> RunSummar
         seq=run.seq,
         repeat=run.repeat,
         framework=run.framework,
-        framework_version=text(hello.get("framework_version")),
+        framework_version=text(hello.framework_version) if hello else None,
         status=run.status,
         error=run.error,
-        device=text(hello.get("device")),
-        params=params if isinstance(params, int) and not isinstance(params, bool) else None,
+        device=text(hello.device) if hello else None,
+        params=model.params,
         parity_loss=parity,
         flops_per_step=flops,
         steps_per_s=steps_per_s,
@@ -318,7 +310,7 @@ def summarize_run(run: StoredRun, windows_: Measured | None = None) -> RunSummar
             _opt(step_times.std),
             step_times.n,
         ),
-        first_step_s=(first_steps[0].t - launch if first_steps and launch is not None else None),
+        first_step_s=(first_steps[0][0] - launch if first_steps and launch is not None else None),
         phases_s={name: _duration(bounds.get(name)) for name in PHASES},
         startup_s=startup_breakdown(run),
         rss_peak_mib=_sample_stat(run, "rss_mib", "max", mask),
@@ -338,7 +330,7 @@ def summarize_run(run: StoredRun, windows_: Measured | None = None) -> RunSummar
         ),
         mfu=model_flops_utilization(flops, steps_per_s, peak),
         loss_first=first_loss,
-        loss_last=num(all_windows[-1].payload.get("loss")) if all_windows else None,
+        loss_last=all_windows[-1].window.loss if all_windows else None,
         steady_state=used.steady_state,
         drift=_drift(used),
         warnings=run_warnings(run),
@@ -350,11 +342,11 @@ def summarize_run(run: StoredRun, windows_: Measured | None = None) -> RunSummar
 
 def _per_step(used: Sequence[StoredEvent], key: str) -> float | None:
     """A per-window count summed over the used windows, per step; None when not reported."""
-    counts = [num(e.payload.get(key)) for e in used]
+    counts: list[int | None] = [getattr(e.window, key) for e in used]
     if not used or any(c is None for c in counts):
         return None
-    steps = float(sum(e.payload["steps"] for e in used))
-    return sum(c for c in counts if c is not None) / steps
+    steps = float(sum(e.window.steps for e in used))
+    return float(sum(c for c in counts if c is not None)) / steps
 
 
 def _duration(bounds: tuple[float, float | None] | None) -> float | None:
@@ -400,7 +392,7 @@ def run_series(run: StoredRun, windows_: Measured | None = None) -> RunSeries:
         repeat=run.repeat,
         launch_t=origin,
         window_t_s=w_t,
-        window_phase=tuple(str(e.payload.get("phase", "")) for e in every),
+        window_phase=tuple(e.window.phase for e in every),
         window_used=np.array([id(e) in used_ids for e in every], dtype=bool),
         samples_per_s=window_values("samples") / w_seconds,
         step_time_ms=w_seconds / w_steps * 1000.0,

@@ -93,9 +93,13 @@ def record_session(
             n = round((t - start) * 10)
             for i in range(n):
                 ts = start + i / 10
-                row = [ts, 95.0, 300.0 + i, 6]
+                row = {"t": ts, "cpu_percent": 95.0, "rss_mib": 300.0 + i, "threads": 6}
                 if gpu:
-                    row += [80.0 + (i % 5), 1500.0 + i, 120.0 + (i % 7)]
+                    row |= {
+                        "gpu_util_percent": 80.0 + (i % 5),
+                        "gpu_mem_mib": 1500.0 + i,
+                        "gpu_power_w": 120.0 + (i % 7),
+                    }
                 store.add_sample(run_id, row)
             store.add_log(run_id, start, f"{fw} says hello")
             if failed:

@@ -11,6 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from gui.adapter import Batch, SessionController, window_point
 from profiler.config import load_config
+from profiler.events import Window
 from profiler.protocol import Event
 from profiler.sampler import Sample
 from profiler.session import RunInfo, RunOutcome
@@ -19,7 +20,7 @@ from profiler.session import RunInfo, RunOutcome
 def test_window_point_turns_a_window_into_rates() -> None:
     event = Event("window", 1.0, {"phase": "measure", "step": 30, "steps": 10, "seconds": 0.5})
 
-    point = window_point(2.5, event, batch_size=8)
+    point = window_point(2.5, event.data, batch_size=8)  # type: ignore[arg-type]
 
     assert point.t == 2.5
     assert point.step == 30
@@ -30,8 +31,8 @@ def test_window_point_turns_a_window_into_rates() -> None:
 
 
 def test_window_point_prefers_the_childs_sample_count() -> None:
-    event = Event("window", 1.0, {"step": 4, "steps": 4, "seconds": 2.0, "samples": 10, "loss": 1})
-    point = window_point(0.0, event, batch_size=8)
+    window = Window(phase="measure", step=4, steps=4, seconds=2.0, samples=10, loss=1.0)
+    point = window_point(0.0, window, batch_size=8)
     assert point.samples_per_s == 5.0
     assert point.loss == 1.0
 
@@ -52,8 +53,10 @@ def test_many_reports_become_one_batch_in_order(qtbot: QtBot) -> None:
                 7, i * 0.1, Sample(t=0.0, cpu_percent=50.0, rss_mib=10.0, threads=3)
             )
         listener.run_event(7, 1.0, Event("phase", 0.0, {"name": "measure", "state": "start"}))
-        listener.run_event(7, 1.5, Event("window", 0.0, {"step": 50, "steps": 5, "seconds": 0.1}))
-        listener.run_event(7, 1.6, Event("hello", 0.0, {"framework_version": "2.x"}))
+        window = {"phase": "measure", "step": 50, "steps": 5, "seconds": 0.1}
+        listener.run_event(7, 1.5, Event("window", 0.0, window))
+        hello = {"pid": 1, "framework": "torch", "framework_version": "2.x", "device": "cpu"}
+        listener.run_event(7, 1.6, Event("hello", 0.0, hello))
         listener.run_log(7, 1.7, "a line")
         listener.run_finished(RunOutcome(7, "torch", "ok", None, 0))
 

@@ -123,7 +123,7 @@ def test_stop_ends_the_session_and_leaves_no_child(
         qtbot.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)
 
     assert done.args[1] == "stopped"
-    assert [row.status for row in model.rows] == ["stopped", "stopped"]
+    assert [row.status for row in model.rows] == ["stopped", "not run"]
     assert "stopped" in window.status_text()
     assert not [pid for pid in child_pids if psutil.pid_exists(pid) and _not_zombie(pid)]
     assert not psutil.Process().children(recursive=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QKeySequence, QPalette
 from PySide6.QtWidgets import QApplication, QMenu, QWidget
@@ -14,7 +16,7 @@ from pytestqt.qtbot import QtBot
 
 from gui.main_window import MainWindow
 from gui.settings import AppSettings
-from profiler.config import load_config
+from profiler.config import ConfigError, load_config
 
 ConfigMaker = Callable[..., Path]
 WindowMaker = Callable[..., MainWindow]
@@ -231,11 +233,17 @@ def test_settings_are_saved_and_used(
     assert settings.sample_hz == 25.0
     assert settings.default_frameworks == ["torch", "tensorflow", "jax"]
     assert settings.baseline == "tensorflow"
-    assert settings.run_options().pythons == {"tensorflow": "/opt/tf/bin/python"}
+    assert settings.pythons == {"tensorflow": "/opt/tf/bin/python"}
     assert settings.store_path == str(tmp_path / "elsewhere.sqlite3")
     assert window.store_path() == str(tmp_path / "store.sqlite3")  # --store still wins
-    config = settings.apply_sample_rate(load_config("resources/configs/demo-mlp.yaml"))
+    demo = load_config("resources/configs/demo-mlp.yaml")
+    # the interpreters go through the config's override path, checked as run.python is
+    with pytest.raises(ConfigError, match=r"run\.python\.tensorflow: /opt/tf/bin/python is not"):
+        settings.apply_overrides(demo)
+    settings.pythons = {"tensorflow": sys.executable}
+    config = settings.apply_overrides(demo)
     assert config.run.sample_hz == 25.0
+    assert config.run.python == {"tensorflow": sys.executable}
     reread = AppSettings(settings.q.__class__(settings.q.fileName(), settings.q.format()))
     assert reread.theme == "dark"
     # no config selected: the new default frameworks are ticked at once

@@ -27,6 +27,12 @@ def tiny_config(frameworks: list[str], steps: int = 5, **run: object) -> Config:
     return config.model_copy(update={"frameworks": frameworks})
 
 
+def with_run(config: Config, **run: object) -> Config:
+    """``config`` with run settings set without validation: for interpreters keyed by a
+    misbehaviour's name, or a path that is meant not to exist (what the engine must survive)."""
+    return config.model_copy(update={"run": config.run.model_copy(update=run)})
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     """A real SQLite store in the test's tmp dir."""

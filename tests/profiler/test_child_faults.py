@@ -14,7 +14,7 @@ import psutil
 from profiler.protocol import Event
 from profiler.session import ComparisonSession, RunOptions
 from profiler.store import Store
-from tests.profiler.conftest import tiny_config
+from tests.profiler.conftest import tiny_config, with_run
 
 MISBEHAVING = "tests.profiler.misbehaving_worker"
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,7 +106,8 @@ def test_a_child_that_cannot_start_fails_its_run_with_the_reason(
     store: Store, tmp_path: Path
 ) -> None:
     missing = tmp_path / "no-such-python"
-    session = _session(store, ["ok", "garbage"], pythons={"ok": str(missing)})
+    config = with_run(tiny_config(["ok", "garbage"]), python={"ok": str(missing)})
+    session = ComparisonSession(config, store, options=RunOptions(worker_module=MISBEHAVING))
     first, second = session.run()
     assert first.status == "failed"
     assert first.error == f"could not start the workload: No such file or directory ({missing})"

@@ -272,7 +272,7 @@ def test_keras_fit_is_measured_and_labelled_in_the_audit(tmp_path: Path) -> None
 def test_a_bad_repeats_override_is_refused(tiny: Path) -> None:
     res = frameduel("run", str(tiny), "--repeats", "0")
     assert res.returncode == 2
-    assert "--repeats must be auto or a number of runs from 1 to 100, not 0" in res.stderr
+    assert "--repeats 0: run.repeats: must be auto or a number of runs per framework" in res.stderr
 
 
 @pytest.mark.slow

@@ -18,9 +18,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from profiler.events import CHILD_KINDS, VIEWS, Unknown, Window
 from profiler.protocol import (
-    KNOWN_KINDS,
     MAX_ABS_FLOAT,
+    PROTOCOL_VERSION,
     Event,
     GarbageLine,
     check_payload,
@@ -97,7 +98,7 @@ def arbitrary_objects(draw: st.DrawFn) -> str:
     obj.update(
         v=draw(st.one_of(st.just(1), json_leaf)),
         kind=draw(
-            st.one_of(st.sampled_from(sorted(KNOWN_KINDS | {"warning", "garbage"})), json_leaf)
+            st.one_of(st.sampled_from(sorted(CHILD_KINDS | {"warning", "garbage"})), json_leaf)
         ),
         t=draw(st.one_of(st.just(5.0), hostile_numbers)),
     )
@@ -117,11 +118,17 @@ def _check_decoded(event: Event) -> None:
     assert math.isfinite(event.t)
     assert check_payload(event.kind, event.payload) is None
     json.dumps(event.payload, allow_nan=False)  # storable and exportable as plain JSON
-    if event.kind == "window":
-        assert type(event.payload["steps"]) is int and event.payload["steps"] >= 1
-        assert 1e-9 <= event.payload["seconds"] <= 1e7
-        loss = event.payload.get("loss")
-        assert loss is None or (type(loss) in (int, float) and abs(loss) <= MAX_ABS_FLOAT)
+    assert event.v == PROTOCOL_VERSION  # kept on decode
+    data = event.data  # the typed view builds for every event the decoder lets through
+    if event.kind in CHILD_KINDS:
+        assert type(data) is VIEWS[event.kind]
+    else:
+        assert data == Unknown(event.kind)
+    if isinstance(data, Window):
+        assert type(data.steps) is int and data.steps >= 1
+        assert type(data.seconds) is float and 1e-9 <= data.seconds <= 1e7
+        assert data.loss is None or (type(data.loss) is float and abs(data.loss) <= MAX_ABS_FLOAT)
+        assert math.isfinite(data.step_time_ms)
 
 
 @given(any_line)

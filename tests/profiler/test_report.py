@@ -26,6 +26,7 @@ from profiler.store import Store, StoredSession
 BATCH = 64
 WINDOW = 10
 BUSY_CPU = 150.0  # percent of one core, taken by other processes in a FakeRun's busy windows
+GPU_COLUMNS = ("gpu_util_percent", "gpu_mem_mib", "gpu_power_w", "gpu_temp_c", "gpu_sm_clock_mhz")
 RUN_FIELDS = {
     "run_id", "seq", "repeat", "framework", "framework_version", "status", "error", "device",
     "params", "parity_loss", "flops_per_step", "steps_per_s", "samples_per_s", "step_time_ms",
@@ -131,13 +132,15 @@ def record_run(
     for i, st in enumerate(sample_t):
         measuring = fr.truth.get("measure_start", math.inf) <= st <= fr.truth.get("measure_end", 0)
         rss = fr.rss_start_mib + i
-        gpu = [math.nan] * 5  # util, memory, power, temperature, SM clock
+        gpu = [math.nan] * 5
         energy = math.nan
         if fr.gpu_power_w is not None:
             gpu = [90.0, 1000.0 + i, fr.gpu_power_w, 60.0 + i * 0.01, 1800.0]
             energy = 1.0e5 + fr.gpu_power_w * (st - launch) if fr.energy_counter else math.nan
         tree = 400.0 if measuring else 100.0
-        row = (st, tree, rss, 8, *gpu, energy, 0, 5000.0 + i)
+        row = {"t": st, "cpu_percent": tree, "rss_mib": rss, "threads": 8,
+               **dict(zip(GPU_COLUMNS, gpu, strict=True)), "gpu_energy_j": energy,
+               "gpu_throttle_reasons": 0, "sys_mem_used_mib": 5000.0 + i}  # fmt: skip
         # the machine's CPU per core: the tree's share, plus others' inside the busy windows
         busy = fr.truth.get("busy_start", math.inf) < st - 0.1 and st <= fr.truth.get("busy_end", 0)
         other = BUSY_CPU if busy else 0.0

@@ -9,9 +9,10 @@ from pathlib import Path
 import psutil
 import pytest
 
+from profiler.config import OverrideError, apply_overrides
 from profiler.session import ComparisonSession, RunOptions, RunOutcome
 from profiler.store import Store
-from tests.profiler.conftest import tiny_config
+from tests.profiler.conftest import tiny_config, with_run
 
 MISBEHAVING = "tests.profiler.misbehaving_worker"
 
@@ -88,7 +89,7 @@ def test_stop_kills_grandchildren_too(store: Store) -> None:
     session.listener = Listener()
     out = _by_framework(session.run())
     assert out["grandchildren"].status == "stopped"
-    assert out["ok"].status == "stopped" and out["ok"].error == "not started"
+    assert out["ok"].status == "not run" and out["ok"].error == "stopped by the user"
     assert len(pids) == 2
     for pid in pids:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
@@ -100,8 +101,12 @@ def test_interpreter_per_framework_environment_and_cooldown(store: Store, tmp_pa
     wrapper = tmp_path / "other-python"
     wrapper.write_text(f'#!/bin/sh\ntouch "{marker}"\nexec "{sys.executable}" "$@"\n')
     wrapper.chmod(0o755)
-    options = RunOptions(worker_module=MISBEHAVING, pythons={"ok": str(wrapper)}, cooldown_s=0.5)
-    config = tiny_config(["ok", "silent-exit"]).model_copy(update={"threads": 1})
+    options = RunOptions(worker_module=MISBEHAVING)
+    config = with_run(
+        tiny_config(["ok", "silent-exit"]).model_copy(update={"threads": 1}),
+        python={"ok": str(wrapper)},
+        cooldown_s=0.5,
+    )
     session = ComparisonSession(config, store, options=options)
     start = time.monotonic()
     session.run()
@@ -116,17 +121,25 @@ def test_interpreter_per_framework_environment_and_cooldown(store: Store, tmp_pa
     assert "HOME" not in env
 
 
-def test_config_run_settings_apply_unless_overridden(store: Store) -> None:
+def test_cooldown_and_interpreters_override_the_config_through_one_path(
+    store: Store, tmp_path: Path
+) -> None:
+    other = tmp_path / "other-python"
+    other.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    other.chmod(0o755)
     run = {"python": {"torch": sys.executable}, "cooldown_s": 3.0}
-    config = tiny_config(["torch"]).model_copy(
-        update={"run": tiny_config(["torch"]).run.model_copy(update=run)}
+    config = with_run(tiny_config(["torch"]), **run)
+    # 0 is a value: a pause the config asks for can be overridden away (it was taken as unset)
+    quick = apply_overrides(config, "t.yaml", cooldown_s=0, python={"torch": str(other)})
+    assert quick.run.cooldown_s == 0.0
+    assert quick.run.python == {"torch": str(other)}
+    assert apply_overrides(config, "t.yaml").run == config.run  # nothing given: as the file says
+    with pytest.raises(OverrideError) as bad:
+        apply_overrides(config, "t.yaml", cooldown_s=-1)
+    assert str(bad.value) == (
+        "--cooldown -1: run.cooldown_s: Input should be greater than or equal to 0"
     )
-    assert ComparisonSession(config, store).options.pythons == {"torch": sys.executable}
-    assert ComparisonSession(config, store).options.cooldown_s == 3.0
-    override = RunOptions(pythons={"torch": "/opt/other/python"}, cooldown_s=1.0)
-    session = ComparisonSession(config, store, options=override)
-    assert session.options.pythons == {"torch": "/opt/other/python"}
-    assert session.options.cooldown_s == 1.0
+    assert bad.value.override is not None and bad.value.override.key == "cooldown_s"
 
 
 def _cache_lines(store: Store, session: ComparisonSession) -> list[str]:

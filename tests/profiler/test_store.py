@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from profiler.events import Hello, Window
 from profiler.store import SCHEMA_VERSION, Store, StoreError
 
 
@@ -20,8 +21,12 @@ def test_rows_are_on_disk_before_close(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.sqlite3")
     sid = store.create_session("n", {"a": 1}, "cfg.yaml", {"cpu": "x"})
     rid = store.create_run(sid, 0, "torch", 0)
-    store.add_event(rid, 0.5, "hello", {"pid": 1})
-    store.add_sample(rid, (0.6, 50.0, 123.0, 4, math.nan, math.nan, math.nan))
+    hello = {"pid": 1, "framework": "torch", "framework_version": "2.9", "device": "cpu"}
+    store.add_event(rid, 0.5, "hello", hello)
+    store.add_sample(
+        rid,
+        {"t": 0.6, "cpu_percent": 50.0, "rss_mib": 123.0, "threads": 4, "gpu_mem_mib": math.nan},
+    )
     store.add_log(rid, 0.7, "hello from child")
     store.flush()
     # Another connection (the GUI's history view, a crash survivor) sees it all.
@@ -31,7 +36,9 @@ def test_rows_are_on_disk_before_close(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     loaded = store.load(sid)
     run = loaded.runs[0]
-    assert run.events[0].payload == {"pid": 1}
+    assert run.events[0].data == Hello(
+        pid=1, framework="torch", framework_version="2.9", device="cpu"
+    )
     assert run.samples["rss_mib"].tolist() == [123.0]
     assert math.isnan(run.samples["gpu_util_percent"][0])
     assert run.logs == [(0.7, "hello from child")]
@@ -45,7 +52,8 @@ def test_session_of_a_killed_process_shows_as_interrupted(tmp_path: Path) -> Non
         "import os, sys; from profiler.store import Store\n"
         f"s = Store({str(path)!r}); sid = s.create_session('n', {{}}, None, {{}})\n"
         "rid = s.create_run(sid, 0, 'torch', 0); s.update_run(rid, status='running')\n"
-        "s.add_event(rid, 1.0, 'window', {'step': 3}); s.flush()\n"
+        "w = {'phase': 'measure', 'step': 3, 'steps': 1, 'seconds': 0.5}\n"
+        "s.add_event(rid, 1.0, 'window', w); s.flush()\n"
         "os._exit(9)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=False, env=os.environ)
@@ -54,7 +62,7 @@ def test_session_of_a_killed_process_shows_as_interrupted(tmp_path: Path) -> Non
     assert row.status == "interrupted"
     session = store.load(row.id)
     assert session.runs[0].status == "interrupted"
-    assert session.runs[0].events_of("window")[0].payload == {"step": 3}
+    assert session.runs[0].views(Window) == [(1.0, Window("measure", 3, 1, 0.5))]
     store.close()
 
 
@@ -102,7 +110,7 @@ def test_readers_see_a_session_while_it_is_written(tmp_path: Path) -> None:
     reader = Store(path)  # the GUI's history view opens its own
     for chunk in range(5):
         for i in range(200):
-            writer.add_sample(rid, ((chunk * 200 + i) * 0.01, 50.0, 100.0, 4))
+            writer.add_sample(rid, {"t": (chunk * 200 + i) * 0.01, "rss_mib": 100.0})
         # No flush: the background writer commits on its own, and the reader sees it meanwhile.
         deadline = time.monotonic() + 10
         while len(reader.load(sid).runs[0].samples["t"]) < (chunk + 1) * 200:
@@ -141,7 +149,7 @@ def test_a_version_1_store_is_migrated_and_still_readable(tmp_path: Path) -> Non
         assert run.samples["rss_mib"].tolist() == [300.0]
         assert math.isnan(run.samples["gpu_temp_c"][0])
         rid = store.create_run(1, 1, "tensorflow", 0)
-        store.add_sample(rid, (0.1, 1.0, 2.0, 3), cpu_cores=(50.0, 25.0))
+        store.add_sample(rid, {"t": 0.1, "rss_mib": 2.0}, cpu_cores=(50.0, 25.0))
         store.flush()
         assert store.load(1).runs[1].cpu_cores.tolist() == [[50.0, 25.0]]
     with sqlite3.connect(path) as conn:

@@ -24,9 +24,11 @@ import os, sys
 from profiler.store import Store
 store = Store(sys.argv[1])
 sid = store.create_session("held", {}, None, {})
-store.create_run(sid, 0, "torch", 0)
+rid = store.create_run(sid, 0, "torch", 0)
+store.update_run(rid, status="running")
 print(sid, flush=True)
 if sys.stdin.readline().strip() == "finish":
+    store.update_run(rid, status="ok")
     store.finish_session(sid, "ok")
     store.close()
 else:
