@@ -34,7 +34,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np
 import psutil
 
-from gui.rundata import SessionData, phase_code
+from gui.models.rundata import SessionData, phase_code
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TARGET_S = 1.5
@@ -89,7 +89,7 @@ def cold_start(tries: int) -> tuple[float, list[str]]:
 
 def _session(runs: int, points: int) -> SessionData:
     """``runs`` runs of ``points`` windows and samples each, one after another, GPU included."""
-    from gui.rundata import SAMPLE_FIELDS, SessionData
+    from gui.models.rundata import SAMPLE_FIELDS, SessionData
     from profiler.session import RunInfo
 
     infos = [

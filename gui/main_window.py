@@ -35,12 +35,12 @@ from gui import theme as themes
 from gui.adapter import SessionController
 from gui.arrange import ArrangePlotsDialog
 from gui.banner import MessageBanner
-from gui.batch import RunAllBatch
 from gui.dock_sizes import DockSizes, arrange_first_launch
 from gui.editor import ConfigEditor
 from gui.elided_label import ElidedLabel
 from gui.history import HistoryView
 from gui.log_pane import LogPane
+from gui.models.batch import RunAllBatch
 from gui.plots import LiveDashboard
 from gui.prompts import Choose, Confirm, ask_choice, ask_question, unsaved_choices
 from gui.runs_table import RunsTable

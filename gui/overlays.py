@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.catalog import PHASE_COLORS, PHASE_TIPS, SeriesSpec
-from gui.rundata import RunData, SessionData
+from gui.models.catalog import PHASE_COLORS, PHASE_TIPS, SeriesSpec
+from gui.models.rundata import RunData, SessionData
 from profiler.colors import color_of, label_of
 
 ToX = Callable[[RunData, np.ndarray], np.ndarray]

@@ -18,8 +18,8 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
 from PySide6.QtGui import QColor, QTextOption
 from PySide6.QtWidgets import QGraphicsTextItem, QMenu
 
-from gui.catalog import SeriesSpec
-from gui.smoothing import SMOOTHING_KINDS
+from gui.models.catalog import SeriesSpec
+from gui.models.smoothing import SMOOTHING_KINDS
 
 WINDOW_CHOICES = (5, 9, 21)  # points: a quarter, a half and a whole second at 20 Hz
 IMAGE_FORMATS: dict[str, str] = {"png": "PNG image (*.png)", "svg": "SVG drawing (*.svg)"}

@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gui.adapter import Batch
-from gui.batch import RunAllBatch
 from gui.compare import CompareDialog
-from gui.comparison import Group, compare_runs, compare_sessions, config_diff
+from gui.models.batch import RunAllBatch
+from gui.models.comparison import Group, compare_runs, compare_sessions, config_diff
+from gui.models.live import Batch
+from gui.models.replay import StoredView, load_stored, stored_config
+from gui.models.rundata import SessionData
 from gui.notify import SessionNotifier
-from gui.replay import StoredView, load_stored, stored_config
-from gui.rundata import SessionData
 from gui.side_panel import LoadedConfig, describe_config
 from profiler.colors import label_of
 from profiler.config import Config

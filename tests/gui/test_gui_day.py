@@ -12,8 +12,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from gui.batch import RunAllBatch
 from gui.main_window import MainWindow
+from gui.models.batch import RunAllBatch
 from gui.prompts import ask_choice, unsaved_choices
 from gui.settings import AppSettings
 from profiler.store import SessionRow, Store

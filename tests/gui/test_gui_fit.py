@@ -13,10 +13,10 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QCheckBox, QMenu, QMessageBox, QTextEdit
 from pytestqt.qtbot import QtBot
 
-from gui.adapter import Batch, PhaseChange
 from gui.dock_sizes import arrange_first_launch
 from gui.main_window import MainWindow, initial_geometry
-from gui.rundata import SessionData
+from gui.models.live import Batch, PhaseChange
+from gui.models.rundata import SessionData
 from gui.runs_table import COL_ETA, COL_STATUS, RunsTable
 from gui.settings import AppSettings
 from gui.summary import SummaryTable

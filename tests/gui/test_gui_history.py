@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from pytestqt.qtbot import QtBot
 
-from gui.catalog import SERIES
 from gui.compare import CompareDialog
 from gui.export import PreviewDialog
 from gui.main_window import MainWindow
+from gui.models.catalog import SERIES
 from gui.runs_table import COL_DETAILS, COL_STATUS
 from tests.gui.conftest import Answers
 from tests.gui.recorded import record_session

@@ -16,8 +16,9 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from gui.adapter import DRAIN_INTERVAL_MS, Batch
+from gui.adapter import DRAIN_INTERVAL_MS
 from gui.main_window import MainWindow, default_probe
+from gui.models.live import Batch
 from gui.runs_table import COL_PROGRESS, COL_STATUS
 from profiler.paths import project_root
 from profiler.store import Store

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from gui.catalog import METRICS, MetricSpec
-from gui.rundata import MEASURE_CODE, RunData, SessionData
+from gui.models.catalog import METRICS, MetricSpec
+from gui.models.rundata import MEASURE_CODE, RunData, SessionData
 
 
 def _finite(values: np.ndarray) -> np.ndarray:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gui.adapter import Batch
-from gui.catalog import PHASES, SERIES_BY_KEY
+from gui.models.catalog import PHASES, SERIES_BY_KEY
+from gui.models.live import Batch
 from profiler.session import RunInfo
 
 WINDOW_FIELDS: tuple[str, ...] = ("t", "step", "samples_per_s", "step_time_ms", "loss", "phase")

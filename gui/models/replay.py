@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from gui.adapter import Batch, PhaseChange, error_lines, window_point
-from gui.rundata import SAMPLE_FIELDS, SessionData, phase_code
+from gui.models.live import Batch, PhaseChange, error_lines, window_point
+from gui.models.rundata import SAMPLE_FIELDS, SessionData, phase_code
 from profiler.colors import label_of
 from profiler.protocol import Event
 from profiler.repeats import StopRecord
