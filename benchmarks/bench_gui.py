@@ -223,7 +223,7 @@ def live_cpu(stream_s: float) -> tuple[float, float, float]:
                     t1=time.perf_counter(), cpu1=cpu.user + cpu.system, gui1=gui_thread_cpu()
                 )
                 timer.stop()
-                window.stop_run()
+                window.runs.stop_run()
 
         from PySide6.QtCore import QTimer
 
@@ -231,7 +231,7 @@ def live_cpu(stream_s: float) -> tuple[float, float, float]:
         timer.timeout.connect(poll)
         timer.start(100)
         window.controller.sessionFinished.connect(lambda *_: app.quit())
-        window.run_config(config, None)
+        window.runs.run_config(config, None)
         app.exec()
         window.controller.shutdown()
         window.close()

@@ -26,7 +26,7 @@ ToX = Callable[[RunData, np.ndarray], np.ndarray]
 PHASE_ALPHA = 38
 
 
-class PhaseBands(pg.GraphicsObject):
+class PhaseBands(pg.GraphicsObject):  # type: ignore[misc]  # pyqtgraph is untyped
     """Vertical bands spanning a plot's height, all painted in one go (one item per plot,
     where a LinearRegionItem per band cost a paint call each)."""
 

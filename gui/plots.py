@@ -361,7 +361,7 @@ class LiveDashboard(QWidget):
         # the other ticks keep their grid lines.
         axis.setStyle(maxTextLevel=0 if on else 2)
         if not hasattr(axis, "_frameduel_log_strings"):
-            axis._frameduel_log_strings = axis.logTickStrings  # type: ignore[attr-defined]
+            axis._frameduel_log_strings = axis.logTickStrings
             axis.logTickStrings = lambda values, scale, spacing, a=axis: sparse_log_labels(
                 a._frameduel_log_strings(values, scale, spacing), values
             )

@@ -17,7 +17,8 @@ from gui.models.rundata import MEASURE_CODE, RunData, SessionData
 
 
 def _finite(values: np.ndarray) -> np.ndarray:
-    return values[np.isfinite(values)]
+    finite: np.ndarray = values[np.isfinite(values)]
+    return finite
 
 
 def _median(values: np.ndarray) -> float:

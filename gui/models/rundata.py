@@ -220,7 +220,8 @@ class RunData:
         if len(wt) < 2:
             return np.full(len(ts), math.nan)
         order = np.argsort(wt, kind="stable")
-        return np.interp(ts, wt[order], ws[order], left=math.nan, right=math.nan)
+        aligned: np.ndarray = np.interp(ts, wt[order], ws[order], left=math.nan, right=math.nan)
+        return aligned
 
 
 class SessionData:
