@@ -232,15 +232,15 @@ def test_the_config_list_comes_back_after_a_restart(
     first = make_window()
     paths = [make_config(f"c{i}.yaml", **{"name: tiny": f"name: c{i}"}) for i in range(3)]
     load(first, *paths)
-    first.select_config(str(paths[2]))
-    first.remove_current_config()
+    first.configs.select_config(str(paths[2]))
+    first.configs.remove_current_config()
     paths[1].unlink()  # deleted between the two sessions
     first.close()
 
     assert settings.config_list == [str(paths[0]), str(paths[1])]
     second = make_window()
     qtbot.waitUntil(lambda: second.side.paths() == [str(paths[0])], timeout=TASK_MS)
-    assert second.current_config() is not None
+    assert second.configs.current_config() is not None
     assert "as you left them" in second.status_text()
 
 

@@ -208,7 +208,7 @@ def test_the_gui_process_never_imports_a_framework(tmp_path: Path) -> None:
 
         def close_when_probed():
             windows = [w for w in app.topLevelWidgets() if w.objectName() == "mainWindow"]
-            if not windows or not windows[0].frameworks_info or windows[0].runner.busy():
+            if not windows or not windows[0].configs.frameworks_info or windows[0].runner.busy():
                 return
             window = windows[0]
             seen["run_enabled"] = window.run_button.isEnabled()

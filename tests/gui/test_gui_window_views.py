@@ -79,7 +79,7 @@ def test_export_remembers_the_folder_and_offers_to_open_the_file(
 
     again = make_window()  # the folder is remembered in the settings, across restarts
     other = open_recorded(again, qtbot, store_path)
-    again.export_dialog(".html")
+    again.sessions.export_dialog(".html")
     assert dialogs.started_in[2] == str(folder / f"views-{other}.html")
 
 
