@@ -372,7 +372,9 @@ def test_configs_given_at_start_join_the_restored_list(
     given = make_config("given.yaml", **{"name: tiny": "name: given"})
     settings.config_list = [str(kept)]
     window = make_window()
-    window.configs.load_config_file(given)  # as `frameduel gui given.yaml` does before the loop runs
+    window.configs.load_config_file(
+        given
+    )  # as `frameduel gui given.yaml` does before the loop runs
     window.configs.select_config(str(given))
     qtbot.waitUntil(lambda: str(kept) in window.side.paths(), timeout=TASK_MS)
     assert set(window.side.paths()) == {str(kept), str(given)}

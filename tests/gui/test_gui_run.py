@@ -133,7 +133,9 @@ def test_stop_ends_the_session_and_leaves_no_child(
 def test_closing_during_a_run_asks_then_stops_it_first(
     window: MainWindow, qtbot: QtBot, make_config: ConfigMaker, answers: Answers
 ) -> None:
-    window.configs.load_config_file(make_config(steps=100_000, **{"[torch, tensorflow]": "[torch]"}))
+    window.configs.load_config_file(
+        make_config(steps=100_000, **{"[torch, tensorflow]": "[torch]"})
+    )
     with qtbot.waitSignal(window.controller.runStarted, timeout=SESSION_TIMEOUT_MS):
         assert window.runs.start_run()
 

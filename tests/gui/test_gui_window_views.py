@@ -121,7 +121,9 @@ def test_a_long_session_ends_with_a_notice_that_does_not_fail_offscreen(
 def test_a_real_run_fills_the_system_view_from_the_engines_sampler(
     window: MainWindow, qtbot: QtBot, make_config: Callable[..., Path]
 ) -> None:
-    window.configs.load_config_file(make_config(steps=100_000, **{"[torch, tensorflow]": "[torch]"}))
+    window.configs.load_config_file(
+        make_config(steps=100_000, **{"[torch, tensorflow]": "[torch]"})
+    )
     with qtbot.waitSignal(window.controller.runStarted, timeout=180_000):
         assert window.runs.start_run()
     system = window.dashboard.system
