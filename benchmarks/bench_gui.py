@@ -34,7 +34,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np
 import psutil
 
-from gui.rundata import SessionData, phase_code
+from gui.models.rundata import SessionData, phase_code
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TARGET_S = 1.5
@@ -89,7 +89,7 @@ def cold_start(tries: int) -> tuple[float, list[str]]:
 
 def _session(runs: int, points: int) -> SessionData:
     """``runs`` runs of ``points`` windows and samples each, one after another, GPU included."""
-    from gui.rundata import SAMPLE_FIELDS, SessionData
+    from gui.models.rundata import SAMPLE_FIELDS, SessionData
     from profiler.session import RunInfo
 
     infos = [
@@ -223,7 +223,7 @@ def live_cpu(stream_s: float) -> tuple[float, float, float]:
                     t1=time.perf_counter(), cpu1=cpu.user + cpu.system, gui1=gui_thread_cpu()
                 )
                 timer.stop()
-                window.stop_run()
+                window.runs.stop_run()
 
         from PySide6.QtCore import QTimer
 
@@ -231,7 +231,7 @@ def live_cpu(stream_s: float) -> tuple[float, float, float]:
         timer.timeout.connect(poll)
         timer.start(100)
         window.controller.sessionFinished.connect(lambda *_: app.quit())
-        window.run_config(config, None)
+        window.runs.run_config(config, None)
         app.exec()
         window.controller.shutdown()
         window.close()

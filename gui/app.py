@@ -39,13 +39,13 @@ def open_window(
     """Show a MainWindow with ``configs`` (files or folders of them) loaded; with ``run``,
     start the first valid one at once. ``options`` go to ``MainWindow``."""
     window = MainWindow(store_path=store, **options)
-    loaded = window.load_config_files(configs or [])
+    loaded = window.configs.load_config_files(configs or [])
     valid = [c for c in loaded if c.config is not None]
     if valid:
-        window.select_config(valid[0].path)
+        window.configs.select_config(valid[0].path)
     window.show()
     if run and valid:
-        window.start_run()
+        window.runs.start_run()
     return window
 
 

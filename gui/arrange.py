@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.catalog import SERIES_BY_KEY
+from gui.models.catalog import SERIES_BY_KEY
 from gui.plots import LiveDashboard
 
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -29,10 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.catalog import METRICS, SERIES, SERIES_BY_KEY
-from gui.comparison import Group, Side
-from gui.metrics import format_ratio, format_value, ratio, ratio_verdict
-from gui.rundata import RunData
+from gui.models.catalog import METRICS, SERIES, SERIES_BY_KEY
+from gui.models.comparison import Group, Side
+from gui.models.metrics import format_ratio, format_value, ratio, ratio_verdict
+from gui.models.rundata import RunData
 from gui.theme import LIGHT, Theme
 from profiler.colors import color_of, label_of
 

@@ -311,7 +311,7 @@ class ConfigEditor(QWidget):
         self.message.setStyleSheet(f"color: {self.text.theme.danger};")
         self.message.setText(text)
 
-    def save(self, *, after: Callable[[str], None] | None = None) -> None:
+    def save(self, *, after: Callable[[str], object] | None = None) -> None:
         """Write the text to its file in a worker (then ``saved`` is emitted and ``after(path)``
         called; neither when the save fails or a Save as… dialog is cancelled)."""
         if self.path is None and not self.text.toPlainText():
@@ -321,7 +321,7 @@ class ConfigEditor(QWidget):
             return
         self._write(self.path, after)
 
-    def save_as(self, *, after: Callable[[str], None] | None = None) -> None:
+    def save_as(self, *, after: Callable[[str], object] | None = None) -> None:
         """Ask for a file name (a dialog, on the user's request) and save there."""
         path, _ = QFileDialog.getSaveFileName(
             self,
@@ -332,7 +332,7 @@ class ConfigEditor(QWidget):
         if path:
             self._write(path, after)
 
-    def _write(self, path: str, after: Callable[[str], None] | None = None) -> None:
+    def _write(self, path: str, after: Callable[[str], object] | None = None) -> None:
         text = self.text.toPlainText()
 
         def done(_: object) -> None:

@@ -7,7 +7,7 @@ import html
 import platform
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import Qt, QUrl
@@ -17,6 +17,9 @@ from PySide6.QtWidgets import QMenu, QMessageBox
 from gui.prompts import fit_box
 from profiler import __version__
 from profiler.paths import project_root, resources_dir
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
 
 
 def examples_dir() -> Path:
@@ -35,9 +38,9 @@ def list_help_files() -> tuple[list[Path], bool]:
 
 
 class HelpActions:
-    """Adds the help actions to ``window``'s File and Help menus; ``window`` is a MainWindow."""
+    """Adds the help actions to ``window``'s File and Help menus."""
 
-    def __init__(self, window: Any, file_menu: QMenu, help_menu: QMenu) -> None:
+    def __init__(self, window: MainWindow, file_menu: QMenu, help_menu: QMenu) -> None:
         self.window = window
         w = window
         self.templates_menu = QMenu("&New config from template", w)
@@ -77,7 +80,7 @@ class HelpActions:
 
     def open_examples(self) -> None:
         """Put the example configs in the list (read in a worker)."""
-        self.window.load_configs([str(examples_dir())], remember=False)
+        self.window.configs.load_configs([str(examples_dir())], remember=False)
 
     def open_manual(self) -> bool:
         """Open the README in the desktop's viewer."""
@@ -95,7 +98,7 @@ class HelpActions:
                 lambda text: self._edit_new(text, f"my-{template.name}"),
             )
 
-        w.unless_unsaved_edits("start a new config", start)
+        w.configs.unless_unsaved_edits("start a new config", start)
 
     def _edit_new(self, text: str, suggested: str) -> None:
         w = self.window

@@ -34,8 +34,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.metrics import format_duration
-from gui.replay import annotate_stored, delete_stored, list_history
+from gui.models.metrics import format_duration
+from gui.models.replay import annotate_stored, delete_stored, list_history
 from gui.session_edit import SessionEditDialog
 from gui.tasks import TaskRunner
 from profiler.colors import label_of

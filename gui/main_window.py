@@ -1,11 +1,13 @@
 """FrameDuel's main window: configs and frameworks on the left; the dashboard, the config editor
 and the history as tabs in the centre; runs, summary and log docked below.
 
-The window never touches the engine directly: it asks its SessionController to start or stop and
-derives what it shows from the controller's batched signals; store reads, report rendering,
-framework probes and config validation run in workers (``TaskRunner``). Configs live in
-``window_configs``, runs and sessions in ``window_sessions``, exports and saved plots in
-``window_outputs``, actions in ``window_actions``.
+The window never touches the engine directly: its adapter (``SessionController``) starts and
+stops sessions and reports in batched signals; store reads, report rendering, framework probes
+and config validation run in workers (``TaskRunner``). The window builds the widgets and three
+controllers that own their state and drive those widgets: ``ConfigController`` (the config
+list, the editor's files, the frameworks' probe), ``RunController`` (Run, Run all, Stop and the
+live session) and ``SessionsController`` (reopen, re-run, compare, export). Actions, menus and
+the toolbar are ``WindowActions``.
 """
 
 from __future__ import annotations
@@ -14,11 +16,17 @@ import contextlib
 import json
 import os
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QRect, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtGui import (
+    QCloseEvent,
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QGuiApplication,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -35,7 +43,7 @@ from gui import theme as themes
 from gui.adapter import SessionController
 from gui.arrange import ArrangePlotsDialog
 from gui.banner import MessageBanner
-from gui.batch import RunAllBatch
+from gui.config_control import ConfigController, Probe, accept_as_copy, dropped_paths
 from gui.dock_sizes import DockSizes, arrange_first_launch
 from gui.editor import ConfigEditor
 from gui.elided_label import ElidedLabel
@@ -43,19 +51,18 @@ from gui.history import HistoryView
 from gui.log_pane import LogPane
 from gui.plots import LiveDashboard
 from gui.prompts import Choose, Confirm, ask_choice, ask_question, unsaved_choices
+from gui.run_control import RunController
 from gui.runs_table import RunsTable
+from gui.session_control import SessionsController
 from gui.settings import AppSettings
 from gui.settings_dialog import SettingsDialog
-from gui.side_panel import LoadedConfig, SidePanel
+from gui.side_panel import SidePanel
 from gui.summary import SummaryTable
 from gui.tasks import TaskRunner
 from gui.window_actions import WindowActions
-from gui.window_configs import ConfigsMixin
-from gui.window_outputs import OutputsMixin
-from gui.window_sessions import SessionsMixin
+from gui.window_views import WindowServices, WindowViews
 from profiler.paths import default_store_path
 
-Probe = Callable[[str | None, threading.Event], dict[str, Any]]
 DEFAULT_SIZE = QSize(1400, 900)
 STORE_LABEL_PX = 360
 FRAME_PX = (16, 40)  # a window manager's frame: borders, and a title bar above the window
@@ -69,22 +76,16 @@ def default_probe(python: str | None, cancel: threading.Event) -> dict[str, Any]
     return probe_frameworks(python, cancel=cancel)
 
 
-class MainWindow(ConfigsMixin, SessionsMixin, OutputsMixin, QMainWindow):
+class MainWindow(QMainWindow):
     """The FrameDuel window.
 
     ``store_path`` (the CLI's --store) wins over the settings' store; ``settings`` defaults to
     the user's QSettings; ``probe(python, cancel)`` says which frameworks an interpreter has (None:
     do not probe); ``confirm(title, text)`` answers yes/no questions (a message box by default);
     ``choose(title, text, [(key, label), ...])`` picks one of several answers (Save / Discard /
-    Cancel) and returns its key.
+    Cancel) and returns its key. Its controllers are ``configs``, ``runs`` and ``sessions``.
     """
 
-    configsLoaded = Signal(list)  # list[LoadedConfig]
-    frameworksProbed = Signal(str)  # the interpreter ("" = FrameDuel's own)
-    sessionShown = Signal(int)  # a stored session now in the dashboard
-    compared = Signal(object)  # CompareDialog
-    exported = Signal(str)  # path written
-    previewShown = Signal(object)  # PreviewDialog
     themeApplied = Signal(str)  # "light" or "dark"
 
     def __init__(
@@ -105,31 +106,40 @@ class MainWindow(ConfigsMixin, SessionsMixin, OutputsMixin, QMainWindow):
         self._store_override = store_path
         self.controller = controller or SessionController(self)
         self.runner = TaskRunner(self)
-        self._probe = probe
-        self._probe_cancel = threading.Event()
-        self._confirm = confirm or (lambda title, text: ask_question(self, title, text))
-        self._choose = choose or (lambda title, text, keys: ask_choice(self, title, text, keys))
+        self._confirm: Confirm = confirm or (lambda title, text: ask_question(self, title, text))
+        self._choose: Choose = choose or (
+            lambda title, text, keys: ask_choice(self, title, text, keys)
+        )
         self._edits_discarded = False
-        self._retry_after_check: Callable[[], object] = lambda: None
-        self._configs: dict[str, LoadedConfig] = {}
-        self._ticks: dict[str, list[str]] = {}  # frameworks the user ticked, per config path
-        # read now: configs given on the command line are listed (and saved) before the restore
-        self._saved_config_list = self.settings.config_list
-        self._queue: list[str] = []
-        self.batch: RunAllBatch | None = None  # the Run all going on
-        self._started_at = 0.0
-        self._session_name = ""
-        self._shown_session_id: int | None = None
-        self._close_when_finished = False
         self.history_loaded = False
-        self.frameworks_info: dict[str, dict[str, Any]] = {}
-        self.framework_probe: dict[str, dict[str, Any]] = {}  # what each framework's probe said
-        self._probed_pythons: dict[str, str] | None = None
         self.theme = themes.resolve(self.settings.theme)
-        self.compare_dialog: Any = None
-        self.preview_dialog: Any = None
         self.settings_dialog: SettingsDialog | None = None
         self._build()
+        views = WindowViews(
+            window=self,
+            side=self.side,
+            editor=self.editor,
+            tabs=self.tabs,
+            dashboard=self.dashboard,
+            history=self.history,
+            runs_table=self.runs_table,
+            summary=self.summary,
+            log_pane=self.log_pane,
+            banner=self.banner,
+            status_label=self.status_label,
+            certainty_label=self.certainty_label,
+        )
+        services = WindowServices(
+            settings=self.settings,
+            runner=self.runner,
+            store_path=self.store_path,
+            confirm=self._confirm,
+            choose=self._choose,
+            theme=lambda: self.theme,
+        )
+        self.configs = ConfigController(views, services, self.controller, probe, self)
+        self.runs = RunController(views, services, self.controller, self.configs, self)
+        self.sessions = SessionsController(views, services, self.runs, self.configs, self)
         self.commands = WindowActions(self)
         for dock in self.docks.values():
             self.commands.add_panel(dock.toggleViewAction())
@@ -137,9 +147,9 @@ class MainWindow(ConfigsMixin, SessionsMixin, OutputsMixin, QMainWindow):
         self.apply_theme()
         self._restore_layout()
         self.side.set_frameworks(self.settings.default_frameworks)
-        self._refresh_controls()
-        QTimer.singleShot(0, self.probe_frameworks)
-        QTimer.singleShot(0, self.restore_config_list)
+        self.refresh_controls()
+        QTimer.singleShot(0, self.configs.probe_frameworks)
+        QTimer.singleShot(0, self.configs.restore_config_list)
 
     # -- construction ---------------------------------------------------------------------
 
@@ -233,27 +243,15 @@ class MainWindow(ConfigsMixin, SessionsMixin, OutputsMixin, QMainWindow):
         self.docks[key] = dock
 
     def _connect(self) -> None:
-        side = self.side
-        side.openRequested.connect(self.open_dialog)
-        side.editRequested.connect(self.edit_current_config)
-        side.removeRequested.connect(self.remove_current_config)
-        side.clearRequested.connect(self.clear_configs)
-        side.frameworksTicked.connect(self._on_frameworks_ticked)
-        side.overridesChanged.connect(self._overrides_changed)
-        side.frameworksChanged.connect(self._refresh_controls)
-        side.run_all_button.clicked.connect(self.run_all)
-        self.config_list.currentItemChanged.connect(self._on_config_selected)
-        self.run_button.clicked.connect(self.start_run)
-        self.stop_button.clicked.connect(self.stop_run)
-        self.editor.saved.connect(self._on_editor_saved)
+        self.side.openRequested.connect(self.configs.open_dialog)
+        self.side.frameworksChanged.connect(self.refresh_controls)
+        for controller in (self.configs, self.runs, self.sessions):
+            controller.controlsChanged.connect(self.refresh_controls)
+        self.controller.sessionFinished.connect(self._refresh_history)
         self.runs_table.selectionModel().selectionChanged.connect(self._on_run_selected)
         self.runs_table.detailsRequested.connect(self._on_run_details)
         self.log_pane.titleChanged.connect(self.docks["log"].setWindowTitle)
-        self.runs_table.compareRequested.connect(self.compare_selected_runs)
-        self.history.openRequested.connect(self.open_session)
-        self.history.compareRequested.connect(self.compare_stored)
-        self.history.rerunRequested.connect(self.rerun_session)
-        self.history.table.selectionModel().selectionChanged.connect(self._refresh_controls)
+        self.history.table.selectionModel().selectionChanged.connect(self.refresh_controls)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.summary.baselineChanged.connect(self._on_baseline_changed)
         self.dashboard.layoutChanged.connect(self._save_plot_layout)
@@ -263,17 +261,6 @@ class MainWindow(ConfigsMixin, SessionsMixin, OutputsMixin, QMainWindow):
                 "plots/options", json.dumps(self.dashboard.options_state())
             )
         )
-        self.dashboard.saveRequested.connect(self.save_plot_dialog)
-        c = self.controller
-        c.runsPlanned.connect(self._on_planned)
-        c.runStarted.connect(self._on_started)
-        c.batch.connect(self._on_batch)
-        c.runFinished.connect(self._on_finished)
-        c.runsAdded.connect(self._on_runs_added)
-        c.certaintyChanged.connect(self._on_certainty)
-        c.repeatsEnded.connect(self._on_repeats_ended)
-        c.sessionFinished.connect(self._on_session_finished)
-        c.failed.connect(self._on_failed)
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._system_scheme_changed)
 
     # -- settings, theme, layout ----------------------------------------------------------
@@ -316,15 +303,15 @@ class MainWindow(ConfigsMixin, SessionsMixin, OutputsMixin, QMainWindow):
         """Take new settings into use: theme, baseline, store, interpreters, and the default
         frameworks while no valid config is selected (a selected config ticks its own)."""
         self.apply_theme()
-        current = self.current_config()
+        current = self.configs.current_config()
         if (current is None or current.config is None) and not self.controller.is_running():
             self.side.set_frameworks(self.settings.default_frameworks)
         self.summary.set_preferred_baseline(self.settings.baseline)
         self._update_store_label()
         if self.history_loaded:
             self.history.refresh()
-        if self.settings.pythons != self._probed_pythons:
-            self.probe_frameworks()
+        if self.configs.pythons_changed():
+            self.configs.probe_frameworks()
 
     def apply_theme(self) -> None:
         """Use the settings' theme (light, dark or the system's) everywhere."""
@@ -389,7 +376,58 @@ class MainWindow(ConfigsMixin, SessionsMixin, OutputsMixin, QMainWindow):
         if self.tabs.currentWidget() is self.history and not self.history_loaded:
             self.history_loaded = True
             self.history.refresh()
-        self._refresh_controls()
+        self.refresh_controls()
+
+    def refresh_controls(self, *_: object) -> None:
+        """Enable Run, Run all, Stop, Export and Preview as what is listed, ticked, running
+        and shown allows."""
+        loaded = self.configs.current_config()
+        running = self.controller.is_running()
+        can_run = (
+            loaded is not None
+            and loaded.config is not None
+            and bool(self.configs.checked_frameworks())
+        )
+        can_run_all = bool(self.configs.runnable_configs())
+        self.side.set_running(running, can_run, can_run_all)
+        self.commands.set_running(running, can_run, can_run_all)
+        self.commands.set_exportable(self.sessions.export_session_id() is not None)
+
+    def _refresh_history(self, *_: object) -> None:
+        if self.history_loaded:
+            self.history.refresh()
+
+    def _on_run_selected(self, *_: object) -> None:
+        self.log_pane.show_run(self.runs_table.selected_run_id())
+
+    def _on_run_details(self, run_id: int) -> None:
+        row = self.runs_table.runs.row_of(run_id)
+        if row is not None:
+            r = self.runs_table.runs.rows[row]
+            self.log_pane.show_details(run_id, r.status, r.error)
+
+    # -- drag and drop --------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if dropped_paths(event) and accept_as_copy(event):
+            self.side.set_drop_active(True)
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if not (dropped_paths(event) and accept_as_copy(event)):
+            event.ignore()
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self.side.set_drop_active(False)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self.side.set_drop_active(False)
+        paths = dropped_paths(event)
+        if not paths or not accept_as_copy(event):
+            event.ignore()
+            return
+        self.configs.load_configs(paths)
 
     # -- status and closing ---------------------------------------------------------------
 
@@ -403,15 +441,14 @@ class MainWindow(ConfigsMixin, SessionsMixin, OutputsMixin, QMainWindow):
     def quit_when_stopped(self) -> None:
         """Close without asking: stop a running session first (Ctrl+C in the terminal)."""
         if self.controller.is_running():
-            self._close_when_finished = True
-            self.stop_run()
+            self.runs.stop_then_close()
         else:
             self.close()
 
     def shutdown(self) -> None:
         """End everything the window started: the session's process trees, framework probes
         and worker threads. Blocks for a moment; for application exit (and tests) only."""
-        self._probe_cancel.set()
+        self.configs.cancel_probes()
         self.controller.shutdown()
         self.runner.shutdown()
 
@@ -432,19 +469,18 @@ class MainWindow(ConfigsMixin, SessionsMixin, OutputsMixin, QMainWindow):
                 return
             self._edits_discarded = True
         if self.controller.is_running():
-            if not self._close_when_finished:
+            if not self.runs.closing():
+                name = self.runs.session_name()
                 question = (
-                    f"{self._session_name} is running. Stop it (its processes are killed) "
-                    "and close FrameDuel?"
+                    f"{name} is running. Stop it (its processes are killed) and close FrameDuel?"
                 )
                 if not self._confirm("Stop and quit?", question):
                     self._edits_discarded = False
                     event.ignore()
                     return
                 # Never leave children behind: stop first, close when the session has ended.
-                self._close_when_finished = True
-                self.stop_run()
-                self._set_status(f"Stopping {self._session_name}, then closing…")
+                self.runs.stop_then_close()
+                self._set_status(f"Stopping {name}, then closing…")
             event.ignore()
             return
         self.save_layout()

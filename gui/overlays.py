@@ -18,15 +18,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.catalog import PHASE_COLORS, PHASE_TIPS, SeriesSpec
-from gui.rundata import RunData, SessionData
+from gui.models.catalog import PHASE_COLORS, PHASE_TIPS, SeriesSpec
+from gui.models.rundata import RunData, SessionData
 from profiler.colors import color_of, label_of
 
 ToX = Callable[[RunData, np.ndarray], np.ndarray]
 PHASE_ALPHA = 38
 
 
-class PhaseBands(pg.GraphicsObject):
+class PhaseBands(pg.GraphicsObject):  # type: ignore[misc]  # pyqtgraph is untyped
     """Vertical bands spanning a plot's height, all painted in one go (one item per plot,
     where a LinearRegionItem per band cost a paint call each)."""
 

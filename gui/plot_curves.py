@@ -11,11 +11,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
-from gui.catalog import SERIES
-from gui.decimate import envelope
+from gui.models.catalog import SERIES
+from gui.models.decimate import envelope
+from gui.models.rundata import RunData
+from gui.models.smoothing import rolling
 from gui.plot_options import PlotOptions
-from gui.rundata import RunData
-from gui.smoothing import rolling
 from profiler.colors import color_of
 
 RAW_ALPHA = 70  # raw points behind a smoothed curve: faint

@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGraphicsItem, QGridLayout, QWidget
 
-from gui.catalog import SERIES, SERIES_BY_KEY, SeriesSpec
+from gui.models.catalog import SERIES, SERIES_BY_KEY, SeriesSpec
 from gui.plot_options import PlotViewBox
 from gui.theme import Theme
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pyqtgraph as pg
 import pyqtgraph.exporters as pg_exporters
@@ -18,8 +19,8 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
 from PySide6.QtGui import QColor, QTextOption
 from PySide6.QtWidgets import QGraphicsTextItem, QMenu
 
-from gui.catalog import SeriesSpec
-from gui.smoothing import SMOOTHING_KINDS
+from gui.models.catalog import SeriesSpec
+from gui.models.smoothing import SMOOTHING_KINDS
 
 WINDOW_CHOICES = (5, 9, 21)  # points: a quarter, a half and a whole second at 20 Hz
 IMAGE_FORMATS: dict[str, str] = {"png": "PNG image (*.png)", "svg": "SVG drawing (*.svg)"}
@@ -40,7 +41,7 @@ class PlotOptions:
     window: int = 9
 
 
-class PlotViewBox(pg.ViewBox):
+class PlotViewBox(pg.ViewBox):  # type: ignore[misc]  # pyqtgraph is untyped
     """A ViewBox whose right-click menu is ``menu_for()`` (the dashboard's), not pyqtgraph's."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -132,7 +133,7 @@ def _without_close_path(correct: Callable[..., object]) -> Callable[..., object]
     return tolerant
 
 
-pg_svg = sys.modules["pyqtgraph.exporters.SVGExporter"]  # the module: its name is the class's
+pg_svg: Any = sys.modules["pyqtgraph.exporters.SVGExporter"]  # the module: its name is the class's
 if not hasattr(pg_svg.correctCoordinates, "wrapped"):
     pg_svg.correctCoordinates = _without_close_path(pg_svg.correctCoordinates)
 

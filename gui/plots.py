@@ -24,8 +24,11 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QGridLayout, QMenu, QVBoxLayout, QWidget
 
-from gui.adapter import Batch
-from gui.catalog import SERIES, SERIES_BY_KEY
+from gui.models.catalog import SERIES, SERIES_BY_KEY
+from gui.models.live import Batch
+from gui.models.ranges import follow_end, log_y_range, nice_y_range
+from gui.models.rundata import RunData, SessionData
+from gui.models.smoothing import SMOOTHING_KINDS
 from gui.overlays import (
     Crosshair,
     DashboardHeader,
@@ -44,9 +47,6 @@ from gui.plot_options import (
     build_menu,
     empty_text,
 )
-from gui.ranges import follow_end, log_y_range, nice_y_range
-from gui.rundata import RunData, SessionData
-from gui.smoothing import SMOOTHING_KINDS
 from gui.system_view import SystemView
 from gui.theme import LIGHT, Theme
 from profiler.session import RunInfo
@@ -361,7 +361,7 @@ class LiveDashboard(QWidget):
         # the other ticks keep their grid lines.
         axis.setStyle(maxTextLevel=0 if on else 2)
         if not hasattr(axis, "_frameduel_log_strings"):
-            axis._frameduel_log_strings = axis.logTickStrings  # type: ignore[attr-defined]
+            axis._frameduel_log_strings = axis.logTickStrings
             axis.logTickStrings = lambda values, scale, spacing, a=axis: sparse_log_labels(
                 a._frameduel_log_strings(values, scale, spacing), values
             )

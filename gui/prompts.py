@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QApplication,
     QGridLayout,
     QMessageBox,
@@ -60,7 +61,7 @@ def ask_choice(parent: QWidget, title: str, text: str, choices: Sequence[tuple[s
     box.setIcon(QMessageBox.Icon.Question)
     box.setWindowTitle(title)
     box.setText(text)
-    buttons = {}
+    buttons: dict[QAbstractButton, str] = {}
     for i, (key, label) in enumerate(choices):
         button = box.addButton(label, _ROLES.get(key, QMessageBox.ButtonRole.AcceptRole))
         buttons[button] = key

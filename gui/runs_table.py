@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.adapter import Batch
-from gui.metrics import format_duration
+from gui.models.live import Batch
+from gui.models.metrics import format_duration
 from gui.theme import LIGHT, Theme
 from profiler.colors import color_of, label_of
 from profiler.events import Done, Hello

@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.catalog import METRICS, MetricSpec
-from gui.metrics import format_ratio, format_value, framework_metrics, ratio, ratio_verdict
-from gui.rundata import SessionData
+from gui.models.catalog import METRICS, MetricSpec
+from gui.models.metrics import format_ratio, format_value, framework_metrics, ratio, ratio_verdict
+from gui.models.rundata import SessionData
 from gui.theme import LIGHT, Theme
 from profiler.colors import color_of, label_of
 

@@ -13,7 +13,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
-from gui.adapter import SystemSnapshot
+from gui.models.live import SystemSnapshot
 from gui.theme import LIGHT, Theme
 
 IDLE_TEXT = "CPU cores, machine memory and the GPU show here while a session runs."

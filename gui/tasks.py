@@ -19,12 +19,13 @@ import time
 import traceback
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt, Signal
 
-Callback = Callable[[Any], None]
-ErrorCallback = Callable[[str, str], None]
+Callback = Callable[[Any], object]
+ErrorCallback = Callable[[str, str], object]
+T = TypeVar("T")
 
 
 class TaskRunner(QObject):
@@ -53,8 +54,8 @@ class TaskRunner(QObject):
     def submit(
         self,
         name: str,
-        work: Callable[[], Any],
-        on_done: Callback | None = None,
+        work: Callable[[], T],
+        on_done: Callable[[T], object] | None = None,
         on_error: ErrorCallback | None = None,
     ) -> threading.Thread | None:
         """Run ``work()`` in a new thread; ``on_done(result)`` or ``on_error(message, details)``

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
@@ -12,11 +13,18 @@ from gui.help_actions import HelpActions
 from gui.prompts import fit_box
 from profiler.report_formats import REPORT_FORMATS
 
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
+
 SHORTCUT_HELP_TITLE = "Keyboard shortcuts"
 
 
 def _action(
-    window: Any, text: str, slot: Any, shortcut: str | QKeySequence.StandardKey | None, tip: str
+    window: MainWindow,
+    text: str,
+    slot: Callable[..., object],
+    shortcut: str | QKeySequence.StandardKey | None,
+    tip: str,
 ) -> QAction:
     action = QAction(text, window)
     if shortcut is not None:
@@ -29,13 +37,17 @@ def _action(
 
 
 class WindowActions:
-    """Builds the actions of ``window`` (a MainWindow) and puts them in menus and a toolbar."""
+    """Builds the actions of ``window`` and puts them in menus and a toolbar."""
 
-    def __init__(self, window: Any) -> None:
+    def __init__(self, window: MainWindow) -> None:
         w = window
         dash = w.dashboard
         self.open = _action(
-            w, "&Open configs…", w.open_dialog, QKeySequence.StandardKey.Open, "Open config files"
+            w,
+            "&Open configs…",
+            w.configs.open_dialog,
+            QKeySequence.StandardKey.Open,
+            "Open config files",
         )
         self.save_config = _action(
             w,
@@ -44,16 +56,16 @@ class WindowActions:
             QKeySequence.StandardKey.Save,
             "Save the edited config",
         )
-        self.run = _action(w, "&Run", w.start_run, "Ctrl+R", "Run the selected config")
+        self.run = _action(w, "&Run", w.runs.start_run, "Ctrl+R", "Run the selected config")
         self.run.setShortcuts([QKeySequence("Ctrl+R"), QKeySequence("F5")])
         self.run_all = _action(
             w,
             "Run &all",
-            w.run_all,
+            w.runs.run_all,
             "Ctrl+Shift+R",
             "Run every valid config of the list in turn, each with its ticked frameworks",
         )
-        self.stop = _action(w, "&Stop", w.stop_run, "Ctrl+.", "Stop the running session")
+        self.stop = _action(w, "&Stop", w.runs.stop_run, "Ctrl+.", "Stop the running session")
         # Esc too, as the Stop button's tooltip says (enabled only while a session runs)
         self.stop.setShortcuts(
             [QKeySequence("Ctrl+."), QKeySequence("Shift+F5"), QKeySequence("Esc")]
@@ -65,12 +77,16 @@ class WindowActions:
             self.exports[suffix] = _action(
                 w,
                 f"Export {name}…",
-                lambda _=False, s=suffix: w.export_dialog(s),
+                lambda _=False, s=suffix: w.sessions.export_dialog(s),
                 key,
                 f"Write the shown (or selected) session's report as {name}",
             )
         self.preview = _action(
-            w, "&Preview PDF", w.preview_pdf, "Ctrl+P", "Render the PDF report and show it here"
+            w,
+            "&Preview PDF",
+            w.sessions.preview_pdf,
+            "Ctrl+P",
+            "Render the PDF report and show it here",
         )
         self.settings = _action(
             w, "Se&ttings…", w.open_settings, "Ctrl+,", "Sampling, frameworks, store, theme"
@@ -107,12 +123,12 @@ class WindowActions:
         self._build_menus(w)
         self._build_toolbar(w)
 
-    def _build_menus(self, w: Any) -> None:
+    def _build_menus(self, w: MainWindow) -> None:
         bar = w.menuBar()
         file = bar.addMenu("&File")
         file.addAction(self.open)
         self.recent_menu = QMenu("Open &recent", w)
-        self.recent_menu.aboutToShow.connect(lambda: w.fill_recent_menu(self.recent_menu))
+        self.recent_menu.aboutToShow.connect(lambda: w.configs.fill_recent_menu(self.recent_menu))
         file.addMenu(self.recent_menu)
         file.addAction(self.save_config)
         file.addSeparator()
@@ -150,9 +166,9 @@ class WindowActions:
         self.help = HelpActions(w, file, help_menu)
         w.side.recent_button.setMenu(QMenu(w.side.recent_button))
         side_menu = w.side.recent_button.menu()
-        side_menu.aboutToShow.connect(lambda: w.fill_recent_menu(side_menu))
+        side_menu.aboutToShow.connect(lambda: w.configs.fill_recent_menu(side_menu))
 
-    def _build_toolbar(self, w: Any) -> None:
+    def _build_toolbar(self, w: MainWindow) -> None:
         bar = QToolBar("Main", w)
         bar.setObjectName("mainToolbar")
         bar.setMovable(False)

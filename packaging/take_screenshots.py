@@ -40,9 +40,9 @@ if str(ROOT) not in sys.path:  # run as a script: make the project importable
 
 from PySide6.QtCore import QTimer  # noqa: E402
 
-from gui.adapter import Batch  # noqa: E402
 from gui.app import create_application  # noqa: E402
 from gui.main_window import MainWindow, isolated_settings  # noqa: E402
+from gui.models.live import Batch  # noqa: E402
 from profiler.config import load_config  # noqa: E402
 from profiler.session import RunInfo  # noqa: E402
 
@@ -78,7 +78,7 @@ class ScreenshotTaker:
         """Run the demo (both frameworks) for ``steps`` steps."""
         self.session += 1
         config = load_config(DEMO).with_overrides(steps=steps, repeats=1)
-        self.window.run_config(config, str(DEMO))
+        self.window.runs.run_config(config, str(DEMO))
 
     def _on_started(self, run: RunInfo) -> None:
         if run.seq == 1 and self.session == 2:
@@ -127,7 +127,7 @@ class ScreenshotTaker:
         if len(ids) < 2:
             self._compared(None)
             return
-        w.compared.connect(self._compared)
+        w.sessions.compared.connect(self._compared)
         w.history.select_ids(ids[:2])
         w.history.compare_button.click()
 
@@ -135,7 +135,7 @@ class ScreenshotTaker:
         if dialog is None:
             self._after_compare()
             return
-        self.window.compared.disconnect(self._compared)
+        self.window.sessions.compared.disconnect(self._compared)
         dialog.resize(1000, 720)
         dialog.show_series("step_time_ms", "time")
         QTimer.singleShot(SETTLE_MS, lambda: self._compare_shot(dialog))
@@ -147,9 +147,9 @@ class ScreenshotTaker:
 
     def _after_compare(self) -> None:
         w = self.window
-        w.previewShown.connect(self._preview_shown)
+        w.sessions.previewShown.connect(self._preview_shown)
         w.history.select_ids(w.history.visible_ids()[:1])
-        w.preview_pdf()
+        w.sessions.preview_pdf()
 
     def _preview_shown(self, dialog: Any) -> None:
         dialog.resize(820, 940)
@@ -192,7 +192,7 @@ class ScreenshotTaker:
 
     def _give_up(self) -> None:
         print("timed out waiting for the demo session; stopping it")
-        self.window.stop_run()
+        self.window.runs.stop_run()
         self._quit(1, wait_for_session=True)
 
     def _quit(self, code: int, wait_for_session: bool = False) -> None:
@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         window = MainWindow(store_path=str(Path(tmp) / "store.sqlite3"), settings=settings)
         window.resize(1400, 900)
         window.show()
-        window.load_config_file(DEMO)
+        window.configs.load_config_file(DEMO)
         window.dashboard.set_smoothing("cpu_percent", "median")
         taker = ScreenshotTaker(window, args.out, args.steps, args.timeout)
         QTimer.singleShot(1500, lambda: taker.start(args.first_steps))

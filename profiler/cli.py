@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import importlib
 import json
 import os
 import secrets
@@ -231,10 +230,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _gui(args: argparse.Namespace) -> int:
-    # Bound late on purpose: the engine does not depend on Qt, and a headless server without
-    # PySide6 still runs every other command.
+    # The engine's one upward import, named in the import contracts (pyproject.toml): imported
+    # here, when the app is asked for, so a headless server without PySide6 still runs every
+    # other command and the engine's own modules never load Qt.
     try:
-        app = importlib.import_module("gui.app")
+        from gui import app
     except ImportError as exc:
         raise BadInput(
             f"the desktop app needs PySide6 and pyqtgraph ({exc}); install frameduel[gui] "

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from gui.adapter import Batch, SessionController, window_point
+from gui.adapter import SessionController
+from gui.models.live import Batch, window_point
 from profiler.config import load_config
 from profiler.events import Window
 from profiler.protocol import Event

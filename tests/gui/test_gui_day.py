@@ -12,8 +12,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from gui.batch import RunAllBatch
 from gui.main_window import MainWindow
+from gui.models.batch import RunAllBatch
 from gui.prompts import ask_choice, unsaved_choices
 from gui.settings import AppSettings
 from profiler.store import SessionRow, Store
@@ -27,14 +27,14 @@ SESSION_MS = 180_000
 
 def load(window: MainWindow, *paths: Path) -> None:
     for path in paths:
-        window.load_config_file(path)
+        window.configs.load_config_file(path)
 
 
 def edit(qtbot: QtBot, window: MainWindow, path: Path) -> None:
     """Select ``path`` in the list and open it in the editor (waits for its validation)."""
-    window.select_config(str(path))
+    window.configs.select_config(str(path))
     with qtbot.waitSignal(window.editor.validated, timeout=TASK_MS):
-        window.edit_current_config()
+        window.configs.edit_current_config()
     assert window.editor.path == str(path)
 
 
@@ -56,24 +56,24 @@ def test_editing_another_config_asks_save_discard_or_cancel(
     edit(qtbot, window, a)
     type_into_editor(qtbot, window, "samples: 64", "samples: 96")
 
-    window.select_config(str(b))
+    window.configs.select_config(str(b))
     choices.answer = "cancel"
-    window.edit_current_config()
+    window.configs.edit_current_config()
     assert len(choices.asked) == 1 and "a.yaml" in choices.asked[0][1]
     assert choices.asked[0][2] == ["save", "discard", "cancel"]
     assert window.editor.path == str(a) and "samples: 96" in window.editor.text.toPlainText()
 
     choices.answer = "save"
     with qtbot.waitSignal(window.editor.validated, timeout=TASK_MS):
-        window.edit_current_config()
+        window.configs.edit_current_config()
     qtbot.waitUntil(lambda: window.editor.path == str(b), timeout=TASK_MS)
     assert "samples: 96" in a.read_text(encoding="utf-8")  # saved before b was opened
 
     type_into_editor(qtbot, window, "samples: 64", "samples: 80")
-    window.select_config(str(a))
+    window.configs.select_config(str(a))
     choices.answer = "discard"
     with qtbot.waitSignal(window.editor.validated, timeout=TASK_MS):
-        window.edit_current_config()
+        window.configs.edit_current_config()
     assert window.editor.path == str(a) and not window.editor.is_modified()
     assert "samples: 64" in b.read_text(encoding="utf-8")  # discarded, not written
 
@@ -84,7 +84,7 @@ def test_reopening_the_edited_file_keeps_its_edits_unasked(
     load(window, tiny_config)
     edit(qtbot, window, tiny_config)
     type_into_editor(qtbot, window, "samples: 64", "samples: 96")
-    window.edit_current_config()
+    window.configs.edit_current_config()
     assert not choices.asked
     assert "samples: 96" in window.editor.text.toPlainText()
 
@@ -143,7 +143,7 @@ def test_run_while_an_edit_is_still_being_checked_waits_for_the_check(
     edit(qtbot, window, tiny_config)
     window.editor.text.setPlainText(window.editor.text.toPlainText().replace("hidden", "hiden"))
     with qtbot.waitSignal(window.editor.validated, timeout=TASK_MS):
-        assert not window.start_run()  # not run yet: the new text is checked first
+        assert not window.runs.start_run()  # not run yet: the new text is checked first
     qtbot.waitUntil(lambda: "Not run" in window.banner.text(), timeout=TASK_MS)
     assert not window.controller.is_running()
 
@@ -178,18 +178,18 @@ def test_framework_ticks_belong_to_the_selected_config_and_are_kept(
     a = make_config("a.yaml")
     b = make_config("b.yaml", **{"name: tiny": "name: other"})
     load(window, a, b)
-    window.select_config(str(a))
+    window.configs.select_config(str(a))
     assert window.side.frameworks_group.title() == "Frameworks for tiny"
     window.framework_boxes["tensorflow"].click()  # as the user does: clicked, then toggled
     window.framework_boxes["jax"].click()
-    assert window.checked_frameworks() == ["torch", "jax"]
+    assert window.configs.checked_frameworks() == ["torch", "jax"]
 
-    window.select_config(str(b))
+    window.configs.select_config(str(b))
     assert window.side.frameworks_group.title() == "Frameworks for other"
-    assert window.checked_frameworks() == ["torch", "tensorflow"]  # b's own, from its file
-    window.select_config(str(a))
-    assert window.checked_frameworks() == ["torch", "jax"]  # a's ticks were kept
-    assert window.frameworks_for(window.current_config()) == ["torch", "jax"]  # type: ignore[arg-type]
+    assert window.configs.checked_frameworks() == ["torch", "tensorflow"]  # b's own, from its file
+    window.configs.select_config(str(a))
+    assert window.configs.checked_frameworks() == ["torch", "jax"]  # a's ticks were kept
+    assert window.configs.frameworks_for(window.configs.current_config()) == ["torch", "jax"]  # type: ignore[arg-type]
 
 
 def test_configs_with_one_name_show_where_they_are(
@@ -232,15 +232,15 @@ def test_the_config_list_comes_back_after_a_restart(
     first = make_window()
     paths = [make_config(f"c{i}.yaml", **{"name: tiny": f"name: c{i}"}) for i in range(3)]
     load(first, *paths)
-    first.select_config(str(paths[2]))
-    first.remove_current_config()
+    first.configs.select_config(str(paths[2]))
+    first.configs.remove_current_config()
     paths[1].unlink()  # deleted between the two sessions
     first.close()
 
     assert settings.config_list == [str(paths[0]), str(paths[1])]
     second = make_window()
     qtbot.waitUntil(lambda: second.side.paths() == [str(paths[0])], timeout=TASK_MS)
-    assert second.current_config() is not None
+    assert second.configs.current_config() is not None
     assert "as you left them" in second.status_text()
 
 
@@ -257,15 +257,15 @@ def test_quick_overrides_go_through_the_engines_override_path(
     side.override_spins["repeats"].setValue(2)
     side.override_spins["threads"].setValue(2)
     side.device_box.setCurrentIndex(side.device_box.findData("cpu"))
-    loaded = window.current_config()
+    loaded = window.configs.current_config()
     assert loaded is not None and loaded.config is not None
-    config = window.run_overrides(loaded.config, ["torch"])
+    config = window.runs.run_overrides(loaded.config, ["torch"])
     assert (config.train.steps, config.train.warmup_steps) == (30, 3)
     assert (config.train.batch_size, config.run.repeats, config.threads) == (4, 2, 2)
     assert (config.device, config.frameworks) == ("cpu", ["torch"])
     side.reset_overrides()
     assert side.quick_overrides() == {}
-    assert window.run_overrides(loaded.config, ["torch"]).train.steps == 40
+    assert window.runs.run_overrides(loaded.config, ["torch"]).train.steps == 40
 
 
 def test_the_run_all_summary_counts_each_ending() -> None:
@@ -299,16 +299,16 @@ def test_run_all_uses_each_configs_ticks_and_the_overrides_and_says_how_far_it_i
     b = make_config("b.yaml", steps=400, **{"name: tiny": "name: other"})
     load(window, a, b)
     for path in (a, b):
-        window.select_config(str(path))
+        window.configs.select_config(str(path))
         window.framework_boxes["tensorflow"].click()
     window.side.override_spins["steps"].setValue(12)
     seen: list[str] = []
     window.controller.runStarted.connect(lambda _run: seen.append(window.status_text()))
 
     with qtbot.waitSignal(window.controller.sessionFinished, timeout=SESSION_MS):
-        assert window.run_all()
+        assert window.runs.run_all()
     assert "config 1 of 2" in window.status_text() or any("config 1 of 2" in s for s in seen)
-    qtbot.waitUntil(lambda: window.batch is None, timeout=SESSION_MS)
+    qtbot.waitUntil(lambda: window.runs.batch is None, timeout=SESSION_MS)
     assert any("config 2 of 2" in s for s in seen)
     assert window.status_text().startswith("Run all done in ")
     assert "2 of 2 configs ok" in window.status_text()
@@ -372,8 +372,10 @@ def test_configs_given_at_start_join_the_restored_list(
     given = make_config("given.yaml", **{"name: tiny": "name: given"})
     settings.config_list = [str(kept)]
     window = make_window()
-    window.load_config_file(given)  # as `frameduel gui given.yaml` does before the loop runs
-    window.select_config(str(given))
+    window.configs.load_config_file(
+        given
+    )  # as `frameduel gui given.yaml` does before the loop runs
+    window.configs.select_config(str(given))
     qtbot.waitUntil(lambda: str(kept) in window.side.paths(), timeout=TASK_MS)
     assert set(window.side.paths()) == {str(kept), str(given)}
     assert window.side.current_path() == str(given)  # the command line's config stays selected
@@ -386,13 +388,13 @@ def test_run_all_with_an_unsaved_edit_asks_too(
     load(window, a, b)
     edit(qtbot, window, a)
     type_into_editor(qtbot, window, "hidden: [8]", "hiden: [8]")
-    assert not window.run_all()  # invalid: refused, not run from the file on disk
+    assert not window.runs.run_all()  # invalid: refused, not run from the file on disk
     assert "Not run" in window.banner.text() and not window.controller.is_running()
 
     fixed = window.editor.text.toPlainText().replace("hiden", "hidden").replace("64", "96")
     with qtbot.waitSignal(window.editor.validated, timeout=TASK_MS):
         window.editor.text.setPlainText(fixed)  # valid now, and still unsaved
     choices.answer = "cancel"
-    assert not window.run_all()
+    assert not window.runs.run_all()
     assert choices.asked[-1][0] == "Save changes and run?"
     assert not window.controller.is_running()

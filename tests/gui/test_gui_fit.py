@@ -13,10 +13,10 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QCheckBox, QMenu, QMessageBox, QTextEdit
 from pytestqt.qtbot import QtBot
 
-from gui.adapter import Batch, PhaseChange
 from gui.dock_sizes import arrange_first_launch
 from gui.main_window import MainWindow, initial_geometry
-from gui.rundata import SessionData
+from gui.models.live import Batch, PhaseChange
+from gui.models.rundata import SessionData
 from gui.runs_table import COL_ETA, COL_STATUS, RunsTable
 from gui.settings import AppSettings
 from gui.summary import SummaryTable
@@ -66,7 +66,7 @@ def test_a_drop_offered_as_move_is_taken_as_a_copy(
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
     assert bool(enter.dropAction() == COPY)
-    with qtbot.waitSignal(window.configsLoaded, timeout=TASK_MS):
+    with qtbot.waitSignal(window.configs.configsLoaded, timeout=TASK_MS):
         QApplication.sendEvent(window, drop)
     assert drop.isAccepted()
     assert bool(drop.dropAction() == COPY)
@@ -229,11 +229,11 @@ def test_esc_stops_as_the_tooltip_says(window: MainWindow, qtbot: QtBot) -> None
 
 def test_clear_recent_is_off_with_nothing_recent(window: MainWindow, settings: AppSettings) -> None:
     menu = QMenu()
-    window.fill_recent_menu(menu)
+    window.configs.fill_recent_menu(menu)
     (clear,) = [a for a in menu.actions() if a.text() == "Clear recent"]
     assert not clear.isEnabled()
     settings.add_recent("/tmp/x.yaml")
-    window.fill_recent_menu(menu)
+    window.configs.fill_recent_menu(menu)
     (clear,) = [a for a in menu.actions() if a.text() == "Clear recent"]
     assert clear.isEnabled()
 
@@ -350,10 +350,10 @@ def test_the_status_line_follows_the_config_list(
     window: MainWindow, make_config: ConfigMaker
 ) -> None:
     assert window.status_text().startswith("Ready. Drop a config")
-    window.load_config_file(make_config())
+    window.configs.load_config_file(make_config())
     assert not window.status_text().startswith("Ready")
     assert "1 config listed" in window.status_text()
-    window.clear_configs()
+    window.configs.clear_configs()
     assert window.status_text().startswith("Ready. Drop a config")
 
 
@@ -396,7 +396,7 @@ def test_closing_the_pdf_preview_leaves_no_stale_status(
     sid = record_session(store_path, "previewed")
     show_history(window, qtbot)
     open_session(window, qtbot, sid)
-    with qtbot.waitSignal(window.previewShown, timeout=TASK_MS) as shown:
+    with qtbot.waitSignal(window.sessions.previewShown, timeout=TASK_MS) as shown:
         window.commands.preview.trigger()
     assert window.status_text().startswith("Previewing the PDF")
     shown.args[0].close()

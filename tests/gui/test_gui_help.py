@@ -33,7 +33,7 @@ def test_help_offers_about_the_manual_and_the_examples(window: MainWindow, qtbot
 
 
 def test_open_example_configs_lists_one_per_family(window: MainWindow, qtbot: QtBot) -> None:
-    with qtbot.waitSignal(window.configsLoaded, timeout=TASK_MS) as loaded:
+    with qtbot.waitSignal(window.configs.configsLoaded, timeout=TASK_MS) as loaded:
         window.commands.help.examples.trigger()
     names = sorted(Path(c.path).name for c in loaded.args[0])
     assert names == sorted(p.name for p in examples_dir().glob("*.yaml"))
@@ -61,9 +61,9 @@ def test_a_new_config_from_a_template_is_edited_unsaved_and_saved_where_asked(
 def test_starting_a_template_over_unsaved_edits_asks_first(
     window: MainWindow, qtbot: QtBot, tiny_config: Path, choices: Choices
 ) -> None:
-    window.load_config_file(tiny_config)
+    window.configs.load_config_file(tiny_config)
     with qtbot.waitSignal(window.editor.validated, timeout=TASK_MS):
-        window.edit_current_config()
+        window.configs.edit_current_config()
     with qtbot.waitSignal(window.editor.validated, timeout=TASK_MS):
         window.editor.text.setPlainText(window.editor.text.toPlainText() + "\n# mine\n")
     window.commands.help.new_from_template(examples_dir() / "demo-mlp.yaml")
@@ -86,10 +86,10 @@ def test_fp16_on_a_cpu_only_probe_asks_before_running(
     config = make_config(
         **{"device: cpu": "device: auto", "warmup_steps: 5}": "warmup_steps: 5, precision: fp16}"}
     )
-    window.load_config_file(config)
+    window.configs.load_config_file(config)
     answers.answer = False
 
-    assert not window.start_run()
+    assert not window.runs.start_run()
 
     assert not window.controller.is_running()
     title, text = answers.asked[-1]

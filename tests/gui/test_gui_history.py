@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from pytestqt.qtbot import QtBot
 
-from gui.catalog import SERIES
 from gui.compare import CompareDialog
 from gui.export import PreviewDialog
 from gui.main_window import MainWindow
+from gui.models.catalog import SERIES
 from gui.runs_table import COL_DETAILS, COL_STATUS
 from tests.gui.conftest import Answers
 from tests.gui.recorded import record_session
@@ -29,7 +29,7 @@ def show_history(window: MainWindow, qtbot: QtBot) -> None:
 
 
 def open_session(window: MainWindow, qtbot: QtBot, session_id: int) -> None:
-    with qtbot.waitSignal(window.sessionShown, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(window.sessions.sessionShown, timeout=TIMEOUT_MS):
         window.history.select_ids([session_id])
         window.history.open_button.click()
 
@@ -102,7 +102,7 @@ def test_two_sessions_and_two_runs_compare_side_by_side(
     window.history.select_ids([a, b])
     assert window.history.compare_button.isEnabled()
 
-    with qtbot.waitSignal(window.compared, timeout=TIMEOUT_MS) as shown:
+    with qtbot.waitSignal(window.sessions.compared, timeout=TIMEOUT_MS) as shown:
         window.history.compare_button.click()
 
     dialog: CompareDialog = shown.args[0]
@@ -127,7 +127,7 @@ def test_two_sessions_and_two_runs_compare_side_by_side(
 
     open_session(window, qtbot, b)
     ids = list(window.dashboard.data.runs)
-    with qtbot.waitSignal(window.compared, timeout=TIMEOUT_MS) as shown:
+    with qtbot.waitSignal(window.sessions.compared, timeout=TIMEOUT_MS) as shown:
         window.runs_table.compareRequested.emit(ids)
     runs: CompareDialog = shown.args[0]
     assert runs.cell("step_time_ms", 3) == "2.00×"
@@ -143,8 +143,8 @@ def test_export_writes_the_report(
     window.history.select_ids([sid])  # Export acts on the selection while History is shown
     out = tmp_path / f"report{suffix}"
 
-    with qtbot.waitSignal(window.exported, timeout=TIMEOUT_MS) as done:
-        window.export_to(str(out))
+    with qtbot.waitSignal(window.sessions.exported, timeout=TIMEOUT_MS) as done:
+        window.sessions.export_to(str(out))
 
     assert done.args == [str(out)]
     assert out.stat().st_size > 0
@@ -160,7 +160,7 @@ def test_the_pdf_is_exported_and_previewed_inside_the_app(
     show_history(window, qtbot)
     open_session(window, qtbot, sid)
 
-    with qtbot.waitSignal(window.previewShown, timeout=TIMEOUT_MS) as shown:
+    with qtbot.waitSignal(window.sessions.previewShown, timeout=TIMEOUT_MS) as shown:
         window.commands.preview.trigger()
 
     dialog: PreviewDialog = shown.args[0]
@@ -182,11 +182,11 @@ def test_problems_are_said_in_words_and_never_crash(
 ) -> None:
     sid = record_session(store_path, "fine")
     with qtbot.waitSignal(window.runner.taskFinished, timeout=TIMEOUT_MS):
-        window.open_session(sid + 100)
+        window.sessions.open_session(sid + 100)
     assert f"Cannot open session {sid + 100}" in window.banner.text()
 
     with qtbot.waitSignal(window.runner.taskFinished, timeout=TIMEOUT_MS):
-        window.export_to(str(tmp_path / "report.docx"), sid)
+        window.sessions.export_to(str(tmp_path / "report.docx"), sid)
     assert "Cannot export" in window.banner.text()
     assert ".docx" in window.banner.text()
     assert window.banner.details_button.isVisible()

@@ -66,13 +66,13 @@ def test_gui_with_a_folder_of_configs_starts(
         "d-deep.json",
         "e-bomb.yaml",
     ]
-    assert [c.name for c in window.runnable_configs()] == ["ant", "bee"]
-    errors = {Path(p).name: window._configs[p].error for p in listed}
+    assert [c.name for c in window.configs.runnable_configs()] == ["ant", "bee"]
+    errors = {Path(p).name: window.configs._configs[p].error for p in listed}
     assert "not UTF-8 text" in str(errors["c-latin1.yaml"])
     assert "nested more than 64 levels" in str(errors["d-deep.json"])
     assert "values (YAML aliases counted expanded)" in str(errors["e-bomb.yaml"])
-    assert window.current_config() is not None
-    assert window.current_config().name == "ant"  # the first valid one is selected
+    assert window.configs.current_config() is not None
+    assert window.configs.current_config().name == "ant"  # the first valid one is selected
 
 
 def test_one_bad_file_in_a_dropped_folder_does_not_stop_the_others(
@@ -83,7 +83,7 @@ def test_one_bad_file_in_a_dropped_folder_does_not_stop_the_others(
     drop_and_wait(qtbot, window, [folder])
 
     assert window.config_list.count() == 5
-    assert [c.name for c in window.runnable_configs()] == ["ant", "bee"]
+    assert [c.name for c in window.configs.runnable_configs()] == ["ant", "bee"]
 
 
 def test_the_editor_checks_hostile_text_without_crashing(window: MainWindow, qtbot: QtBot) -> None:

@@ -10,11 +10,11 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from gui.adapter import Batch, PhaseChange, SamplePoint, SystemSnapshot, WindowPoint
+from gui.models.live import Batch, PhaseChange, SamplePoint, SystemSnapshot, WindowPoint
+from gui.models.ranges import log_y_range
+from gui.models.rundata import SessionData
+from gui.models.smoothing import rolling
 from gui.plots import LiveDashboard
-from gui.ranges import log_y_range
-from gui.rundata import SessionData
-from gui.smoothing import rolling
 from profiler.session import RunInfo
 
 NAN = math.nan

@@ -29,7 +29,7 @@ def test_certainty_is_shown_live_and_the_stop_reason_at_the_end(
             "run: {repeats: 1}": "run: {repeats: auto, max_repeats: 2, target_ci: 0.000001}",
         },
     )
-    window.load_config_file(config)
+    window.configs.load_config_file(config)
     assert "repeats until ±0.0001%" in window.side.summary.text()
     controller = window.controller
     seen: list[Certainty] = []
@@ -45,7 +45,7 @@ def test_certainty_is_shown_live_and_the_stop_reason_at_the_end(
     model = window.runs_table.runs
 
     with qtbot.waitSignal(controller.certaintyChanged, timeout=SESSION_TIMEOUT_MS) as first:
-        assert window.start_run()
+        assert window.runs.start_run()
     certainty = first.args[0]
     assert certainty.runs_per_side == 1 and len(certainty.ratios) == 1
     # the next round joins the table while the session goes on
@@ -68,6 +68,6 @@ def test_certainty_is_shown_live_and_the_stop_reason_at_the_end(
     assert repeats is not None and StopRecord.from_json(repeats).reason == BUDGET
     # reopened from History, the session says again why its repeats stopped
     window.certainty_label.setText("")
-    with qtbot.waitSignal(window.sessionShown, timeout=60_000):
-        window.open_session(done.args[0])
+    with qtbot.waitSignal(window.sessions.sessionShown, timeout=60_000):
+        window.sessions.open_session(done.args[0])
     assert window.certainty_label.text() == final

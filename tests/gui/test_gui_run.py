@@ -16,8 +16,9 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from gui.adapter import DRAIN_INTERVAL_MS, Batch
+from gui.adapter import DRAIN_INTERVAL_MS
 from gui.main_window import MainWindow, default_probe
+from gui.models.live import Batch
 from gui.runs_table import COL_PROGRESS, COL_STATUS
 from profiler.paths import project_root
 from profiler.store import Store
@@ -40,11 +41,11 @@ def test_drop_edit_run_reopen_and_export_a_real_session(
     assert not window.run_button.isEnabled()  # the config has an error
     editor = window.editor
     with qtbot.waitSignal(editor.validated, timeout=TASK_TIMEOUT_MS):
-        window.edit_current_config()
+        window.configs.edit_current_config()
     assert editor.text.error_line == 5
     with qtbot.waitSignal(editor.validated, timeout=TASK_TIMEOUT_MS):
         editor.text.setPlainText(editor.text.toPlainText().replace("hiden", "hidden"))
-    with qtbot.waitSignal(window.configsLoaded, timeout=TASK_TIMEOUT_MS):
+    with qtbot.waitSignal(window.configs.configsLoaded, timeout=TASK_TIMEOUT_MS):
         editor.save()
     assert window.run_button.isEnabled()
     batches: list[Batch] = []
@@ -52,7 +53,7 @@ def test_drop_edit_run_reopen_and_export_a_real_session(
 
     started = time.monotonic()
     with qtbot.waitSignal(window.controller.sessionFinished, timeout=SESSION_TIMEOUT_MS) as done:
-        assert window.start_run()
+        assert window.runs.start_run()
         assert window.stop_button.isEnabled()
         assert not window.run_button.isEnabled()
 
@@ -93,23 +94,23 @@ def test_drop_edit_run_reopen_and_export_a_real_session(
         r: window.dashboard.point_count(r, "samples_per_s") for r in window.dashboard.data.runs
     }
     window.dashboard.clear()
-    with qtbot.waitSignal(window.sessionShown, timeout=TASK_TIMEOUT_MS):
+    with qtbot.waitSignal(window.sessions.sessionShown, timeout=TASK_TIMEOUT_MS):
         window.history.select_ids([session_id])
         window.history.open_button.click()
     assert {r: window.dashboard.point_count(r, "samples_per_s") for r in counts} == counts
     assert window.summary.cell_text("samples_per_s", "TensorFlow / PyTorch") == live_speed
 
     out = tmp_path / "report.json"
-    with qtbot.waitSignal(window.exported, timeout=TASK_TIMEOUT_MS):
-        window.export_to(str(out))
+    with qtbot.waitSignal(window.sessions.exported, timeout=TASK_TIMEOUT_MS):
+        window.sessions.export_to(str(out))
     assert json.loads(out.read_text(encoding="utf-8"))
 
 
 def test_stop_ends_the_session_and_leaves_no_child(
     window: MainWindow, qtbot: QtBot, make_config: ConfigMaker
 ) -> None:
-    window.load_config_file(make_config(steps=100_000))
-    assert window.start_run()
+    window.configs.load_config_file(make_config(steps=100_000))
+    assert window.runs.start_run()
     model = window.runs_table.runs
     qtbot.waitUntil(
         lambda: bool(model.rows) and model.rows[0].phase == "measuring",
@@ -132,9 +133,11 @@ def test_stop_ends_the_session_and_leaves_no_child(
 def test_closing_during_a_run_asks_then_stops_it_first(
     window: MainWindow, qtbot: QtBot, make_config: ConfigMaker, answers: Answers
 ) -> None:
-    window.load_config_file(make_config(steps=100_000, **{"[torch, tensorflow]": "[torch]"}))
+    window.configs.load_config_file(
+        make_config(steps=100_000, **{"[torch, tensorflow]": "[torch]"})
+    )
     with qtbot.waitSignal(window.controller.runStarted, timeout=SESSION_TIMEOUT_MS):
-        assert window.start_run()
+        assert window.runs.start_run()
 
     answers.answer = False
     window.close()
@@ -159,8 +162,8 @@ def test_run_all_runs_the_queued_configs_in_turn(
     torch_only = {"[torch, tensorflow]": "[torch]"}
     first = make_config("a.yaml", steps=20, **torch_only, **{"name: tiny": "name: first"})
     second = make_config("b.yaml", steps=20, **torch_only, **{"name: tiny": "name: second"})
-    window.load_config_file(first)
-    window.load_config_file(second)
+    window.configs.load_config_file(first)
+    window.configs.load_config_file(second)
     ended: list[str] = []
     window.controller.sessionFinished.connect(lambda _sid, status: ended.append(status))
 
@@ -180,7 +183,7 @@ def test_the_frameworks_panel_shows_this_machines_versions(
     make_window: WindowMaker, qtbot: QtBot
 ) -> None:
     window = make_window(probe=default_probe)
-    with qtbot.waitSignal(window.frameworksProbed, timeout=TASK_TIMEOUT_MS):
+    with qtbot.waitSignal(window.configs.frameworksProbed, timeout=TASK_TIMEOUT_MS):
         pass
 
     import importlib.metadata as md
@@ -207,7 +210,7 @@ def test_the_gui_process_never_imports_a_framework(tmp_path: Path) -> None:
 
         def close_when_probed():
             windows = [w for w in app.topLevelWidgets() if w.objectName() == "mainWindow"]
-            if not windows or not windows[0].frameworks_info or windows[0].runner.busy():
+            if not windows or not windows[0].configs.frameworks_info or windows[0].runner.busy():
                 return
             window = windows[0]
             seen["run_enabled"] = window.run_button.isEnabled()
@@ -276,7 +279,7 @@ def test_the_app_runs_your_own_scripts_from_a_config(
     drop_and_wait(qtbot, window, [config])
     assert window.run_button.isEnabled()
     with qtbot.waitSignal(window.controller.sessionFinished, timeout=SESSION_TIMEOUT_MS) as done:
-        assert window.start_run()
+        assert window.runs.start_run()
     stored = Store(store_path)
     try:
         logs = [run.logs for run in stored.load(done.args[0]).runs]
@@ -297,12 +300,12 @@ def test_a_machine_where_no_framework_can_run_is_told_so_on_the_window(
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     bare = str(venv / "bin" / "python")
     window = make_window(probe=default_probe)
-    with qtbot.waitSignal(window.frameworksProbed, timeout=TASK_TIMEOUT_MS):
+    with qtbot.waitSignal(window.configs.frameworksProbed, timeout=TASK_TIMEOUT_MS):
         pass
     assert "No framework can run" not in window.banner.label.text()  # this machine has them
     window.settings.pythons = {"torch": bare, "tensorflow": bare, "jax": bare}
-    with qtbot.waitSignal(window.frameworksProbed, timeout=TASK_TIMEOUT_MS):
-        window.probe_frameworks()
+    with qtbot.waitSignal(window.configs.frameworksProbed, timeout=TASK_TIMEOUT_MS):
+        window.configs.probe_frameworks()
     text = window.banner.label.text()
     assert window.banner.isVisible() and "No framework can run" in text
     assert "Settings ▸ Interpreters" in text and "pip install" in text

@@ -9,13 +9,13 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from gui.adapter import Batch, PhaseChange, SamplePoint, WindowPoint
 from gui.arrange import ArrangePlotsDialog
-from gui.catalog import SERIES, SERIES_BY_KEY
 from gui.highlighter import ConfigHighlighter
-from gui.metrics import run_metrics
+from gui.models.catalog import SERIES, SERIES_BY_KEY
+from gui.models.live import Batch, PhaseChange, SamplePoint, WindowPoint
+from gui.models.metrics import run_metrics
+from gui.models.rundata import Columns, SessionData
 from gui.plots import LiveDashboard
-from gui.rundata import Columns, SessionData
 from gui.runs_table import COL_DETAILS, COL_ETA, COL_PROGRESS, COL_STATUS, RunsTable
 from gui.side_panel import describe_config
 from gui.summary import SummaryTable
@@ -360,7 +360,7 @@ def test_the_config_summary_names_the_model(model: dict[str, object], expected: 
 
 
 def test_the_envelope_keeps_peaks_gaps_and_the_newest_points() -> None:
-    from gui.decimate import envelope
+    from gui.models.decimate import envelope
 
     x = np.arange(10_000, dtype=float)
     y = np.zeros(10_000)
@@ -379,7 +379,7 @@ def test_the_envelope_keeps_peaks_gaps_and_the_newest_points() -> None:
 
 
 def test_axis_ranges_move_in_round_steps_and_seldom() -> None:
-    from gui.ranges import nice_above, nice_y_range
+    from gui.models.ranges import nice_above, nice_y_range
 
     assert [nice_above(v) for v in (0.7, 1.0, 1.2, 7.0, 9.5, 170.0)] == [
         0.8,

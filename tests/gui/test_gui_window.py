@@ -48,7 +48,7 @@ def drop_files(widget: QWidget, paths: list[Path]) -> QDropEvent:
 
 
 def drop_and_wait(qtbot: QtBot, window: MainWindow, paths: list[Path]) -> QDropEvent:
-    with qtbot.waitSignal(window.configsLoaded, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(window.configs.configsLoaded, timeout=TIMEOUT_MS):
         drop = drop_files(window, paths)
         assert drop.isAccepted()
     return drop
@@ -59,7 +59,7 @@ def test_title_and_idle_controls(window: MainWindow) -> None:
     assert not window.run_button.isEnabled()
     assert not window.stop_button.isEnabled()
     assert not window.commands.exports[".pdf"].isEnabled()  # nothing to export yet
-    assert window.checked_frameworks() == ["torch", "tensorflow"]  # the default frameworks
+    assert window.configs.checked_frameworks() == ["torch", "tensorflow"]  # the default frameworks
 
 
 def test_dropping_a_valid_config_loads_it_and_enables_run(
@@ -71,7 +71,7 @@ def test_dropping_a_valid_config_loads_it_and_enables_run(
     assert window.config_list.currentItem().text() == "tiny"
     assert window.run_button.isEnabled()
     assert window.banner.isHidden()
-    assert window.checked_frameworks() == ["torch", "tensorflow"]
+    assert window.configs.checked_frameworks() == ["torch", "tensorflow"]
     assert "16 → 8 → 3" in window.side.summary.text()
     assert settings.recent_files == [str(tiny_config)]
 
@@ -91,7 +91,7 @@ def test_dropping_a_folder_queues_every_config_in_it(
     names = [window.config_list.item(i).text() for i in range(window.config_list.count())]
     assert names == ["bee", "ant", "single"]
     assert window.side.run_all_button.isEnabled()
-    assert [c.name for c in window.runnable_configs()] == ["bee", "ant", "single"]
+    assert [c.name for c in window.configs.runnable_configs()] == ["bee", "ant", "single"]
 
 
 def test_dropping_an_invalid_config_shows_the_error_and_keeps_run_disabled(
@@ -115,8 +115,8 @@ def test_selecting_a_valid_config_again_hides_the_error(
 ) -> None:
     good = make_config("good.yaml")
     bad = make_config("bad.yaml", **{"hidden: [8]": "hiden: [8]"})
-    window.load_config_file(good)
-    window.load_config_file(bad)
+    window.configs.load_config_file(good)
+    window.configs.load_config_file(bad)
     assert window.banner.isVisible()
 
     window.config_list.setCurrentRow(0)
@@ -138,28 +138,28 @@ def test_files_that_are_not_configs_are_not_accepted(window: MainWindow, tmp_pat
 def test_frameworks_are_preset_from_the_config_and_none_ticked_disables_run(
     window: MainWindow, make_config: ConfigMaker
 ) -> None:
-    window.load_config_file(make_config(**{"[torch, tensorflow]": "[tensorflow]"}))
-    assert window.checked_frameworks() == ["tensorflow"]
+    window.configs.load_config_file(make_config(**{"[torch, tensorflow]": "[tensorflow]"}))
+    assert window.configs.checked_frameworks() == ["tensorflow"]
     assert window.run_button.isEnabled()
 
     window.framework_boxes["tensorflow"].setChecked(False)
 
     assert not window.run_button.isEnabled()
-    assert not window.start_run()
+    assert not window.runs.start_run()
 
 
 def test_reloading_the_same_file_replaces_its_entry(window: MainWindow, tiny_config: Path) -> None:
-    window.load_config_file(tiny_config)
-    window.load_config_file(tiny_config)
+    window.configs.load_config_file(tiny_config)
+    window.configs.load_config_file(tiny_config)
     assert window.config_list.count() == 1
-    window.remove_current_config()
+    window.configs.remove_current_config()
     assert window.config_list.count() == 0
 
 
 def test_the_editor_validates_live_and_shows_the_error_at_its_line(
     window: MainWindow, qtbot: QtBot, tiny_config: Path
 ) -> None:
-    window.load_config_file(tiny_config)
+    window.configs.load_config_file(tiny_config)
     editor = window.editor
     with qtbot.waitSignal(editor.validated, timeout=TIMEOUT_MS):
         window.side.edit_button.click()
@@ -181,11 +181,11 @@ def test_the_editor_validates_live_and_shows_the_error_at_its_line(
     with qtbot.waitSignal(editor.validated, timeout=TIMEOUT_MS):
         editor.text.setPlainText(fixed)
     assert editor.text.error_line is None
-    with qtbot.waitSignal(window.configsLoaded, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(window.configs.configsLoaded, timeout=TIMEOUT_MS):
         window.commands.save_config.trigger()
 
     assert "steps: 60" in tiny_config.read_text(encoding="utf-8")
-    assert window.current_config().config.train.steps == 60
+    assert window.configs.current_config().config.train.steps == 60
     assert not editor.is_modified()
 
 
@@ -205,7 +205,7 @@ def test_frameworks_show_what_each_interpreter_has(
         return {"jax": {"available": False, "error": "No module named 'jax'"}}
 
     window = make_window(probe=probe)
-    qtbot.waitUntil(lambda: len(window.frameworks_info) == 2, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: len(window.configs.frameworks_info) == 2, timeout=TIMEOUT_MS)
 
     assert sorted(asked, key=str) == ["/opt/jax-env/bin/python", None]
     info = window.side.framework_info
@@ -253,7 +253,7 @@ def test_settings_are_saved_and_used(
 def test_new_default_frameworks_leave_a_selected_configs_own_alone(
     window: MainWindow, tiny_config: Path
 ) -> None:
-    window.load_config_file(tiny_config)
+    window.configs.load_config_file(tiny_config)
     assert window.side.checked_frameworks() == ["torch", "tensorflow"]
     dialog = window.open_settings()
     dialog.default_boxes["tensorflow"].setChecked(False)
@@ -326,14 +326,14 @@ def test_recent_files_reopen_from_the_menu(
 ) -> None:
     settings.add_recent(str(tiny_config))
     menu = QMenu()
-    window.fill_recent_menu(menu)
+    window.configs.fill_recent_menu(menu)
     first = menu.actions()[0]
     assert first.text() == "tiny.yaml"
 
-    with qtbot.waitSignal(window.configsLoaded, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(window.configs.configsLoaded, timeout=TIMEOUT_MS):
         first.trigger()
 
-    assert window.current_config().path == str(tiny_config)
+    assert window.configs.current_config().path == str(tiny_config)
 
 
 def test_closing_when_idle_asks_nothing(window: MainWindow, answers: Any) -> None:

@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import QUrl
 from pytestqt.qtbot import QtBot
 
-from gui import window_outputs
+from gui import session_control
 from gui.history import HEADERS
 from gui.main_window import MainWindow
 from profiler.store import Store
@@ -25,8 +25,8 @@ TIMEOUT_MS = 60_000
 
 def open_recorded(window: MainWindow, qtbot: QtBot, store_path: Path) -> int:
     sid = record_session(store_path, "views")
-    with qtbot.waitSignal(window.sessionShown, timeout=TIMEOUT_MS):
-        window.open_session(sid)
+    with qtbot.waitSignal(window.sessions.sessionShown, timeout=TIMEOUT_MS):
+        window.sessions.open_session(sid)
     return sid
 
 
@@ -45,7 +45,7 @@ class SaveDialogs:
 @pytest.fixture
 def dialogs(monkeypatch: pytest.MonkeyPatch) -> SaveDialogs:
     answers = SaveDialogs()
-    monkeypatch.setattr(window_outputs.QFileDialog, "getSaveFileName", answers)
+    monkeypatch.setattr(session_control.QFileDialog, "getSaveFileName", answers)
     return answers
 
 
@@ -61,11 +61,11 @@ def test_export_remembers_the_folder_and_offers_to_open_the_file(
     folder = tmp_path / "reports"
     folder.mkdir()
     dialogs.answer = str(folder / "first.json")
-    with qtbot.waitSignal(window.exported, timeout=TIMEOUT_MS):
-        window.export_dialog(".json")
+    with qtbot.waitSignal(window.sessions.exported, timeout=TIMEOUT_MS):
+        window.sessions.export_dialog(".json")
     assert dialogs.started_in[0] == f"views-{sid}.json"  # nothing remembered yet
 
-    note = window.written_note()
+    note = window.sessions.written_note()
     assert note.isVisible() and "first.json" in note.label.text()
     opened: list[QUrl] = []
     note.opener = lambda url: opened.append(url) or True
@@ -74,12 +74,12 @@ def test_export_remembers_the_folder_and_offers_to_open_the_file(
     assert [u.toLocalFile() for u in opened] == [str(folder / "first.json"), str(folder)]
 
     dialogs.answer = ""  # cancelled: nothing written
-    window.export_dialog(".csv")
+    window.sessions.export_dialog(".csv")
     assert dialogs.started_in[1] == str(folder / f"views-{sid}.csv")
 
     again = make_window()  # the folder is remembered in the settings, across restarts
     other = open_recorded(again, qtbot, store_path)
-    again.export_dialog(".html")
+    again.sessions.export_dialog(".html")
     assert dialogs.started_in[2] == str(folder / f"views-{other}.html")
 
 
@@ -90,26 +90,26 @@ def test_a_plot_is_saved_as_png_and_svg_from_its_menu(
     menu = window.dashboard.plot_menu("step_time_ms")
     for fmt, magic in (("png", b"\x89PNG"), ("svg", b"<?xml")):
         dialogs.answer = str(tmp_path / f"step.{fmt}")
-        with qtbot.waitSignal(window.exported, timeout=TIMEOUT_MS) as saved:
+        with qtbot.waitSignal(window.sessions.exported, timeout=TIMEOUT_MS) as saved:
             next(a for a in menu.actions() if a.data() == fmt).trigger()
         written = Path(saved.args[0])
         assert written.read_bytes().startswith(magic)
-        assert f"step.{fmt}" in window.written_note().label.text()
+        assert f"step.{fmt}" in window.sessions.written_note().label.text()
     assert dialogs.started_in[1] == str(tmp_path / "views-step_time_ms.svg")
 
 
 def test_a_long_session_ends_with_a_notice_that_does_not_fail_offscreen(
     window: MainWindow,
 ) -> None:
-    notifier = window.notifier()
-    window._session_name = "short"
-    window._started_at = time.monotonic() - 5.0
-    window._on_session_finished(7, "ok")
+    notifier = window.runs.notifier()
+    window.runs._session_name = "short"
+    window.runs._started_at = time.monotonic() - 5.0
+    window.runs._on_session_finished(7, "ok")
     assert notifier.sent == []  # a short session: the user is still watching
 
-    window._session_name = "long"
-    window._started_at = time.monotonic() - 2 * notifier.long_s
-    window._on_session_finished(8, "ok")
+    window.runs._session_name = "long"
+    window.runs._started_at = time.monotonic() - 2 * notifier.long_s
+    window.runs._on_session_finished(8, "ok")
     assert len(notifier.sent) == 1
     channel, _title, text = notifier.sent[0]
     assert channel in ("tray", "status")  # offscreen there is no tray: the status bar says it
@@ -121,9 +121,11 @@ def test_a_long_session_ends_with_a_notice_that_does_not_fail_offscreen(
 def test_a_real_run_fills_the_system_view_from_the_engines_sampler(
     window: MainWindow, qtbot: QtBot, make_config: Callable[..., Path]
 ) -> None:
-    window.load_config_file(make_config(steps=100_000, **{"[torch, tensorflow]": "[torch]"}))
+    window.configs.load_config_file(
+        make_config(steps=100_000, **{"[torch, tensorflow]": "[torch]"})
+    )
     with qtbot.waitSignal(window.controller.runStarted, timeout=180_000):
-        assert window.start_run()
+        assert window.runs.start_run()
     system = window.dashboard.system
     qtbot.waitUntil(lambda: system.snapshot is not None, timeout=60_000)
     assert len(system.bars.cores) == psutil.cpu_count()
@@ -132,7 +134,7 @@ def test_a_real_run_fills_the_system_view_from_the_engines_sampler(
     assert f"/ {total_gib:.1f} GiB" in system.text()
 
     with qtbot.waitSignal(window.controller.sessionFinished, timeout=60_000):
-        window.stop_run()
+        window.runs.stop_run()
     assert system.snapshot is None and "while a session runs" in system.text()
 
 
@@ -153,7 +155,7 @@ def test_compare_takes_n_sessions_keeps_every_framework_and_shows_config_differe
     window.history.select_ids([a, b, c])
     assert window.history.compare_button.isEnabled()
 
-    with qtbot.waitSignal(window.compared, timeout=TIMEOUT_MS) as shown:
+    with qtbot.waitSignal(window.sessions.compared, timeout=TIMEOUT_MS) as shown:
         window.history.compare_button.click()
     dialog = shown.args[0]
 
@@ -191,9 +193,9 @@ def test_compare_takes_n_sessions_keeps_every_framework_and_shows_config_differe
     dialog.close()
 
     # Two runs of one session: the framework is named once.
-    with qtbot.waitSignal(window.sessionShown, timeout=TIMEOUT_MS):
-        window.open_session(a)
-    with qtbot.waitSignal(window.compared, timeout=TIMEOUT_MS) as shown:
+    with qtbot.waitSignal(window.sessions.sessionShown, timeout=TIMEOUT_MS):
+        window.sessions.open_session(a)
+    with qtbot.waitSignal(window.sessions.compared, timeout=TIMEOUT_MS) as shown:
         window.runs_table.compareRequested.emit(list(window.dashboard.data.runs))
     runs = shown.args[0]
     assert [runs.header(i) for i in range(1, 4)] == [

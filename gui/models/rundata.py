@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gui.adapter import Batch
-from gui.catalog import PHASES, SERIES_BY_KEY
-from profiler.events import LIVE_SAMPLE_COLUMNS
+from gui.models.catalog import SERIES_BY_KEY
+from gui.models.live import Batch
+from profiler.events import LIVE_SAMPLE_COLUMNS, PHASES
 from profiler.session import RunInfo
 
 WINDOW_FIELDS: tuple[str, ...] = ("t", "step", "samples_per_s", "step_time_ms", "loss", "phase")
@@ -214,7 +214,8 @@ class RunData:
         if len(wt) < 2:
             return np.full(len(ts), math.nan)
         order = np.argsort(wt, kind="stable")
-        return np.interp(ts, wt[order], ws[order], left=math.nan, right=math.nan)
+        aligned: np.ndarray = np.interp(ts, wt[order], ws[order], left=math.nan, right=math.nan)
+        return aligned
 
 
 class SessionData:

@@ -27,6 +27,7 @@ def rolling(y: np.ndarray, kind: str, window: int = DEFAULT_WINDOW) -> np.ndarra
     windows = np.lib.stride_tricks.sliding_window_view(padded, window)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows: NaN, as wanted
-        if kind == "median":
-            return np.nanmedian(windows, axis=1)
-        return np.nanmean(windows, axis=1)
+        smoothed: np.ndarray = (
+            np.nanmedian(windows, axis=1) if kind == "median" else np.nanmean(windows, axis=1)
+        )
+    return smoothed

@@ -12,12 +12,13 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from gui.catalog import METRICS, MetricSpec
-from gui.rundata import MEASURE_CODE, RunData, SessionData
+from gui.models.catalog import METRICS, MetricSpec
+from gui.models.rundata import MEASURE_CODE, RunData, SessionData
 
 
 def _finite(values: np.ndarray) -> np.ndarray:
-    return values[np.isfinite(values)]
+    finite: np.ndarray = values[np.isfinite(values)]
+    return finite
 
 
 def _median(values: np.ndarray) -> float:

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from gui.adapter import Batch, PhaseChange, error_lines, window_point
-from gui.rundata import SAMPLE_FIELDS, SessionData, phase_code
+from gui.models.live import Batch, PhaseChange, error_lines, window_point
+from gui.models.rundata import SAMPLE_FIELDS, SessionData, phase_code
 from profiler.colors import label_of
 from profiler.events import Done, ErrorInfo, Hello, Phase, Window
 from profiler.protocol import Event
@@ -159,14 +159,14 @@ def _fill_run(data: SessionData, table: Batch, run: StoredRun, batch_size: int) 
     target = data.runs[run.id]
     windows = []
     for e in run.events:
-        data = e.data
-        if isinstance(data, Window):
-            windows.append(window_point(e.t, data, batch_size))
-        elif isinstance(data, Phase):
-            target.phase_changed(data.name, data.state, e.t)
-            if data.state == "start":
-                table.phases.append(PhaseChange(run.id, e.t, data.name, data.state))
-        elif isinstance(data, Hello | Done | ErrorInfo):
+        view = e.data
+        if isinstance(view, Window):
+            windows.append(window_point(e.t, view, batch_size))
+        elif isinstance(view, Phase):
+            target.phase_changed(view.name, view.state, e.t)
+            if view.state == "start":
+                table.phases.append(PhaseChange(run.id, e.t, view.name, view.state))
+        elif isinstance(view, Hello | Done | ErrorInfo):
             table.events.append((run.id, e.t, Event(e.kind, e.t, e.payload)))
     if windows:
         rows = np.array(

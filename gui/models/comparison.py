@@ -8,9 +8,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gui.metrics import framework_metrics, run_metrics
-from gui.replay import StoredView
-from gui.rundata import RunData, SessionData
+from gui.models.metrics import framework_metrics, run_metrics
+from gui.models.replay import StoredView
+from gui.models.rundata import RunData, SessionData
 from profiler.colors import label_of
 from profiler.config import FRAMEWORKS
 

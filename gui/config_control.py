@@ -1,22 +1,27 @@
 """The main window's config side: loading (drops, folders, Open…, recent files), the list, the
 editor, and which frameworks this machine (and each configured interpreter) can run.
 
-A mixin of ``MainWindow``: it uses the window's widgets, settings, runner and signals.
+``ConfigController`` owns the listed configs, the frameworks ticked for each and what each
+interpreter's probe said; it drives the side panel and the editor through ``WindowViews`` and
+tells the window through its signals when what can run has changed.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMenu
 
+from gui.adapter import SessionController
 from gui.prompts import unsaved_choices
 from gui.side_panel import LoadedConfig, describe_config, describe_error
+from gui.window_views import WindowServices, WindowViews
 from profiler.config import CONFIG_SUFFIXES, FRAMEWORKS, Config, ConfigError, load_config
 
 
@@ -50,8 +55,71 @@ def read_configs(paths: Iterable[str | Path]) -> list[LoadedConfig]:
     return loaded
 
 
-class ConfigsMixin:
-    """Config loading, the list and the frameworks' probe (see the module docstring)."""
+Probe = Callable[[str | None, threading.Event], dict[str, Any]]
+
+
+class ConfigController(QObject):
+    """The config list, the editor's files and the frameworks' probe (see the module docstring).
+
+    ``session`` is the window's adapter (nothing is loaded over a running session's frameworks);
+    ``probe(python, cancel)`` says which frameworks an interpreter has (None: do not probe).
+    """
+
+    configsLoaded = Signal(list)  # list[LoadedConfig]
+    frameworksProbed = Signal(str)  # the interpreter ("" = FrameDuel's own)
+    controlsChanged = Signal()  # what can run (or be selected) changed: refresh the buttons
+
+    def __init__(
+        self,
+        views: WindowViews,
+        services: WindowServices,
+        session: SessionController,
+        probe: Probe | None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._views = views
+        self._services = services
+        self._settings = services.settings
+        self._runner = services.runner
+        self._session = session
+        self._probe = probe
+        self._probe_cancel = threading.Event()
+        self._configs: dict[str, LoadedConfig] = {}
+        self._ticks: dict[str, list[str]] = {}  # frameworks the user ticked, per config path
+        # read now: configs given on the command line are listed (and saved) before the restore
+        self._saved_config_list = self._settings.config_list
+        self.frameworks_info: dict[str, dict[str, Any]] = {}  # each interpreter's probe answer
+        self.framework_probe: dict[str, dict[str, Any]] = {}  # what each framework's probe said
+        self._probed_pythons: dict[str, str] | None = None  # None: not probed yet
+        side = views.side
+        side.editRequested.connect(self.edit_current_config)
+        side.removeRequested.connect(self.remove_current_config)
+        side.clearRequested.connect(self.clear_configs)
+        side.frameworksTicked.connect(self._on_frameworks_ticked)
+        side.overridesChanged.connect(self._overrides_changed)
+        side.config_list.currentItemChanged.connect(self._on_config_selected)
+        views.editor.saved.connect(self._on_editor_saved)
+
+    def config(self, path: str) -> LoadedConfig | None:
+        """The listed config read from ``path`` (None when it is not listed)."""
+        return self._configs.get(path)
+
+    def replace_config(self, loaded: LoadedConfig) -> None:
+        """Use ``loaded`` for its path (an edit saved and validated while it is reloaded)."""
+        self._configs[loaded.path] = loaded
+
+    def cancel_probes(self) -> None:
+        """Kill the probing children (application exit)."""
+        self._probe_cancel.set()
+
+    def pythons_changed(self) -> bool:
+        """True when the settings' interpreters are not those last probed (or none was)."""
+        return self._settings.pythons != self._probed_pythons
+
+    def can_run(self, framework: str) -> bool:
+        """False when the probe found ``framework`` missing from its interpreter."""
+        return self._views.side.framework_available.get(framework, True)
 
     # -- loading --------------------------------------------------------------------------
 
@@ -79,17 +147,19 @@ class ConfigsMixin:
             return
 
         def done(loaded: list[LoadedConfig]) -> None:
-            before = self.side.current_path()  # configs given on the command line come first
+            before = self._views.side.current_path()  # configs given on the command line come first
             self._add_loaded(loaded)
             if loaded:
                 first = next((c for c in loaded if c.config is not None), loaded[0])
                 self.select_config(before or first.path)
                 n = len(loaded)
-                if not self.controller.is_running():
-                    self._set_status(f"{n} config{'s' if n != 1 else ''} listed as you left them")
+                if not self._session.is_running():
+                    self._views.set_status(
+                        f"{n} config{'s' if n != 1 else ''} listed as you left them"
+                    )
             self.configsLoaded.emit(loaded)
 
-        self.runner.submit(
+        self._runner.submit(
             "restore-configs",
             lambda: read_configs([p for p in paths if Path(p).is_file()]),
             done,
@@ -100,20 +170,20 @@ class ConfigsMixin:
 
         def done(loaded: list[LoadedConfig]) -> None:
             if not loaded:
-                self.banner.show_message(
+                self._views.banner.show_message(
                     "No config files there: FrameDuel reads .yaml, .yml, .toml and .json", "info"
                 )
             self._add_loaded(loaded)
             if remember:
                 for item in loaded:
-                    self.settings.add_recent(item.path)
+                    self._settings.add_recent(item.path)
             self.configsLoaded.emit(loaded)
 
-        self.runner.submit(
+        self._runner.submit(
             "load-configs",
             lambda: read_configs(paths),
             done,
-            lambda message, details: self.banner.show_message(
+            lambda message, details: self._views.banner.show_message(
                 f"Cannot load configs: {message}", "error", details
             ),
         )
@@ -121,32 +191,32 @@ class ConfigsMixin:
     def _add_loaded(self, loaded: list[LoadedConfig]) -> None:
         for item in loaded:
             self._configs[item.path] = item
-            self.side.add_config(item)
+            self._views.side.add_config(item)
         if loaded:
             self._on_config_selected()
-            self._configs_listed()
+            self.say_listed()
 
-    def _configs_listed(self) -> None:
+    def say_listed(self) -> None:
         """The list changed: remember it for the next start and say what is there."""
-        paths = self.side.paths()
-        self.settings.config_list = paths
+        paths = self._views.side.paths()
+        self._settings.config_list = paths
         for path in list(self._ticks):
             if path not in paths:
                 del self._ticks[path]
-        if not self.controller.is_running():
+        if not self._session.is_running():
             runnable = len(self.runnable_configs())
             if paths:
-                self._set_status(
+                self._views.set_status(
                     f"{len(paths)} config{'s' if len(paths) != 1 else ''} listed, "
                     f"{runnable} runnable: Run (Ctrl+R) runs the selected one, Run all every one"
                 )
             else:
-                self._set_status("Ready. Drop a config file on the window or use Open…")
+                self._views.set_status("Ready. Drop a config file on the window or use Open…")
 
     def open_dialog(self) -> None:
         """Ask for config files (a modal dialog, only on the user's request)."""
         paths, _ = QFileDialog.getOpenFileNames(
-            self, "Open config", "", "FrameDuel configs (*.yaml *.yml *.toml *.json)"
+            self._views.window, "Open config", "", "FrameDuel configs (*.yaml *.yml *.toml *.json)"
         )
         if paths:
             self.load_configs(paths)
@@ -154,7 +224,7 @@ class ConfigsMixin:
     def fill_recent_menu(self, menu: QMenu) -> None:
         """Rebuild a Recent files menu from the settings."""
         menu.clear()
-        recent = self.settings.recent_files
+        recent = self._settings.recent_files
         for path in recent:
             action = menu.addAction(Path(path).name)
             action.setToolTip(path)
@@ -163,48 +233,48 @@ class ConfigsMixin:
         if not recent:
             menu.addAction("No recent configs").setEnabled(False)
         menu.addSeparator()
-        menu.addAction("Clear recent", self.settings.clear_recent).setEnabled(bool(recent))
+        menu.addAction("Clear recent", self._settings.clear_recent).setEnabled(bool(recent))
 
     def select_config(self, path: str) -> None:
         """Select a loaded config in the list."""
         loaded = self._configs.get(path)
         if loaded is not None:
-            self.side.add_config(loaded)
+            self._views.side.add_config(loaded)
             self._on_config_selected()
 
     def current_config(self) -> LoadedConfig | None:
         """The config selected in the list."""
-        path = self.side.current_path()
+        path = self._views.side.current_path()
         return None if path is None else self._configs.get(path)
 
     def remove_current_config(self) -> None:
         """Take the selected configs off the list (the files stay)."""
-        paths = self.side.selected_paths()
-        current = self.side.current_path()
+        paths = self._views.side.selected_paths()
+        current = self._views.side.current_path()
         if not paths and current is not None:
             paths = [current]
         for path in paths:
             self._configs.pop(path, None)
-            self.side.remove_config(path)
+            self._views.side.remove_config(path)
         self._on_config_selected()
-        self._configs_listed()
+        self.say_listed()
 
     def clear_configs(self) -> None:
         """Empty the list (the files stay)."""
-        for path in self.side.paths():
+        for path in self._views.side.paths():
             self._configs.pop(path, None)
-            self.side.remove_config(path)
+            self._views.side.remove_config(path)
         self._on_config_selected()
-        self._configs_listed()
+        self.say_listed()
 
     def edit_current_config(self) -> None:
         """Open the selected config in the editor tab (asking first when the editor has unsaved
         changes to another file)."""
-        path = self.side.current_path()
+        path = self._views.side.current_path()
         if path is None:
             return
-        if self.editor.path == path and self.editor.is_modified():
-            self.tabs.setCurrentWidget(self.editor)  # the same file, edits kept
+        if self._views.editor.path == path and self._views.editor.is_modified():
+            self._views.tabs.setCurrentWidget(self._views.editor)  # the same file, edits kept
             return
         self.edit_file(path)
 
@@ -213,54 +283,56 @@ class ConfigsMixin:
         chooses."""
 
         def open_it(*_: object) -> None:
-            self.editor.open_file(path)
-            self.tabs.setCurrentWidget(self.editor)
+            self._views.editor.open_file(path)
+            self._views.tabs.setCurrentWidget(self._views.editor)
 
         self.unless_unsaved_edits(f"open {Path(path).name}", open_it)
 
     def unless_unsaved_edits(self, doing: str, proceed: Callable[[], None]) -> None:
         """Call ``proceed`` now when the editor has no unsaved changes; else ask Save / Discard
         / Cancel and call it after a successful save, at once on Discard, never on Cancel."""
-        if not self.editor.is_modified():
+        if not self._views.editor.is_modified():
             proceed()
             return
-        answer = self._choose(
+        answer = self._services.choose(
             "Save changes?",
-            f"The config editor has unsaved changes to {self.editor.display_name()}. "
+            f"The config editor has unsaved changes to {self._views.editor.display_name()}. "
             f"Save them before you {doing}?",
             unsaved_choices(),
         )
         if answer == "save":
-            self.editor.save(after=lambda _path: proceed())
+            self._views.editor.save(after=lambda _path: proceed())
         elif answer == "discard":
             proceed()
 
     def _on_config_selected(self, *_: object) -> None:
         loaded = self.current_config()
-        self.side.set_frameworks_owner(None if loaded is None else loaded.name)
+        self._views.side.set_frameworks_owner(None if loaded is None else loaded.name)
         if loaded is None:
-            self.side.summary.setText("Drop a config file here or use Open…")
+            self._views.side.summary.setText("Drop a config file here or use Open…")
         elif loaded.error is not None:
-            self.banner.show_message(describe_error(loaded.error), "error", str(loaded.error))
-            self.side.summary.setText("This config has an error: Edit it, or fix the file.")
+            self._views.banner.show_message(
+                describe_error(loaded.error), "error", str(loaded.error)
+            )
+            self._views.side.summary.setText("This config has an error: Edit it, or fix the file.")
         else:
             assert loaded.config is not None
-            if self.banner.kind == "error":
-                self.banner.hide()
-            self.side.summary.setText(self._describe_with_overrides(loaded.config))
-            if not self.controller.is_running():
-                self.side.set_frameworks(self.frameworks_for(loaded))
-        self._refresh_controls()
+            if self._views.banner.kind == "error":
+                self._views.banner.hide()
+            self._views.side.summary.setText(self._describe_with_overrides(loaded.config))
+            if not self._session.is_running():
+                self._views.side.set_frameworks(self.frameworks_for(loaded))
+        self.controlsChanged.emit()
 
     def _overrides_changed(self) -> None:
         loaded = self.current_config()
-        if loaded is not None and loaded.config is not None and not self.controller.is_running():
-            self.side.summary.setText(self._describe_with_overrides(loaded.config))
+        if loaded is not None and loaded.config is not None and not self._session.is_running():
+            self._views.side.summary.setText(self._describe_with_overrides(loaded.config))
 
     def _describe_with_overrides(self, config: Config) -> str:
         """The config as it would run: its summary with the quick overrides applied, and
         which values they changed (or why they cannot apply)."""
-        quick = self.side.quick_overrides()
+        quick = self._views.side.quick_overrides()
         if not quick:
             return describe_config(config)
         try:
@@ -288,35 +360,12 @@ class ConfigsMixin:
 
     def checked_frameworks(self) -> list[str]:
         """The frameworks ticked in the side panel."""
-        return self.side.checked_frameworks()
+        return self._views.side.checked_frameworks()
 
     def runnable_configs(self) -> list[LoadedConfig]:
         """The valid configs of the list, top to bottom."""
-        listed = [self._configs.get(p) for p in self.side.paths()]
+        listed = [self._configs.get(p) for p in self._views.side.paths()]
         return [c for c in listed if c is not None and c.config is not None]
-
-    # -- drag and drop --------------------------------------------------------------------
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if _dropped_paths(event) and _accept_as_copy(event):
-            self.side.set_drop_active(True)
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if not (_dropped_paths(event) and _accept_as_copy(event)):
-            event.ignore()
-
-    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
-        self.side.set_drop_active(False)
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        self.side.set_drop_active(False)
-        paths = _dropped_paths(event)
-        if not paths or not _accept_as_copy(event):
-            event.ignore()
-            return
-        self.load_configs(paths)
 
     # -- frameworks on this machine -------------------------------------------------------
 
@@ -324,23 +373,28 @@ class ConfigsMixin:
         """Ask each interpreter in use which frameworks it has (a worker per interpreter)."""
         if self._probe is None:
             return
-        pythons = self.settings.pythons
+        pythons = self._settings.pythons
         self._probed_pythons = dict(pythons)
         for fw in FRAMEWORKS:
-            self.side.set_framework_info(fw, None)
+            self._views.side.set_framework_info(fw, None)
             self.framework_probe.pop(fw, None)
         interpreters = sorted({pythons.get(fw, "") for fw in FRAMEWORKS})
         for python in interpreters:
-            probe = self._probe
-            self.runner.submit(
-                "probe-frameworks",
-                lambda p=python, probe=probe: probe(p or None, self._probe_cancel),
-                lambda result, p=python: self._probed(p, result),
-                lambda message, _details, p=python: self._probed(p, {"error": message}),
-            )
+            self._submit_probe(self._probe, python)
+
+    def _submit_probe(self, probe: Probe, python: str) -> None:
+        def failed(message: str, _details: str) -> None:
+            self._probed(python, {"error": message})
+
+        self._runner.submit(
+            "probe-frameworks",
+            lambda: probe(python or None, self._probe_cancel),
+            lambda result: self._probed(python, result),
+            failed,
+        )
 
     def _probed(self, python: str, result: dict[str, Any]) -> None:
-        pythons = self.settings.pythons
+        pythons = self._settings.pythons
         shown = python or sys.executable
         for fw in FRAMEWORKS:
             if pythons.get(fw, "") != python:
@@ -348,17 +402,18 @@ class ConfigsMixin:
             info = result.get(fw)
             if not isinstance(info, dict):
                 info = {"available": False, "error": result.get("error") or "no answer"}
-            self.side.set_framework_info(fw, {**info, "python": shown})
+            self._views.side.set_framework_info(fw, {**info, "python": shown})
             self.framework_probe[fw] = info
         self.frameworks_info[python] = result
-        self._refresh_controls()
+        self.controlsChanged.emit()
         self._say_when_nothing_can_run()
         self.frameworksProbed.emit(python)
 
     def _say_when_nothing_can_run(self) -> None:
         """Once every interpreter in use has answered: if none can run any framework, say so
         on the window, with the fix (not only in the checkboxes' tooltips)."""
-        interpreters = {self._probed_pythons.get(fw, "") for fw in FRAMEWORKS}
+        probed = self._probed_pythons or {}
+        interpreters = {probed.get(fw, "") for fw in FRAMEWORKS}
         if any(p not in self.frameworks_info for p in interpreters):
             return
         if any(
@@ -366,7 +421,7 @@ class ConfigsMixin:
             for info in self.framework_probe.values()
         ):
             return
-        self.banner.show_message(
+        self._views.banner.show_message(
             "No framework can run: PyTorch, TensorFlow and JAX are all missing (or fail to "
             "import) in the interpreters FrameDuel would use. Install one beside FrameDuel "
             "(pip install 'frameduel[torch]'), or point FrameDuel at the environment that has it "
@@ -380,7 +435,7 @@ class ConfigsMixin:
         )
 
 
-def _accept_as_copy(event: QDragMoveEvent | QDropEvent) -> bool:
+def accept_as_copy(event: QDragMoveEvent | QDropEvent) -> bool:
     """Accept a drop as Copy (else Link), never Move: a file manager that honours Move would
     delete the user's file once FrameDuel has "taken" it. False when only Move is offered."""
     offered = event.possibleActions()
@@ -392,7 +447,7 @@ def _accept_as_copy(event: QDragMoveEvent | QDropEvent) -> bool:
     return False
 
 
-def _dropped_paths(event: QDragEnterEvent | QDragMoveEvent | QDropEvent) -> list[str]:
+def dropped_paths(event: QDragEnterEvent | QDragMoveEvent | QDropEvent) -> list[str]:
     mime = event.mimeData()
     if mime is None or not mime.hasUrls():
         return []
