@@ -72,6 +72,7 @@ PHASE_WORDS = {
     "compile": "compiling",
     "warmup": "warming up",
     "measure": "measuring",
+    "trace": "tracing",
 }
 PHASE_NOUNS = {
     "starting": "start-up",
@@ -80,6 +81,7 @@ PHASE_NOUNS = {
     "compiling": "compile",
     "warming up": "warm-up",
     "measuring": "measure",
+    "tracing": "trace",
     "shutting down": "shut-down",
 }
 STATUS_ROLES = {

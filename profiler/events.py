@@ -26,18 +26,22 @@ WINDOW = "window"
 MEMORY = "memory"
 LOG = "log"
 ERROR = "error"
+TRACE = "trace"
 DONE = "done"
 # The parent's own kinds, added to a run's events; a child may not send them.
 GARBAGE = "garbage"
 WARNING = "warning"
 
-CHILD_KINDS = frozenset({HELLO, PHASE, MODEL, ENV, FIRST_STEP, WINDOW, MEMORY, LOG, ERROR, DONE})
+CHILD_KINDS = frozenset(
+    {HELLO, PHASE, MODEL, ENV, FIRST_STEP, WINDOW, MEMORY, LOG, ERROR, TRACE, DONE}
+)
 PARENT_KINDS = frozenset({GARBAGE, WARNING})
 
 # -- phases ------------------------------------------------------------------------------------
 
 # A run's phases, in the order a workload goes through them.
-PHASES: tuple[str, ...] = ("import", "build", "compile", "warmup", "measure")
+# ``trace`` comes after measure, under the framework's profiler: never part of a measured figure.
+PHASES: tuple[str, ...] = ("import", "build", "compile", "warmup", "measure", "trace")
 MEASURE = "measure"
 PHASE_STATES: tuple[str, ...] = ("start", "end")
 
@@ -177,6 +181,17 @@ class ErrorInfo:
 
 
 @dataclass(frozen=True)
+class TraceInfo:
+    """The trace phase's profiler wrote its files: their format (kineto, xplane, perfetto), the
+    steps traced, their seconds, and the files (relative to the run's trace folder)."""
+
+    format: str
+    steps: int
+    seconds: float
+    files: list[str]
+
+
+@dataclass(frozen=True)
 class Done:
     """The child finished its steps."""
 
@@ -214,6 +229,7 @@ EventData = (
     | MemoryInfo
     | LogLine
     | ErrorInfo
+    | TraceInfo
     | Done
     | Garbage
     | QualityWarning
@@ -229,6 +245,7 @@ VIEWS: dict[str, type[Any]] = {
     MEMORY: MemoryInfo,
     LOG: LogLine,
     ERROR: ErrorInfo,
+    TRACE: TraceInfo,
     DONE: Done,
     GARBAGE: Garbage,
     WARNING: QualityWarning,

@@ -51,6 +51,7 @@ from profiler.sampler import ProcessTreeSampler, Sample, SamplerThread
 from profiler.session_guard import GuardedListener
 from profiler.status import FAILED, INTERRUPTED, NOT_RUN, OK, RUNNING, session_status
 from profiler.store import Store, StoredEvent
+from profiler.trace.capture import SessionTraces
 
 __all__ = [
     "ComparisonSession",
@@ -122,6 +123,8 @@ class ComparisonSession:
         # The session's final status, derived once (profiler.status.session_status) when run()
         # ends; None until then.
         self.status: str | None = None
+        # the trace phase's runs and their breakdowns (made by prepare)
+        self.traces = SessionTraces(store.path, 0, steps=None)
 
     @property
     def listener(self) -> SessionListener:
@@ -161,6 +164,13 @@ class ComparisonSession:
         self.t0 = time.monotonic()
         self.session_id = self.store.create_session(
             self.config.name, self.config.model_dump(mode="json"), self.config_path, env
+        )
+        trace = self.config.run.trace
+        self.traces = SessionTraces(
+            self.store.path,
+            self.session_id,
+            steps=trace.steps if trace is not None else None,
+            max_mib=trace.max_mib if trace is not None else 0.0,
         )
         for repeat in range(self._planned_rounds()):
             self._plan_round(repeat)
@@ -359,6 +369,7 @@ class ComparisonSession:
                 state["error"] = data
             if "protocol_version" not in state:
                 state["protocol_version"] = event.v
+            self.traces.event(run_id, event.kind, event.payload)
             store.add_event(run_id, t, event.kind, event.payload)
             listener.run_event(run_id, t, event)
 
@@ -410,6 +421,7 @@ class ComparisonSession:
                     ),
                     worker_module=self.options.worker_module,
                     cold_compile_dir=cold,
+                    trace_dir=self.traces.plan(run_id, info.framework, info.repeat),
                 )
             except Exception as exc:
                 # E2BIG, a missing interpreter, a full disk for the spec file: the run failed,
@@ -442,7 +454,7 @@ class ComparisonSession:
         if self.store.failed.is_set():
             self.store.flush()  # raises StoreError naming what went wrong
         status, error = self._verdict(code, timed_out, state, peak["rss_mib"])
-        warnings = state["warnings"] + quality.warnings()
+        warnings = state["warnings"] + quality.warnings() + self.traces.finish_run(run_id)
         for text in warnings:
             store.add_event(
                 run_id, self._rel(time.monotonic()), WARNING, payload_of(QualityWarning(text))

@@ -211,6 +211,7 @@ PHASE_COLORS: dict[str, str] = {
     "compile": "#A38BC2",
     "warmup": "#E0C35A",
     "measure": "#7FB77E",
+    "trace": "#8FA9C7",
 }
 PHASE_TIPS: dict[str, str] = {
     "import": "importing the framework in the child process",
@@ -218,4 +219,5 @@ PHASE_TIPS: dict[str, str] = {
     "compile": "the framework's compiler tracing and compiling the step",
     "warmup": "warm-up steps, not measured",
     "measure": "measured steps: every statistic comes from here",
+    "trace": "a few steps under the framework's own profiler, after measuring: never measured",
 }

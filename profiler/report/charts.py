@@ -53,7 +53,14 @@ __all__ = [
     "new_figure",
 ]
 
-_PHASE_ALPHA = {"import": 0.18, "build": 0.32, "compile": 0.5, "warmup": 0.65, "measure": 0.95}
+_PHASE_ALPHA = {
+    "import": 0.18,
+    "build": 0.32,
+    "compile": 0.5,
+    "warmup": 0.65,
+    "measure": 0.95,
+    "trace": 0.4,
+}
 _MEASURE_SHADE_ALPHA = 0.07
 _TIME_LABEL = "seconds since the run's launch"
 _MAX_MARKERS = 150  # windows get markers only while they stay readable
