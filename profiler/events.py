@@ -40,8 +40,10 @@ PARENT_KINDS = frozenset({GARBAGE, WARNING})
 # -- phases ------------------------------------------------------------------------------------
 
 # A run's phases, in the order a workload goes through them.
-# ``trace`` comes after measure, under the framework's profiler: never part of a measured figure.
-PHASES: tuple[str, ...] = ("import", "build", "compile", "warmup", "measure", "trace")
+PHASES: tuple[str, ...] = ("import", "build", "compile", "warmup", "measure")
+# After measure, a few steps under the framework's own profiler: not one of the run's measured
+# phases (no figure, duration or statistic of the run includes it).
+TRACE_PHASE = "trace"
 MEASURE = "measure"
 PHASE_STATES: tuple[str, ...] = ("start", "end")
 
