@@ -120,7 +120,10 @@ def test_ops_match_by_category_and_name_and_say_when_they_have_no_counterpart() 
     rows = {(r.category, r.key): r for r in cmp.ops}
 
     matmul = rows[(C.MATMUL, "matmul")]
-    assert matmul.names == {"torch": "aten::addmm, aten::mm", "tensorflow": "sequential/dense/MatMul"}
+    assert matmul.names == {
+        "torch": "aten::addmm, aten::mm",
+        "tensorflow": "sequential/dense/MatMul",
+    }
     assert matmul.ms_per_step == pytest.approx({"torch": 1.0, "tensorflow": 0.95})
     assert matmul.share["torch"] == pytest.approx(1.0 / 2.62)
     # one optimizer step is one row, whatever the framework splits it into
