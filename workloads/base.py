@@ -16,14 +16,21 @@ is synchronised and what is timed:
 - The very first step is also synchronised on its own and reported as ``first_step``; without
   compile it falls in warmup unless ``warmup_steps`` is 0, where its one-off costs (tracing,
   lazy allocation) dwarf the extra synchronise anyway.
+- ``trace`` (only when the parent asks, ``run.trace``): after ``measure``, so no measured window
+  ever runs under a profiler, a few more steps run under the framework's own profiler, each in
+  a ``frameduel.step`` marker and the closing sync in ``frameduel.sync``; its one window carries
+  ``phase: trace`` and a ``trace`` event lists the native files written. A profiler that fails
+  is a warning, never a failed run: the measured numbers are already out.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
 from workloads.allocator import allocator_settings, page_faults
@@ -112,6 +119,20 @@ class Workload(ABC, Generic[LossT]):
         """The accelerator's marketing name (for its peak FLOP/s); None on the CPU."""
         return None
 
+    def trace_start(self, folder: Path) -> None:
+        """Start the framework's own profiler, writing into ``folder``."""
+        raise NotImplementedError(f"{self.framework} has no profiler hook")
+
+    def trace_stop(self, folder: Path) -> tuple[str, list[Path]]:
+        """Stop the profiler and write its files: (format, the files in ``folder``)."""
+        raise NotImplementedError(f"{self.framework} has no profiler hook")
+
+    def trace_marker(
+        self, name: str, step: int | None = None
+    ) -> contextlib.AbstractContextManager[Any]:
+        """A named span on the profiler's host timeline (``step``: a step annotation)."""
+        return contextlib.nullcontext()
+
     def memory(self) -> tuple[int | None, int | None]:
         """(allocated, peak) bytes in the framework's device allocator; None when unknown."""
         return None, None
@@ -185,6 +206,52 @@ class Workload(ABC, Generic[LossT]):
         first = max(start, spec.warmup_steps)
         window = self.measure_window(spec.steps - first)
         self._run_phase(emitter, "measure", first, spec.steps, window)
+        if spec.trace_steps and spec.trace_dir:
+            self.run_trace(emitter, Path(spec.trace_dir))
+
+    def run_trace(self, emitter: EventEmitter, folder: Path) -> None:
+        """The trace phase: ``trace_steps`` steps after measure under the framework's profiler,
+        one ``window`` (phase trace) and one ``trace`` event naming the files written."""
+        start, stop = self.spec.steps, self.spec.steps + self.spec.trace_steps
+        emitter.emit("phase", name="trace", state="start")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            self.trace_start(folder)
+            faults = page_faults()
+            t0 = time.perf_counter()
+            with self.trace_marker("frameduel.step", start):
+                loss = self.train_step(start % self._n_batches)
+            for i in range(start + 1, stop):
+                with self.trace_marker("frameduel.step", i):
+                    loss = self.train_step(i % self._n_batches)
+            with self.trace_marker("frameduel.sync"):
+                value = self.sync(loss)
+            seconds = time.perf_counter() - t0
+            fmt, files = self.trace_stop(folder)
+        except Exception as exc:
+            # the measured numbers are out already: a profiler that fails costs only its trace
+            emitter.emit(
+                "log", level="warning", message=f"tracing failed: {type(exc).__name__}: {exc}"
+            )
+            emitter.emit("phase", name="trace", state="end")
+            return
+        self.emit_window(
+            emitter,
+            "trace",
+            start=start,
+            end=stop,
+            seconds=seconds,
+            loss=value,
+            faults_before=faults,
+        )
+        emitter.emit(
+            "trace",
+            format=fmt,
+            steps=stop - start,
+            seconds=seconds,
+            files=[str(f.relative_to(folder)) for f in files],
+        )
+        emitter.emit("phase", name="trace", state="end")
 
     def _check_custom_params(self, emitter: EventEmitter, params: int) -> None:
         """Warn when a custom model's count differs from the one its module declares."""

@@ -16,6 +16,7 @@ child.
 from __future__ import annotations
 
 import collections
+import contextlib
 import itertools
 import os
 
@@ -26,6 +27,7 @@ os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -211,6 +213,26 @@ class JaxWorkload(Workload[jax.Array]):
         """Wait for the step that made ``loss`` (and the state it wrote), then read the loss."""
         jax.block_until_ready((loss, self._state))
         return float(loss)
+
+    def trace_start(self, folder: Path) -> None:
+        """jax.profiler: XLA's host and device activity, with a Perfetto trace of it."""
+        jax.profiler.start_trace(str(folder / "jax"), create_perfetto_trace=True)
+
+    def trace_stop(self, folder: Path) -> tuple[str, list[Path]]:
+        """The XPlane and the Perfetto (Chrome JSON) trace JAX wrote."""
+        jax.profiler.stop_trace()
+        files = sorted(p for p in (folder / "jax").rglob("*") if p.is_file())
+        if not any(p.name.endswith(".json.gz") for p in files):
+            raise RuntimeError(f"jax.profiler wrote no Perfetto trace under {folder}")
+        return "perfetto", files
+
+    def trace_marker(
+        self, name: str, step: int | None = None
+    ) -> contextlib.AbstractContextManager[Any]:
+        """A TraceAnnotation (a StepTraceAnnotation with ``step_num``)."""
+        if step is None:
+            return jax.profiler.TraceAnnotation(name)
+        return jax.profiler.StepTraceAnnotation(name, step_num=step)
 
     def device_name(self) -> str | None:
         """The GPU's name; None on the CPU."""

@@ -80,6 +80,10 @@ class WorkloadSpec:
     window_auto: bool = False
     # train.allow_nonfinite_loss: a NaN/inf loss is recorded instead of failing the run
     allow_nonfinite_loss: bool = False
+    # the trace phase after measure (``run.trace``): steps under the framework's own profiler,
+    # its native files written into trace_dir (a folder the parent made for this run); 0: none
+    trace_steps: int = 0
+    trace_dir: str | None = None
     # the whole config as the parent sent it: what a custom model's builders receive
     config: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -137,6 +141,7 @@ def parse_spec(text: str) -> WorkloadSpec:
         data_path=path if kind == "npz" else None,
         pipeline=_choice(data.get("pipeline", "resident"), _PIPELINES, "config.data.pipeline"),
         loop=_choice(train.get("loop", "step"), ("step", "fit"), "config.train.loop"),
+        **_trace(obj.get("trace")),
         config=cfg,
     )
     if spec.data_kind == "synthetic" and spec.samples is None:
@@ -146,6 +151,15 @@ def parse_spec(text: str) -> WorkloadSpec:
     if isinstance(spec.model, GPTSpec) and spec.loss != "cross_entropy":
         raise SpecError("config.train.loss: a gpt model trains on next-token cross_entropy")
     return spec
+
+
+def _trace(trace: Any) -> dict[str, Any]:
+    """``trace_steps``/``trace_dir`` from the spec's ``trace`` ({"steps", "dir"} or absent)."""
+    if trace is None:
+        return {}
+    if not isinstance(trace, dict) or not isinstance(trace.get("dir"), str):
+        raise SpecError("trace: must be an object with steps and dir (a folder)")
+    return {"trace_steps": _int(trace.get("steps"), "trace.steps", 1), "trace_dir": trace["dir"]}
 
 
 def model_spec(model: dict[str, Any]) -> ModelSpec:

@@ -20,6 +20,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["KERAS_BACKEND"] = "tensorflow"
 os.environ["TF_CUDNN_USE_AUTOTUNE"] = "1"
 
+import contextlib
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -223,6 +225,34 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
         if self._device != "cpu":
             tf.test.experimental.sync_devices()
         return float(loss.numpy())
+
+    def trace_start(self, folder: Path) -> None:
+        """TensorFlow's profiler: host TraceMes (ops, executor, input pipeline), GPU kernels."""
+        options = tf.profiler.experimental.ProfilerOptions(
+            host_tracer_level=2, python_tracer_level=0, device_tracer_level=1
+        )
+        tf.profiler.experimental.start(str(folder / "xplane"), options=options)
+
+    def trace_stop(self, folder: Path) -> tuple[str, list[Path]]:
+        """The native XPlane (TensorBoard's profiler reads it) and its events as a Chrome trace,
+        converted here with TensorFlow's own XPlane protobuf (see ``workloads.xplane``)."""
+        tf.profiler.experimental.stop()
+        from workloads.xplane import xplane_to_chrome_trace
+
+        planes = sorted((folder / "xplane").rglob("*.xplane.pb"))
+        if not planes:
+            raise RuntimeError(f"TensorFlow's profiler wrote no .xplane.pb under {folder}")
+        target = folder / "tensorflow.trace.json.gz"
+        xplane_to_chrome_trace(planes[-1], target)
+        return "xplane", [*planes, target]
+
+    def trace_marker(
+        self, name: str, step: int | None = None
+    ) -> contextlib.AbstractContextManager[Any]:
+        """A TraceMe on the host timeline (a step annotation with ``step_num``)."""
+        if step is None:
+            return tf.profiler.experimental.Trace(name)
+        return tf.profiler.experimental.Trace(name, step_num=step, _r=1)
 
     def device_name(self) -> str | None:
         """The GPU's name; None on the CPU."""

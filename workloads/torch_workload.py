@@ -7,8 +7,12 @@ Imported only by the worker, inside the child, after it reports ``phase import s
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import itertools
+import shutil
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -180,6 +184,31 @@ class TorchWorkload(Workload[torch.Tensor]):
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         return float(loss.item())
+
+    def trace_start(self, folder: Path) -> None:
+        """torch.profiler (Kineto): CPU ops with shapes, plus CUDA kernels on a GPU."""
+        activities = [torch.profiler.ProfilerActivity.CPU]
+        if self.device.type == "cuda":
+            activities.append(torch.profiler.ProfilerActivity.CUDA)
+        self._profiler = torch.profiler.profile(activities=activities, record_shapes=True)
+        self._profiler.__enter__()
+
+    def trace_stop(self, folder: Path) -> tuple[str, list[Path]]:
+        """Kineto's Chrome trace, gzipped (TensorBoard's and HTA's readers take .json.gz)."""
+        self._profiler.__exit__(None, None, None)
+        raw = folder / "torch.kineto.json"
+        self._profiler.export_chrome_trace(str(raw))
+        target = folder / "torch.kineto.json.gz"
+        with raw.open("rb") as src, gzip.open(target, "wb", compresslevel=3) as dst:
+            shutil.copyfileobj(src, dst)
+        raw.unlink()
+        return "kineto", [target]
+
+    def trace_marker(
+        self, name: str, step: int | None = None
+    ) -> contextlib.AbstractContextManager[Any]:
+        """A ``record_function`` span (``name#step`` for a step)."""
+        return torch.profiler.record_function(name if step is None else f"{name}#{step}")
 
     def device_name(self) -> str | None:
         """The CUDA device's name; None on the CPU."""

@@ -1,0 +1,207 @@
+"""Every instant of a traced window attributed once: the categories add up to the step time.
+
+Per thread (or GPU stream) the spans nest; at each instant the innermost one is what that
+thread does. Across threads, an instant goes to the work running then (shared equally when
+several ops run at once); failing work, to framework host overhead (Python, dispatch); failing
+that, to idle. A context span (``Optimizer.step``, a data loader, the closing sync) gives its
+category to everything inside it. On a GPU run the device's kernels are the work and host-side
+ops count as host overhead (the device waits on them).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from profiler.breakdown import Category, OpStat
+from profiler.trace.events import Span
+from profiler.trace.taxonomy import STEP_MARKER, SYNC_MARKER, classify, is_marker
+
+# Categories that are not work: an instant goes to them only when no work runs anywhere.
+_WAITING = (Category.HOST_OVERHEAD, Category.IDLE)
+NO_ACTIVITY = "(nothing running)"
+PYTHON_IN_STEP = "(Python in the training step)"
+TOP_OPS = 25
+
+
+class NoStepsTraced(ValueError):
+    """A trace without FrameDuel's step markers (the trace phase did not run in it)."""
+
+
+@dataclass
+class Attribution:
+    """Totals over a traced window, in microseconds."""
+
+    window_us: float
+    steps: int
+    category_us: dict[Category, float] = field(default_factory=lambda: defaultdict(float))
+    op_us: dict[tuple[str, Category], float] = field(default_factory=lambda: defaultdict(float))
+    op_count: dict[tuple[str, Category], int] = field(default_factory=lambda: defaultdict(int))
+    launches: dict[Category, int] = field(default_factory=lambda: defaultdict(int))
+    window_start_us: float = 0.0
+
+    def top_ops(self, n: int = TOP_OPS) -> tuple[OpStat, ...]:
+        """The ``n`` ops that explain the most time, largest first."""
+        ranked = sorted(self.op_us.items(), key=lambda kv: kv[1], reverse=True)[:n]
+        return tuple(
+            OpStat(
+                name, cat, total_ms=us / 1000.0, count=self.op_count[(name, cat)], steps=self.steps
+            )
+            for (name, cat), us in ranked
+        )
+
+
+@dataclass(slots=True)
+class _Seg:
+    start: float
+    end: float
+    name: str
+    category: Category
+
+
+def traced_window(spans: list[Span]) -> tuple[float, float, int]:
+    """(start, end, steps): from the first step marker's start to the sync marker's end."""
+    steps = [s for s in spans if s.name.startswith(STEP_MARKER) and not s.device]
+    if not steps:
+        raise NoStepsTraced("the trace holds no frameduel.step marker")
+    start = min(s.ts for s in steps)
+    syncs = [s for s in spans if s.name.startswith(SYNC_MARKER) and not s.device]
+    end = max([s.end for s in syncs] or [max(s.end for s in steps)])
+    return start, end, len(steps)
+
+
+def op_name(name: str) -> str:
+    """The name an op is listed under: FrameDuel's step markers as the Python they frame."""
+    return PYTHON_IN_STEP if name.startswith(STEP_MARKER) else name
+
+
+@dataclass(slots=True)
+class _Open:
+    """A span on a thread's stack: its effective category (None: a marker), whether it
+    passes a context category to what it holds, whether work ran inside it."""
+
+    span: Span
+    category: Category | None
+    context: bool
+    has_work: bool = False
+
+
+def _category_of(
+    span: Span, framework: str, device_timeline: bool, context: _Open | None
+) -> tuple[Category | None, bool]:
+    """(effective category, is it a context of its own) of a span under ``context``."""
+    if span.name.startswith(STEP_MARKER):
+        category: Category | None = Category.HOST_OVERHEAD  # Python between ops in a step
+        own = False
+    elif is_marker(span.name):
+        return None, False
+    else:
+        category, own = classify(framework, span.name, span.scope)
+        if device_timeline and not span.device and not own and category not in _WAITING:
+            category = Category.HOST_OVERHEAD  # the host only launches: the device works
+    if context is not None and not own:
+        category = context.category
+    return category, own
+
+
+def _thread_segments(
+    spans: list[Span], framework: str, device_timeline: bool, attr: Attribution
+) -> list[_Seg]:
+    """One thread's innermost-span segments, each with its effective category; counts each
+    op, and as a launch each work span with no work span inside it."""
+    spans.sort(key=lambda s: (s.ts, -s.end))
+    out: list[_Seg] = []
+    stack: list[_Open] = []
+    cursor = -math.inf
+
+    def emit(a: float, b: float, entry: _Open) -> None:
+        if b > a and entry.category is not None:
+            out.append(_Seg(a, b, op_name(entry.span.name), entry.category))
+
+    def pop() -> None:
+        nonlocal cursor
+        entry = stack.pop()
+        emit(max(cursor, entry.span.ts), entry.span.end, entry)
+        cursor = max(cursor, entry.span.end)
+        cat = entry.category
+        if cat is None:
+            return
+        attr.op_count[(op_name(entry.span.name), cat)] += 1
+        if cat not in _WAITING and not entry.has_work:
+            attr.launches[cat] += 1
+
+    for span in spans:
+        while stack and stack[-1].span.end <= span.ts:
+            pop()
+        if stack:
+            parent = stack[-1]
+            emit(max(cursor, parent.span.ts), span.ts, parent)
+            span.end = min(span.end, parent.span.end)  # a child never outlives its parent
+        cursor = max(cursor, span.ts)
+        context = next((e for e in reversed(stack) if e.context), None)
+        category, own = _category_of(span, framework, device_timeline, context)
+        if category is not None and category not in _WAITING:
+            for e in stack:
+                e.has_work = True
+        stack.append(_Open(span, category, own or context is not None))
+    while stack:
+        pop()
+    return out
+
+
+def attribute(spans: list[Span], framework: str) -> Attribution:
+    """Attribute the traced window of ``spans`` (one run's trace) to categories and ops."""
+    start, end, steps = traced_window(spans)
+    device_timeline = any(s.device for s in spans)
+    attr = Attribution(window_us=end - start, steps=steps, window_start_us=start)
+    by_thread: dict[tuple[object, object, bool], list[Span]] = defaultdict(list)
+    for s in spans:
+        if s.end > start and s.ts < end:
+            by_thread[(s.pid, s.tid, s.device)].append(
+                Span(s.name, s.scope, s.pid, s.tid, max(s.ts, start), min(s.end, end), s.device)
+            )
+    segments: list[_Seg] = []
+    for thread_spans in by_thread.values():
+        segments.extend(_thread_segments(thread_spans, framework, device_timeline, attr))
+    _sweep(segments, start, end, attr)
+    return attr
+
+
+def _sweep(segments: list[_Seg], start: float, end: float, attr: Attribution) -> None:
+    """Share each elementary interval between the segments active in it (work first)."""
+    points: list[tuple[float, int, int]] = []  # (time, 0 end / 1 start, segment index)
+    for i, seg in enumerate(segments):
+        points.append((seg.start, 1, i))
+        points.append((seg.end, 0, i))
+    heapq.heapify(points)
+    active: set[int] = set()
+    t = start
+    while points or t < end:
+        nxt = points[0][0] if points else end
+        if nxt > t:
+            _share(t, nxt, active, segments, attr)
+            t = nxt
+        if not points:
+            break
+        _, kind, i = heapq.heappop(points)
+        if kind:
+            active.add(i)
+        else:
+            active.discard(i)
+
+
+def _share(a: float, b: float, active: set[int], segs: list[_Seg], attr: Attribution) -> None:
+    dt = b - a
+    work = [segs[i] for i in active if segs[i].category not in _WAITING]
+    group = work or [segs[i] for i in active if segs[i].category is Category.HOST_OVERHEAD]
+    group = group or [segs[i] for i in active]
+    if not group:
+        attr.category_us[Category.IDLE] += dt
+        attr.op_us[(NO_ACTIVITY, Category.IDLE)] += dt
+        return
+    part = dt / len(group)
+    for seg in group:
+        attr.category_us[seg.category] += part
+        attr.op_us[(seg.name, seg.category)] += part
