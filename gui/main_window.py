@@ -36,6 +36,7 @@ from gui.adapter import SessionController
 from gui.arrange import ArrangePlotsDialog
 from gui.banner import MessageBanner
 from gui.batch import RunAllBatch
+from gui.breakdown_tab import BreakdownTab
 from gui.dock_sizes import DockSizes, arrange_first_launch
 from gui.editor import ConfigEditor
 from gui.elided_label import ElidedLabel
@@ -158,6 +159,8 @@ class MainWindow(ConfigsMixin, SessionsMixin, OutputsMixin, QMainWindow):
         self.tabs.addTab(self.dashboard, "Dashboard")
         self.tabs.addTab(self.editor, "Config editor")
         self.tabs.addTab(self.history, "History")
+        self.breakdown = BreakdownTab(self.runner, self.store_path, self)
+        self.tabs.addTab(self.breakdown, "Breakdown")
         centre = QWidget(self)
         layout = QVBoxLayout(centre)
         layout.setContentsMargins(6, 6, 6, 2)
@@ -273,6 +276,10 @@ class MainWindow(ConfigsMixin, SessionsMixin, OutputsMixin, QMainWindow):
         c.certaintyChanged.connect(self._on_certainty)
         c.repeatsEnded.connect(self._on_repeats_ended)
         c.sessionFinished.connect(self._on_session_finished)
+        # the Breakdown tab follows the session shown: emptied at a start, read at its end
+        c.runsPlanned.connect(lambda _runs: self.breakdown.show_running())
+        c.sessionFinished.connect(lambda sid, _status: self.breakdown.load_session(sid))
+        self.sessionShown.connect(self.breakdown.load_session)
         c.failed.connect(self._on_failed)
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._system_scheme_changed)
 
@@ -337,6 +344,7 @@ class MainWindow(ConfigsMixin, SessionsMixin, OutputsMixin, QMainWindow):
         bar = self.side_scroll.verticalScrollBar().sizeHint().width()
         self.side_scroll.setMinimumWidth(self.side.minimumSizeHint().width() + bar)
         self.dashboard.apply_theme(self.theme)
+        self.breakdown.apply_theme(self.theme)
         self.summary.apply_theme(self.theme)
         self.runs_table.runs.set_theme(self.theme)
         self.editor.apply_theme(self.theme)
