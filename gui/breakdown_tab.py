@@ -58,6 +58,7 @@ Index = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 BAR_WIDTH = 0.6
 NAME_COLUMN_PX = 300
+DIFFERENCE_NAME_PX = 170
 LEGEND_PX = 170
 
 
@@ -138,13 +139,13 @@ def _table(model: CellsModel, parent: QWidget, sortable: bool) -> tuple[QTableVi
     return view, source
 
 
-def _fit_columns(view: QTableView) -> None:
-    """Columns as wide as their contents, names capped: long merged op names must not push the
-    frameworks' columns out of sight."""
+def _fit_columns(view: QTableView, widest_px: int) -> None:
+    """Columns as wide as their contents, capped (full text in the tooltip): long merged op
+    names must not push the frameworks' columns out of sight."""
     view.resizeColumnsToContents()
     header = view.horizontalHeader()
     for column in range(header.count()):
-        header.resizeSection(column, min(header.sectionSize(column), NAME_COLUMN_PX))
+        header.resizeSection(column, min(header.sectionSize(column), widest_px))
 
 
 class BreakdownTab(QWidget):
@@ -325,7 +326,7 @@ class BreakdownTab(QWidget):
         self.notes.setVisible(bool(cmp.notes))
         self._draw_bars(cmp)
         self.ops.set_rows(op_headers(cmp), op_rows(cmp))
-        _fit_columns(self.ops_view)
+        _fit_columns(self.ops_view, NAME_COLUMN_PX)
         self.pair_box.blockSignals(True)
         self.pair_box.clear()
         for pair in cmp.pairs:
@@ -403,7 +404,7 @@ class BreakdownTab(QWidget):
         headers = difference_headers(pair.faster, pair.slower)
         colors = [None, None, pair.faster, pair.slower, None, None, None]
         self.differences.set_rows(list(zip(headers, colors, strict=True)), difference_rows(diffs))
-        _fit_columns(self.differences_view)
+        _fit_columns(self.differences_view, DIFFERENCE_NAME_PX)
 
     def apply_theme(self, theme: Theme) -> None:
         """Use ``theme``'s plot and text colours."""
