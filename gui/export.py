@@ -45,15 +45,13 @@ RENDER_TIMEOUT_S = 120
 def export_report(store_path: str | None, session_id: int, path: str) -> Path:
     """Load a session, build its report and write it as ``path``'s suffix says (a worker's job)."""
     from profiler.report import build_report, write_report  # matplotlib only when asked for
-    from profiler.report.breakdown_page import readable_breakdowns
 
     store = store_for(store_path)
     try:
         stored = store.load(session_id)
-        breakdowns, _problem = readable_breakdowns(store, session_id)  # the page says none
     finally:
         store.close()
-    return write_report(build_report(stored, breakdowns), path)
+    return write_report(build_report(stored), path)
 
 
 def last_folder(q: QSettings) -> str:

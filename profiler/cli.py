@@ -460,10 +460,8 @@ def _session_row(row: Any) -> dict[str, Any]:
 
 def _stored_report(store_path: str | None, session: int | str) -> Any:
     """The report model of stored session ``session`` (an id or 'last')."""
-    from profiler.report.breakdown_page import readable_breakdowns
     from profiler.report.model import build_report
     from profiler.session import store_for
-    from profiler.terminal import printable
 
     path = _store_path(store_path)
     if not path.exists():
@@ -481,10 +479,7 @@ def _stored_report(store_path: str | None, session: int | str) -> Any:
             stored = store.load(sid)
         except KeyError:
             raise BadInput(f"no session {sid} in {store.path}; see `frameduel sessions`") from None
-        breakdowns, problem = readable_breakdowns(store, sid)
-    if problem:
-        print(f"frameduel: warning: {printable(problem)}", file=sys.stderr)
-    return build_report(stored, breakdowns)
+    return build_report(stored)
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -162,15 +162,11 @@ def run_headless(
         signal.signal(signal.SIGINT, previous)
 
     from profiler.report import write_atomically, write_report
-    from profiler.report.breakdown_page import readable_breakdowns
     from profiler.report.json_report import write_json
     from profiler.report.model import build_report
 
     assert session.session_id is not None
-    breakdowns, problem = readable_breakdowns(store, session.session_id)
-    if problem:
-        print(f"frameduel: warning: {printable(problem)}", file=sys.stderr)
-    model = build_report(store.load(session.session_id), breakdowns)
+    model = build_report(store.load(session.session_id))
     _print_summary(console, model)
     if model.repeats is not None and model.repeats.mode == "auto":
         console.print(model.repeats.describe(), highlight=False)

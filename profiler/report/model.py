@@ -7,13 +7,12 @@ the same report (every statistic is deterministic).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from profiler.breakdown import RunBreakdown
 from profiler.repeats import StopRecord
 from profiler.report.audit import Audit, AuditRow, build_audit
 from profiler.report.compare import (
@@ -106,8 +105,6 @@ class Report:
     series: tuple[RunSeries, ...] = field(repr=False)
     # how the repeats went and why they stopped; None for sessions stored before it was kept
     repeats: StopRecord | None = None
-    # each traced run's operator-level breakdown (profiler.breakdown); empty when not traced
-    breakdowns: tuple[RunBreakdown, ...] = field(default=(), repr=False)
 
     @property
     def frameworks(self) -> tuple[str, ...]:
@@ -131,9 +128,8 @@ class Report:
         )
 
 
-def build_report(session: StoredSession, breakdowns: Iterable[RunBreakdown] = ()) -> Report:
-    """Summarise, compare, audit and collect the series of every run of ``session``, with the
-    traced runs' ``breakdowns`` (``profiler.breakdown.load_breakdowns``)."""
+def build_report(session: StoredSession) -> Report:
+    """Summarise, compare, audit and collect the series of every run of ``session``."""
     runs = sorted(session.runs, key=lambda r: r.seq)
     windows = [measured(r) for r in runs]
     summaries = tuple(summarize_run(r, w) for r, w in zip(runs, windows, strict=True))
@@ -153,7 +149,6 @@ def build_report(session: StoredSession, breakdowns: Iterable[RunBreakdown] = ()
         audit=build_audit(frameworks, summaries),
         series=tuple(run_series(r, w) for r, w in zip(runs, windows, strict=True)),
         repeats=StopRecord.from_json(session.repeats) if session.repeats else None,
-        breakdowns=tuple(breakdowns),
     )
 
 
