@@ -124,6 +124,15 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--tensorboard", metavar="LOGDIR", help="folder for TensorBoard event files")
     ex.add_argument("--store")
 
+    tr = sub.add_parser(
+        "trace",
+        help="write a session's traces as one Perfetto/Chrome trace, or copy the native ones",
+    )
+    tr.add_argument("session", type=_session_or_last, help="session id, or 'last'")
+    tr.add_argument("--out", help="the merged trace (.json or .json.gz): one process per run")
+    tr.add_argument("--native", metavar="DIR", help="copy each run's native trace files here")
+    tr.add_argument("--store")
+
     sub.add_parser(
         "schema", help="print the config's JSON Schema (for editors: $schema, yaml-language-server)"
     )
@@ -205,6 +214,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _describe(args.config, args.json)
         if args.command == "export":
             return _export(args)
+        if args.command == "trace":
+            return _trace(args)
         if args.command == "schema":
             from profiler.config_schema import json_schema
 
@@ -392,13 +403,16 @@ def _pythons(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def _check_output(path: str) -> None:
-    """A report can be written at ``path``: its folder is created and a file tried in it."""
+def _check_output(path: str, *, trace: bool = False) -> None:
+    """A report (or with ``trace``, a merged trace) can be written at ``path``: its folder is
+    created and a file tried in it."""
     from profiler.report import REPORT_SUFFIXES
 
     target = Path(path)
     suffix = target.suffix.lower()
-    if suffix not in REPORT_SUFFIXES:
+    if trace and not target.name.lower().endswith((".json", ".json.gz")):
+        raise BadInput(f"{path}: a trace is written as .json or .json.gz")
+    if not trace and suffix not in REPORT_SUFFIXES:
         raise BadInput(f"{path}: unknown report format {suffix!r}; use .pdf, .html, .json or .csv")
     if target.is_dir():
         raise BadInput(f"{path} is a folder; give a file name such as {target / 'report'}{suffix}")
@@ -498,6 +512,36 @@ def _export(args: argparse.Namespace) -> int:
             print(f"TensorBoard: {len(folders)} run(s) in {where}")
     except ExportError as exc:
         raise BadInput(str(exc)) from None
+    return EXIT_OK
+
+
+def _trace(args: argparse.Namespace) -> int:
+    from profiler.breakdown import session_trace_dir
+    from profiler.terminal import printable
+    from profiler.trace.merge import copy_native, write_merged_trace
+
+    if not args.out and not args.native:
+        raise BadInput("trace: say what to write, with --out FILE and/or --native DIR")
+    if args.out:
+        _check_output(args.out, trace=True)
+    model = _stored_report(args.store, args.session)
+    sid = model.generated_from.id
+    runs = model.breakdowns
+    store = _store_path(args.store)
+    if not runs:
+        raise BadInput(
+            f"session {sid} has no traces in {session_trace_dir(store, sid)} "
+            "(it ran with run.trace: off, before tracing existed, or its traced runs failed)"
+        )
+    try:
+        if args.out:
+            write_merged_trace(store, sid, runs, Path(args.out))
+            print(f"wrote {printable(args.out)}: {len(runs)} run(s), one process each")
+        if args.native:
+            files = copy_native(store, sid, runs, Path(args.native))
+            print(f"copied {len(files)} native trace file(s) to {printable(args.native)}")
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"trace: {exc}") from None
     return EXIT_OK
 
 

@@ -428,6 +428,21 @@ class TrainConfig(_Strict):
         return self
 
 
+# The trace phase: at most this many steps, and each run's native traces at most this large.
+MAX_TRACE_STEPS = 100
+DEFAULT_TRACE_STEPS = 5
+DEFAULT_TRACE_MAX_MIB = 50.0
+
+
+class TraceConfig(_Strict):
+    """The trace phase (``run.trace``): after measure, ``steps`` more steps run under the
+    framework's own profiler (only in each framework's first run, so repeats stay quick); its
+    native traces are kept beside the store, cut to ``max_mib`` per run."""
+
+    steps: Annotated[int, Field(ge=1, le=MAX_TRACE_STEPS)] = DEFAULT_TRACE_STEPS
+    max_mib: Annotated[float, Field(gt=0.0, le=4096.0)] = DEFAULT_TRACE_MAX_MIB
+
+
 class RunConfig(_Strict):
     """How the runs are executed and measured."""
 
@@ -459,6 +474,20 @@ class RunConfig(_Strict):
         default_factory=dict
     )
     workdir: str | None = None
+    # off (or false, or null): no trace phase; on (or true): the defaults
+    trace: TraceConfig | None = TraceConfig()
+
+    @field_validator("trace", mode="before")
+    @classmethod
+    def _trace(cls, value: Any) -> Any:
+        # YAML 1.1 reads a bare off/on as false/true: both spellings mean the same here
+        if value is None or value is False or value == "off":
+            return None
+        if value is True or value == "on":
+            return {}
+        if not isinstance(value, dict | TraceConfig):
+            raise ValueError("must be off, on, or {steps: N, max_mib: M} (steps 1 to 100)")
+        return value
 
     @field_validator("commands")
     @classmethod
@@ -792,6 +821,9 @@ def json_schema() -> dict[str, Any]:
         "description": "a named preset, with fields of its family overriding the preset's",
     }
     schema["properties"]["model"] = {"anyOf": [schema["properties"]["model"], by_preset]}
+    # run.trace: off/on (a YAML 1.2 editor reads them as strings) or true/false too
+    trace = schema["$defs"]["RunConfig"]["properties"]["trace"]
+    trace["anyOf"].append({"enum": ["off", "on", False, True]})
     schema["properties"] = {
         "$schema": {"type": "string", "description": "this schema's location, for editors"},
         **schema["properties"],

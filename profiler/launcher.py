@@ -24,7 +24,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import psutil
 
@@ -62,9 +62,15 @@ RECORDED_ENV = frozenset(
 )
 
 
-def write_spec(config: Config, folder: Path) -> Path:
-    """Write the child's spec (the whole config and its window size) to a new file in ``folder``."""
-    spec = {"config": config.model_dump(mode="json"), "window_steps": config.window_steps()}
+def write_spec(config: Config, folder: Path, trace_dir: Path | None = None) -> Path:
+    """Write the child's spec (the whole config and its window size) to a new file in ``folder``;
+    with ``trace_dir``, the child runs the trace phase (``run.trace``) and writes there."""
+    spec: dict[str, Any] = {
+        "config": config.model_dump(mode="json"),
+        "window_steps": config.window_steps(),
+    }
+    if trace_dir is not None and config.run.trace is not None:
+        spec["trace"] = {"steps": config.run.trace.steps, "dir": str(trace_dir)}
     fd, name = tempfile.mkstemp(prefix="spec-", suffix=".json", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -180,6 +186,7 @@ class ChildProcess:
         python: str | None = None,
         worker_module: str = WORKER_MODULE,
         cold_compile_dir: Path | None = None,
+        trace_dir: Path | None = None,
     ) -> None:
         self.token = uuid.uuid4().hex
         self.environment = child_environment(
@@ -188,7 +195,9 @@ class ChildProcess:
         self.environment[RUN_TOKEN_ENV] = self.token
         script = {str(k): v for k, v in config.run.commands.items()}.get(framework)
         # the user's own script reads no spec: it is its own model
-        self.spec_file: Path | None = None if script is not None else write_spec(config, cache_dir)
+        self.spec_file: Path | None = (
+            None if script is not None else write_spec(config, cache_dir, trace_dir)
+        )
         try:
             read_fd, write_fd = os.pipe()
         except BaseException:

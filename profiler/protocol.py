@@ -7,7 +7,7 @@ samples line up without any handshake.
 Kinds (version 1):
 
 ``hello``   pid, framework, framework_version, device, python
-``phase``   name (import|build|compile|warmup|measure), state (start|end)
+``phase``   name (import|build|compile|warmup|measure|trace), state (start|end)
 ``model``   params, parity_loss (first-batch loss before any update), flops_per_step (or null)
 ``env``     settings: dict of framework settings that affect fairness (threads, tf32, ...)
 ``first_step``  step 1 has finished (synchronised): step, seconds, loss
@@ -15,6 +15,8 @@ Kinds (version 1):
 ``memory``  allocator_bytes, allocator_peak_bytes (framework's own view; null when unknown)
 ``log``     level, message
 ``error``   type, message, traceback, oom (bool)
+``trace``   the trace phase's profiler wrote its files: format (kineto|xplane|perfetto), steps,
+            seconds, files (paths relative to the run's trace folder)
 ``done``    steps
 
 The parent adds kinds of its own to a run's stored events: ``garbage`` (reason: a bad line on
@@ -39,7 +41,19 @@ from typing import Any
 PROTOCOL_VERSION = 1
 
 KNOWN_KINDS = frozenset(
-    {"hello", "phase", "model", "env", "first_step", "window", "memory", "log", "error", "done"}
+    {
+        "hello",
+        "phase",
+        "model",
+        "env",
+        "first_step",
+        "window",
+        "memory",
+        "log",
+        "error",
+        "trace",
+        "done",
+    }
 )
 # Kinds the parent adds to a run's events itself; a child may not forge them.
 PARENT_KINDS = frozenset({"garbage", "warning"})
@@ -94,6 +108,13 @@ _SECONDS: _Check = (
     lambda v: _is_num(v, MIN_SECONDS, MAX_SECONDS),
 )
 _STATE: _Check = ("'start' or 'end'", lambda v: v in ("start", "end"))
+_PATHS: _Check = (
+    "a list of relative paths",
+    lambda v: (
+        isinstance(v, list)
+        and all(isinstance(p, str) and p and not p.startswith("/") and ".." not in p for p in v)
+    ),
+)
 
 # Per kind: field -> (check, required, null allowed). Fields not listed need only be finite JSON.
 _FIELDS: dict[str, dict[str, tuple[_Check, bool, bool]]] = {
@@ -138,6 +159,12 @@ _FIELDS: dict[str, dict[str, tuple[_Check, bool, bool]]] = {
         "message": (_STR, True, False),
         "traceback": (_STR, False, True),
         "oom": (_BOOL, False, True),
+    },
+    "trace": {
+        "format": (_STR, True, False),
+        "steps": (_POSITIVE, True, False),
+        "seconds": (_SECONDS, True, False),
+        "files": (_PATHS, True, False),
     },
     "done": {"steps": (_COUNT, False, True)},
 }

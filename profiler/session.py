@@ -38,6 +38,7 @@ from profiler.repeats import (
 )
 from profiler.sampler import ProcessTreeSampler, Sample, SamplerThread
 from profiler.store import Store, StoredEvent
+from profiler.trace.capture import SessionTraces
 
 __all__ = [
     "ComparisonSession",
@@ -109,6 +110,8 @@ class ComparisonSession:
         # Each finished run's steady-state step times (ms), for the verdict's certainty.
         self._steady: dict[str, list[Any]] = {fw: [] for fw in config.frameworks}
         self.stop_record: StopRecord | None = None
+        # the trace phase's runs and their breakdowns (made by prepare)
+        self.traces = SessionTraces(store.path, 0, steps=None)
 
     @property
     def auto(self) -> bool:
@@ -133,6 +136,13 @@ class ComparisonSession:
         self.t0 = time.monotonic()
         self.session_id = self.store.create_session(
             self.config.name, self.config.model_dump(mode="json"), self.config_path, env
+        )
+        trace = self.config.run.trace
+        self.traces = SessionTraces(
+            self.store.path,
+            self.session_id,
+            steps=trace.steps if trace is not None else None,
+            max_mib=trace.max_mib if trace is not None else 0.0,
         )
         for repeat in range(self._planned_rounds()):
             self._plan_round(repeat)
@@ -284,6 +294,7 @@ class ComparisonSession:
                     state["warnings"].append(mismatch)
             elif event.kind == "error":
                 state["error"] = event.payload
+            self.traces.event(run_id, event.kind, event.payload)
             store.add_event(run_id, t, event.kind, event.payload)
             listener.run_event(run_id, t, event)
 
@@ -332,6 +343,7 @@ class ComparisonSession:
                     python=self.options.pythons.get(info.framework),
                     worker_module=self.options.worker_module,
                     cold_compile_dir=cold,
+                    trace_dir=self.traces.plan(run_id, info.framework, info.repeat),
                 )
             except Exception as exc:
                 # E2BIG, a missing interpreter, a full disk for the spec file: the run failed,
@@ -364,7 +376,7 @@ class ComparisonSession:
         if self.store.failed.is_set():
             self.store.flush()  # raises StoreError naming what went wrong
         status, error = self._verdict(code, timed_out, state, peak["rss_mib"])
-        warnings = state["warnings"] + quality.warnings()
+        warnings = state["warnings"] + quality.warnings() + self.traces.finish_run(run_id)
         for text in warnings:
             store.add_event(run_id, self._rel(time.monotonic()), "warning", {"message": text})
         store.update_run(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import queue
@@ -29,6 +30,12 @@ from typing import Any
 
 import numpy as np
 
+from profiler.breakdown import (
+    BreakdownFileError,
+    RunBreakdown,
+    load_breakdowns,
+    session_trace_dir,
+)
 from profiler.protocol import check_payload
 from profiler.store_locks import SessionLock, remove_stale_lock, session_alive
 from profiler.store_schema import (
@@ -39,6 +46,8 @@ from profiler.store_schema import (
     open_read_only,
     open_writable,
 )
+
+_log = logging.getLogger(__name__)
 
 # Re-exported: the store's public vocabulary lives here for its users.
 __all__ = [
@@ -124,6 +133,8 @@ class StoredSession:
     # how the repeats went and why they stopped (profiler.repeats.StopRecord as JSON); None
     # for a store older than schema 3 or a session that never finished
     repeats: dict[str, Any] | None = None
+    # the traced runs' breakdowns (profiler.breakdown), read from beside the store's traces
+    breakdowns: tuple[RunBreakdown, ...] = ()
 
 
 def _now_iso() -> str:
@@ -465,6 +476,7 @@ class Store:
                 )
             cur = self._conn.execute("DELETE FROM sessions WHERE id=?", (session_id,))
         remove_stale_lock(self.path, session_id)
+        shutil.rmtree(session_trace_dir(self.path, session_id), ignore_errors=True)
         return cur.rowcount > 0
 
     def check_writable_mode(self) -> None:
@@ -540,6 +552,7 @@ class Store:
             env=self._json(row[6], f"session {row[0]}'s environment"),
             runs=runs,
             repeats=self._json(row[8], f"session {row[0]}'s repeats") if row[8] else None,
+            breakdowns=_breakdowns(self.path, row[0]),
         )
 
     def _json(self, text: Any, what: str) -> Any:
@@ -550,6 +563,16 @@ class Store:
             raise StoreError(
                 f"{self.path}: {what} is not valid JSON ({exc}): the store is damaged"
             ) from None
+
+
+def _breakdowns(store_path: Path, session_id: int) -> tuple[RunBreakdown, ...]:
+    """A session's breakdowns; none (and a logged warning) when their file is unreadable,
+    so a damaged trace folder never hides the session's measurements."""
+    try:
+        return load_breakdowns(store_path, session_id)
+    except BreakdownFileError as exc:
+        _log.warning("%s", exc)
+        return ()
 
 
 def _batch(env_json: str | None) -> str:

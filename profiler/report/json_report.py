@@ -34,6 +34,14 @@ Schema history (``schema_version``):
    budget_s, elapsed_s, half_width (the widest speed interval's relative half-width) and ratios
    (per framework pair: ratio, low, high, half_width, runs_baseline, runs_other, method). Runs
    gain minor_faults_per_step and major_faults_per_step; settings gain train_loop and allocator.
+4  New ``breakdowns`` (one per traced run, the trace phase after measure; empty when nothing
+   was traced): framework, run_id, repeat, device, timeline (host or device), traced_steps,
+   step_ms (the traced window over its steps), category_ms (ms per step in each category of
+   the taxonomy; they add up to step_ms), category_launches, top_ops (name, category,
+   total_ms, count, steps, per_step_ms, calls_per_step), launches_per_step, idle_share,
+   trace_step_ms, measure_step_ms, profiler_cost (their ratio), truncated, native_files
+   (relative to the session's trace folder) and notes. The breakdowns file beside the traces
+   (profiler.breakdown) carries its own schema_version.
 """
 
 from __future__ import annotations
@@ -111,6 +119,7 @@ def to_dict(report: Report, *, include_series: bool = False) -> dict[str, Any]:
         "parity": dataclasses.asdict(report.parity),
         "fairness": _fairness(report),
         "repeats": None if report.repeats is None else report.repeats.to_json(),
+        "breakdowns": [b.to_json() for b in report.breakdowns],
     }
     if include_series:
         out["series"] = [_series_dict(s) for s in report.series]

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from profiler.breakdown import RunBreakdown
 from profiler.repeats import StopRecord
 from profiler.report.audit import Audit, AuditRow, build_audit
 from profiler.report.compare import (
@@ -64,7 +65,7 @@ __all__ = [
 # disturbed windows and the window accounting per run.
 # and repeats (how auto repeats went and why they stopped); runs gain minor/major
 # page faults per step; the audit gains train_loop, the allocator and page faults.
-REPORT_SCHEMA_VERSION = 3
+REPORT_SCHEMA_VERSION = 4
 PARITY_TOLERANCE = 1e-4
 
 
@@ -105,6 +106,8 @@ class Report:
     series: tuple[RunSeries, ...] = field(repr=False)
     # how the repeats went and why they stopped; None for sessions stored before it was kept
     repeats: StopRecord | None = None
+    # each traced run's time per category, top ops and launches (empty: nothing traced)
+    breakdowns: tuple[RunBreakdown, ...] = ()
 
     @property
     def frameworks(self) -> tuple[str, ...]:
@@ -149,6 +152,7 @@ def build_report(session: StoredSession) -> Report:
         audit=build_audit(frameworks, summaries),
         series=tuple(run_series(r, w) for r, w in zip(runs, windows, strict=True)),
         repeats=StopRecord.from_json(session.repeats) if session.repeats else None,
+        breakdowns=tuple(session.breakdowns),
     )
 
 

@@ -24,6 +24,8 @@ _WAITING = (Category.HOST_OVERHEAD, Category.IDLE)
 NO_ACTIVITY = "(nothing running)"
 PYTHON_IN_STEP = "(Python in the training step)"
 TOP_OPS = 25
+# A child may end this much after its parent (clock rounding) and still be its child.
+_NEST_SLACK_US = 1.0
 
 
 class NoStepsTraced(ValueError):
@@ -110,7 +112,8 @@ def _thread_segments(
     spans: list[Span], framework: str, device_timeline: bool, attr: Attribution
 ) -> list[_Seg]:
     """One thread's innermost-span segments, each with its effective category; counts each
-    op, and as a launch each work span with no work span inside it."""
+    op, and as a launch each work span with no work span inside it (an op or kernel, never a
+    Python frame: JAX's tracer names those ``$file:line function``)."""
     spans.sort(key=lambda s: (s.ts, -s.end))
     out: list[_Seg] = []
     stack: list[_Open] = []
@@ -129,11 +132,16 @@ def _thread_segments(
         if cat is None:
             return
         attr.op_count[(op_name(entry.span.name), cat)] += 1
-        if cat not in _WAITING and not entry.has_work:
+        if cat not in _WAITING and not entry.has_work and not entry.span.name.startswith("$"):
             attr.launches[cat] += 1
 
     for span in spans:
         while stack and stack[-1].span.end <= span.ts:
+            pop()
+        # Two tracers (Python frames, TraceMes) can overlap without nesting: an open span that
+        # ends well before this one does is cut where this one starts, not this one at its end.
+        while stack and stack[-1].span.end + _NEST_SLACK_US < span.end:
+            stack[-1].span.end = span.ts
             pop()
         if stack:
             parent = stack[-1]

@@ -174,6 +174,7 @@ RULES: tuple[Rule, ...] = (
         C.ELEMENTWISE,
     ),
     # -- host overhead: the frameworks' own machinery -----------------------------------------
+    _r("tensorflow", r"^<lambda>$|^__forward|^__backward|^tf\.function", C.HOST_OVERHEAD),
     _r(
         "*",
         r"^\$|^aten::|^autograd::|Backward\d*$|^torch::|^cuda(Launch|Stream|Memcpy|"
