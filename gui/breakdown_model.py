@@ -9,28 +9,19 @@ tracing was off, the trace phase left nothing, the file is damaged. ``op_rows`` 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from profiler.breakdown import BreakdownFileError, load_breakdowns
 from profiler.colors import label_of
 from profiler.report.breakdown_compare import BreakdownComparison, Difference, compare_breakdowns
+from profiler.report.breakdown_page import why_no_breakdown
 from profiler.report.formatting import MISSING, fmt
 from profiler.session import store_for
 
 NO_SESSION = (
     "Run a session, or open one from History, to see where each framework's step time goes: "
     "time per step by category, the top operators side by side, and what explains the gap."
-)
-TRACING_OFF = (
-    "Tracing was off for this session, so there is no operator-level breakdown.\n\n"
-    "Run with run.trace (e.g. run: {trace: {steps: 10}} in the config) to trace a few steps "
-    "after the measure phase with each framework's own profiler."
-)
-NO_TRACE_LEFT = (
-    "This session's trace phase left no breakdown: tracing failed or the runs stopped before "
-    "it (the runs' logs say which)."
 )
 RUNNING = "The breakdown appears when the session ends (the trace phase runs after measuring)."
 NO_COUNTERPART = "no counterpart"
@@ -50,12 +41,6 @@ class BreakdownState:
         return self.comparison is not None and not self.comparison.empty
 
 
-def tracing_was_on(config: Mapping[str, Any]) -> bool:
-    """Whether a stored config asked for the trace phase (``run.trace`` set and not off)."""
-    run = config.get("run")
-    return isinstance(run, Mapping) and run.get("trace") not in (None, False, "off")
-
-
 def load_breakdown_state(store_path: str | None, session_id: int) -> BreakdownState:
     """A stored session's breakdown state (a worker's job: reads files and the store)."""
     store = store_for(store_path)
@@ -73,9 +58,7 @@ def load_breakdown_state(store_path: str | None, session_id: int) -> BreakdownSt
         config = store.load(session_id).config  # only to tell "off" from "failed"
     finally:
         store.close()
-    return BreakdownState(
-        session_id, None, NO_TRACE_LEFT if tracing_was_on(config) else TRACING_OFF
-    )
+    return BreakdownState(session_id, None, why_no_breakdown(config))
 
 
 # -- table rows --------------------------------------------------------------------------------

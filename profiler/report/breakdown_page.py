@@ -10,10 +10,10 @@ long format (``csv_rows``). Without a trace the page says so in one line.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from profiler.breakdown import BreakdownFileError, RunBreakdown, load_breakdowns
+from profiler.breakdown import RunBreakdown
 from profiler.colors import color_of, label_of
 from profiler.report.breakdown_compare import (
     BreakdownComparison,
@@ -33,9 +33,14 @@ if TYPE_CHECKING:
     from profiler.report.pdf_flow import Flow
 
 TITLE = "Why: operator-level breakdown"
-NO_TRACE = (
+TRACING_OFF = (
     "Tracing was off for this session, so there is no operator-level breakdown. Run with "
-    "run.trace (e.g. run: {trace: {steps: 10}}) to see where each framework's step time goes."
+    "run.trace (e.g. run: {trace: {steps: 10}}) to trace a few steps after the measure phase "
+    "with each framework's own profiler."
+)
+NO_TRACE_LEFT = (
+    "This session's trace phase left no breakdown: tracing failed, the runs stopped before it, "
+    "or its breakdowns file could not be read (the runs' logs say which)."
 )
 CAPTION = (
     "From each framework's own profiler, in a trace phase after the measure phase (the measured "
@@ -50,18 +55,21 @@ CHART_HEIGHT_IN = 2.6
 SEGMENT_LABEL_SHARE = 0.12  # segments this share of their bar or wider show their ms
 
 
+def tracing_was_on(config: Mapping[str, Any]) -> bool:
+    """Whether a stored config asked for the trace phase: ``run.trace`` set and not off (a
+    config stored before tracing existed has no ``run.trace``: it was not traced)."""
+    run = config.get("run")
+    return isinstance(run, Mapping) and isinstance(run.get("trace"), Mapping)
+
+
+def why_no_breakdown(config: Mapping[str, Any]) -> str:
+    """Why a session has no breakdown, in words, from its stored config."""
+    return NO_TRACE_LEFT if tracing_was_on(config) else TRACING_OFF
+
+
 def report_breakdowns(report: Report) -> tuple[RunBreakdown, ...]:
     """The report's run breakdowns (none for an untraced session)."""
     return report.breakdowns
-
-
-def readable_breakdowns(store: object, session_id: int) -> tuple[tuple[RunBreakdown, ...], str]:
-    """A session's breakdowns for its report, or none and the reason when its breakdowns file
-    cannot be read: a damaged file costs the breakdown page, never the report."""
-    try:
-        return load_breakdowns(store, session_id), ""
-    except BreakdownFileError as exc:
-        return (), f"the report has no breakdown: {exc}"
 
 
 def comparison_of(report: Report) -> BreakdownComparison:
@@ -300,7 +308,7 @@ def pdf_breakdown(flow: Flow, report: Report) -> None:
     if cmp.empty:  # one line after the numbers, not a page of its own
         flow.space(0.15)
         flow.heading(TITLE, 0.3)
-        flow.paragraph(NO_TRACE, BODY_PT)
+        flow.paragraph(why_no_breakdown(report.config), BODY_PT)
         return
     flow.new_page()
     flow.heading(TITLE)
@@ -353,7 +361,7 @@ def html_breakdown(report: Report) -> str:
 
     cmp = comparison_of(report)
     if cmp.empty:
-        return f"<p>{escape(NO_TRACE)}</p>"
+        return f"<p>{escape(why_no_breakdown(report.config))}</p>"
     parts = [f'<p class="breakdown-sentence"><strong>{escape(cmp.sentence)}</strong></p>']
     if cmp.notes:
         items = "".join(f'<li class="warn">{escape(n)}</li>' for n in cmp.notes)

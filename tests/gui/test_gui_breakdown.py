@@ -11,9 +11,10 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from gui.breakdown_model import NO_SESSION, TRACING_OFF, tracing_was_on
+from gui.breakdown_model import NO_SESSION
 from gui.main_window import MainWindow
 from profiler.breakdown import BREAKDOWNS_FILE, Category, save_breakdowns, session_trace_dir
+from profiler.report.breakdown_page import NO_TRACE_LEFT, TRACING_OFF
 from profiler.store import Store
 from tests.gui.recorded import record_session
 from tests.profiler.test_breakdown_compare import TF, TORCH, run
@@ -131,16 +132,20 @@ def test_three_frameworks_pick_a_pair(window: MainWindow, qtbot: QtBot, store_pa
 def test_an_untraced_session_says_tracing_was_off(
     window: MainWindow, qtbot: QtBot, store_path: Path
 ) -> None:
-    sid = record_session(store_path, "untraced")
+    untraced = record_session(store_path, "untraced", overrides={"run": {"trace": "off"}})
+    failed = record_session(store_path, "traced")  # run.trace is on by default
 
-    show(window, qtbot, sid)
+    show(window, qtbot, untraced)
 
     tab = window.breakdown
     assert tab.showing_placeholder()
     assert tab.placeholder.text() == TRACING_OFF
     assert "run.trace" in tab.placeholder.text()
-    assert tracing_was_on({"run": {"trace": {"steps": 5}}})
-    assert not tracing_was_on({"run": {"trace": None}}) and not tracing_was_on({"run": {}})
+
+    show(window, qtbot, failed)
+
+    assert tab.showing_placeholder()
+    assert tab.placeholder.text() == NO_TRACE_LEFT
 
 
 def test_a_truncated_trace_is_shown_with_a_warning(

@@ -14,9 +14,8 @@ import pytest
 
 from profiler.breakdown import BREAKDOWNS_FILE, RunBreakdown, save_breakdowns, session_trace_dir
 from profiler.report import build_report, write_report
-from profiler.report.breakdown_page import TITLE, readable_breakdowns
-from profiler.report.model import Report
-from profiler.store import StoredSession
+from profiler.report.breakdown_page import TITLE
+from profiler.store import Store, StoredSession
 from tests.profiler.test_breakdown_compare import TF, TORCH
 from tests.profiler.test_report import record_session, simple_runs
 from tests.profiler.test_report_quality import pdf_text
@@ -29,7 +28,8 @@ SENTENCE = (
 
 
 def traced(store: Path) -> tuple[StoredSession, list[RunBreakdown]]:
-    """A recorded two-framework session and breakdowns for its runs, saved beside the store."""
+    """A recorded two-framework session with breakdowns for its runs saved beside the store,
+    loaded back (the store reads them)."""
     session = record_session(store, simple_runs())
     ids = {r.framework: r.id for r in session.runs}
     runs = [
@@ -37,7 +37,8 @@ def traced(store: Path) -> tuple[StoredSession, list[RunBreakdown]]:
         dataclasses.replace(TF, run_id=ids["tensorflow"], trace_step_ms=2.2, measure_step_ms=2.0),
     ]
     save_breakdowns(store, session.id, runs)
-    return session, runs
+    with Store(store) as s:
+        return s.load(session.id), runs
 
 
 def flat(text: str) -> str:
@@ -45,8 +46,8 @@ def flat(text: str) -> str:
 
 
 def test_the_pdf_has_a_breakdown_page_with_the_sentence_and_tables(tmp_path: Path) -> None:
-    session, runs = traced(tmp_path / "s.sqlite3")
-    report = build_report(session, runs)
+    session, _runs = traced(tmp_path / "s.sqlite3")
+    report = build_report(session)
 
     pdf = write_report(report, tmp_path / "r.pdf")
 
@@ -78,7 +79,9 @@ def test_an_untraced_session_says_so_in_one_line(tmp_path: Path) -> None:
 def test_html_has_the_chart_the_tables_and_the_notes(tmp_path: Path) -> None:
     session, runs = traced(tmp_path / "s.sqlite3")
     runs[0] = dataclasses.replace(runs[0], truncated=True)
-    html = write_report(build_report(session, runs), tmp_path / "r.html").read_text()
+    html = write_report(
+        build_report(dataclasses.replace(session, breakdowns=tuple(runs))), tmp_path / "r.html"
+    ).read_text()
 
     section = html[html.index(f"<h2>{TITLE}</h2>") : html.index("<h2>Charts</h2>")]
     assert SENTENCE in section.replace("&#x27;", "'")
@@ -90,7 +93,7 @@ def test_html_has_the_chart_the_tables_and_the_notes(tmp_path: Path) -> None:
 
 def test_csv_rows_carry_each_traced_runs_categories(tmp_path: Path) -> None:
     session, runs = traced(tmp_path / "s.sqlite3")
-    report = build_report(session, runs)
+    report = build_report(session)
     out = write_report(report, tmp_path / "r.csv")
 
     with out.open(newline="") as fh:
@@ -106,17 +109,14 @@ def test_csv_rows_carry_each_traced_runs_categories(tmp_path: Path) -> None:
     assert sum(parts) == pytest.approx(2.62)
 
 
-def test_a_damaged_breakdowns_file_costs_the_page_not_the_report(tmp_path: Path) -> None:
-    store = tmp_path / "s.sqlite3"
-    session, _runs = traced(store)
-    (session_trace_dir(store, session.id) / BREAKDOWNS_FILE).write_text("{not json")
+def test_a_session_traced_without_a_breakdown_says_what_happened(tmp_path: Path) -> None:
+    session = record_session(tmp_path / "s.sqlite3", simple_runs())
+    config = {**session.config, "run": {"trace": {"steps": 5, "max_mib": 50.0}}}
+    report = build_report(dataclasses.replace(session, config=config))
 
-    breakdowns, problem = readable_breakdowns(store, session.id)
+    text = flat(pdf_text(write_report(report, tmp_path / "r.pdf")))
 
-    assert breakdowns == ()
-    assert BREAKDOWNS_FILE in problem and "not JSON" in problem
-    report: Report = build_report(session, breakdowns)
-    assert "Tracing was off" in flat(pdf_text(write_report(report, tmp_path / "r.pdf")))
+    assert "trace phase left no breakdown" in text and "Tracing was off" not in text
 
 
 @pytest.mark.parametrize("fmt", ["csv", "html"])
@@ -135,16 +135,16 @@ def test_frameduel_report_reads_the_breakdowns_beside_the_store(tmp_path: Path, 
         assert "Where each step goes" in result.stdout or "breakdown-1" in result.stdout
 
 
-def test_frameduel_report_warns_about_a_damaged_breakdowns_file(tmp_path: Path) -> None:
+def test_frameduel_report_still_writes_with_a_damaged_breakdowns_file(tmp_path: Path) -> None:
     store = tmp_path / "s.sqlite3"
     session, _runs = traced(store)
-    (session_trace_dir(store, session.id) / BREAKDOWNS_FILE).write_text(json.dumps({"x": 1}))
+    bad = session_trace_dir(store, session.id) / BREAKDOWNS_FILE
+    bad.write_text(json.dumps({"x": 1}))
     result = subprocess.run(
         [sys.executable, "-m", "profiler", "report", "last", "--store", str(store),
-         "--out", str(tmp_path / "r.json")],
+         "--out", str(tmp_path / "r.html")],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "warning: the report has no breakdown" in result.stderr
-    assert "not a FrameDuel breakdowns file" in result.stderr
-    assert (tmp_path / "r.json").exists()
+    assert str(bad) in result.stderr and "not a FrameDuel breakdowns file" in result.stderr
+    assert "Tracing was off for this session" in (tmp_path / "r.html").read_text()
