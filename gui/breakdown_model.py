@@ -70,7 +70,7 @@ class Cell:
 
     text: str
     key: float | str
-    color: str | None = None  # a framework's colour for cells that name one
+    tooltip: str = ""  # more than the cell shows (every name of a merged op); "" = the text
 
 
 def _ms_cell(value: float | None, share: float | None = None) -> Cell:
@@ -80,6 +80,12 @@ def _ms_cell(value: float | None, share: float | None = None) -> Cell:
     if share is not None and math.isfinite(share):
         text += f" ({share:.0%})"
     return Cell(text, value)
+
+
+def _share_text(share: float | None) -> str:
+    if share is None or not math.isfinite(share):
+        return MISSING
+    return "0%" if abs(share) < 0.005 else f"{share:.0%}"
 
 
 def _count_cell(value: float | None) -> Cell:
@@ -103,8 +109,9 @@ def op_rows(cmp: BreakdownComparison) -> list[list[Cell]]:
     step) and launches per step, or "no counterpart"."""
     rows = []
     for op in cmp.ops:
-        names = " / ".join(dict.fromkeys(op.names.values()))
-        row = [Cell(names, names.lower()), Cell(op.category.label, op.category.label)]
+        title = op.title(cmp.frameworks)
+        full = "\n".join(f"{label_of(fw)}: {', '.join(n)}" for fw, n in op.names.items())
+        row = [Cell(title, title.lower(), tooltip=full), Cell(op.category.label, op.category.label)]
         for fw in cmp.frameworks:
             if op.has(fw):
                 row.append(_ms_cell(op.ms_per_step[fw], op.share[fw]))
@@ -138,9 +145,7 @@ def difference_rows(diffs: Sequence[Difference]) -> list[list[Cell]]:
                 _ms_cell(d.faster_ms),
                 _ms_cell(d.slower_ms),
                 Cell("0" if abs(d.delta_ms) < 5e-4 else f"{d.delta_ms:+.3g}", d.delta_ms),
-                Cell(
-                    MISSING if share is None else f"{share:.0%}", -1e9 if share is None else share
-                ),
+                Cell(_share_text(share), -1e9 if share is None else share),
                 Cell(launches, launches),
             ]
         )

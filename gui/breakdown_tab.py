@@ -105,7 +105,7 @@ class CellsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(cell.key, float | int):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return cell.text
+            return cell.tooltip or cell.text
         return None
 
     def cell_text(self, row: int, column: int) -> str:
@@ -321,7 +321,8 @@ class BreakdownTab(QWidget):
         self.stack.setCurrentWidget(self.placeholder)
 
     def _show_comparison(self, cmp: BreakdownComparison) -> None:
-        self.sentence.setText(cmp.sentence or self._one_framework(cmp))
+        sentences = "\n".join(p.sentence for p in cmp.pairs)  # a line per pair
+        self.sentence.setText(sentences or self._one_framework(cmp))
         self.notes.setText("\n".join(cmp.notes))
         self.notes.setVisible(bool(cmp.notes))
         self._draw_bars(cmp)

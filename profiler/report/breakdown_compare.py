@@ -69,6 +69,7 @@ SAME_SPEED_SHARE = 0.01
 # Launch counts that differ by less than this factor are not worth a clause in the sentence.
 LAUNCH_RATIO_WORTH_SAYING = 1.5
 SENTENCE_CONTRIBUTORS = 2  # categories named in a pair's sentence, at most
+NAMES_SHOWN = 2  # an op row's names per framework before "+N more"
 
 
 def category_label(category: Category) -> str:
@@ -182,6 +183,14 @@ _SYNONYMS: dict[str, str] = {
     ),
 }
 _NAMESPACE = re.compile(r"^(aten::|xla::|tf\.|_+)+", re.IGNORECASE)
+_VENDOR = re.compile(r"^(mklnative|mkl|onednn|cudnn|ynn)")
+# What an XLA (or XNNPACK) fusion of a category is matched as: a fused matmul is the matmul.
+_FUSED_AS = {
+    Category.MATMUL: "matmul",
+    Category.CONVOLUTION: "convolution",
+    Category.ATTENTION: "attention",
+    Category.NORMALISATION: "normalisation",
+}
 
 
 def op_key(name: str) -> str:
@@ -196,6 +205,7 @@ def op_key(name: str) -> str:
     text = _NAMESPACE.sub("", text)
     text = re.sub(r"[.:_-]\d+$", "", text).rstrip("_")  # "fusion.12", in-place "add_"
     compact = re.sub(r"[^a-z0-9]", "", text.lower())
+    compact = _VENDOR.sub("", compact) or compact  # oneDNN's "_MklNativeFusedMatMul"
     if compact in _SYNONYMS:
         return _SYNONYMS[compact]
     base = re.sub(r"(backward|grad)\d*$", "", compact)
@@ -243,10 +253,21 @@ class OpRow:
 
     category: Category
     key: str  # the normalised name it was matched by
-    names: dict[str, str]  # framework -> the profiler's names, comma-separated
+    names: dict[str, tuple[str, ...]]  # framework -> the profiler's names, largest first
     ms_per_step: dict[str, float]
     launches_per_step: dict[str, float]
     share: dict[str, float]  # of the framework's traced step time, 0..1
+
+    def title(self, frameworks: Sequence[str] = (), most: int = NAMES_SHOWN) -> str:
+        """The op's names in ``frameworks`` (all of its frameworks by default), each
+        framework's first ``most`` and how many more: ``aten::addmm, aten::mm / MatMul``."""
+        parts = []
+        for fw in frameworks or tuple(self.names):
+            names = self.names.get(fw, ())
+            if names:
+                more = f" +{len(names) - most} more" if len(names) > most else ""
+                parts.append(", ".join(names[:most]) + more)
+        return " / ".join(dict.fromkeys(parts)) or self.key
 
     def has(self, framework: str) -> bool:
         """Whether ``framework`` has this op among its top ops."""
@@ -379,9 +400,7 @@ def _match_ops(per_fw: Sequence[FrameworkBreakdown]) -> list[OpRow]:
             OpRow(
                 category=category,
                 key=key,
-                names={
-                    fw: ", ".join(dict.fromkeys(o.name for o in ops)) for fw, ops in cells.items()
-                },
+                names={fw: tuple(dict.fromkeys(o.name for o in ops)) for fw, ops in cells.items()},
                 ms_per_step=ms,
                 launches_per_step={
                     fw: sum(o.calls_per_step for o in ops) for fw, ops in cells.items()
@@ -396,8 +415,13 @@ def _match_ops(per_fw: Sequence[FrameworkBreakdown]) -> list[OpRow]:
 def _match_key(op: OpStat) -> str:
     # One optimizer step is one logical operation however a framework splits it (12 foreach
     # kernels, one fused apply op, an XLA fusion): its ops are one row, so the launch counts
-    # compare side by side.
-    return "optimizer update" if op.category is Category.OPTIMIZER else op_key(op.name)
+    # compare side by side. A compiler's fusion is matched as its category's operator.
+    if op.category is Category.OPTIMIZER:
+        return "optimizer update"
+    key = op_key(op.name)
+    if key.endswith("fusion") and op.category in _FUSED_AS:
+        return _FUSED_AS[op.category]
+    return key
 
 
 def _same_speed(faster_ms: float, slower_ms: float) -> bool:
@@ -475,8 +499,7 @@ def _pair(faster: FrameworkBreakdown, slower: FrameworkBreakdown, ops: Sequence[
 
 
 def _op_label(row: OpRow, *frameworks: str) -> str:
-    names = [row.names[fw] for fw in frameworks if fw in row.names]
-    return " / ".join(dict.fromkeys(names)) if names else row.key
+    return row.title(frameworks)
 
 
 def _count(n: float) -> str:

@@ -52,7 +52,7 @@ CAPTION = (
 TOP_OPS_SHOWN = 12
 DIFFERENCES_SHOWN = 8
 CHART_HEIGHT_IN = 2.6
-SEGMENT_LABEL_SHARE = 0.12  # segments this share of their bar or wider show their ms
+SEGMENT_LABEL_SHARE = 0.12  # segments this share of the longest bar or wider show their ms
 
 
 def tracing_was_on(config: Mapping[str, Any]) -> bool:
@@ -85,7 +85,9 @@ def _ms(value: float | None) -> str:
 
 
 def _share(value: float | None) -> str:
-    return MISSING if value is None or not math.isfinite(value) else f"{value:.0%}"
+    if value is None or not math.isfinite(value):
+        return MISSING
+    return "0%" if abs(value) < 0.005 else f"{value:.0%}"
 
 
 def _launches(value: float | None) -> str:
@@ -136,8 +138,7 @@ def ops_table(cmp: BreakdownComparison) -> Table:
     columns += [Column(label_of(b.framework), color_of(b.framework)) for b in cmp.per_framework]
     rows = []
     for op in cmp.ops[:TOP_OPS_SHOWN]:
-        names = list(dict.fromkeys(op.names.values()))
-        cells = [" / ".join(names), op.category.label]
+        cells = [op.title(cmp.frameworks), op.category.label]
         for b in cmp.per_framework:
             fw = b.framework
             if not op.has(fw):
@@ -205,6 +206,7 @@ def draw_stacked(ax: Axes, cmp: BreakdownComparison) -> None:
     names = [label_of(fw) for fw in cmp.frameworks]
     y = list(range(len(names)))
     left = [0.0] * len(names)
+    longest = max((b.step_ms for b in cmp.per_framework), default=0.0)
     for category, values in cmp.stacked_ms().items():
         ax.barh(
             y,
@@ -217,7 +219,7 @@ def draw_stacked(ax: Axes, cmp: BreakdownComparison) -> None:
             label=category.label,
         )
         for i, (x, ms) in enumerate(zip(left, values, strict=True)):
-            if ms >= SEGMENT_LABEL_SHARE * cmp.per_framework[i].step_ms:
+            if ms >= SEGMENT_LABEL_SHARE * longest:  # wide enough on the axis for its label
                 ax.text(x + ms / 2, i, fmt(ms), ha="center", va="center", fontsize=6.5)
         left = [a + b for a, b in zip(left, values, strict=True)]
     for i, b in enumerate(cmp.per_framework):
@@ -312,8 +314,8 @@ def pdf_breakdown(flow: Flow, report: Report) -> None:
         return
     flow.new_page()
     flow.heading(TITLE)
-    if cmp.sentence:
-        flow.paragraph(cmp.sentence, 9.5)
+    for pair in cmp.pairs:  # a paragraph per pair: three frameworks make two
+        flow.paragraph(pair.sentence, 9.5)
         flow.space(0.08)
     for note in cmp.notes:
         flow.paragraph(note, 7.5, indent_in=0.2, bullet="•", color="#B00020")
@@ -362,7 +364,10 @@ def html_breakdown(report: Report) -> str:
     cmp = comparison_of(report)
     if cmp.empty:
         return f"<p>{escape(why_no_breakdown(report.config))}</p>"
-    parts = [f'<p class="breakdown-sentence"><strong>{escape(cmp.sentence)}</strong></p>']
+    parts = [
+        f'<p class="breakdown-sentence"><strong>{escape(p.sentence)}</strong></p>'
+        for p in cmp.pairs
+    ]
     if cmp.notes:
         items = "".join(f'<li class="warn">{escape(n)}</li>' for n in cmp.notes)
         parts.append(f'<ul class="verdicts">{items}</ul>')

@@ -84,6 +84,8 @@ TF = run(
         ("sequential/dense/MatMul", "matmul"),
         ("jit(train_step)/jit(main)/dot_general", "matmul"),
         ("BatchMatMulV2", "matmul"),
+        ("_MklNativeFusedMatMul", "matmul"),
+        ("_MklMatMul", "matmul"),
         ("aten::convolution_backward", "convolution"),
         ("Conv2DBackpropFilter", "convolution"),
         ("conv_general_dilated", "convolution"),
@@ -121,9 +123,13 @@ def test_ops_match_by_category_and_name_and_say_when_they_have_no_counterpart() 
 
     matmul = rows[(C.MATMUL, "matmul")]
     assert matmul.names == {
-        "torch": "aten::addmm, aten::mm",
-        "tensorflow": "sequential/dense/MatMul",
+        "torch": ("aten::addmm", "aten::mm"),
+        "tensorflow": ("sequential/dense/MatMul",),
     }
+    assert matmul.title() == "aten::addmm, aten::mm / sequential/dense/MatMul"
+    assert matmul.title(("tensorflow", "torch"), most=1) == (
+        "sequential/dense/MatMul / aten::addmm +1 more"
+    )
     assert matmul.ms_per_step == pytest.approx({"torch": 1.0, "tensorflow": 0.95})
     assert matmul.share["torch"] == pytest.approx(1.0 / 2.62)
     # one optimizer step is one row, whatever the framework splits it into
@@ -236,3 +242,26 @@ def test_no_breakdown_is_an_empty_comparison_and_one_framework_has_no_pairs() ->
     alone = compare_breakdowns([TORCH], ["torch"])
     assert not alone.empty and alone.pairs == () and alone.sentence == ""
     assert [r.key for r in alone.ops][:2] == ["matmul", "optimizer update"]
+
+
+def test_a_compilers_fusion_matches_as_its_categorys_operator() -> None:
+    jax = run(
+        "jax",
+        0.3,
+        {C.MATMUL: 0.2, C.ELEMENTWISE: 0.1},
+        ops=(
+            ("ynn_fusion.2", C.MATMUL, 0.08, 1),
+            ("dot.1", C.MATMUL, 0.07, 1),
+            ("fusion.7", C.ELEMENTWISE, 0.05, 2),
+        ),
+        run_id=3,
+    )
+
+    rows = {(r.category, r.key): r for r in compare_breakdowns([TORCH, jax], ["torch"]).ops}
+
+    matmul = rows[(C.MATMUL, "matmul")]
+    assert matmul.names["jax"] == ("ynn_fusion.2", "dot.1")
+    assert matmul.ms_per_step["jax"] == pytest.approx(0.15)
+    assert matmul.launches_per_step == pytest.approx({"torch": 6.0, "jax": 2.0})
+    # an elementwise fusion has no single operator to be: it stays itself
+    assert not rows[(C.ELEMENTWISE, "fusion")].has("torch")
