@@ -389,8 +389,9 @@ class BreakdownTab(QWidget):
             label.setPos(i, bottom[i])
             self.plot.addItem(label)
             self.labels.append(label)
+        # no tick labels: each bar is named in its colour above it (names crowd a narrow axis)
         axis = self.plot.getAxis("bottom")
-        axis.setTicks([[(i, label_of(fw)) for i, fw in enumerate(cmp.frameworks)]])
+        axis.setTicks([[(i, "") for i in x]])
         top = max(bottom, default=1.0) or 1.0
         self.plot.setXRange(-0.7, len(x) - 0.3, padding=0)
         self.plot.setYRange(0.0, top * 1.25, padding=0)

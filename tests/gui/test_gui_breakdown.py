@@ -4,6 +4,7 @@ breakdowns saved beside it (hand-built records; the real capture is tested on re
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +18,12 @@ from profiler.breakdown import BREAKDOWNS_FILE, Category, save_breakdowns, sessi
 from profiler.report.breakdown_page import NO_TRACE_LEFT, TRACING_OFF
 from profiler.store import Store
 from tests.gui.recorded import record_session
+from tests.gui.test_gui_window import drop_and_wait
 from tests.profiler.test_breakdown_compare import TF, TORCH, run
 
 TIMEOUT_MS = 60_000
+SESSION_TIMEOUT_MS = 240_000  # two framework imports and a trace phase on a busy 2-core machine
+ConfigMaker = Callable[..., Path]
 
 
 def traced_session(store: Path, frameworks: tuple[str, ...] = ("torch", "tensorflow")) -> int:
@@ -76,8 +80,9 @@ def test_a_stored_traced_session_fills_the_tab(
     assert tab.bars["optimizer"].opts["brush"] == "#B6992D"
     assert tab.legend_labels()[0] == "idle / waiting"  # the top segment first
     assert "optimizer update" in tab.legend.text()
-    ticks = tab.plot.getAxis("bottom")._tickLevels[0]
-    assert [t[1] for t in ticks] == ["PyTorch", "TensorFlow"]
+    names = [label.textItem.toPlainText() for label in tab.labels]
+    assert names == ["PyTorch\n2.62 ms", "TensorFlow\n2.10 ms"]
+    assert "#E4572E" in tab.labels[0].textItem.toHtml().upper()
 
     diffs = tab.differences
     assert diffs.cell_text(0, 1) == "optimizer update"
@@ -187,3 +192,45 @@ def test_a_damaged_breakdowns_file_is_named_and_a_new_run_empties_the_tab(
 
     window.breakdown.show_running()
     assert "appears when the session ends" in window.breakdown.placeholder.text()
+
+
+@pytest.mark.slow
+def test_a_real_traced_session_fills_the_tab_when_it_ends_and_when_reopened(
+    window: MainWindow, qtbot: QtBot, make_config: ConfigMaker, tmp_path: Path
+) -> None:
+    config = make_config(
+        steps=30,
+        **{
+            "run: {repeats: 1}": "run: {repeats: 1, trace: {steps: 5}}",
+            "hidden: [8]": "hidden: [64]",
+        },
+    )
+    drop_and_wait(qtbot, window, [config])
+    tab = window.breakdown
+
+    with qtbot.waitSignal(window.controller.runsPlanned, timeout=TIMEOUT_MS):
+        assert window.start_run()
+    assert "appears when the session ends" in tab.placeholder.text()
+    with qtbot.waitSignal(tab.shown, timeout=SESSION_TIMEOUT_MS) as shown:
+        pass  # the session runs; the tab reads its breakdown when it ends
+    session_id = shown.args[0]
+
+    assert not tab.showing_placeholder(), tab.placeholder.text()
+    cmp = tab.state.comparison
+    assert cmp is not None and cmp.frameworks == ("torch", "tensorflow")
+    for i, b in enumerate(cmp.per_framework):
+        top = sum(float(bars.opts["height"][i]) for bars in tab.bars.values())
+        assert top == pytest.approx(b.step_ms)  # the bars stack to the traced step
+    assert "PyTorch" in tab.sentence.text() and "TensorFlow" in tab.sentence.text()
+    matmul = next(r for r in cmp.ops if r.key == "matmul")
+    assert matmul.has("torch") and matmul.has("tensorflow")  # aten::addmm ~ MatMul
+    assert tab.differences.rowCount() >= 3
+    window.tabs.setCurrentWidget(tab)
+    tab.grab().save(str(tmp_path / "breakdown-real.png"))
+
+    tab.show_running()
+    with qtbot.waitSignal(tab.shown, timeout=TIMEOUT_MS):
+        window.open_session(session_id)
+    assert not tab.showing_placeholder()
+    assert tab.state.comparison is not None
+    assert tab.state.comparison.frameworks == ("torch", "tensorflow")

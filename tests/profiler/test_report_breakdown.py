@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from profiler.breakdown import BREAKDOWNS_FILE, RunBreakdown, save_breakdowns, session_trace_dir
+from profiler.colors import label_of
 from profiler.report import build_report, write_report
+from profiler.report.breakdown_compare import compare_breakdowns
 from profiler.report.breakdown_page import TITLE
 from profiler.store import Store, StoredSession
 from tests.profiler.test_breakdown_compare import TF, TORCH
@@ -148,3 +150,48 @@ def test_frameduel_report_still_writes_with_a_damaged_breakdowns_file(tmp_path: 
     assert result.returncode == 0, result.stderr
     assert str(bad) in result.stderr and "not a FrameDuel breakdowns file" in result.stderr
     assert "Tracing was off for this session" in (tmp_path / "r.html").read_text()
+
+
+REAL_CONFIG = """\
+name: traced-mlp
+frameworks: [torch, jax]
+device: cpu
+threads: 1
+model: {family: mlp, input_dim: 64, hidden: [128, 128], num_classes: 10}
+data: {samples: 512}
+train: {batch_size: 32, steps: 40, warmup_steps: 10, optimizer: {name: sgd, momentum: 0.9}}
+run: {repeats: 1, trace: {steps: 5}}
+"""
+
+
+@pytest.mark.slow
+def test_a_real_traced_session_compares_and_reports(tmp_path: Path) -> None:
+    config, store = tmp_path / "traced.yaml", tmp_path / "s.sqlite3"
+    config.write_text(REAL_CONFIG)
+    result = subprocess.run(
+        [sys.executable, "-m", "profiler", "run", str(config), "--store", str(store),
+         "--report", str(tmp_path / "r.pdf")],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    with Store(store) as s:
+        session = s.load(s.sessions()[0].id)
+    report = build_report(session)
+    assert {b.framework for b in report.breakdowns} == {"torch", "jax"}
+
+    cmp = compare_breakdowns(report.breakdowns, report.frameworks)
+
+    for b in cmp.per_framework:  # the stack adds up to the traced step
+        assert sum(cmp.stacked_ms()[c][cmp.frameworks.index(b.framework)]
+                   for c in cmp.categories) == pytest.approx(b.step_ms, rel=0.10)  # fmt: skip
+    matmul = next(r for r in cmp.ops if r.key == "matmul")
+    assert matmul.has("torch") and matmul.has("jax")  # aten::addmm/mm ~ dot / XLA fusions
+    (pair,) = cmp.pairs
+    if not pair.same_speed:
+        shares = sum(d.share_of_gap or 0.0 for d in pair.categories)
+        assert shares == pytest.approx(1.0, abs=0.1)
+    fast = label_of(pair.faster)
+    assert pair.sentence.startswith(f"{fast}'s traced step") or "about the same" in pair.sentence
+    text = flat(pdf_text(tmp_path / "r.pdf"))
+    assert TITLE in text and pair.sentence[:60] in text
+    assert "Where each step goes" in text
