@@ -65,3 +65,23 @@ def test_a_trace_event_naming_files_outside_its_folder_is_garbage(files: object)
         decode_event(json.dumps({**line, "files": files}))
     ok = decode_event(json.dumps({**line, "files": ["torch.kineto.json.gz", "jax/a.pb"]}))
     assert ok.get("files") == ["torch.kineto.json.gz", "jax/a.pb"]
+
+
+def test_a_sessions_breakdowns_load_with_it_and_go_when_it_is_deleted(tmp_path: Path) -> None:
+    from profiler.breakdown import Category, RunBreakdown, save_breakdowns, session_trace_dir
+    from profiler.report.model import build_report
+    from profiler.store import Store
+
+    with Store(tmp_path / "s.sqlite3") as store:
+        sid = store.create_session("t", _config().model_dump(mode="json"), None, {})
+        run = RunBreakdown("jax", 4, 0, "cpu", 5, 2.5, {Category.MATMUL: 2.0, Category.IDLE: 0.5})
+        save_breakdowns(store.path, sid, [run])
+        (session_trace_dir(store.path, sid) / "run-4").mkdir()
+        store.finish_session(sid, "ok")
+        assert store.load(sid).breakdowns == (run,)
+        assert build_report(store.load(sid)).breakdowns == (run,)
+        # a damaged file hides the breakdowns, never the session
+        (session_trace_dir(store.path, sid) / "breakdowns.json").write_text("{oops")
+        assert store.load(sid).breakdowns == ()
+        assert store.delete_session(sid)
+        assert not session_trace_dir(store.path, sid).exists()
