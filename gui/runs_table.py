@@ -71,6 +71,7 @@ PHASE_WORDS = {
     "compile": "compiling",
     "warmup": "warming up",
     "measure": "measuring",
+    "trace": "tracing",
 }
 PHASE_NOUNS = {
     "starting": "start-up",
@@ -79,6 +80,7 @@ PHASE_NOUNS = {
     "compiling": "compile",
     "warming up": "warm-up",
     "measuring": "measure",
+    "tracing": "trace",
     "shutting down": "shut-down",
 }
 STATUS_ROLES = {
