@@ -3,7 +3,10 @@
 Real traces: each shipped demo config (demo-mlp, cnn-small, transformer-small) runs once in
 PyTorch, TensorFlow and JAX (30 steps, then a 10-step trace phase) through ``frameduel run``.
 Then each run's trace is broken down again (read, parse, attribute: ``breakdown_of_run``) and
-timed beside reading the raw file alone (bytes and gunzip), the floor any processing pays.
+timed beside reading the raw file alone (bytes and gunzip), the floor any processing pays, and
+beside reading it as JSON. Columns: raw read (wall), JSON (read + parse, CPU), process (wall and
+CPU), ratio (process over raw read, CPU). The budget is judged on CPU time: on this shared VM the
+wall time also counts other sessions' work.
 
 Run: ``.venv/bin/python -m benchmarks.bench_trace [--keep DIR] [--configs NAME ...]``. Prints one
 line per run (trace size, events, processing time, its ratio to the raw read) and exits 1 when
@@ -43,12 +46,14 @@ def _config(name: str, folder: Path) -> Path:
     return path
 
 
-def _best_of(n: int, fn: object) -> float:
-    best = float("inf")
+def _best_of(n: int, fn: object) -> tuple[float, float]:
+    """(wall, CPU) seconds of the fastest of ``n`` calls: on a shared machine the CPU time is
+    what the work costs, the wall time adds whatever else the cores were doing."""
+    best = (float("inf"), float("inf"))
     for _ in range(n):
-        t0 = time.perf_counter()
+        w0, c0 = time.perf_counter(), time.process_time()
         fn()  # type: ignore[operator]
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, (time.perf_counter() - w0, time.process_time() - c0))
     return best
 
 
@@ -61,8 +66,8 @@ def main() -> int:
     folder.mkdir(parents=True, exist_ok=True)
     store = folder / "store.sqlite3"
     over = False
-    print(f"{'config':18} {'framework':10} {'MiB':>6} {'spans':>7} {'raw read':>9} "
-          f"{'process':>8} {'ratio':>6}")  # fmt: skip
+    print(f"{'config':18} {'framework':10} {'MiB':>6} {'events':>7} {'raw read':>9} "
+          f"{'JSON':>7} {'process':>8} {'CPU':>7} {'ratio':>6}")  # fmt: skip
     for name in args.configs:
         cfg = _config(name, folder)
         run = subprocess.run(
@@ -93,13 +98,15 @@ def main() -> int:
                     measure_step_ms=1.0, trace_step_ms=1.0, max_bytes=1 << 40,
                 )  # fmt: skip
 
-            raw_s = _best_of(3, raw)
-            process_s = _best_of(3, process)
-            spans = len(read_trace_json(source)["traceEvents"])
+            raw_s, raw_cpu = _best_of(3, raw)
+            _, json_cpu = _best_of(3, lambda source=source: read_trace_json(source))
+            process_s, process_cpu = _best_of(3, process)
+            events = len(read_trace_json(source)["traceEvents"])
             mib = source.stat().st_size / 2**20
-            over = over or process_s > BUDGET_S
-            print(f"{name:18} {b.framework:10} {mib:6.2f} {spans:7d} {raw_s * 1000:7.1f}ms "
-                  f"{process_s * 1000:6.0f}ms {process_s / raw_s:5.1f}x")  # fmt: skip
+            over = over or process_cpu > BUDGET_S
+            print(f"{name:18} {b.framework:10} {mib:6.2f} {events:7d} {raw_s * 1000:7.1f}ms "
+                  f"{json_cpu * 1000:5.0f}ms {process_s * 1000:6.0f}ms {process_cpu * 1000:5.0f}ms "
+                  f"{process_cpu / raw_cpu:5.0f}x")  # fmt: skip
     print(f"budget: {BUDGET_S:g} s per framework's {TRACE_STEPS} traced steps: "
           + ("OVER" if over else "met"))  # fmt: skip
     return 1 if over else 0

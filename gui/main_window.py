@@ -43,6 +43,7 @@ from gui import theme as themes
 from gui.adapter import SessionController
 from gui.arrange import ArrangePlotsDialog
 from gui.banner import MessageBanner
+from gui.breakdown_tab import BreakdownTab
 from gui.config_control import ConfigController, Probe, accept_as_copy, dropped_paths
 from gui.dock_sizes import DockSizes, arrange_first_launch
 from gui.editor import ConfigEditor
@@ -168,6 +169,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.dashboard, "Dashboard")
         self.tabs.addTab(self.editor, "Config editor")
         self.tabs.addTab(self.history, "History")
+        self.breakdown = BreakdownTab(self.runner, self.store_path, self)
+        self.tabs.addTab(self.breakdown, "Breakdown")
         centre = QWidget(self)
         layout = QVBoxLayout(centre)
         layout.setContentsMargins(6, 6, 6, 2)
@@ -261,7 +264,17 @@ class MainWindow(QMainWindow):
                 "plots/options", json.dumps(self.dashboard.options_state())
             )
         )
+        # the Breakdown tab follows the session shown: emptied at a start, read at its end
+        self.controller.runsPlanned.connect(self._breakdown_running)
+        self.controller.sessionFinished.connect(self._breakdown_finished)
+        self.sessions.sessionShown.connect(self.breakdown.load_session)
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._system_scheme_changed)
+
+    def _breakdown_running(self, _runs: object) -> None:
+        self.breakdown.show_running()
+
+    def _breakdown_finished(self, session_id: int, _status: str) -> None:
+        self.breakdown.load_session(session_id)
 
     # -- settings, theme, layout ----------------------------------------------------------
 
@@ -324,6 +337,7 @@ class MainWindow(QMainWindow):
         bar = self.side_scroll.verticalScrollBar().sizeHint().width()
         self.side_scroll.setMinimumWidth(self.side.minimumSizeHint().width() + bar)
         self.dashboard.apply_theme(self.theme)
+        self.breakdown.apply_theme(self.theme)
         self.summary.apply_theme(self.theme)
         self.runs_table.runs.set_theme(self.theme)
         self.editor.apply_theme(self.theme)

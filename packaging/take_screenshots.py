@@ -5,6 +5,7 @@ so History has more than one entry, then the real one. Saves, in ``docs/screensh
 
 - ``window-running.png`` while the second framework is measuring (both colours show);
 - ``window-done.png`` when the session has ended;
+- ``breakdown.png``: that session's Breakdown tab (each framework's own profiler, side by side);
 - ``history.png``: the History tab with both sessions;
 - ``compare.png``: the two sessions compared, step time against time since each run's launch;
 - ``export-preview.png``: the in-app preview of the session's PDF report;
@@ -109,6 +110,12 @@ class ScreenshotTaker:
     def _done(self) -> None:
         w = self.window
         self._save(w, "window-done.png")
+        w.tabs.setCurrentWidget(w.breakdown)  # read when the session ended
+        QTimer.singleShot(SETTLE_MS, self._breakdown_shot)
+
+    def _breakdown_shot(self) -> None:
+        w = self.window
+        self._save(w, "breakdown.png")
         w.history.loaded.connect(self._history_loaded)
         w.commands.history.trigger()
 

@@ -151,6 +151,13 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
         if self.spec.loop != "fit":
             super().train_loop(emitter)
             return
+        if self.spec.trace_steps:
+            emitter.emit(
+                "log",
+                level="warning",
+                message="no trace phase with train.loop: fit (Keras's fit drives the steps); "
+                "use loop: step to trace TensorFlow",
+            )
         from workloads.tensorflow_fit import run_fit
 
         with tf.device(self._tf_device):

@@ -9,7 +9,9 @@ phase running at its time); ``step`` is the training step a window ended at; ``u
 window the report's statistics use, 0 for one they leave out (warmup, settling, disturbed), empty
 for samples. So a pivot of the rows with ``used`` = 1 reproduces the report's figures. A missing
 value is an empty cell; a series with no value at all in a run (GPU metrics without a GPU) is
-left out.
+left out. A traced session ends with each traced run's breakdown, phase ``trace`` and no time:
+``trace_step_ms``, ``trace_ms_per_step:<category>`` and ``trace_launches_per_step:<category>``
+(``used`` 1 for the run the report's breakdown shows).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from profiler.report.breakdown_page import csv_rows as breakdown_rows
 from profiler.report.model import Report
 from profiler.report.runs import RunSeries
 
@@ -74,6 +77,7 @@ def csv_rows(report: Report) -> Iterator[Row]:
                 continue
             for t, value, phase in zip(series.sample_t_s, values, phases, strict=True):
                 yield (*head, name, _cell(t), _cell(value), phase, "", "")
+    yield from breakdown_rows(report)
 
 
 def write_csv(report: Report, path: str | Path) -> Path:

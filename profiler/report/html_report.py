@@ -10,6 +10,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+from profiler.report.breakdown_page import TITLE, html_breakdown
 from profiler.report.charts import chart_figure, chart_pages, time_page_height_in
 from profiler.report.charts_stats import distribution_figure, distribution_height_in
 from profiler.report.model import Report
@@ -131,6 +132,7 @@ def render_html(report: Report) -> str:
             _section("Comparisons", _table(comparison_table(report), "stats") + caption)
         )
     sections.append(_section("Statistics per framework", _table(statistics_table(report), "stats")))
+    sections.append(_section(TITLE, html_breakdown(report)))
     sections.append(_section("Charts", _charts(report)))
     runs = grid_table(runs_rows(report), run_columns(report))
     sections.append(_section("Runs", _table(runs, "summary")))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from profiler.report.breakdown_page import pdf_breakdown
 from profiler.report.charts import chart_figures
 from profiler.report.formatting import report_date
 from profiler.report.model import Report
@@ -186,6 +187,7 @@ def write_pdf(report: Report, path: str | Path, *, paper: Paper = "a4") -> Path:
         front, back = Flow(size), Flow(size)
         _first_page(front, report)
         _numbers(front, report)
+        pdf_breakdown(front, report)
         _appendix(back, report)
         pages = front.pages + chart_figures(report, size_in=size, rect=rect) + back.pages
         _footers(pages, report, size)

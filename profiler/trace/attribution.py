@@ -10,7 +10,6 @@ ops count as host overhead (the device waits on them).
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -86,7 +85,7 @@ class _Open:
 
     span: Span
     category: Category | None
-    context: bool
+    context: _Open | None  # the nearest span (this one or an outer one) giving its category
     has_work: bool = False
 
 
@@ -132,8 +131,11 @@ def _thread_segments(
         if cat is None:
             return
         attr.op_count[(op_name(entry.span.name), cat)] += 1
-        if cat not in _WAITING and not entry.has_work and not entry.span.name.startswith("$"):
+        work = cat not in _WAITING
+        if work and not entry.has_work and not entry.span.name.startswith("$"):
             attr.launches[cat] += 1
+        if stack and (work or entry.has_work):
+            stack[-1].has_work = True
 
     for span in spans:
         while stack and stack[-1].span.end <= span.ts:
@@ -148,12 +150,12 @@ def _thread_segments(
             emit(max(cursor, parent.span.ts), span.ts, parent)
             span.end = min(span.end, parent.span.end)  # a child never outlives its parent
         cursor = max(cursor, span.ts)
-        context = next((e for e in reversed(stack) if e.context), None)
+        context = stack[-1].context if stack else None
         category, own = _category_of(span, framework, device_timeline, context)
-        if category is not None and category not in _WAITING:
-            for e in stack:
-                e.has_work = True
-        stack.append(_Open(span, category, own or context is not None))
+        entry = _Open(span, category, context)
+        if own:
+            entry.context = entry
+        stack.append(entry)
     while stack:
         pop()
     return out
@@ -166,7 +168,7 @@ def attribute(spans: list[Span], framework: str) -> Attribution:
     attr = Attribution(window_us=end - start, steps=steps, window_start_us=start)
     by_thread: dict[tuple[object, object, bool], list[Span]] = defaultdict(list)
     for s in spans:
-        if s.end > start and s.ts < end:
+        if s.end > start and s.ts < end:  # clipped to the window, on a copy
             by_thread[(s.pid, s.tid, s.device)].append(
                 Span(s.name, s.scope, s.pid, s.tid, max(s.ts, start), min(s.end, end), s.device)
             )
@@ -183,21 +185,19 @@ def _sweep(segments: list[_Seg], start: float, end: float, attr: Attribution) ->
     for i, seg in enumerate(segments):
         points.append((seg.start, 1, i))
         points.append((seg.end, 0, i))
-    heapq.heapify(points)
+    points.sort()
     active: set[int] = set()
     t = start
-    while points or t < end:
-        nxt = points[0][0] if points else end
-        if nxt > t:
-            _share(t, nxt, active, segments, attr)
-            t = nxt
-        if not points:
-            break
-        _, kind, i = heapq.heappop(points)
+    for when, kind, i in points:
+        if when > t:
+            _share(t, when, active, segments, attr)
+            t = when
         if kind:
             active.add(i)
         else:
             active.discard(i)
+    if end > t:
+        _share(t, end, active, segments, attr)
 
 
 def _share(a: float, b: float, active: set[int], segs: list[_Seg], attr: Attribution) -> None:

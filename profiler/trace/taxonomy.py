@@ -17,6 +17,7 @@ those come last.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -197,6 +198,7 @@ def _compile(rules: tuple[Rule, ...], framework: str) -> tuple[Rule, ...]:
 _BY_FRAMEWORK = {fw: _compile(RULES, fw) for fw in ("torch", "tensorflow", "jax")}
 
 
+@functools.lru_cache(maxsize=65536)
 def classify(framework: str, name: str, scope: str = "") -> tuple[Category, bool]:
     """(category, is a context rule) of a span; ``other`` when no rule matches."""
     for rule in _BY_FRAMEWORK.get(framework, RULES):
@@ -206,6 +208,7 @@ def classify(framework: str, name: str, scope: str = "") -> tuple[Category, bool
     return Category.OTHER, False
 
 
+@functools.lru_cache(maxsize=65536)
 def is_marker(name: str) -> bool:
     """Whether a span only frames time (FrameDuel's markers, the profiler's envelopes)."""
     return MARKERS.search(name) is not None

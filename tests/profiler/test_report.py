@@ -373,11 +373,12 @@ def test_all_formats_render(tmp_path: Path) -> None:
     out = render_all(report, tmp_path)
 
     data = json.loads(out[".json"].read_text())
-    assert data["schema_version"] == 3
+    assert data["schema_version"] == 4
     assert data["generated_from"]["name"] == "demo-mlp"
     assert {"config", "environment", "runs", "statistics", "comparisons", "parity",
-            "fairness", "repeats"} <= set(data)  # fmt: skip
+            "fairness", "repeats", "breakdowns"} <= set(data)  # fmt: skip
     assert data["repeats"] is None  # recorded without a session engine: no stop record
+    assert data["breakdowns"] == []  # nor a trace phase
     assert data["runs"][0]["minor_faults_per_step"] is None  # no window counted its faults
     assert all(set(run) == RUN_FIELDS for run in data["runs"])
     assert set(data["runs"][0]["phases_s"]) == {"import", "build", "compile", "warmup", "measure"}

@@ -1,0 +1,431 @@
+"""The Breakdown tab: why one framework is faster, from each framework's own profiler.
+
+Stacked bars of ms per traced step by category (one colour per category, a legend beside them,
+each framework named in its colour), the differences ranked by how much of the step-time gap
+they explain (by category or by operator, for each pair against the fastest), the sentence that
+names the largest contributors, and the top operators side by side in a sortable table.
+
+The tab reads a session's breakdowns in a worker (``TaskRunner``) when a session ends or a stored
+one is shown; until then, and for a session without a trace, it says why it is empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.breakdown_model import (
+    NO_SESSION,
+    RUNNING,
+    BreakdownState,
+    Cell,
+    difference_headers,
+    difference_rows,
+    load_breakdown_state,
+    op_headers,
+    op_rows,
+)
+from gui.tasks import TaskRunner
+from gui.theme import LIGHT, Theme
+from profiler.colors import color_of, label_of
+from profiler.report.breakdown_compare import BreakdownComparison, category_color
+from profiler.report.formatting import fmt
+
+Index = QModelIndex | QPersistentModelIndex
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+BAR_WIDTH = 0.6
+NAME_COLUMN_PX = 300
+DIFFERENCE_NAME_PX = 170
+LEGEND_PX = 170
+
+
+class CellsModel(QAbstractTableModel):
+    """A read-only table of ``Cell`` rows; sorts by each cell's key (numbers as numbers)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.headers: list[tuple[str, str | None]] = []
+        self.rows: list[list[Cell]] = []
+
+    def set_rows(self, headers: list[tuple[str, str | None]], rows: list[list[Cell]]) -> None:
+        """Replace the headers (text, framework or None) and rows."""
+        self.beginResetModel()
+        self.headers, self.rows = headers, rows
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.headers)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation != Qt.Orientation.Horizontal or section >= len(self.headers):
+            return None
+        text, framework = self.headers[section]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return text
+        if role == Qt.ItemDataRole.ForegroundRole and framework:
+            return QBrush(QColor(color_of(framework)))
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        cell = self.rows[index.row()][index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return cell.text
+        if role == SORT_ROLE:
+            return cell.key
+        if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(cell.key, float | int):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return cell.tooltip or cell.text
+        return None
+
+    def cell_text(self, row: int, column: int) -> str:
+        """A cell's text (tests, and copying)."""
+        return self.rows[row][column].text
+
+
+def _table(model: CellsModel, parent: QWidget, sortable: bool) -> tuple[QTableView, Any]:
+    view = QTableView(parent)
+    source: Any = model
+    if sortable:
+        proxy = QSortFilterProxyModel(parent)
+        proxy.setSourceModel(model)
+        proxy.setSortRole(SORT_ROLE)
+        view.setModel(proxy)
+        # no column sorted at first: the rows stay largest first until a header is clicked
+        view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        view.setSortingEnabled(True)
+        source = proxy
+    else:
+        view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setAlternatingRowColors(True)
+    view.setShowGrid(False)
+    view.verticalHeader().setVisible(False)
+    view.setWordWrap(False)
+    header = view.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setStretchLastSection(True)
+    return view, source
+
+
+def _fit_columns(view: QTableView, widest_px: int) -> None:
+    """Columns as wide as their contents, capped (full text in the tooltip): long merged op
+    names must not push the frameworks' columns out of sight."""
+    view.resizeColumnsToContents()
+    header = view.horizontalHeader()
+    for column in range(header.count()):
+        header.resizeSection(column, min(header.sectionSize(column), widest_px))
+
+
+class BreakdownTab(QWidget):
+    """The Breakdown tab; ``load_session(id)`` fills it (read in a worker).
+
+    Emits ``shown(session_id)`` once the tab shows a session's state (its breakdown or why there
+    is none), ``-1`` for the placeholders of no session.
+    """
+
+    shown = Signal(int)
+
+    def __init__(
+        self,
+        runner: TaskRunner,
+        store_path: Callable[[], str | None],
+        parent: QWidget | None = None,
+        theme: Theme = LIGHT,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("breakdownTab")
+        self.runner = runner
+        self._store_path = store_path
+        self.theme = theme
+        self.state = BreakdownState(None, None, NO_SESSION)
+        self._pending: int | None = None  # the session a worker is reading
+        self.bars: dict[str, pg.BarGraphItem] = {}  # category value -> its bars
+        self.labels: list[pg.TextItem] = []
+        self._build()
+        self._show_placeholder(NO_SESSION)
+
+    # -- construction ---------------------------------------------------------------------
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)
+        self.stack = QStackedWidget(self)
+        layout.addWidget(self.stack)
+
+        self.placeholder = QLabel(self)
+        self.placeholder.setObjectName("muted")
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setMargin(40)
+        self.stack.addWidget(self.placeholder)
+
+        page = QWidget(self)
+        body = QVBoxLayout(page)
+        body.setContentsMargins(4, 0, 4, 0)
+        self.sentence = QLabel(page)
+        self.sentence.setObjectName("breakdownSentence")
+        self.sentence.setWordWrap(True)
+        self.sentence.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notes = QLabel(page)
+        self.notes.setWordWrap(True)
+        body.addWidget(self.sentence)
+        body.addWidget(self.notes)
+
+        self.graphics = pg.GraphicsLayoutWidget(page)
+        self.plot = self.graphics.addPlot(row=0, col=0)
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        self.plot.setLabel("left", "ms per traced step")
+        self.plot.setTitle("Where each step goes")
+        self.plot.showGrid(y=True, alpha=0.25)
+        # a Qt label beside the plot: a legend inside the plot would cover the bars
+        self.legend = QLabel(page)
+        self.legend.setObjectName("breakdownLegend")
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.legend.setWordWrap(True)
+        self.legend.setMaximumWidth(LEGEND_PX)
+        chart = QWidget(page)
+        chart_layout = QHBoxLayout(chart)
+        chart_layout.setContentsMargins(0, 0, 0, 0)
+        chart_layout.addWidget(self.graphics, 1)
+        chart_layout.addWidget(self.legend)
+        self._legend: list[str] = []
+
+        gap = QWidget(page)
+        gap_layout = QVBoxLayout(gap)
+        gap_layout.setContentsMargins(0, 0, 0, 0)
+        controls = QHBoxLayout()
+        self.pair_box = QComboBox(gap)
+        self.pair_box.setToolTip("The fastest framework against each other one")
+        self.level_box = QComboBox(gap)
+        self.level_box.addItem("by category", "category")
+        self.level_box.addItem("by operator", "op")
+        controls.addWidget(QLabel("What explains the gap:", gap))
+        controls.addWidget(self.pair_box, 1)
+        controls.addWidget(self.level_box)
+        gap_layout.addLayout(controls)
+        self.differences = CellsModel(self)
+        self.differences_view, _ = _table(self.differences, gap, sortable=False)
+        gap_layout.addWidget(self.differences_view, 1)
+
+        top = QSplitter(Qt.Orientation.Horizontal, page)
+        top.addWidget(chart)
+        top.addWidget(gap)
+        top.setSizes([430, 610])
+
+        ops = QWidget(page)
+        ops_layout = QVBoxLayout(ops)
+        ops_layout.setContentsMargins(0, 0, 0, 0)
+        ops_title = QLabel(
+            "Top operators side by side (matched by category and normalised name; click a "
+            "header to sort)",
+            ops,
+        )
+        ops_title.setObjectName("muted")
+        ops_layout.addWidget(ops_title)
+        self.ops = CellsModel(self)
+        self.ops_view, self.ops_proxy = _table(self.ops, ops, sortable=True)
+        ops_layout.addWidget(self.ops_view, 1)
+
+        split = QSplitter(Qt.Orientation.Vertical, page)
+        split.addWidget(top)
+        split.addWidget(ops)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        body.addWidget(split, 1)
+        self.stack.addWidget(page)
+        self.page = page
+
+        self.pair_box.currentIndexChanged.connect(self._show_differences)
+        self.level_box.currentIndexChanged.connect(self._show_differences)
+
+    # -- loading --------------------------------------------------------------------------
+
+    def load_session(self, session_id: int) -> None:
+        """Read stored session ``session_id``'s breakdown in a worker and show it."""
+        if session_id < 0:
+            return
+        self._pending = session_id
+        path = self._store_path
+        self.runner.submit(
+            "breakdown",
+            lambda: load_breakdown_state(path(), session_id),
+            self._loaded,
+            lambda message, _details: self._failed(session_id, message),
+        )
+
+    def show_running(self) -> None:
+        """A session is starting: its breakdown comes when it ends."""
+        self._pending = None
+        self.state = BreakdownState(None, None, RUNNING)
+        self._show_placeholder(RUNNING)
+
+    def _loaded(self, state: BreakdownState) -> None:
+        if state.session_id != self._pending:
+            return  # an older read finished after a newer one was asked for
+        self.show_state(state)
+
+    def _failed(self, session_id: int, message: str) -> None:
+        if session_id == self._pending:
+            text = f"Cannot read session {session_id}'s breakdown: {message}"
+            self.show_state(BreakdownState(session_id, None, text))
+
+    def show_state(self, state: BreakdownState) -> None:
+        """Show a breakdown (or why there is none)."""
+        self.state = state
+        cmp = state.comparison
+        if cmp is None or cmp.empty:
+            self._show_placeholder(state.placeholder)
+        else:
+            self._show_comparison(cmp)
+        self.shown.emit(-1 if state.session_id is None else state.session_id)
+
+    # -- showing --------------------------------------------------------------------------
+
+    def _show_placeholder(self, text: str) -> None:
+        self.placeholder.setText(text)
+        self.stack.setCurrentWidget(self.placeholder)
+
+    def _show_comparison(self, cmp: BreakdownComparison) -> None:
+        sentences = "\n".join(p.sentence for p in cmp.pairs)  # a line per pair
+        self.sentence.setText(sentences or self._one_framework(cmp))
+        self.notes.setText("\n".join(cmp.notes))
+        self.notes.setVisible(bool(cmp.notes))
+        self._draw_bars(cmp)
+        self.ops.set_rows(op_headers(cmp), op_rows(cmp))
+        _fit_columns(self.ops_view, NAME_COLUMN_PX)
+        self.pair_box.blockSignals(True)
+        self.pair_box.clear()
+        for pair in cmp.pairs:
+            self.pair_box.addItem(f"{label_of(pair.slower)} vs {label_of(pair.faster)}")
+        self.pair_box.blockSignals(False)
+        self.pair_box.setEnabled(len(cmp.pairs) > 1)
+        self._show_differences()
+        self.stack.setCurrentWidget(self.page)
+        self.apply_theme(self.theme)
+
+    @staticmethod
+    def _one_framework(cmp: BreakdownComparison) -> str:
+        b = cmp.per_framework[0]
+        return (
+            f"Only {label_of(b.framework)} was traced ({fmt(b.step_ms)} ms per traced step): "
+            "nothing to compare it with."
+        )
+
+    def _draw_bars(self, cmp: BreakdownComparison) -> None:
+        for item in [*self.bars.values(), *self.labels]:
+            self.plot.removeItem(item)
+        self.bars, self.labels = {}, []
+        x = list(range(len(cmp.frameworks)))
+        bottom = [0.0] * len(x)
+        for category, values in cmp.stacked_ms().items():
+            bars = pg.BarGraphItem(
+                x=x,
+                y0=bottom,
+                height=values,
+                width=BAR_WIDTH,
+                brush=category_color(category),
+                pen=pg.mkPen(self.theme.plot_background, width=1),
+            )
+            bars.setToolTip(
+                category.label
+                + "\n"
+                + "\n".join(
+                    f"{label_of(fw)}: {fmt(v)} ms/step"
+                    for fw, v in zip(cmp.frameworks, values, strict=True)
+                )
+            )
+            self.plot.addItem(bars)
+            self.bars[category.value] = bars
+            bottom = [a + b for a, b in zip(bottom, values, strict=True)]
+        self._legend = [c.label for c in reversed(cmp.categories)]  # as the segments stack
+        self.legend.setText(
+            "".join(
+                f'<div style="margin-bottom:4px"><span style="color:{category_color(c)}; '
+                f'font-size:14px">■</span>&nbsp;{c.label}</div>'
+                for c in reversed(cmp.categories)
+            )
+        )
+        for i, b in enumerate(cmp.per_framework):
+            label = pg.TextItem(
+                html=f'<b style="color:{color_of(b.framework)}">{label_of(b.framework)}</b>'
+                f"<br>{fmt(b.step_ms)} ms",
+                anchor=(0.5, 1.0),
+            )
+            label.setPos(i, bottom[i])
+            self.plot.addItem(label)
+            self.labels.append(label)
+        # no tick labels: each bar is named in its colour above it (names crowd a narrow axis)
+        axis = self.plot.getAxis("bottom")
+        axis.setTicks([[(i, "") for i in x]])
+        top = max(bottom, default=1.0) or 1.0
+        self.plot.setXRange(-0.7, len(x) - 0.3, padding=0)
+        self.plot.setYRange(0.0, top * 1.25, padding=0)
+
+    def _show_differences(self, *_: object) -> None:
+        cmp = self.state.comparison
+        if cmp is None or not cmp.pairs:
+            self.differences.set_rows([], [])
+            return
+        pair = cmp.pairs[max(self.pair_box.currentIndex(), 0)]
+        diffs = pair.categories if self.level_box.currentData() == "category" else pair.ops
+        headers = difference_headers(pair.faster, pair.slower)
+        colors = [None, None, pair.faster, pair.slower, None, None, None]
+        self.differences.set_rows(list(zip(headers, colors, strict=True)), difference_rows(diffs))
+        _fit_columns(self.differences_view, DIFFERENCE_NAME_PX)
+
+    def apply_theme(self, theme: Theme) -> None:
+        """Use ``theme``'s plot and text colours."""
+        self.theme = theme
+        self.graphics.setBackground(theme.plot_background)
+        for name in ("left", "bottom"):
+            axis = self.plot.getAxis(name)
+            axis.setPen(theme.plot_foreground)
+            axis.setTextPen(theme.plot_foreground)
+        self.plot.setTitle("Where each step goes", color=theme.plot_foreground)
+        self.sentence.setStyleSheet(f"font-weight: bold; color: {theme.text};")
+        self.notes.setStyleSheet(f"color: {theme.danger};")
+
+    # -- reading it back (tests, screenshots) ---------------------------------------------
+
+    def showing_placeholder(self) -> bool:
+        """Whether the tab shows a sentence instead of a breakdown."""
+        return self.stack.currentWidget() is self.placeholder
+
+    def legend_labels(self) -> list[str]:
+        """The legend's category names, top segment first."""
+        return list(self._legend)
