@@ -44,7 +44,7 @@ def traced_session(store: Path, frameworks: tuple[str, ...] = ("torch", "tensorf
 
 def show(window: MainWindow, qtbot: QtBot, session_id: int) -> None:
     with qtbot.waitSignal(window.breakdown.shown, timeout=TIMEOUT_MS):
-        window.open_session(session_id)
+        window.sessions.open_session(session_id)
     window.tabs.setCurrentWidget(window.breakdown)
 
 
@@ -209,7 +209,7 @@ def test_a_real_traced_session_fills_the_tab_when_it_ends_and_when_reopened(
     tab = window.breakdown
 
     with qtbot.waitSignal(window.controller.runsPlanned, timeout=TIMEOUT_MS):
-        assert window.start_run()
+        assert window.runs.start_run()
     assert "appears when the session ends" in tab.placeholder.text()
     with qtbot.waitSignal(tab.shown, timeout=SESSION_TIMEOUT_MS) as shown:
         pass  # the session runs; the tab reads its breakdown when it ends
@@ -230,7 +230,7 @@ def test_a_real_traced_session_fills_the_tab_when_it_ends_and_when_reopened(
 
     tab.show_running()
     with qtbot.waitSignal(tab.shown, timeout=TIMEOUT_MS):
-        window.open_session(session_id)
+        window.sessions.open_session(session_id)
     assert not tab.showing_placeholder()
     assert tab.state.comparison is not None
     assert tab.state.comparison.frameworks == ("torch", "tensorflow")
