@@ -140,7 +140,7 @@ class TorchWorkload(Workload[torch.Tensor]):
         # `from __future__ import annotations` leaves
         timed_allreduce.__annotations__ = {
             "state": object,
-            "bucket": torch.distributed.GradBucket,
+            "bucket": torch.distributed.GradBucket,  # type: ignore[attr-defined]
             "return": torch.futures.Future[torch.Tensor],
         }
         ddp.register_comm_hook(None, timed_allreduce)
