@@ -397,7 +397,7 @@ def _replicate(tree: Any, sharding: Any) -> Any:
     the whole mesh; PRNG keys travel as their raw data."""
 
     def put(leaf: Any) -> Any:
-        if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+        if jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
             impl = jax.random.key_impl(leaf)
             data = put(jax.random.key_data(leaf))
             wrap = jax.jit(lambda d: jax.random.wrap_key_data(d, impl=impl), out_shardings=sharding)
