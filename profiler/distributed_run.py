@@ -177,6 +177,7 @@ class JobSampler:
         self._rank_pids = rank_pids
         self._rank_procs: dict[int, psutil.Process] = {}
         self._lock = threading.Lock()
+        self._procs_lock = threading.Lock()
         self.rank_rss: dict[int, float] = {}
         self._max_percent = 100.0 * (psutil.cpu_count() or 1)
 
@@ -203,22 +204,30 @@ class JobSampler:
         )
 
     def _sample_ranks(self) -> None:
-        rss: dict[int, float] = {}
-        for rank, pid in self._rank_pids().items():
-            proc = self._rank_procs.get(rank)
-            try:
-                if proc is None or proc.pid != pid:
-                    proc = self._rank_procs[rank] = psutil.Process(pid)
-                rss[rank] = proc.memory_info().rss / 2**20
-            except psutil.Error:
-                continue
-        with self._lock:
-            self.rank_rss = rss
+        # the sampler thread and the ranks' event readers both come here
+        with self._procs_lock:
+            rss: dict[int, float] = {}
+            for rank, pid in self._rank_pids().items():
+                proc = self._rank_procs.get(rank)
+                try:
+                    if proc is None or proc.pid != pid:
+                        proc = self._rank_procs[rank] = psutil.Process(pid)
+                    rss[rank] = proc.memory_info().rss / 2**20
+                except psutil.Error:
+                    continue
+            with self._lock:
+                self.rank_rss = rss
 
     def latest_rank_rss(self) -> dict[int, float]:
-        """Each rank's RSS (MiB) at the last sample."""
+        """Each rank's RSS (MiB) at the last sample; read now for a rank that announced itself
+        since (its first windows can come before the next tick)."""
         with self._lock:
-            return dict(self.rank_rss)
+            known = dict(self.rank_rss)
+        if set(self._rank_pids()) - set(known):
+            self._sample_ranks()
+            with self._lock:
+                known = dict(self.rank_rss)
+        return known
 
 
 def rank_config(config: Config, workers: int) -> Config:
