@@ -114,6 +114,10 @@ def to_dict(report: Report, *, include_series: bool = False) -> dict[str, Any]:
     }
     if include_series:
         out["series"] = [_series_dict(s) for s in report.series]
+    if report.scaling is not None:
+        from profiler.report.scaling import scaling_to_dict
+
+        out["scaling"] = scaling_to_dict(report.scaling)
     plain: dict[str, Any] = _plain(out)
     return plain
 

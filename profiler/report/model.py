@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +36,9 @@ from profiler.report.runs import (
     summarize_run,
 )
 from profiler.store import StoredRun, StoredSession
+
+if TYPE_CHECKING:
+    from profiler.report.scaling import ScalingReport
 
 __all__ = [
     "COMPARED_METRICS",
@@ -105,6 +108,8 @@ class Report:
     series: tuple[RunSeries, ...] = field(repr=False)
     # how the repeats went and why they stopped; None for sessions stored before it was kept
     repeats: StopRecord | None = None
+    # the data-parallel scaling run this session is part of (profiler.report.scaling.with_scaling)
+    scaling: ScalingReport | None = None
 
     @property
     def frameworks(self) -> tuple[str, ...]:

@@ -18,7 +18,8 @@ import math
 import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import replace as _replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +27,9 @@ from profiler.colors import label_of
 from profiler.report.events import measured
 from profiler.stats import METHOD_RUNS, compare_runs
 from profiler.store import Store, StoredRun, StoredSession
+
+if TYPE_CHECKING:
+    from profiler.report.model import Report
 
 SCALING_SCHEMA_VERSION = 1
 
@@ -295,3 +299,54 @@ def scaling_to_dict(report: ScalingReport) -> dict[str, Any]:
     for point in data["points"]:
         point["efficiency_ci95"] = [point.pop("efficiency_low"), point.pop("efficiency_high")]
     return {"scaling_schema_version": SCALING_SCHEMA_VERSION, **plain(data)}
+
+
+def with_scaling(report: Report, store: Store) -> Report:
+    """``report`` with its scaling run's figures when its session is part of one (the
+    sessions of every worker count are read from ``store``); unchanged otherwise."""
+    dist = report.environment.get("distributed")
+    if not isinstance(dist, dict) or "group" not in dist:
+        return report
+    sessions = load_scaling(store, report.generated_from.id)
+    return _replace(report, scaling=build_scaling(sessions))
+
+
+@dataclass(frozen=True)
+class RankSeries:
+    """One rank's step times through one run: window end step and per-step milliseconds."""
+
+    run_id: int
+    framework: str
+    workers: int
+    rank: int
+    steps: tuple[int, ...]
+    step_ms: tuple[float, ...]
+
+
+def rank_series(session: StoredSession) -> list[RankSeries]:
+    """Every rank's step-time series of every run of ``session``, grouped by run then rank."""
+    workers = _workers(session)
+    out = []
+    for run in sorted(session.runs, key=lambda r: r.seq):
+        by_rank: dict[int, list[tuple[int, float]]] = {}
+        for e in run.events_of("rank_window"):
+            p = e.payload
+            steps, seconds = p.get("steps"), p.get("seconds")
+            if not isinstance(p.get("rank"), int) or not isinstance(p.get("step"), int):
+                continue
+            if not isinstance(steps, int) or steps <= 0 or not isinstance(seconds, int | float):
+                continue
+            by_rank.setdefault(p["rank"], []).append((p["step"], 1000.0 * seconds / steps))
+        for rank in sorted(by_rank):
+            points = sorted(by_rank[rank])
+            out.append(
+                RankSeries(
+                    run.id,
+                    run.framework,
+                    workers,
+                    rank,
+                    tuple(s for s, _ in points),
+                    tuple(ms for _, ms in points),
+                )
+            )
+    return out
