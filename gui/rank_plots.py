@@ -29,7 +29,7 @@ class RankStepTimes(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.plot = pg.PlotWidget(parent=self, background="w")
-        self.plot.setLabel("left", "step time", units="ms")
+        self.plot.setLabel("left", "step time (ms)")  # no SI prefix: "kms" on a log axis
         self.plot.setLabel("bottom", "step")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setClipToView(True)

@@ -41,9 +41,11 @@ from profiler.distributed import (
     DistributedLaunch,
     Node,
     Rendezvous,
+    Scaling,
     build_launch,
     event_path,
     free_port,
+    threads_per_worker,
     worker_batch,
 )
 from profiler.launcher import (
@@ -57,6 +59,7 @@ from profiler.launcher import (
     processes_of_run,
     write_spec,
 )
+from profiler.nvml import GpuMonitor
 from profiler.paths import default_python
 from profiler.protocol import Event, GarbageLine, decode_event
 from profiler.sampler import ProcessTreeSampler, Sample
@@ -230,15 +233,18 @@ class JobSampler:
         return known
 
 
-def rank_config(config: Config, workers: int) -> Config:
+def rank_config(config: Config, workers: int, cpus: int | None, *, cuda: bool = False) -> Config:
     """The config every rank runs at ``workers`` workers: the per-worker batch (the launcher
-    passes the global one) and, on the CPU, the node's threads split among the workers."""
+    passes the global one) and, on the CPU, the node's threads (``threads``, else its ``cpus``)
+    split among the workers, so each framework sizes its own pools to its share, not to the
+    machine (TensorFlow and XLA ignore OMP_NUM_THREADS)."""
     dist = config.run.distributed
     assert dist is not None
     per_worker, _ = worker_batch(config.train.batch_size, workers, dist.scaling)
     train = config.train.model_copy(update={"batch_size": per_worker})
-    # the launcher sets OMP_NUM_THREADS per worker; the workload's own thread settings follow
-    threads = None if config.threads is None else max(1, config.threads // workers)
+    threads = config.threads
+    if not cuda:
+        threads = threads_per_worker(config.threads, workers, cpus)
     return config.model_copy(update={"train": train, "threads": threads})
 
 
@@ -264,8 +270,52 @@ class DistributedRun:
             raise ValueError("DistributedRun needs a config with run.distributed")
         self.token = uuid.uuid4().hex
         self._on_garbage, self._on_log = on_garbage, on_log
+        # what close() cleans up, set before anything can fail
+        self.spec_file: Path | None = None
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self._threads: list[threading.Thread] = []
+        self._ranks: tuple[int, ...] = ()
+        self.sampler: JobSampler | None = None
         self.event_dir = Path(tempfile.mkdtemp(prefix="ranks-", dir=cache_dir))
-        self.spec_file: Path | None = write_spec(rank_config(config, workers), cache_dir)
+        try:
+            self._start(
+                framework,
+                config,
+                workers,
+                scaling=dist.scaling,
+                cache_dir=cache_dir,
+                on_event=on_event,
+                python=python,
+                worker_module=worker_module,
+                cold_compile_dir=cold_compile_dir,
+            )
+        except BaseException:
+            self.close()
+            raise
+        self.pid = self.procs[0].pid
+        self.sampler = JobSampler([p.pid for p in self.procs], lambda: dict(self.merger.rank_pids))
+
+    def _start(
+        self,
+        framework: str,
+        config: Config,
+        workers: int,
+        *,
+        scaling: Scaling,
+        cache_dir: Path,
+        on_event: Callable[[Event], None],
+        python: str | None,
+        worker_module: str,
+        cold_compile_dir: Path | None,
+    ) -> None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        cuda = config.device.startswith("cuda")
+        if config.device == "auto":
+            # as the frameworks decide: a GPU when there is one (NVML's word; no framework here)
+            monitor = GpuMonitor(0)
+            cuda = monitor.available
+            monitor.close()
+        self.spec_file = write_spec(rank_config(config, workers, cpus, cuda=cuda), cache_dir)
         argv = (
             "-m",
             worker_module,
@@ -274,56 +324,43 @@ class DistributedRun:
             "--spec-file",
             str(self.spec_file),
         )
-        cuda = config.device.startswith("cuda")
         self.launch: DistributedLaunch = build_launch(
             framework,
             argv,
             python=python or default_python(),
             workers=workers,
-            scaling=dist.scaling,
+            scaling=scaling,
             batch_size=config.train.batch_size,
             rendezvous=Rendezvous(free_port(), (Node("127.0.0.1", workers),)),
             event_dir=self.event_dir,
             device="cuda" if cuda else "cpu",
             threads=config.threads,
-            cpus=len(os.sched_getaffinity(0))
-            if hasattr(os, "sched_getaffinity")
-            else os.cpu_count(),
+            cpus=cpus,
         )
-        ranks = tuple(r.rank for r in self.launch.ranks)
+        ranks = self._ranks = tuple(r.rank for r in self.launch.ranks)
         for rank in ranks:
             os.mkfifo(event_path(self.event_dir, rank), 0o600)
         self.environment = child_environment(
             cache_dir, None, config.train.compile_cache, cold_compile_dir
         )
         self.environment[RUN_TOKEN_ENV] = self.token
-        self.sampler: JobSampler | None = None
         self.merger = RankMerger(ranks, on_event, self._rank_rss)
         self.command = list(self.launch.processes[0].argv)
-        self.procs: list[subprocess.Popen[bytes]] = []
-        self._threads: list[threading.Thread] = []
-        self._closing = threading.Event()
         for rank in ranks:
             self._thread(self._read_events, rank, name=f"rank-events-{rank}")
-        try:
-            for process in self.launch.processes:
-                proc = subprocess.Popen(
-                    list(process.argv),
-                    env={**self.environment, **process.env},
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    cwd=str(cache_dir.parent),
-                )
-                self.procs.append(proc)
-                label = "torchrun" if framework == "torch" else f"rank {process.ranks[0]}"
-                self._thread(self._read_logs, proc, label, name=f"rank-logs-{proc.pid}")
-        except BaseException:
-            self.close()
-            raise
-        self.pid = self.procs[0].pid
-        self.sampler = JobSampler([p.pid for p in self.procs], lambda: dict(self.merger.rank_pids))
+        for process in self.launch.processes:
+            proc = subprocess.Popen(
+                list(process.argv),
+                env={**self.environment, **process.env},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=str(cache_dir.parent),
+            )
+            self.procs.append(proc)
+            label = "torchrun" if framework == "torch" else f"rank {process.ranks[0]}"
+            self._thread(self._read_logs, proc, label, name=f"rank-logs-{proc.pid}")
 
     def _thread(self, target: Callable[..., None], *args: Any, name: str) -> None:
         t = threading.Thread(target=target, args=args, name=name, daemon=True)
@@ -404,9 +441,8 @@ class DistributedRun:
 
     def close(self) -> None:
         """Kill what is left, end every reader (opening a pipe no rank opened), remove files."""
-        self._closing.set()
         self.kill_tree()
-        for rank in self.merger.ranks:
+        for rank in self._ranks:
             # a reader still blocked in open() on a FIFO no rank opened: give it a writer
             with contextlib.suppress(OSError):
                 os.close(os.open(event_path(self.event_dir, rank), os.O_WRONLY | os.O_NONBLOCK))
@@ -421,4 +457,4 @@ class DistributedRun:
     @property
     def rank_count(self) -> int:
         """Ranks in the job."""
-        return len(self.merger.ranks)
+        return len(self._ranks)
