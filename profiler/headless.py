@@ -119,18 +119,11 @@ def _run_name(run: RunInfo) -> str:
     return f"[{color}]{label_of(run.framework):<10}[/] #{run.repeat + 1}"
 
 
-def run_headless(
-    config: Config,
-    store: Store,
-    config_path: str | None,
-    *,
-    report: str | None = None,
-    json_out: str | None = None,
-    options: RunOptions | None = None,
-) -> int:
-    """Run ``config`` with progress bars; write the reports; 0 if every run was ok, else 1."""
-    console = Console(stderr=True)
-    session = ComparisonSession(config, store, config_path=config_path, options=options)
+def _run_session(
+    console: Console, session: ComparisonSession, config: Config, store: Store
+) -> list[RunOutcome] | None:
+    """Prepare and run one session with progress bars (Ctrl+C stops it); None when the store
+    failed (said on stderr)."""
     runs = session.prepare()
     listener = ProgressListener(console, runs)
     session.listener = listener
@@ -142,8 +135,10 @@ def run_headless(
             + (f", {config.run.budget_s:g} s" if config.run.budget_s is not None else "")
             + ")"
         )
+    workers = session.options.distributed.get("workers")
+    scale = f" at {workers} worker(s)" if workers is not None else ""
     console.print(
-        f"FrameDuel: [bold]{literal(config.name)}[/] — {planned}, "
+        f"FrameDuel: [bold]{literal(config.name)}[/]{scale} — {planned}, "
         f"session {session.session_id} in {literal(store.path)}",
         highlight=False,
     )
@@ -154,20 +149,51 @@ def run_headless(
     previous = signal.signal(signal.SIGINT, _interrupt)
     try:
         with listener.progress:
-            outcomes = session.run()
+            return session.run()
     except StoreError as exc:
         print(f"frameduel: error: {printable(exc)}", file=sys.stderr)
-        return 1
+        return None
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def run_headless(
+    config: Config,
+    store: Store,
+    config_path: str | None,
+    *,
+    report: str | None = None,
+    json_out: str | None = None,
+    options: RunOptions | None = None,
+) -> int:
+    """Run ``config`` with progress bars; write the reports; 0 if every run was ok, else 1."""
+    console = Console(stderr=True)
+    if config.run.distributed is not None:
+        # data-parallel scaling: a session per worker count (profiler.scaling_session)
+        from profiler.scaling_session import scaling_sessions
+
+        sessions = scaling_sessions(config, store, config_path=config_path, options=options)
+    else:
+        sessions = [ComparisonSession(config, store, config_path=config_path, options=options)]
+    outcomes: list[RunOutcome] = []
+    for session in sessions:
+        ran = _run_session(console, session, config, store)
+        if ran is None:
+            return 1
+        outcomes += ran
+        if any(o.status == "stopped" for o in ran):  # Ctrl+C: no further worker counts
+            break
 
     from profiler.report import write_atomically, write_report
     from profiler.report.json_report import write_json
     from profiler.report.model import build_report
+    from profiler.report.scaling import with_scaling
 
     assert session.session_id is not None
-    model = build_report(store.load(session.session_id))
+    model = with_scaling(build_report(store.load(session.session_id)), store)
     _print_summary(console, model)
+    if model.scaling is not None:
+        console.print(model.scaling.verdict, highlight=False)
     if model.repeats is not None and model.repeats.mode == "auto":
         console.print(model.repeats.describe(), highlight=False)
     if json_out == "-":  # machine-readable on stdout; everything else is on stderr

@@ -34,6 +34,9 @@ Schema history (``schema_version``):
    budget_s, elapsed_s, half_width (the widest speed interval's relative half-width) and ratios
    (per framework pair: ratio, low, high, half_width, runs_baseline, runs_other, method). Runs
    gain minor_faults_per_step and major_faults_per_step; settings gain train_loop and allocator.
+
+A session of a data-parallel scaling run (``run.distributed``) also gains ``scaling``, versioned
+on its own (``scaling_schema_version``, see ``profiler.report.scaling``); other readers ignore it.
 """
 
 from __future__ import annotations
