@@ -45,13 +45,14 @@ RENDER_TIMEOUT_S = 120
 def export_report(store_path: str | None, session_id: int, path: str) -> Path:
     """Load a session, build its report and write it as ``path``'s suffix says (a worker's job)."""
     from profiler.report import build_report, write_report  # matplotlib only when asked for
+    from profiler.report.scaling import with_scaling
 
     store = store_for(store_path)
     try:
-        stored = store.load(session_id)
+        report = with_scaling(build_report(store.load(session_id)), store)
     finally:
         store.close()
-    return write_report(build_report(stored), path)
+    return write_report(report, path)
 
 
 def last_folder(q: QSettings) -> str:

@@ -505,7 +505,9 @@ def _stored_report(store_path: str | None, session: int | str) -> Any:
             stored = store.load(sid)
         except KeyError:
             raise BadInput(f"no session {sid} in {store.path}; see `frameduel sessions`") from None
-    return build_report(stored)
+        from profiler.report.scaling import with_scaling  # a data-parallel session's scaling
+
+        return with_scaling(build_report(stored), store)
 
 
 def _export(args: argparse.Namespace) -> int:

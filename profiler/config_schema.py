@@ -61,6 +61,10 @@ MAX_SAMPLES = 2**31 - 1
 MAX_STEPS = 10**9
 MAX_THREADS = 1024
 MAX_TIMEOUT_S = 7 * 24 * 3600.0
+# Data-parallel worker counts: far above one host's GPUs, low enough that a typo (400 for 4)
+# is refused before a launcher forks hundreds of interpreters.
+MAX_WORKERS = 256
+MAX_WORKER_COUNTS = 12
 
 Width = Annotated[int, Field(gt=0, le=MAX_WIDTH)]
 Layers = Annotated[int, Field(gt=0, le=MAX_LAYERS)]
@@ -443,6 +447,34 @@ class TraceConfig(_Strict):
     max_mib: Annotated[float, Field(gt=0.0, le=4096.0)] = DEFAULT_TRACE_MAX_MIB
 
 
+class DistributedConfig(_Strict):
+    """Data-parallel scaling (``run.distributed``): each framework runs once per worker count.
+
+    Every count runs with the framework's own engine (``profiler.distributed``): PyTorch DDP under
+    torchrun, TensorFlow MultiWorkerMirroredStrategy with TF_CONFIG, JAX multi-process with
+    jax.distributed. ``weak`` keeps ``train.batch_size`` per worker (the global batch grows with
+    N); ``strong`` keeps it as the global batch (batch_size / N per worker, so N must divide it).
+    Efficiency at N is throughput at N / (N x throughput at 1), hence 1 is always measured.
+    """
+
+    workers: list[Annotated[int, Field(ge=1, le=MAX_WORKERS)]] = Field(
+        default=[1, 2], min_length=1, max_length=MAX_WORKER_COUNTS
+    )
+    scaling: Literal["weak", "strong"] = "weak"
+
+    @field_validator("workers")
+    @classmethod
+    def _workers(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists a worker count twice")
+        if 1 not in value:
+            raise ValueError(
+                "must include 1: scaling efficiency is throughput at N / (N x throughput at 1), "
+                f"so add 1 (e.g. [1, {', '.join(map(str, sorted(value)))}])"
+            )
+        return sorted(value)
+
+
 class RunConfig(_Strict):
     """How the runs are executed and measured."""
 
@@ -488,6 +520,9 @@ class RunConfig(_Strict):
         if not isinstance(value, dict | TraceConfig):
             raise ValueError("must be off, on, or {steps: N, max_mib: M} (steps 1 to 100)")
         return value
+
+    # Data-parallel scaling over worker counts (null: one process per framework, as ever).
+    distributed: DistributedConfig | None = None
 
     @field_validator("commands")
     @classmethod
@@ -614,6 +649,8 @@ class Config(_Strict):
             )
         if self.data.kind == "npz" and self.data.path is not None:
             _check_npz(Path(self.data.path), self)
+        if self.run.distributed is not None:
+            _check_distributed(self, self.run.distributed)
         return self
 
     def window_steps(self) -> int:
@@ -716,6 +753,42 @@ def _check_fit(config: Config) -> None:
             "train.loop",
             f"fit runs Keras's own {opt.name} update, whose weight decay is decoupled, not "
             "PyTorch's L2: use optimizer adamw, weight_decay 0, or loop: step",
+        )
+
+
+def _check_distributed(config: Config, dist: DistributedConfig) -> None:
+    """What data-parallel runs need: a model FrameDuel builds, FrameDuel's own step loop, a
+    global batch every worker count splits evenly (strong scaling), data for the largest one."""
+    if isinstance(config.model, ScriptModel | CustomModel):
+        raise FieldError(
+            "run.distributed",
+            f"model family {config.model.family!r} builds its own model: data-parallel runs "
+            "need one FrameDuel builds (the same initial weights on every rank); remove "
+            "run.distributed",
+        )
+    if config.train.loop == "fit":
+        raise FieldError(
+            "run.distributed",
+            "data-parallel runs use FrameDuel's step loop in every framework: use train.loop: "
+            "step (Keras's fit under MultiWorkerMirroredStrategy is not supported)",
+        )
+    batch = config.train.batch_size
+    if dist.scaling == "strong":
+        uneven = [n for n in dist.workers if batch % n]
+        if uneven:
+            raise FieldError(
+                "train.batch_size",
+                f"strong scaling splits the global batch {batch} over {uneven[0]} workers, "
+                f"which does not divide it: use a batch_size divisible by "
+                f"{math.lcm(*dist.workers)} or scaling: weak",
+            )
+    global_batch = batch * max(dist.workers) if dist.scaling == "weak" else batch
+    samples = config.data.samples
+    if samples is not None and samples < global_batch:
+        raise FieldError(
+            "data.samples",
+            f"{samples} samples cannot fill one global batch of {global_batch} "
+            f"({dist.scaling} scaling at {max(dist.workers)} workers): raise data.samples",
         )
 
 

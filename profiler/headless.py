@@ -144,36 +144,51 @@ def run_headless(
     json_out: str | None = None,
     options: RunOptions | None = None,
 ) -> int:
-    """Run ``config`` with progress bars; write the reports; 0 if every run was ok, else 1."""
+    """Run ``config`` with progress bars; write the reports; 0 if every run was ok, else 1.
+    With ``run.distributed``, one session per worker count, smallest first."""
     console = _Console(stderr=True)
-    session = ComparisonSession(config, store, config_path=config_path, options=options)
+    if config.run.distributed is not None:
+        from profiler.scaling_session import scaling_sessions
+
+        sessions = scaling_sessions(config, store, config_path=config_path, options=options)
+    else:
+        sessions = [ComparisonSession(config, store, config_path=config_path, options=options)]
     received: list[int] = []
+    current: list[ComparisonSession] = []
 
     def _interrupt(signum: int, frame: FrameType | None) -> None:
         received.append(signum)
-        session.stop(f"stopped by {signal.Signals(signum).name}")
+        if current:
+            current[-1].stop(f"stopped by {signal.Signals(signum).name}")
 
     # Ctrl+C, a `kill`, a closed terminal: the runs are stopped and settled, never left running.
     previous = {sig: signal.signal(sig, _interrupt) for sig in STOP_SIGNALS}
+    statuses: list[str | None] = []
     try:
-        runs = session.prepare()
-        listener = ProgressListener(console, runs)
-        session.listener = listener
-        try:
-            _print_plan(console, config, session, store, len(runs))
-        except BrokenPipeError:
-            _silence()
-        try:
-            with listener.progress:
-                session.run()
-        except BrokenPipeError:  # the bars' last refresh; the session is settled and stored
-            _silence()
+        for session in sessions:
+            if received:  # stopped between worker counts: the next ones never start
+                break
+            current.append(session)
+            runs = session.prepare()
+            listener = ProgressListener(console, runs)
+            session.listener = listener
+            try:
+                _print_plan(console, config, session, store, len(runs))
+            except BrokenPipeError:
+                _silence()
+            try:
+                with listener.progress:
+                    session.run()
+            except BrokenPipeError:  # the bars' last refresh; the session is settled and stored
+                _silence()
+            statuses.append(session.status)
     except StoreError as exc:
         print(f"frameduel: error: {printable(exc)}", file=sys.stderr)
         return 1
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    session = current[-1]
     if isinstance(session.listener_error, BrokenPipeError) or _closed(sys.stderr):
         _silence()  # the reader went away (`| head -1`): the session is stored, reports follow
     code = _finish_outputs(console, session, store, report, json_out)
@@ -181,7 +196,7 @@ def run_headless(
         return code
     if received:
         return 128 + received[0]
-    if session.status != "ok":
+    if any(status != "ok" for status in statuses):
         print("frameduel: a run did not succeed; see the summary above", file=sys.stderr)
         return 1
     return 0
@@ -198,8 +213,10 @@ def _print_plan(
             + (f", {config.run.budget_s:g} s" if config.run.budget_s is not None else "")
             + ")"
         )
+    workers = session.options.distributed.get("workers")
+    scale = f" at {workers} worker(s)" if workers is not None else ""
     console.print(
-        f"FrameDuel: [bold]{literal(config.name)}[/] — {planned}, "
+        f"FrameDuel: [bold]{literal(config.name)}[/]{scale} — {planned}, "
         f"session {session.session_id} in {literal(store.path)}",
         highlight=False,
     )
@@ -238,11 +255,14 @@ def _finish_outputs(
     from profiler.report import write_atomically, write_report
     from profiler.report.json_report import write_json
     from profiler.report.model import build_report
+    from profiler.report.scaling import with_scaling
 
     assert session.session_id is not None
-    model = build_report(store.load(session.session_id))
+    model = with_scaling(build_report(store.load(session.session_id)), store)
     try:
         _print_summary(console, model)
+        if model.scaling is not None:
+            console.print(model.scaling.verdict, highlight=False)
         if model.repeats is not None and model.repeats.mode == "auto":
             console.print(model.repeats.describe(), highlight=False)
     except BrokenPipeError:

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import psutil
 
@@ -182,12 +183,24 @@ class ProcessTreeSampler:
         return shown
 
 
+class TreeSampler(Protocol):
+    """What ``SamplerThread`` measures: one process tree, or several (a data-parallel job's)."""
+
+    def sample(self, now: float | None = None) -> Sample:
+        """One measurement."""
+        ...
+
+    def pids(self) -> set[int]:
+        """The pids measured now."""
+        ...
+
+
 class SamplerThread:
     """Calls ``on_sample`` at ``hz`` with the tree's and the GPU's readings, without drift."""
 
     def __init__(
         self,
-        tree: ProcessTreeSampler,
+        tree: TreeSampler,
         on_sample: Callable[[Sample], None],
         hz: float = 10.0,
         gpu: GpuMonitor | None = None,

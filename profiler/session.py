@@ -19,6 +19,7 @@ from typing import Any
 
 from profiler.config import Config
 from profiler.describe import architecture, param_mismatch
+from profiler.distributed_run import DistributedRun
 from profiler.environment import machine_environment
 from profiler.events import (
     GARBAGE,
@@ -81,6 +82,8 @@ class RunOptions:
     sampling: bool = True
     worker_module: str = WORKER_MODULE
     batch: Mapping[str, Any] = field(default_factory=dict)
+    # a data-parallel session (profiler.scaling_session): {"workers": N, "scaling", "group"}
+    distributed: Mapping[str, Any] = field(default_factory=dict)
 
 
 class ComparisonSession:
@@ -104,7 +107,7 @@ class ComparisonSession:
         self._gpu = gpu
         self._stop = threading.Event()
         self._stop_why = "stopped by the user"
-        self._current: ChildProcess | None = None
+        self._current: ChildProcess | DistributedRun | None = None
         self._lock = threading.Lock()
         self.session_id: int | None = None
         self.t0 = time.monotonic()
@@ -161,6 +164,8 @@ class ComparisonSession:
         env = machine_environment(self._gpu)
         if self.options.batch:
             env = {**env, "run_all": dict(self.options.batch)}
+        if self.options.distributed:
+            env = {**env, "distributed": dict(self.options.distributed)}
         self.t0 = time.monotonic()
         self.session_id = self.store.create_session(
             self.config.name, self.config.model_dump(mode="json"), self.config_path, env
@@ -409,9 +414,14 @@ class ComparisonSession:
                 # Each run compiles from scratch, as TensorFlow's XLA always does: a fresh cache.
                 cold = Path(tempfile.mkdtemp(prefix=f"compile-run{run_id}-", dir=cache))
             try:
-                child = ChildProcess(
+                child = (DistributedRun if self.options.distributed else ChildProcess)(
                     info.framework,
                     self.config,
+                    *(
+                        [int(self.options.distributed["workers"])]
+                        if self.options.distributed
+                        else []
+                    ),
                     cache_dir=cache,
                     on_event=on_event,
                     on_garbage=on_garbage,
@@ -434,9 +444,12 @@ class ComparisonSession:
                     shutil.rmtree(cold, ignore_errors=True)
                 raise
             self._current = child
-        sampler = SamplerThread(
-            ProcessTreeSampler(child.pid), on_sample, self.config.run.sample_hz, self._gpu
+        tree = (
+            child.tree_sampler()
+            if isinstance(child, DistributedRun)
+            else ProcessTreeSampler(child.pid)
         )
+        sampler = SamplerThread(tree, on_sample, self.config.run.sample_hz, self._gpu)
         try:
             store.update_run(run_id, status=RUNNING, started_t=self._rel(started))
             listener.run_started(info)
@@ -473,6 +486,11 @@ class ComparisonSession:
                 # the protocol version the child's events came in (None: it sent none)
                 "protocol_version": state.get("protocol_version"),
                 "environment": child.recorded_environment(),
+                **(
+                    {"distributed": child.launch.record()}
+                    if isinstance(child, DistributedRun)
+                    else {}
+                ),
             },
         )
         if status == "ok":
@@ -493,7 +511,7 @@ class ComparisonSession:
         )
         return RunOutcome(info.run_id, info.framework, "failed", error, None)
 
-    def _wait(self, child: ChildProcess) -> tuple[int, bool]:
+    def _wait(self, child: ChildProcess | DistributedRun) -> tuple[int, bool]:
         """Wait for the child: (exit code, timed out). A store that can no longer write (a full
         disk) ends the run at once, since nothing it measures could be kept."""
         timeout = self.config.run.timeout_s

@@ -37,6 +37,7 @@ from workloads.allocator import allocator_settings, page_faults
 from workloads.architectures import CustomSpec
 from workloads.custom import declared_params
 from workloads.data import Batch, make_batches, training_data
+from workloads.distributed import RankContext, weights_digest
 from workloads.emitter import EventEmitter
 from workloads.peak_flops import peak_flops_per_s
 from workloads.spec import WorkloadSpec
@@ -68,6 +69,12 @@ class Workload(ABC, Generic[LossT]):
         self._flops_per_step = spec.flops_per_step()
         self._peak: float | None = None
         self._last_step_s: float | None = None
+        # set in a data-parallel rank (workloads.distributed): its engine, rank and batch share
+        self.dist = RankContext.from_env()
+        self._weights_digest: str | None = None
+        # seconds in gradient all-reduce since the last window, where the engine lets it be
+        # timed apart from the step (DDP's communication hook); None: not measured
+        self.comm_s: float | None = None
 
     @classmethod
     @abstractmethod
@@ -148,7 +155,13 @@ class Workload(ABC, Generic[LossT]):
         model = spec.model
         weights = None if isinstance(model, CustomSpec) else initial_weights(model, spec.seed)
         x, y = training_data(spec)
-        batches = make_batches(x, y, spec.batch_size)
+        if self.dist is None:
+            batches = make_batches(x, y, spec.batch_size)
+        else:
+            # cut the global batches, then keep this rank's rows of each: the global batch
+            # is the same rows at every worker count
+            batches = self.dist.shard(make_batches(x, y, self.dist.global_batch))
+            self._weights_digest = None if weights is None else weights_digest(weights)
         self._n_batches = len(batches)
         self.build(weights, batches)
         return batches
@@ -168,6 +181,14 @@ class Workload(ABC, Generic[LossT]):
         if self._peak is not None:
             model["peak_flops_per_s"] = self._peak
         emitter.emit("model", **model)
+        if self.dist is not None:
+            emitter.emit(
+                "rank",
+                pid=os.getpid(),
+                weights_digest=self._weights_digest,
+                comm=self.comm_description(),
+                **self.dist.record(),
+            )
         self._check_custom_params(emitter, params)
         common = {
             "family": spec.model.family,
@@ -191,6 +212,10 @@ class Workload(ABC, Generic[LossT]):
     def loop_name(self) -> str:
         """What drives the steps, as the report labels it (``train.loop``)."""
         return "step"
+
+    def comm_description(self) -> str:
+        """How this rank's time in collective communication is measured, or why it is not."""
+        return "not measured"
 
     def train_loop(self, emitter: EventEmitter) -> None:
         """(Compile,) warm up and measure: the phases and windows every framework reports."""
@@ -277,6 +302,9 @@ class Workload(ABC, Generic[LossT]):
         cost well under 1% of the window, but never so far that fewer than MIN_WINDOWS remain.
         """
         base = self.spec.window_steps
+        if self.dist is not None:
+            # every rank must cut the same windows, so the parent can line them up
+            return base
         if not self.spec.window_auto or self._last_step_s is None or self._last_step_s <= 0:
             return base
         by_time = math.ceil(MIN_WINDOW_S / self._last_step_s)
@@ -341,8 +369,12 @@ class Workload(ABC, Generic[LossT]):
             "steps": steps,
             "seconds": seconds,
             "loss": loss,
-            "samples": steps * self.spec.batch_size,
+            "samples": steps
+            * (self.spec.batch_size if self.dist is None else self.dist.local_batch),
         }
+        if self.comm_s is not None:
+            event["comm_s"] = self.comm_s
+            self.comm_s = 0.0
         faults_after = page_faults()
         if faults_before is not None and faults_after is not None:
             event["minor_faults"] = faults_after[0] - faults_before[0]

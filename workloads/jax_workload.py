@@ -105,7 +105,13 @@ class JaxWorkload(Workload[jax.Array]):
             jax.config.update("jax_cuda_visible_devices", str(_cuda_index(spec.device)))
         # fp32 means fp32: JAX's default precision runs float32 matmuls in TF32 on Ampere+
         jax.config.update("jax_default_matmul_precision", "highest")
-        self._device = _pick_device(spec.device)
+        self._mesh: Any = None
+        if self.dist is not None:
+            self._join_cluster()
+            # this process's own device; jax.devices() lists every process's
+            self._device = jax.local_devices()[0]
+        else:
+            self._device = _pick_device(spec.device)
         name = "cpu" if self._device.platform == "cpu" else f"cuda:{_cuda_index(spec.device)}"
         if spec.precision == "fp16" and name == "cpu":
             raise RuntimeError(
@@ -114,6 +120,55 @@ class JaxWorkload(Workload[jax.Array]):
             )
         self._device_label = name
         return name
+
+    def _join_cluster(self) -> None:
+        """``jax.distributed.initialize`` with the launcher's coordinator (rank 0's host:port),
+        process count and id; gloo collectives on the CPU. A mesh over every process's device
+        then shards each batch along ``data`` and replicates the train state."""
+        dist = self.dist
+        assert dist is not None
+        if dist.coordinator is None:
+            raise RuntimeError("a jax_distributed rank needs FRAMEDUEL_DIST_COORDINATOR")
+        if self.spec.device == "cpu":
+            with contextlib.suppress(AttributeError, KeyError, ValueError):
+                jax.config.update("jax_cpu_collectives_implementation", "gloo")
+        jax.distributed.initialize(
+            coordinator_address=dist.coordinator,
+            num_processes=dist.world_size,
+            process_id=dist.rank,
+        )
+        from jax.sharding import Mesh
+
+        self._mesh = Mesh(np.array(jax.devices()), ("data",))
+
+    def _placement(self, data: bool) -> Any:
+        """Where arrays go: this process's device, or in a data-parallel run the mesh (the
+        batch split along ``data``, everything else replicated)."""
+        if self._mesh is None:
+            return self._device
+        from jax.sharding import NamedSharding, PartitionSpec
+
+        return NamedSharding(self._mesh, PartitionSpec("data") if data else PartitionSpec())
+
+    def _put_batch(self, batch: tuple[np.ndarray, np.ndarray]) -> tuple[jax.Array, jax.Array]:
+        """A batch on the device, or this process's rows as its part of the global batch."""
+        if self._mesh is None:
+            return jax.device_put(batch, self._device)
+        sharding = self._placement(data=True)
+        x, y = batch
+        return (
+            jax.make_array_from_process_local_data(sharding, x),
+            jax.make_array_from_process_local_data(sharding, y),
+        )
+
+    def comm_description(self) -> str:
+        """XLA fuses the all-reduce into the compiled step: not timed apart from it."""
+        if self._mesh is None:
+            return "not measured"
+        return (
+            "not measured: XLA compiles the gradient all-reduce into the jitted step, which "
+            "cannot be timed apart from it without a trace"
+        )
 
     def build(self, weights: ModelWeights | None, batches: list[Batch]) -> None:
         """Build parameters, loss, optimizer, the jitted step and the data on the device."""
@@ -152,19 +207,25 @@ class JaxWorkload(Workload[jax.Array]):
             ),
             device,
         )
+        replicated = self._placement(data=False)
+        if self._mesh is not None:
+            self._state = _replicate(self._state, replicated)
         self._eval_loss = jax.jit(eval_loss(model.apply, self._loss_fn))
         # the state is donated: XLA writes the new state over the old one's buffers
         self._step = jax.jit(
             train_step(model.apply, self._loss_fn, optimizer, _COMPUTE[spec.precision]),
             donate_argnums=0,
+            # data-parallel: the new state stays replicated, as the old one was
+            out_shardings=None if self._mesh is None else (replicated, replicated),
         )
-        self._parity_batch = jax.device_put(_host(batches[0]), device)
+        # the parity loss is this process's own: its rows of batch 0, on its own device
+        self._parity_batch = jax.device_put(_host(batches[0]), self._device)
         self._batch: Callable[[int], tuple[jax.Array, jax.Array]]
         if spec.pipeline == "native":
             batch_iter = self._native_batches(batches)
             self._batch = lambda _step: next(batch_iter)
         else:
-            self._batch = [jax.device_put(_host(b), device) for b in batches].__getitem__
+            self._batch = [self._put_batch(_host(b)) for b in batches].__getitem__
 
     def _native_batches(self, batches: list[Batch]) -> Iterator[tuple[jax.Array, jax.Array]]:
         """The loader JAX users write (JAX has none): NumPy batches in order, whole ones,
@@ -175,7 +236,7 @@ class JaxWorkload(Workload[jax.Array]):
         queue: collections.deque[tuple[jax.Array, jax.Array]] = collections.deque()
         while True:
             while len(queue) < _PREFETCH:
-                queue.append(jax.device_put(next(host), self._device))
+                queue.append(self._put_batch(next(host)))
             yield queue.popleft()
 
     def _optimizer(self) -> optax.GradientTransformation:
@@ -201,7 +262,13 @@ class JaxWorkload(Workload[jax.Array]):
     def parity_loss(self) -> float:
         """Loss on batch 0 in eval mode (no dropout, running statistics), float32, no update."""
         state = self._state
-        return float(self._eval_loss(state.params, state.model_state, *self._parity_batch))
+        params, model_state = state.params, state.model_state
+        if self._mesh is not None:
+            # this process's copy of the replicated state, beside its own rows of batch 0
+            params, model_state = jax.tree.map(
+                lambda a: a.addressable_data(0), (params, model_state)
+            )
+        return float(self._eval_loss(params, model_state, *self._parity_batch))
 
     def train_step(self, batch: int) -> jax.Array:
         """Dispatch one compiled step; returns the loss without waiting for it."""
@@ -212,7 +279,8 @@ class JaxWorkload(Workload[jax.Array]):
     def sync(self, loss: jax.Array) -> float:
         """Wait for the step that made ``loss`` (and the state it wrote), then read the loss."""
         jax.block_until_ready((loss, self._state))
-        return float(loss)
+        # replicated in a data-parallel run: read this process's copy
+        return float(loss.addressable_data(0))
 
     def trace_start(self, folder: Path) -> None:
         """jax.profiler: XLA's host and device activity, with a Perfetto trace of it."""
@@ -257,6 +325,10 @@ class JaxWorkload(Workload[jax.Array]):
             "device_name": self.device_name() or "cpu",
             "backend": jax.default_backend(),
             "devices": [str(d) for d in jax.devices()],
+            "data_parallel": None
+            if self.dist is None
+            else f"jax.distributed ({jax.process_count()} processes), batch sharded over a "
+            "Mesh('data'), state replicated",
             "platform_version": self._device.client.platform_version,
             "tf32": precision not in ("highest", "float32"),
             "float32_matmul_precision": precision,
@@ -339,6 +411,22 @@ class JaxWorkload(Workload[jax.Array]):
         if not stats:
             return None, None
         return int(stats.get("bytes_in_use", 0)), int(stats.get("peak_bytes_in_use", 0))
+
+
+def _replicate(tree: Any, sharding: Any) -> Any:
+    """Every leaf of ``tree`` (the same values in every process) as one array replicated over
+    the whole mesh; PRNG keys travel as their raw data."""
+
+    def put(leaf: Any) -> Any:
+        if jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+            impl = jax.random.key_impl(leaf)
+            data = put(jax.random.key_data(leaf))
+            wrap = jax.jit(lambda d: jax.random.wrap_key_data(d, impl=impl), out_shardings=sharding)
+            return wrap(data)
+        host = np.asarray(leaf)
+        return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
+
+    return jax.tree.map(put, tree)
 
 
 def _stateless(user_apply: Callable[..., jax.Array]) -> Apply:

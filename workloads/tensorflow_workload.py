@@ -10,6 +10,7 @@ child.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 # Set before TensorFlow and Keras are first imported: C++ INFO/WARNING lines only clutter the
@@ -20,7 +21,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["KERAS_BACKEND"] = "tensorflow"
 os.environ["TF_CUDNN_USE_AUTOTUNE"] = "1"
 
-import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,12 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
             # hidden GPUs get no context and no reserved memory while the CPU is measured
             tf.config.set_visible_devices([], "GPU")
             self._tf_device, device = "/CPU:0", "cpu"
+        elif self.dist is not None and self.dist.strategy == "tf_mirrored":
+            # one process drives every GPU the launcher made visible
+            for gpu in gpus:
+                tf.config.experimental.set_memory_growth(gpu, True)
+            self._memory_growth = True
+            self._tf_device, device = "/GPU:0", f"cuda:0-{len(gpus) - 1}"
         else:
             # only the chosen GPU, growing on demand instead of TF's default grab-it-all, so the
             # memory the parent samples is what the model uses (PyTorch's allocator grows too)
@@ -88,21 +94,47 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
         tf.config.experimental.enable_tensor_float_32_execution(False)
         keras.utils.set_random_seed(spec.seed)
         self._device = device
+        # the strategy joins the cluster (TF_CONFIG) before any op runs
+        self._strategy: tf.distribute.Strategy | None = None
+        if self.dist is not None:
+            self._strategy = (
+                tf.distribute.MirroredStrategy()
+                if self.dist.strategy == "tf_mirrored"
+                else tf.distribute.MultiWorkerMirroredStrategy()
+            )
         return device
+
+    def _place(self) -> contextlib.AbstractContextManager[Any]:
+        """Where variables and data go: the strategy's scope in a data-parallel run (it places
+        them on its replicas), else the chosen device."""
+        if self._strategy is not None:
+            return self._strategy.scope()
+        return tf.device(self._tf_device)
+
+    def comm_description(self) -> str:
+        """The all-reduce runs inside the step's graph: not timed apart from it."""
+        if self._strategy is None:
+            return "not measured"
+        return (
+            "not measured: the strategy's all-reduce runs inside the tf.function step's graph "
+            "and cannot be timed apart from it without a trace"
+        )
 
     def build(self, weights: ModelWeights | None, batches: list[Batch]) -> None:
         """Build the model (and a float32 twin for the parity loss), loss, optimizer, data."""
         spec = self.spec
         self._batches = batches
-        with tf.device(self._tf_device):
+        with self._place():
             self._build_models(weights)
+        with contextlib.nullcontext() if self._strategy is not None else self._place():
             self._parity_batch = (tf.identity(batches[0].x), tf.identity(batches[0].y))
             if spec.pipeline == "resident" and spec.loop == "step":
-                resident = [(tf.identity(b.x), tf.identity(b.y)) for b in batches]
+                resident = [self._replica_batch(b) for b in batches]
         # Keras's SGD and Adam apply weight decay decoupled (AdamW's rule); PyTorch's add it to
         # the gradient (L2). The step does the latter, so both frameworks train alike.
         builtin = not isinstance(spec.model, CustomSpec)
         self._l2 = spec.weight_decay if builtin and spec.optimizer != "adamw" else 0.0
+        self._loss_share = 1.0  # each replica's part of the global mean (data-parallel runs)
         # Keras's Adam squares an IndexedSlices gradient (an embedding's) slice by slice before
         # the rows of a repeated token are summed: v gets sum(g^2), not (sum g)^2. Dense
         # gradients, as PyTorch's nn.Embedding has, give the Adam rule in both frameworks.
@@ -113,6 +145,13 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
             self._l2 = 0.0
             return
         self._step = tf.function(self._train_step, jit_compile=False)
+        if self._strategy is not None:
+            if spec.pipeline != "resident" and self.dist and self.dist.strategy == "tf_mirrored":
+                raise RuntimeError(
+                    "data.pipeline native is not supported with MirroredStrategy here: use "
+                    "pipeline resident"
+                )
+            self._step = self._distributed_step(jit=False)
         if spec.pipeline == "resident":
             self._run_step = lambda i: self._step(*resident[i])
             return
@@ -165,7 +204,51 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
 
     def compile(self) -> None:
         """The step as ``tf.function(jit_compile=True)``: XLA, as ``compile(jit_compile=True)``."""
-        self._step = tf.function(self._train_step, jit_compile=True)
+        self._step = (
+            tf.function(self._train_step, jit_compile=True)
+            if self._strategy is None
+            else self._distributed_step(jit=True)
+        )
+
+    def _replica_batch(self, batch: Batch) -> tuple[Any, Any]:
+        """A resident batch: this worker's tensors, or with MirroredStrategy one slice per
+        local replica (``strategy.run`` would give every replica the same plain tensor)."""
+        strategy = self._strategy
+        if (
+            strategy is None
+            or strategy.num_replicas_in_sync == 1
+            or (self.dist is not None and self.dist.strategy != "tf_mirrored")
+        ):
+            return tf.identity(batch.x), tf.identity(batch.y)
+        n = strategy.num_replicas_in_sync
+        size = len(batch.x) // n
+
+        def part(array: Any) -> Any:
+            return strategy.experimental_distribute_values_from_function(
+                lambda ctx: tf.constant(
+                    array[
+                        ctx.replica_id_in_sync_group * size : (ctx.replica_id_in_sync_group + 1)
+                        * size
+                    ]
+                )
+            )
+
+        return part(batch.x), part(batch.y)
+
+    def _distributed_step(self, *, jit: bool) -> Any:
+        """The step under the strategy: ``strategy.run`` on each replica, each replica's loss
+        divided by the replica count so the summed gradients are the global batch's mean
+        (what a custom training loop with tf.distribute does); returns this worker's loss."""
+        strategy = self._strategy
+        assert strategy is not None
+        self._loss_share = 1.0 / strategy.num_replicas_in_sync
+        replica_step = tf.function(self._train_step, jit_compile=jit)
+
+        def step(x: Any, y: Any) -> tf.Tensor:
+            losses = strategy.experimental_local_results(strategy.run(replica_step, args=(x, y)))
+            return tf.add_n(list(losses)) / len(losses)
+
+        return tf.function(step)
 
     def _make(self, weights: ModelWeights | None) -> tuple[Any, Any, Any]:
         """(model, loss, optimizer) under the current dtype policy."""
@@ -198,7 +281,7 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
         variables = self.model.trainable_variables
         with tf.GradientTape() as tape:
             loss = self.loss_fn(y, self.model(x, training=True))
-            scaled = self.optimizer.scale_loss(loss)
+            scaled = self.optimizer.scale_loss(loss * self._loss_share)
         grads = tape.gradient(scaled, variables)
         if self._densify:
             grads = [
@@ -216,7 +299,7 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
     def parity_loss(self) -> float:
         """Loss on batch 0 with ``training=False`` (no dropout, moving stats), float32."""
         x, y = self._parity_batch
-        with tf.device(self._tf_device):
+        with contextlib.nullcontext() if self._strategy is not None else self._place():
             loss = self.loss_fn(y, self._parity_model(x, training=False))
         return float(loss.numpy())
 
@@ -299,6 +382,10 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
                 if self.spec.pipeline == "native" or self.spec.loop == "fit"
                 else "resident tensors"
             ),
+            "data_parallel": None
+            if self._strategy is None or self.dist is None
+            else f"{type(self._strategy).__name__} ({self._strategy.num_replicas_in_sync} "
+            f"replicas, {self.dist.world_size} worker process(es))",
             "keras_version": keras.__version__,
             "keras_backend": keras.config.backend(),
             "dtype_policy": policy,

@@ -11,6 +11,7 @@ import contextlib
 import gzip
 import itertools
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,10 @@ class TorchWorkload(Workload[torch.Tensor]):
             # interop threads can only be set before the first parallel op: do it first
             torch.set_num_interop_threads(spec.threads)
             torch.set_num_threads(spec.threads)
-        self.device = _pick_device(spec.device)
+        if self.dist is None:
+            self.device = _pick_device(spec.device)
+        else:
+            self.device = self._init_ddp()
         if spec.precision == "fp16" and self.device.type != "cuda":
             raise RuntimeError(
                 "train.precision fp16 needs a CUDA device, and PyTorch found none "
@@ -83,6 +87,8 @@ class TorchWorkload(Workload[torch.Tensor]):
             self.loss_fn = nn.MSELoss() if spec.loss == "mse" else nn.CrossEntropyLoss()
             self.optimizer = self._optimizer(trainable_parameters(self.model))
         self.model.train()
+        if self.dist is not None:
+            self.model = self._wrap_ddp(self.model)
         self._channels_first = reads_images(spec.model)
         # a language model's logits (batch, seq, vocab) and targets (batch, seq) are flattened
         # for CrossEntropyLoss, the mean over every position, as nanoGPT does
@@ -98,6 +104,60 @@ class TorchWorkload(Workload[torch.Tensor]):
             self._batch = lambda _step: next(loader)
         else:
             self._batch = [self._to_device(*self._tensors(b)) for b in batches].__getitem__
+
+    def _init_ddp(self) -> torch.device:
+        """Join torchrun's process group (``env://``: RANK, WORLD_SIZE, MASTER_ADDR/PORT);
+        on CUDA each rank drives GPU ``LOCAL_RANK``. Returns this rank's device."""
+        assert self.dist is not None
+        import torch.distributed as dist
+
+        if self.spec.device == "cpu" or not torch.cuda.is_available():
+            if self.spec.device.startswith("cuda"):
+                _pick_device(self.spec.device)  # raises: no CUDA device
+            device = torch.device("cpu")
+        else:
+            device = torch.device("cuda", self.dist.local_rank)
+        dist.init_process_group(backend=self.dist.backend or None)
+        return device
+
+    def _wrap_ddp(self, model: nn.Module) -> nn.Module:
+        """``DistributedDataParallel`` as its users write it; its gradient all-reduce is timed
+        by a communication hook (each bucket from launch to completion, summed)."""
+        from torch.distributed.algorithms.ddp_comm_hooks import default_hooks
+        from torch.nn.parallel import DistributedDataParallel
+
+        cuda = self.device.type == "cuda"
+        ddp = DistributedDataParallel(model, device_ids=[self.device.index] if cuda else None)
+        self.comm_s = 0.0
+
+        def timed_allreduce(state: object, bucket: Any) -> torch.futures.Future[torch.Tensor]:
+            started = time.perf_counter()
+            future = default_hooks.allreduce_hook(None, bucket)  # type: ignore[arg-type]
+
+            def finished(done: torch.futures.Future[torch.Tensor]) -> torch.Tensor:
+                self.comm_s = (self.comm_s or 0.0) + time.perf_counter() - started
+                return done.value()
+
+            return future.then(finished)
+
+        # DDP checks the hook's annotations as objects, not the strings this module's
+        # `from __future__ import annotations` leaves
+        timed_allreduce.__annotations__ = {
+            "state": object,
+            "bucket": torch.distributed.GradBucket,  # type: ignore[attr-defined]
+            "return": torch.futures.Future[torch.Tensor],
+        }
+        ddp.register_comm_hook(None, timed_allreduce)
+        return ddp
+
+    def comm_description(self) -> str:
+        """DDP's all-reduce, timed by a communication hook."""
+        if self.dist is None:
+            return "not measured"
+        return (
+            "DDP gradient all-reduce: each bucket from its launch to its completion, summed "
+            "(a communication hook; overlaps the backward pass)"
+        )
 
     def compile(self) -> None:
         """torch.compile forward and loss as one graph; AOTAutograd compiles the backward."""
@@ -243,6 +303,10 @@ class TorchWorkload(Workload[torch.Tensor]):
             "cudnn_deterministic": torch.backends.cudnn.deterministic,
             "gpu_memory": "caching allocator, grows on demand" if cuda else None,
             "onednn": torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled,
+            "data_parallel": None
+            if self.dist is None
+            else f"DistributedDataParallel({self.dist.backend}, world_size "
+            f"{self.dist.world_size}) under torchrun",
             "input_pipeline": (
                 f"DataLoader(shuffle=False, drop_last=True, num_workers=0, pin_memory={cuda})"
                 if self.spec.pipeline == "native"

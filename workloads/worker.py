@@ -43,7 +43,14 @@ _ORPHAN_POLL_S = 0.25
 def main(argv: list[str] | None = None) -> int:
     """Run one workload; return the process exit code (0 done, 1 error)."""
     args = _parse_args(argv)
-    emitter = EventEmitter(args.event_fd)
+    event_fd = args.event_fd
+    if event_fd is None:
+        # a data-parallel rank (under torchrun, which passes no fds on): its own named pipe
+        from workloads.distributed import RankContext
+
+        rank = RankContext.from_env()
+        event_fd = rank.open_event_fd() if rank is not None else None
+    emitter = EventEmitter(event_fd)
     emitter.emit("phase", name="import", state="start")
     _start_orphan_watchdog()
     become_subreaper()

@@ -126,6 +126,10 @@ def render_html(report: Report) -> str:
         sections.append(_section("Measurement quality", _list(items, "notes")))
     summary = grid_table(summary_rows(report), framework_columns(report))
     sections.append(_section("Summary", _table(summary, "summary")))
+    if report.scaling is not None:
+        from profiler.report.scaling_render import scaling_section_html
+
+        sections.append(_section("Scaling", scaling_section_html(report.scaling)))
     if report.comparisons:
         caption = f'<p class="caption">{escape(COMPARISON_CAPTION)}</p>'
         sections.append(

@@ -42,6 +42,9 @@ Schema history (``schema_version``):
    trace_step_ms, measure_step_ms, profiler_cost (their ratio), truncated, native_files
    (relative to the session's trace folder) and notes. The breakdowns file beside the traces
    (profiler.breakdown) carries its own schema_version.
+
+A session of a data-parallel scaling run (``run.distributed``) also gains ``scaling``, versioned
+on its own (``scaling_schema_version``, see ``profiler.report.scaling``); other readers ignore it.
 """
 
 from __future__ import annotations
@@ -123,6 +126,10 @@ def to_dict(report: Report, *, include_series: bool = False) -> dict[str, Any]:
     }
     if include_series:
         out["series"] = [_series_dict(s) for s in report.series]
+    if report.scaling is not None:
+        from profiler.report.scaling import scaling_to_dict
+
+        out["scaling"] = scaling_to_dict(report.scaling)
     plain: dict[str, Any] = _plain(out)
     return plain
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,6 +37,9 @@ from profiler.report.runs import (
     summarize_run,
 )
 from profiler.store import StoredRun, StoredSession
+
+if TYPE_CHECKING:
+    from profiler.report.scaling import ScalingReport
 
 __all__ = [
     "COMPARED_METRICS",
@@ -108,6 +111,8 @@ class Report:
     repeats: StopRecord | None = None
     # each traced run's time per category, top ops and launches (empty: nothing traced)
     breakdowns: tuple[RunBreakdown, ...] = ()
+    # the data-parallel scaling run this session is part of (profiler.report.scaling.with_scaling)
+    scaling: ScalingReport | None = None
 
     @property
     def frameworks(self) -> tuple[str, ...]:

@@ -189,7 +189,12 @@ def write_pdf(report: Report, path: str | Path, *, paper: Paper = "a4") -> Path:
         _numbers(front, report)
         pdf_breakdown(front, report)
         _appendix(back, report)
-        pages = front.pages + chart_figures(report, size_in=size, rect=rect) + back.pages
+        scaling = []
+        if report.scaling is not None:
+            from profiler.report.scaling_render import scaling_figure
+
+            scaling = [scaling_figure(report.scaling, size)]
+        pages = front.pages + scaling + chart_figures(report, size_in=size, rect=rect) + back.pages
         _footers(pages, report, size)
         metadata = {
             "Title": f"FrameDuel report — {report.generated_from.name}",

@@ -1,0 +1,93 @@
+"""What measuring every rank costs a data-parallel job: the per-rank event pipes, the merging
+of the ranks' windows and the sampling of the job's process trees, as a ratio of throughput.
+
+A real PyTorch DDP job under torchrun at 4 ranks (gloo, one thread each) runs in two ways,
+interleaved within one run (A B, B A, ...) so drift cancels; medians over rounds:
+
+- ``measured``: as a session runs it: the sampler on (10 Hz, every rank's tree and RSS) and a
+  window event per rank every ``WINDOW`` steps, merged into job windows;
+- ``bare``: the sampler off and one window per rank every ``BARE_WINDOW`` steps (the fewest
+  events that still time the run).
+
+Throughput is global samples/s from the job's own clock: the samples of the measured steps of
+every rank over the slowest rank's time (the same whichever way it runs).
+
+Run: ``.venv/bin/python -m benchmarks.bench_distributed [--rounds N] [--ranks N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+from pathlib import Path
+
+from profiler.config import Config
+from profiler.scaling_session import scaling_sessions
+from profiler.session import RunOptions
+from profiler.store import Store
+
+STEPS = 1200
+WINDOW = 10
+BARE_WINDOW = 400
+
+
+def _config(ranks: int, window_steps: int) -> Config:
+    return Config.model_validate(
+        {
+            "name": "bench-distributed",
+            "frameworks": ["torch"],
+            "device": "cpu",
+            "threads": ranks,  # one thread per rank
+            "model": {"family": "mlp", "input_dim": 64, "hidden": [256], "num_classes": 10},
+            "data": {"samples": 4096},
+            "train": {
+                "batch_size": 32,
+                "steps": STEPS,
+                "warmup_steps": 400,
+                "window_steps": window_steps,
+            },
+            "run": {"repeats": 1, "sample_hz": 10, "distributed": {"workers": [1, ranks]}},
+        }
+    )
+
+
+def samples_per_s(store: Store, ranks: int, window_steps: int, sampling: bool) -> float:
+    """Global samples/s of the measured steps of one real job at ``ranks`` ranks."""
+    config = _config(ranks, window_steps)
+    session = scaling_sessions(config, store, options=RunOptions(sampling=sampling))[-1]
+    (outcome,) = session.run()
+    assert outcome.status == "ok", outcome.error
+    assert session.session_id is not None
+    windows = [
+        e.payload
+        for e in store.load(session.session_id).runs[0].events_of("window")
+        if e.payload.get("phase") == "measure"
+    ]
+    return sum(w["samples"] for w in windows) / sum(w["seconds"] for w in windows)
+
+
+def main() -> None:
+    """Print measured / bare throughput at the given rank count."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--ranks", type=int, default=4)
+    args = parser.parse_args()
+    cases = {"measured": (WINDOW, True), "bare": (BARE_WINDOW, False)}
+    got: dict[str, list[float]] = {name: [] for name in cases}
+    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "bench.sqlite3") as store:
+        names = list(cases)
+        for r in range(args.rounds):
+            for name in names if r % 2 == 0 else names[::-1]:
+                window, sampling = cases[name]
+                got[name].append(samples_per_s(store, args.ranks, window, sampling))
+                print(f"round {r + 1} {name}: {got[name][-1]:,.0f} samples/s", flush=True)
+    measured, bare = (statistics.median(got[n]) for n in names)
+    print(
+        f"{args.ranks} ranks, {args.rounds} rounds: measured {measured:,.0f} samples/s, bare "
+        f"{bare:,.0f}: ratio {measured / bare:.4f} (cost {100 * (1 - measured / bare):+.2f}%)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Every rank of a data-parallel session, grouped per run: step time against step.
+
+One curve per rank, in its framework's colour; within a run the ranks differ by dash, and the
+legend names run, framework and rank, so a straggler shows as the curve above its run's others.
+The widget takes ``RankSeries`` (built without Qt by ``profiler.report.scaling.rank_series``).
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from profiler.colors import color_of, label_of
+from profiler.report.scaling import RankSeries
+
+_DASHES = (
+    Qt.PenStyle.SolidLine,
+    Qt.PenStyle.DashLine,
+    Qt.PenStyle.DotLine,
+    Qt.PenStyle.DashDotLine,
+)
+
+
+class RankStepTimes(QWidget):
+    """A plot of per-rank step times (ms), one curve per (run, rank)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot = pg.PlotWidget(parent=self, background="w")
+        self.plot.setLabel("left", "step time (ms)")  # no SI prefix: "kms" on a log axis
+        self.plot.setLabel("bottom", "step")
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot.setClipToView(True)
+        self.legend = self.plot.addLegend(offset=(-10, 10))
+        self.curves: dict[tuple[int, int], pg.PlotDataItem] = {}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot)
+
+    def set_series(self, series: list[RankSeries]) -> None:
+        """Show ``series`` (replacing what was shown): grouped per run, ranks in order."""
+        self.plot.clear()
+        self.legend.clear()
+        self.curves.clear()
+        for s in series:
+            pen = QPen(QColor(color_of(s.framework)))
+            pen.setCosmetic(True)
+            pen.setWidth(1)
+            pen.setStyle(_DASHES[s.rank % len(_DASHES)])
+            name = f"run {s.run_id} · {label_of(s.framework)} ×{s.workers} · rank {s.rank}"
+            curve = self.plot.plot(list(s.steps), list(s.step_ms), pen=pen, name=name)
+            curve.setDownsampling(auto=True, method="peak")
+            self.curves[(s.run_id, s.rank)] = curve
