@@ -315,7 +315,7 @@ class SessionsMixin:
             run.status = outcome.status
             run.close_phases(run.last_t)
             self.dashboard.data_changed({outcome.run_id})
-        if outcome.status in ("failed", "timeout") and outcome.error:
+        if outcome.status in ("failed", "timeout", "lost") and outcome.error:
             name = self.log_pane.run_name(outcome.run_id)
             tail = "\n".join(self.log_pane.lines(outcome.run_id)[-60:])
             self.banner.show_message(

@@ -26,6 +26,7 @@ from profiler.nvml import GpuMonitor, device_index
 from profiler.paths import cache_dir_for
 from profiler.protocol import Event
 from profiler.quality import QualityTracker
+from profiler.remote import RemoteChild, check_hosts, start_remote
 from profiler.repeats import (
     PLANNED,
     STOPPED,
@@ -37,6 +38,7 @@ from profiler.repeats import (
     stop_reason,
 )
 from profiler.sampler import ProcessTreeSampler, Sample, SamplerThread
+from profiler.ssh import extra_ssh_args
 from profiler.store import Store, StoredEvent
 
 __all__ = [
@@ -69,6 +71,8 @@ class RunOptions:
     sampling: bool = True
     worker_module: str = WORKER_MODULE
     batch: Mapping[str, Any] = field(default_factory=dict)
+    # extra arguments for every ssh command of a run on run.hosts (e.g. "-F", "ssh_config")
+    ssh_args: tuple[str, ...] = ()
 
 
 class ComparisonSession:
@@ -97,7 +101,7 @@ class ComparisonSession:
         self.listener: SessionListener = listener or NullListener()
         self._gpu = gpu
         self._stop = threading.Event()
-        self._current: ChildProcess | None = None
+        self._current: ChildProcess | RemoteChild | None = None
         self._lock = threading.Lock()
         self.session_id: int | None = None
         self.t0 = time.monotonic()
@@ -125,11 +129,16 @@ class ComparisonSession:
         framework, the order reversed every other round (A B, B A, ...). With auto repeats only
         the first round is planned; later rounds are added while the session runs."""
         self.store.check_writable()
+        hosts = check_hosts(
+            self.config, self._ssh_args(), self.config_path
+        )  # before anything is recorded
         if self._gpu is None:
             self._gpu = GpuMonitor(device_index(self.config.device))
         env = machine_environment(self._gpu)
         if self.options.batch:
             env = {**env, "run_all": dict(self.options.batch)}
+        if hosts:
+            env = {**env, "hosts": hosts}
         self.t0 = time.monotonic()
         self.session_id = self.store.create_session(
             self.config.name, self.config.model_dump(mode="json"), self.config_path, env
@@ -248,6 +257,9 @@ class ComparisonSession:
             if self._current is not None:
                 self._current.kill_tree()
 
+    def _ssh_args(self) -> tuple[str, ...]:
+        return (*extra_ssh_args(), *self.options.ssh_args)
+
     def _rel(self, t: float) -> float:
         return t - self.t0
 
@@ -322,17 +334,30 @@ class ComparisonSession:
                 # Each run compiles from scratch, as TensorFlow's XLA always does: a fresh cache.
                 cold = Path(tempfile.mkdtemp(prefix=f"compile-run{run_id}-", dir=cache))
             try:
-                child = ChildProcess(
-                    info.framework,
-                    self.config,
-                    cache_dir=cache,
-                    on_event=on_event,
-                    on_garbage=on_garbage,
-                    on_log=on_log,
-                    python=self.options.pythons.get(info.framework),
-                    worker_module=self.options.worker_module,
-                    cold_compile_dir=cold,
-                )
+                child: ChildProcess | RemoteChild
+                if self.config.run.hosts:
+                    child = start_remote(
+                        info.framework,
+                        self.config,
+                        cache_dir=cache,
+                        on_event=on_event,
+                        on_garbage=on_garbage,
+                        on_log=on_log,
+                        on_sample=on_sample if self.options.sampling else None,
+                        ssh_args=self._ssh_args(),
+                    )
+                else:
+                    child = ChildProcess(
+                        info.framework,
+                        self.config,
+                        cache_dir=cache,
+                        on_event=on_event,
+                        on_garbage=on_garbage,
+                        on_log=on_log,
+                        python=self.options.pythons.get(info.framework),
+                        worker_module=self.options.worker_module,
+                        cold_compile_dir=cold,
+                    )
             except Exception as exc:
                 # E2BIG, a missing interpreter, a full disk for the spec file: the run failed,
                 # and says why, rather than staying pending.
@@ -350,7 +375,7 @@ class ComparisonSession:
         try:
             store.update_run(run_id, status="running", started_t=self._rel(started))
             listener.run_started(info)
-            if self.options.sampling:
+            if self.options.sampling and not self.config.run.hosts:  # the host's agent samples
                 sampler.start()
             code, timed_out = self._wait(child)
         finally:
@@ -364,6 +389,8 @@ class ComparisonSession:
         if self.store.failed.is_set():
             self.store.flush()  # raises StoreError naming what went wrong
         status, error = self._verdict(code, timed_out, state, peak["rss_mib"])
+        if child.lost is not None and status not in ("stopped", "timeout"):
+            status, error = "lost", child.lost
         warnings = state["warnings"] + quality.warnings()
         for text in warnings:
             store.add_event(run_id, self._rel(time.monotonic()), "warning", {"message": text})
@@ -379,6 +406,7 @@ class ComparisonSession:
                 "warnings": warnings,
                 "python": child.command[0],
                 "environment": child.recorded_environment(),
+                **({"remote": child.remote_info()} if isinstance(child, RemoteChild) else {}),
             },
         )
         if status == "ok":
@@ -399,7 +427,7 @@ class ComparisonSession:
         )
         return RunOutcome(info.run_id, info.framework, "failed", error, None)
 
-    def _wait(self, child: ChildProcess) -> tuple[int, bool]:
+    def _wait(self, child: ChildProcess | RemoteChild) -> tuple[int, bool]:
         """Wait for the child: (exit code, timed out). A store that can no longer write (a full
         disk) ends the run at once, since nothing it measures could be kept."""
         timeout = self.config.run.timeout_s
