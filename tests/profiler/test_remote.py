@@ -91,10 +91,12 @@ def test_a_comparison_runs_on_the_host_with_the_agents_samples(
 
 
 class _KillOnFirstWindow(NullListener):
-    """Kills the run's ssh client once the run has measured something."""
+    """Kills one end of the run's link once the run has measured something: the ssh client
+    here, or the sshd process serving it on the host."""
 
-    def __init__(self, session: ComparisonSession) -> None:
+    def __init__(self, session: ComparisonSession, end: str) -> None:
         self.session = session
+        self.end = end
         self.killed_at: float | None = None
         self.token: str | None = None
         self.ready = threading.Event()
@@ -105,20 +107,26 @@ class _KillOnFirstWindow(NullListener):
         child = self.session._current
         assert isinstance(child, RemoteChild)
         self.token = child.token
+        if self.end == "client":
+            victim = child.pid
+        else:  # the agent's parent is the sshd process of this connection
+            victim = psutil.Process(child.hello["pid"]).ppid()
+            assert "sshd" in psutil.Process(victim).name()
         self.killed_at = time.monotonic()
-        os.kill(child.pid, signal.SIGKILL)
+        os.kill(victim, signal.SIGKILL)
         self.ready.set()
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("end", ["client", "server"])
 def test_a_killed_link_ends_every_remote_process_and_marks_the_run_lost(
-    sshd: SshServer, store: Store
+    sshd: SshServer, store: Store, end: str
 ) -> None:
     session = _remote_session(store, sshd, ["torch"], sys.executable, timeout_s=120, sample_hz=20)
     session.config = session.config.model_copy(
         update={"train": session.config.train.model_copy(update={"steps": 200_000})}
     )
-    listener = _KillOnFirstWindow(session)
+    listener = _KillOnFirstWindow(session, end)
     session.listener = listener
     runner = threading.Thread(target=session.run)
     runner.start()
