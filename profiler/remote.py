@@ -147,6 +147,7 @@ class RemoteChild:
         self.hello: dict[str, Any] = {}
         self.started: dict[str, Any] = {}
         self.remote_exit: int | None = None
+        self.transport_cpu_s: dict[str, float] = {}
         self.proc = subprocess.Popen(
             self.ssh_command,
             stdin=subprocess.PIPE,
@@ -262,6 +263,9 @@ class RemoteChild:
         elif kind == "exit":
             code = message.get("code")
             self.remote_exit = code if isinstance(code, int) else None
+            self.transport_cpu_s = {
+                k: _number(message.get(k)) for k in ("agent_cpu_s", "channel_cpu_s")
+            }
         elif kind == "garbage":
             self._on_garbage(str(message.get("reason", "")))
 
@@ -358,6 +362,8 @@ class RemoteChild:
             "clock_offset_s": self.offset_s,
             "rtt_ms": self.rtt_s * 1e3 if math.isfinite(self.rtt_s) else None,
             "code": self.code_digest,
+            # CPU the host spent on relaying, sampling and the channel (NaN: not known)
+            **{k: v if math.isfinite(v) else None for k, v in self.transport_cpu_s.items()},
             "token": self.token,
         }
 

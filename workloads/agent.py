@@ -29,6 +29,7 @@ import json
 import math
 import os
 import platform
+import resource
 import signal
 import socket
 import subprocess
@@ -150,6 +151,7 @@ class TreeSampler:
         self._cpu: dict[int, float] = {}
         self._last: float | None = None
         self._next_walk = 0.0
+        psutil.cpu_percent(percpu=True)  # primes the per-core counters
 
     def sample(self) -> dict[str, Any]:
         """One reading of the tree and the machine."""
@@ -409,5 +411,17 @@ def _run_child(
     if sampler.is_alive():
         sampler.join()
     kill_run(proc.pid, token)  # grandchildren that outlived the child
-    channel.send("exit", code=code)
+    channel.send("exit", code=code, **transport_cpu_s())
     return 0
+
+
+def transport_cpu_s() -> dict[str, float | None]:
+    """CPU seconds the run's transport used on this host: the agent's own (relaying and
+    sampling), and its parent's (the sshd process carrying the channel; Linux only)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    parent: float | None = None
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open(f"/proc/{os.getppid()}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        parent = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return {"agent_cpu_s": own.ru_utime + own.ru_stime, "channel_cpu_s": parent}

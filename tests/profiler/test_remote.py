@@ -188,3 +188,53 @@ def test_a_host_without_the_framework_fails_that_run_by_name(sshd: SshServer, st
         f"FrameworkMissing: torch is not installed for {bare} on host gpu-box: install torch "
         "there, or set run.python.gpu-box to an interpreter that has it"
     )
+
+
+class _StopOnFirstWindow(NullListener):
+    def __init__(self, session: ComparisonSession) -> None:
+        self.session = session
+        self.token: str | None = None
+
+    def run_event(self, run_id: int, t: float, event: Event) -> None:
+        if event.kind == "window" and self.token is None:
+            child = self.session._current
+            assert isinstance(child, RemoteChild)
+            self.token = child.token
+            threading.Thread(target=self.session.stop).start()
+
+
+@pytest.mark.slow
+def test_stop_ends_the_remote_run_as_stopped_not_lost(sshd: SshServer, store: Store) -> None:
+    session = _remote_session(store, sshd, ["torch"], sys.executable, timeout_s=120)
+    session.config = session.config.model_copy(
+        update={"train": session.config.train.model_copy(update={"steps": 200_000})}
+    )
+    listener = _StopOnFirstWindow(session)
+    session.listener = listener
+    (outcome,) = session.run()
+    assert outcome.status == "stopped", outcome
+    assert listener.token is not None
+    assert _processes_with_token(listener.token) == []
+
+
+def test_the_cli_names_an_unreachable_host_and_exits_2(sshd: SshServer, tmp_path: Path) -> None:
+    config = tmp_path / "remote.yaml"
+    config.write_text(
+        "name: r\nframeworks: [torch]\n"
+        "model: {family: mlp, input_dim: 4, hidden: [3], num_classes: 2}\n"
+        "train: {batch_size: 8, steps: 5, warmup_steps: 0}\n"
+        f"run: {{repeats: 1, hosts: [{DEAD_ALIAS}]}}\n"
+    )
+    env = {**os.environ, "FRAMEDUEL_SSH_ARGS": f"-F {sshd.client_config}"}
+    done = subprocess.run(
+        [sys.executable, "-m", "profiler", "run", str(config), "--store", str(tmp_path / "s.db")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"run.hosts: cannot reach host {DEAD_ALIAS} over ssh: ssh: connect to host" in (
+        done.stderr
+    )
