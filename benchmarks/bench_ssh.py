@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import resource
 import statistics
 import sys
 import tempfile
@@ -30,13 +29,11 @@ from tests.profiler.sshd import start_sshd
 
 def steps_per_s(store: Store, config: Config, options: RunOptions) -> tuple[float, float]:
     """(steps/s, transport CPU share) of one run. Steps/s is the inverse of its median measured
-    window's per-step time. The transport share, for a run through ssh, is the CPU seconds of
-    the ssh client (here), the sshd process carrying the channel and the agent (on the host)
-    per second of the run, as a fraction of one core (NaN for a direct run)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    window's per-step time. The transport share, for a run through ssh, is the CPU seconds the
+    ssh client (here), the sshd process carrying the channel and the agent (on the host) used
+    while the child ran, per second of the run, as a fraction of one core (NaN when direct)."""
     session = ComparisonSession(config, store, options=options)
     (outcome,) = session.run()
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert outcome.status == "ok", outcome.error
     assert session.session_id is not None
     run = store.load(session.session_id).runs[0]
@@ -48,9 +45,8 @@ def steps_per_s(store: Store, config: Config, options: RunOptions) -> tuple[floa
     share = math.nan
     remote = run.info.get("remote")
     if remote is not None:
-        # the only children this process reaps during a remote session are its ssh clients
-        client = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-        cpu = client + (remote["agent_cpu_s"] or math.nan) + (remote["channel_cpu_s"] or 0.0)
+        parts = (remote.get(k) for k in ("agent_cpu_s", "channel_cpu_s", "client_cpu_s"))
+        cpu = sum(math.nan if v is None else v for v in parts)
         share = cpu / (run.ended_t - run.started_t)
     return 1.0 / statistics.median(per_step), share
 
@@ -98,7 +94,8 @@ def main() -> None:
         "target: at most 1% slower)"
     )
     print(
-        f"transport CPU (ssh client + sshd + agent) per second of a remote run: median "
+        f"transport CPU while the child ran (ssh client + sshd + agent's relaying and sampling) "
+        f"per second of a remote run: median "
         f"{statistics.median(shares):.2%} of one core (max {max(shares):.2%}); the agent's "
         "sampling replaces the parent's own sampler of a direct run, so this bounds the extra"
     )

@@ -30,6 +30,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
+import psutil
+
 from profiler.config import Config, ConfigError
 from profiler.launcher import MAX_EVENT_LINE_BYTES, RECORDED_ENV, bounded_lines, describe_exit
 from profiler.nvml import device_index
@@ -47,6 +49,7 @@ from profiler.ssh import (
 )
 
 AGENT_MARK = b"@"
+SSH_ERROR_EXIT = 255
 HANDSHAKE_TIMEOUT_S = 60.0
 PINGS = 5
 # After its stdin closes, the agent kills the run and exits; ssh is killed if it takes longer.
@@ -148,6 +151,7 @@ class RemoteChild:
         self.started: dict[str, Any] = {}
         self.remote_exit: int | None = None
         self.transport_cpu_s: dict[str, float] = {}
+        self._client_cpu0 = math.nan
         self.proc = subprocess.Popen(
             self.ssh_command,
             stdin=subprocess.PIPE,
@@ -205,9 +209,18 @@ class RemoteChild:
                     best = back - sent
                     self.offset_s = (sent + back) / 2 - float(pong["t"])
             self.rtt_s = best
+            self._client_cpu0 = self._client_cpu_s()
             self._send(_line({"cmd": "start"}))
         except (OSError, ValueError, KeyError) as exc:
             raise RemoteHostError(self._failure(f"the agent did not start ({exc})")) from None
+
+    def _client_cpu_s(self) -> float:
+        """CPU seconds the local ssh client has used (NaN once it is gone)."""
+        try:
+            times = psutil.Process(self.pid).cpu_times()
+        except psutil.Error:
+            return math.nan
+        return float(times.user + times.system)
 
     def _expect(self, kind: str, deadline: float) -> dict[str, Any]:
         try:
@@ -266,6 +279,7 @@ class RemoteChild:
             self.transport_cpu_s = {
                 k: _number(message.get(k)) for k in ("agent_cpu_s", "channel_cpu_s")
             }
+            self.transport_cpu_s["client_cpu_s"] = self._client_cpu_s() - self._client_cpu0
         elif kind == "garbage":
             self._on_garbage(str(message.get("reason", "")))
 
@@ -307,8 +321,15 @@ class RemoteChild:
 
     @property
     def lost(self) -> str | None:
-        """Why the link was lost (None while it stands, or when the run ended as planned)."""
-        if self.proc.returncode is None or self.remote_exit is not None or self._killed:
+        """Why the link was lost (None while it stands, or when the run ended as planned).
+
+        ssh exits 255 for its own errors (a dead link among them) and is killed by a signal
+        when someone kills it here; any other status is the agent's own exit, over a live link.
+        """
+        code = self.proc.returncode
+        if code is None or self.remote_exit is not None or self._killed:
+            return None
+        if code != SSH_ERROR_EXIT and code >= 0:
             return None
         said = [w for w in self._last_words if w.strip()]
         how = said[-1] if said else f"ssh {describe_exit(self.proc.returncode)}"
@@ -362,7 +383,8 @@ class RemoteChild:
             "clock_offset_s": self.offset_s,
             "rtt_ms": self.rtt_s * 1e3 if math.isfinite(self.rtt_s) else None,
             "code": self.code_digest,
-            # CPU the host spent on relaying, sampling and the channel (NaN: not known)
+            # CPU the transport used while the child ran: the agent's relaying and sampling, the
+            # sshd process carrying the channel, the ssh client here (None: not known)
             **{k: v if math.isfinite(v) else None for k, v in self.transport_cpu_s.items()},
             "token": self.token,
         }

@@ -277,10 +277,14 @@ def _relay(events: IO[bytes], channel: Channel) -> None:
 
 
 def _read_command(stdin: IO[bytes]) -> dict[str, Any] | None:
+    """The parent's next command; None at end of stdin ({} for a line that is not one)."""
     line = stdin.readline()
     if not line:
         return None
-    obj = json.loads(line)
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return {}
     return obj if isinstance(obj, dict) else {}
 
 
@@ -330,17 +334,7 @@ def main(workdir: str) -> int:
     framework = str(setup["framework"])
     module = FRAMEWORK_MODULES.get(framework, framework)
     if importlib.util.find_spec(module) is None:
-        channel.write_line(
-            json.dumps(
-                {
-                    "v": 1,
-                    "kind": "error",
-                    "t": time.monotonic(),
-                    "type": "FrameworkMissing",
-                    "message": f"{module} is not installed for {sys.executable}",
-                }
-            ).encode()
-        )
+        _send_error(channel, "FrameworkMissing", f"{module} is not installed for {sys.executable}")
         channel.send("exit", code=1)
         return 1
     return _run_child(workdir, setup=setup, stdin=stdin, channel=channel, psutil=psutil, gpu=gpu)
@@ -363,6 +357,7 @@ def _run_child(
     read_fd, write_fd = os.pipe()
     command = [sys.executable, "-u", "-m", "workloads.worker", "--framework"]
     command += [str(setup["framework"]), "--event-fd", str(write_fd), "--spec-file", spec_file]
+    cpu_before = transport_cpu_s()  # what starting the agent and the channel cost is not counted
     try:
         proc = subprocess.Popen(
             command,
@@ -374,6 +369,11 @@ def _run_child(
             start_new_session=True,
             cwd=workdir,
         )
+    except OSError as exc:
+        os.close(read_fd)
+        _send_error(channel, "OSError", f"could not start the workload on this host: {exc}")
+        channel.send("exit", code=1)
+        return 1
     finally:
         os.close(write_fd)
     recorded = set(setup.get("recorded_env", []))
@@ -411,13 +411,25 @@ def _run_child(
     if sampler.is_alive():
         sampler.join()
     kill_run(proc.pid, token)  # grandchildren that outlived the child
-    channel.send("exit", code=code, **transport_cpu_s())
+    cpu_after = transport_cpu_s()
+    # CPU the transport used while the child ran (relaying, sampling, the channel's crypto)
+    used = {
+        k: None if v is None or cpu_before[k] is None else v - (cpu_before[k] or 0.0)
+        for k, v in cpu_after.items()
+    }
+    channel.send("exit", code=code, **used)
     return 0
 
 
+def _send_error(channel: Channel, kind: str, message: str) -> None:
+    """An ``error`` event as the child would send it (the run fails with this message)."""
+    event = {"v": 1, "kind": "error", "t": time.monotonic(), "type": kind, "message": message}
+    channel.write_line(json.dumps(event).encode())
+
+
 def transport_cpu_s() -> dict[str, float | None]:
-    """CPU seconds the run's transport used on this host: the agent's own (relaying and
-    sampling), and its parent's (the sshd process carrying the channel; Linux only)."""
+    """CPU seconds used so far by the agent (relaying and sampling) and by its parent, the sshd
+    process carrying the channel (Linux /proc only; None elsewhere)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     parent: float | None = None
     with contextlib.suppress(OSError, ValueError, IndexError):
