@@ -35,7 +35,8 @@ DEB_PACKAGES := \
 	libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 \
 	xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xinerama0 \
 	libxcb-xkb1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-shape0 \
-	poppler-utils fonts-dejavu-core desktop-file-utils appstream
+	poppler-utils fonts-dejavu-core desktop-file-utils appstream \
+	openssh-server openssh-client
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: help setup system-deps run test lint format screenshots bench bundle clean distclean

@@ -103,7 +103,7 @@ class LogPane(QWidget):
         details = (error or "") + ("\n\n— last output —\n" + "\n".join(tail) if tail else "")
         box = QMessageBox(self.window())
         # A failure is an error; the user's own Stop (or a run it skipped) is not.
-        failed = status in ("failed", "timeout")
+        failed = status in ("failed", "timeout", "lost")
         box.setIcon(QMessageBox.Icon.Critical if failed else QMessageBox.Icon.Information)
         box.setWindowTitle(name)  # Qt adds " — FrameDuel"
         box.setText(text)

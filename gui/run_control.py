@@ -373,7 +373,7 @@ class RunController(QObject):
             run.status = outcome.status
             run.close_phases(run.last_t)
             self._views.dashboard.data_changed({outcome.run_id})
-        if outcome.status in ("failed", "timeout") and outcome.error:
+        if outcome.status in ("failed", "timeout", "lost") and outcome.error:
             name = self._views.log_pane.run_name(outcome.run_id)
             tail = "\n".join(self._views.log_pane.lines(outcome.run_id)[-60:])
             self._views.banner.show_message(

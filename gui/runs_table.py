@@ -88,6 +88,7 @@ STATUS_ROLES = {
     "ok": "ok",
     "failed": "danger",
     "timeout": "danger",
+    "lost": "danger",  # the SSH link to the run's host died (profiler.remote)
     "stopped": "warn",
     "running": "accent",
     "finishing": "accent",

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from profiler.presets import PresetError, resolve_preset
+from profiler.ssh import SshTarget
 
 if TYPE_CHECKING:
     import numpy as np
@@ -475,6 +476,11 @@ class DistributedConfig(_Strict):
         return sorted(value)
 
 
+MAX_HOSTS = 64
+# An interpreter on a host: not checked here (it is not a local file), but by the host check.
+RemotePython = Annotated[str, Field(min_length=1, max_length=4096, pattern=r"^[^\x00\n\r]+$")]
+
+
 class RunConfig(_Strict):
     """How the runs are executed and measured."""
 
@@ -523,6 +529,49 @@ class RunConfig(_Strict):
 
     # Data-parallel scaling over worker counts (null: one process per framework, as ever).
     distributed: DistributedConfig | None = None
+
+    # Run on other machines over the user's own ssh (profiler.remote): aliases from
+    # ~/.ssh/config or user@host[:port].
+    hosts: Annotated[list[str], Field(max_length=MAX_HOSTS)] = Field(default_factory=list)
+    # Each host's interpreter (default python3), one path or one per framework; written as
+    # run.python's keys that name a host, and moved here when the config is read.
+    host_python: dict[str, RemotePython | dict[FrameworkName, RemotePython]] = Field(
+        default_factory=dict
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _host_interpreters(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        hosts, python = data.get("hosts"), data.get("python")
+        if not isinstance(hosts, list) or not isinstance(python, dict):
+            return data
+        named = {h for h in hosts if isinstance(h, str)}
+        moved = {k: v for k, v in python.items() if k in named}
+        if not moved:
+            return data
+        kept = {k: v for k, v in python.items() if k not in named}
+        earlier = data.get("host_python")
+        return {
+            **data,
+            "python": kept,
+            "host_python": {**(earlier if isinstance(earlier, dict) else {}), **moved},
+        }
+
+    @field_validator("hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        for i, name in enumerate(value):
+            if name in FRAMEWORKS:
+                raise FieldError(str(i), f"{name!r} is a framework's name; give the host's")
+            try:
+                SshTarget.parse(name)
+            except ValueError as exc:
+                raise FieldError(str(i), str(exc)) from None
+        if len(set(value)) != len(value):
+            raise ValueError("lists a host twice")
+        return value
 
     @field_validator("commands")
     @classmethod
@@ -651,6 +700,7 @@ class Config(_Strict):
             _check_npz(Path(self.data.path), self)
         if self.run.distributed is not None:
             _check_distributed(self, self.run.distributed)
+        _check_hosts(self)
         return self
 
     def window_steps(self) -> int:
@@ -913,3 +963,21 @@ def json_schema() -> dict[str, Any]:
         **schema["properties"],
     }
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
+
+
+def _check_hosts(config: Config) -> None:
+    """run.hosts combined with the rest: what runs on a host, and each host's interpreter."""
+    run = config.run
+    for name in run.host_python:
+        if name not in run.hosts:
+            raise FieldError(f"run.python.{name}", "not a framework nor a host in run.hosts")
+    if not run.hosts:
+        return
+    if run.commands:
+        raise FieldError(
+            "run.hosts", "your own scripts (run.commands) run on this machine only; drop run.hosts"
+        )
+    if len(run.hosts) > 1:
+        raise FieldError(
+            "run.hosts", "several hosts are a multi-node run: it needs run.distributed"
+        )

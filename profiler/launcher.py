@@ -174,6 +174,9 @@ def child_environment(
 class ChildProcess:
     """A running workload: its Popen, an event-reader thread and a log-reader thread."""
 
+    # a local child has no link to lose (profiler.remote's runs on other hosts do)
+    lost: str | None = None
+
     def __init__(
         self,
         framework: str,

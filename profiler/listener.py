@@ -27,7 +27,8 @@ class RunInfo:
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """How a run ended: status is ok, failed, timeout or stopped."""
+    """How a run ended: status is ok, failed, timeout, stopped, or lost (a run on another
+    host whose SSH link died; what arrived before is kept)."""
 
     run_id: int
     framework: str

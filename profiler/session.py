@@ -38,6 +38,7 @@ from profiler.nvml import GpuMonitor, device_index
 from profiler.paths import cache_dir_for
 from profiler.protocol import Event
 from profiler.quality import QualityTracker
+from profiler.remote import RemoteChild, check_hosts, start_remote
 from profiler.repeats import (
     PLANNED,
     STOPPED,
@@ -50,7 +51,17 @@ from profiler.repeats import (
 )
 from profiler.sampler import ProcessTreeSampler, Sample, SamplerThread
 from profiler.session_guard import GuardedListener
-from profiler.status import FAILED, INTERRUPTED, NOT_RUN, OK, RUNNING, session_status
+from profiler.ssh import extra_ssh_args
+from profiler.status import (
+    FAILED,
+    INTERRUPTED,
+    LOST,
+    NOT_RUN,
+    OK,
+    RUNNING,
+    TIMEOUT,
+    session_status,
+)
 from profiler.store import Store, StoredEvent
 from profiler.trace.capture import SessionTraces
 
@@ -84,6 +95,8 @@ class RunOptions:
     batch: Mapping[str, Any] = field(default_factory=dict)
     # a data-parallel session (profiler.scaling_session): {"workers": N, "scaling", "group"}
     distributed: Mapping[str, Any] = field(default_factory=dict)
+    # extra arguments for every ssh command of a run on run.hosts (e.g. "-F", "ssh_config")
+    ssh_args: tuple[str, ...] = ()
 
 
 class ComparisonSession:
@@ -107,7 +120,7 @@ class ComparisonSession:
         self._gpu = gpu
         self._stop = threading.Event()
         self._stop_why = "stopped by the user"
-        self._current: ChildProcess | DistributedRun | None = None
+        self._current: ChildProcess | DistributedRun | RemoteChild | None = None
         self._lock = threading.Lock()
         self.session_id: int | None = None
         self.t0 = time.monotonic()
@@ -159,6 +172,9 @@ class ComparisonSession:
         framework, the order reversed every other round (A B, B A, ...). With auto repeats only
         the first round is planned; later rounds are added while the session runs."""
         self.store.check_writable()
+        hosts = check_hosts(
+            self.config, self._ssh_args(), self.config_path
+        )  # before anything is recorded
         if self._gpu is None:
             self._gpu = GpuMonitor(device_index(self.config.device))
         env = machine_environment(self._gpu)
@@ -166,6 +182,8 @@ class ComparisonSession:
             env = {**env, "run_all": dict(self.options.batch)}
         if self.options.distributed:
             env = {**env, "distributed": dict(self.options.distributed)}
+        if hosts:
+            env = {**env, "hosts": hosts}
         self.t0 = time.monotonic()
         self.session_id = self.store.create_session(
             self.config.name, self.config.model_dump(mode="json"), self.config_path, env
@@ -337,6 +355,9 @@ class ComparisonSession:
             if self._current is not None:
                 self._current.kill_tree()
 
+    def _ssh_args(self) -> tuple[str, ...]:
+        return (*extra_ssh_args(), *self.options.ssh_args)
+
     def _rel(self, t: float) -> float:
         return t - self.t0
 
@@ -413,26 +434,46 @@ class ComparisonSession:
             if train.compile and train.compile_cache == "cold":
                 # Each run compiles from scratch, as TensorFlow's XLA always does: a fresh cache.
                 cold = Path(tempfile.mkdtemp(prefix=f"compile-run{run_id}-", dir=cache))
+            python = {str(k): v for k, v in self.config.run.python.items()}.get(info.framework)
             try:
-                child = (DistributedRun if self.options.distributed else ChildProcess)(
-                    info.framework,
-                    self.config,
-                    *(
-                        [int(self.options.distributed["workers"])]
-                        if self.options.distributed
-                        else []
-                    ),
-                    cache_dir=cache,
-                    on_event=on_event,
-                    on_garbage=on_garbage,
-                    on_log=on_log,
-                    python={str(k): v for k, v in self.config.run.python.items()}.get(
-                        info.framework
-                    ),
-                    worker_module=self.options.worker_module,
-                    cold_compile_dir=cold,
-                    trace_dir=self.traces.plan(run_id, info.framework, info.repeat),
-                )
+                child: ChildProcess | DistributedRun | RemoteChild
+                if self.config.run.hosts:
+                    child = start_remote(
+                        info.framework,
+                        self.config,
+                        cache_dir=cache,
+                        on_event=on_event,
+                        on_garbage=on_garbage,
+                        on_log=on_log,
+                        on_sample=on_sample if self.options.sampling else None,
+                        ssh_args=self._ssh_args(),
+                    )
+                elif self.options.distributed:
+                    child = DistributedRun(
+                        info.framework,
+                        self.config,
+                        int(self.options.distributed["workers"]),
+                        cache_dir=cache,
+                        on_event=on_event,
+                        on_garbage=on_garbage,
+                        on_log=on_log,
+                        python=python,
+                        worker_module=self.options.worker_module,
+                        cold_compile_dir=cold,
+                    )
+                else:
+                    child = ChildProcess(
+                        info.framework,
+                        self.config,
+                        cache_dir=cache,
+                        on_event=on_event,
+                        on_garbage=on_garbage,
+                        on_log=on_log,
+                        python=python,
+                        worker_module=self.options.worker_module,
+                        cold_compile_dir=cold,
+                        trace_dir=self.traces.plan(run_id, info.framework, info.repeat),
+                    )
             except Exception as exc:
                 # E2BIG, a missing interpreter, a full disk for the spec file: the run failed,
                 # and says why, rather than staying pending.
@@ -453,7 +494,7 @@ class ComparisonSession:
         try:
             store.update_run(run_id, status=RUNNING, started_t=self._rel(started))
             listener.run_started(info)
-            if self.options.sampling:
+            if self.options.sampling and not self.config.run.hosts:  # the host's agent samples
                 sampler.start()
             code, timed_out = self._wait(child)
         finally:
@@ -467,6 +508,9 @@ class ComparisonSession:
         if self.store.failed.is_set():
             self.store.flush()  # raises StoreError naming what went wrong
         status, error = self._verdict(code, timed_out, state, peak["rss_mib"])
+        lost = getattr(child, "lost", None)
+        if lost is not None and status not in (STOPPED, TIMEOUT):
+            status, error = LOST, lost
         warnings = state["warnings"] + quality.warnings() + self.traces.finish_run(run_id)
         for text in warnings:
             store.add_event(
@@ -491,6 +535,7 @@ class ComparisonSession:
                     if isinstance(child, DistributedRun)
                     else {}
                 ),
+                **({"remote": child.remote_info()} if isinstance(child, RemoteChild) else {}),
             },
         )
         if status == "ok":
@@ -511,7 +556,7 @@ class ComparisonSession:
         )
         return RunOutcome(info.run_id, info.framework, "failed", error, None)
 
-    def _wait(self, child: ChildProcess | DistributedRun) -> tuple[int, bool]:
+    def _wait(self, child: ChildProcess | DistributedRun | RemoteChild) -> tuple[int, bool]:
         """Wait for the child: (exit code, timed out). A store that can no longer write (a full
         disk) ends the run at once, since nothing it measures could be kept."""
         timeout = self.config.run.timeout_s
