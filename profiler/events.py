@@ -28,14 +28,19 @@ LOG = "log"
 ERROR = "error"
 TRACE = "trace"
 DONE = "done"
+# A data-parallel rank tells who it is (profiler.distributed_run merges the ranks' events).
+RANK = "rank"
 # The parent's own kinds, added to a run's events; a child may not send them.
 GARBAGE = "garbage"
 WARNING = "warning"
+# One rank's own window and allocator memory, kept beside the job's merged ``window``.
+RANK_WINDOW = "rank_window"
+RANK_MEMORY = "rank_memory"
 
 CHILD_KINDS = frozenset(
-    {HELLO, PHASE, MODEL, ENV, FIRST_STEP, WINDOW, MEMORY, LOG, ERROR, TRACE, DONE}
+    {HELLO, PHASE, MODEL, ENV, FIRST_STEP, WINDOW, MEMORY, LOG, ERROR, TRACE, DONE, RANK}
 )
-PARENT_KINDS = frozenset({GARBAGE, WARNING})
+PARENT_KINDS = frozenset({GARBAGE, WARNING, RANK_WINDOW, RANK_MEMORY})
 
 # -- phases ------------------------------------------------------------------------------------
 
@@ -143,6 +148,16 @@ class Window:
     mfu: float | None = None
     minor_faults: int | None = None
     major_faults: int | None = None
+    # A rank's all-reduce seconds in the window; in a data-parallel job's merged window, the
+    # straggler's (who waits for no one). None where not timed.
+    comm_s: float | None = None
+    # Only in a data-parallel job's merged window: how many ranks, the slowest (the straggler),
+    # and each rank's own seconds, all-reduce seconds and RSS (MiB; None where unknown).
+    ranks: int | None = None
+    straggler: int | None = None
+    rank_seconds: list[float] | None = None
+    rank_comm_s: list[float] | None = None
+    rank_rss_mib: list[float | None] | None = None
 
     @property
     def step_time_ms(self) -> float:
@@ -194,6 +209,51 @@ class TraceInfo:
 
 
 @dataclass(frozen=True)
+class RankInfo:
+    """A data-parallel rank's own record: its process, the digest of its initial weights (the
+    same on every rank when they start alike), how it communicates, and its share of the batch."""
+
+    rank: int
+    pid: int | None = None
+    weights_digest: str | None = None
+    comm: str | None = None
+    local_rank: int | None = None
+    world_size: int | None = None
+    strategy: str | None = None
+    backend: str | None = None
+    global_batch: int | None = None
+    local_batch: int | None = None
+
+
+@dataclass(frozen=True)
+class RankWindow:
+    """One rank's own timing window (the job's ``window`` merges every rank's)."""
+
+    rank: int
+    phase: str
+    step: int
+    steps: int
+    seconds: float
+    loss: float | None = None
+    samples: int | None = None
+    comm_s: float | None = None
+
+    @property
+    def step_time_ms(self) -> float:
+        """Time per step in ms."""
+        return self.seconds / self.steps * 1000.0
+
+
+@dataclass(frozen=True)
+class RankMemory:
+    """One rank's allocator view, in bytes (None where unknown)."""
+
+    rank: int
+    allocator_bytes: int | None = None
+    allocator_peak_bytes: int | None = None
+
+
+@dataclass(frozen=True)
 class Done:
     """The child finished its steps."""
 
@@ -233,6 +293,9 @@ EventData = (
     | ErrorInfo
     | TraceInfo
     | Done
+    | RankInfo
+    | RankWindow
+    | RankMemory
     | Garbage
     | QualityWarning
     | Unknown
@@ -249,6 +312,9 @@ VIEWS: dict[str, type[Any]] = {
     ERROR: ErrorInfo,
     TRACE: TraceInfo,
     DONE: Done,
+    RANK: RankInfo,
+    RANK_WINDOW: RankWindow,
+    RANK_MEMORY: RankMemory,
     GARBAGE: Garbage,
     WARNING: QualityWarning,
 }

@@ -18,6 +18,9 @@ Kinds (version 1):
 ``trace``   the trace phase's profiler wrote its files: format (kineto|xplane|perfetto), steps,
             seconds, files (paths relative to the run's trace folder)
 ``done``    steps
+``rank``    a data-parallel rank's record: rank, pid, weights_digest, comm, local_rank,
+            world_size, strategy, backend, global_batch, local_batch (windows of a rank may
+            carry comm_s, its all-reduce seconds)
 
 The parent adds kinds of its own to a run's stored events: ``garbage`` (reason: a bad line on
 the pipe) and ``warning`` (message: a measurement-quality problem seen by the sampler).
@@ -110,6 +113,15 @@ _PATHS: _Check = (
     ),
 )
 
+_NUMBERS: _Check = (
+    "a list of finite numbers (null where unknown)",
+    lambda v: isinstance(v, list) and all(x is None or _is_num(x) for x in v),
+)
+_NON_NEGATIVE: _Check = (
+    f"a finite number in [0, {MAX_ABS_FLOAT:g}]",
+    lambda v: _is_num(v, 0.0),
+)
+
 # Per kind: field -> (check, required, null allowed). Fields not listed need only be finite JSON.
 _FIELDS: dict[str, dict[str, tuple[_Check, bool, bool]]] = {
     "hello": {
@@ -142,6 +154,12 @@ _FIELDS: dict[str, dict[str, tuple[_Check, bool, bool]]] = {
         "mfu": (_NUMBER, False, True),
         "minor_faults": (_COUNT, False, True),
         "major_faults": (_COUNT, False, True),
+        "comm_s": (_NON_NEGATIVE, False, True),
+        "ranks": (_POSITIVE, False, True),
+        "straggler": (_COUNT, False, True),
+        "rank_seconds": (_NUMBERS, False, True),
+        "rank_comm_s": (_NUMBERS, False, True),
+        "rank_rss_mib": (_NUMBERS, False, True),
     },
     "memory": {
         "allocator_bytes": (_COUNT, False, True),
@@ -161,6 +179,18 @@ _FIELDS: dict[str, dict[str, tuple[_Check, bool, bool]]] = {
         "files": (_PATHS, True, False),
     },
     "done": {"steps": (_COUNT, False, True)},
+    "rank": {
+        "rank": (_COUNT, True, False),
+        "pid": (_COUNT, False, True),
+        "weights_digest": (_STR, False, True),
+        "comm": (_STR, False, True),
+        "local_rank": (_COUNT, False, True),
+        "world_size": (_POSITIVE, False, True),
+        "strategy": (_STR, False, True),
+        "backend": (_STR, False, True),
+        "global_batch": (_POSITIVE, False, True),
+        "local_batch": (_POSITIVE, False, True),
+    },
 }
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from profiler.colors import label_of
+from profiler.events import RankInfo, RankWindow, Window
 from profiler.report.events import measured
 from profiler.stats import METHOD_RUNS, compare_runs
 from profiler.store import Store, StoredRun, StoredSession
@@ -110,21 +111,19 @@ def _launch(run: StoredRun) -> dict[str, Any]:
 
 def _comm_share(run: StoredRun) -> float | None:
     shares = [
-        e.payload["comm_s"] / e.payload["seconds"]
+        w.comm_s / w.seconds
         for e in measured(run).kept
-        if isinstance(e.payload.get("comm_s"), int | float)
-        and isinstance(e.payload.get("seconds"), int | float)
-        and e.payload["seconds"] > 0
+        if isinstance(w := e.data, Window) and w.comm_s is not None
     ]
     return statistics.median(shares) if shares else None
 
 
 def _stragglers(runs: list[StoredRun]) -> tuple[int | None, float | None]:
     slowest = Counter(
-        int(e.payload["straggler"])
+        w.straggler
         for run in runs
         for e in measured(run).kept
-        if isinstance(e.payload.get("straggler"), int)
+        if isinstance(w := e.data, Window) and w.straggler is not None
     )
     if not slowest:
         return None, None
@@ -135,16 +134,16 @@ def _stragglers(runs: list[StoredRun]) -> tuple[int | None, float | None]:
 def _rank_rss(runs: list[StoredRun]) -> tuple[float | None, ...]:
     peaks: dict[int, float] = {}
     for run in runs:
-        for e in run.events_of("window"):
-            for rank, value in enumerate(e.payload.get("rank_rss_mib") or []):
-                if isinstance(value, int | float):
+        for _t, window in run.views(Window):
+            for rank, value in enumerate(window.rank_rss_mib or []):
+                if value is not None:
                     peaks[rank] = max(peaks.get(rank, 0.0), float(value))
     size = max(peaks, default=-1) + 1
     return tuple(peaks.get(r) for r in range(size))
 
 
 def _same_weights(runs: list[StoredRun]) -> bool | None:
-    digests = [e.payload.get("weights_digest") for run in runs for e in run.events_of("rank")]
+    digests = [info.weights_digest for run in runs for _t, info in run.views(RankInfo)]
     if not digests or any(d is None for d in digests):
         return None
     return len(set(digests)) == 1
@@ -178,7 +177,7 @@ def build_scaling(sessions: list[StoredSession]) -> ScalingReport:
             eff, low, high, method = _efficiency(base_times, times, base_batch, batch, n)
             straggler, share = _stragglers(runs)
             comm = [c for r in runs if (c := _comm_share(r)) is not None]
-            comm_words = [e.payload.get("comm") for r in runs for e in r.events_of("rank")]
+            comm_words = [info.comm for r in runs for _t, info in r.views(RankInfo)]
             points.append(
                 ScalingPoint(
                     framework=fw,
@@ -329,14 +328,8 @@ def rank_series(session: StoredSession) -> list[RankSeries]:
     out = []
     for run in sorted(session.runs, key=lambda r: r.seq):
         by_rank: dict[int, list[tuple[int, float]]] = {}
-        for e in run.events_of("rank_window"):
-            p = e.payload
-            steps, seconds = p.get("steps"), p.get("seconds")
-            if not isinstance(p.get("rank"), int) or not isinstance(p.get("step"), int):
-                continue
-            if not isinstance(steps, int) or steps <= 0 or not isinstance(seconds, int | float):
-                continue
-            by_rank.setdefault(p["rank"], []).append((p["step"], 1000.0 * seconds / steps))
+        for _t, w in run.views(RankWindow):
+            by_rank.setdefault(w.rank, []).append((w.step, w.step_time_ms))
         for rank in sorted(by_rank):
             points = sorted(by_rank[rank])
             out.append(

@@ -51,7 +51,7 @@ def test_sample_columns_are_one_list() -> None:
     assert set(SAMPLE_COLUMNS) <= fields
     assert set(SAMPLE_SERIES) < set(SAMPLE_COLUMNS)
     assert set(LIVE_SAMPLE_COLUMNS) <= set(SAMPLE_COLUMNS)
-    from gui.adapter import SamplePoint  # the live point keeps the vocabulary's columns
+    from gui.models.live import SamplePoint  # the live point keeps the vocabulary's columns
 
     assert SamplePoint._fields == LIVE_SAMPLE_COLUMNS
 
