@@ -162,15 +162,18 @@ class TreeSampler:
                 if pid not in self._procs:
                     with contextlib.suppress(ps.Error):
                         self._procs[pid] = ps.Process(pid)
-        rss = threads = 0
+        rss = threads = live = 0
         cpu: dict[int, float] = {}
         for pid, proc in list(self._procs.items()):
             try:
                 with proc.oneshot():
                     t = proc.cpu_times()
                     cpu[pid] = t.user + t.system + t.children_user + t.children_system
+                    if proc.status() == ps.STATUS_ZOMBIE:
+                        continue  # exited, not yet waited for: no memory to measure
                     rss += proc.memory_info().rss
                     threads += proc.num_threads()
+                    live += 1
             except ps.Error:
                 del self._procs[pid]
         gained = sum(max(0.0, v - self._cpu.get(pid, v)) for pid, v in cpu.items())
@@ -179,7 +182,7 @@ class TreeSampler:
         memory = ps.virtual_memory()
         return {
             "cpu_percent": 100.0 * gained / elapsed if elapsed else None,
-            "rss_mib": rss / 2**20 if cpu else None,
+            "rss_mib": rss / 2**20 if live else None,  # a tree that is gone: NaN, not 0 MiB
             "threads": threads,
             "cpu_per_core": ps.cpu_percent(percpu=True),
             "sys_mem_used_mib": memory.used / 2**20,
