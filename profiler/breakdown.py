@@ -178,8 +178,16 @@ class RunBreakdown:
 
     @property
     def idle_share(self) -> float:
-        """Fraction of the traced step where the device (or CPU) waited on the host."""
+        """Fraction of the traced step where nothing ran: no op, kernel or framework host span
+        (between steps, in the closing sync with no work left, or the process descheduled)."""
         return self.share(Category.IDLE)
+
+    @property
+    def waiting_share(self) -> float:
+        """Fraction of the traced step where no op or kernel did work: idle plus framework host
+        overhead. On a GPU run (``timeline`` device) it is the time the device waited on the
+        host."""
+        return self.share(Category.IDLE) + self.share(Category.HOST_OVERHEAD)
 
     @property
     def profiler_cost(self) -> float:
@@ -212,6 +220,7 @@ class RunBreakdown:
             "top_ops": [op.to_json() for op in self.top_ops],
             "launches_per_step": _num(self.launches_per_step),
             "idle_share": _num(self.idle_share),
+            "waiting_share": _num(self.waiting_share),
             "trace_step_ms": _num(self.trace_step_ms),
             "measure_step_ms": _num(self.measure_step_ms),
             "profiler_cost": _num(self.profiler_cost),

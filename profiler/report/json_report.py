@@ -39,6 +39,7 @@ Schema history (``schema_version``):
    step_ms (the traced window over its steps), category_ms (ms per step in each category of
    the taxonomy; they add up to step_ms), category_launches, top_ops (name, category,
    total_ms, count, steps, per_step_ms, calls_per_step), launches_per_step, idle_share,
+   waiting_share (idle plus host overhead: on a GPU, the device waiting on the host),
    trace_step_ms, measure_step_ms, profiler_cost (their ratio), truncated, native_files
    (relative to the session's trace folder) and notes. The breakdowns file beside the traces
    (profiler.breakdown) carries its own schema_version.

@@ -60,6 +60,9 @@ class _Seg:
     end: float
     name: str
     category: Category
+    # who wins an instant, lowest first: work; on a GPU run, a host-side context (data input,
+    # optimizer) while no kernel runs; framework host overhead; idle
+    tier: int
 
 
 def traced_window(spans: list[Span]) -> tuple[float, float, int]:
@@ -90,9 +93,15 @@ class _Open:
 
 
 def _category_of(
-    span: Span, framework: str, device_timeline: bool, context: _Open | None
+    span: Span,
+    framework: str,
+    device_timeline: bool,
+    context: _Open | None,
+    ranges: list[tuple[float, float, Category]],
 ) -> tuple[Category | None, bool]:
-    """(effective category, is it a context of its own) of a span under ``context``."""
+    """(effective category, is it a context of its own) of a span under ``context``; a kernel
+    inside a context range mirrored onto the GPU (Kineto's ``gpu_user_annotation`` of
+    ``Optimizer.step``) takes that range's category, as the host ops inside it do."""
     if span.name.startswith(STEP_MARKER):
         category: Category | None = Category.HOST_OVERHEAD  # Python between ops in a step
         own = False
@@ -102,13 +111,20 @@ def _category_of(
         category, own = classify(framework, span.name, span.scope)
         if device_timeline and not span.device and not own and category not in _WAITING:
             category = Category.HOST_OVERHEAD  # the host only launches: the device works
+        elif span.device and ranges and category not in _WAITING:
+            middle = (span.ts + span.end) / 2
+            category = next((c for a, b, c in ranges if a <= middle < b), category)
     if context is not None and not own:
         category = context.category
     return category, own
 
 
 def _thread_segments(
-    spans: list[Span], framework: str, device_timeline: bool, attr: Attribution
+    spans: list[Span],
+    framework: str,
+    device_timeline: bool,
+    attr: Attribution,
+    ranges: list[tuple[float, float, Category]],
 ) -> list[_Seg]:
     """One thread's innermost-span segments, each with its effective category; counts each
     op, and as a launch each work span with no work span inside it (an op or kernel, never a
@@ -120,7 +136,12 @@ def _thread_segments(
 
     def emit(a: float, b: float, entry: _Open) -> None:
         if b > a and entry.category is not None:
-            out.append(_Seg(a, b, op_name(entry.span.name), entry.category))
+            cat = entry.category
+            if cat in _WAITING:
+                tier = 2 if cat is Category.HOST_OVERHEAD else 3
+            else:
+                tier = 1 if device_timeline and not entry.span.device else 0
+            out.append(_Seg(a, b, op_name(entry.span.name), cat, tier))
 
     def pop() -> None:
         nonlocal cursor
@@ -132,7 +153,9 @@ def _thread_segments(
             return
         attr.op_count[(op_name(entry.span.name), cat)] += 1
         work = cat not in _WAITING
-        if work and not entry.has_work and not entry.span.name.startswith("$"):
+        # on a GPU run the launches are the kernels; on the CPU the innermost ops
+        launched = entry.span.device or not device_timeline
+        if work and launched and not entry.has_work and not entry.span.name.startswith("$"):
             attr.launches[cat] += 1
         if stack and (work or entry.has_work):
             stack[-1].has_work = True
@@ -151,7 +174,7 @@ def _thread_segments(
             span.end = min(span.end, parent.span.end)  # a child never outlives its parent
         cursor = max(cursor, span.ts)
         context = stack[-1].context if stack else None
-        category, own = _category_of(span, framework, device_timeline, context)
+        category, own = _category_of(span, framework, device_timeline, context, ranges)
         entry = _Open(span, category, context)
         if own:
             entry.context = entry
@@ -167,14 +190,23 @@ def attribute(spans: list[Span], framework: str) -> Attribution:
     device_timeline = any(s.device for s in spans)
     attr = Attribution(window_us=end - start, steps=steps, window_start_us=start)
     by_thread: dict[tuple[object, object, bool], list[Span]] = defaultdict(list)
+    annotations: list[tuple[float, float, Category]] = []
     for s in spans:
-        if s.end > start and s.ts < end:  # clipped to the window, on a copy
-            by_thread[(s.pid, s.tid, s.device)].append(
-                Span(s.name, s.scope, s.pid, s.tid, max(s.ts, start), min(s.end, end), s.device)
-            )
+        if s.end <= start or s.ts >= end:
+            continue
+        if s.annotation:
+            category, context = classify(framework, s.name, s.scope)
+            if context:
+                annotations.append((s.ts, s.end, category))
+            continue
+        by_thread[(s.pid, s.tid, s.device)].append(  # clipped to the window, on a copy
+            Span(s.name, s.scope, s.pid, s.tid, max(s.ts, start), min(s.end, end), s.device)
+        )
     segments: list[_Seg] = []
     for thread_spans in by_thread.values():
-        segments.extend(_thread_segments(thread_spans, framework, device_timeline, attr))
+        segments.extend(
+            _thread_segments(thread_spans, framework, device_timeline, attr, annotations)
+        )
     _sweep(segments, start, end, attr)
     return attr
 
@@ -202,9 +234,11 @@ def _sweep(segments: list[_Seg], start: float, end: float, attr: Attribution) ->
 
 def _share(a: float, b: float, active: set[int], segs: list[_Seg], attr: Attribution) -> None:
     dt = b - a
-    work = [segs[i] for i in active if segs[i].category not in _WAITING]
-    group = work or [segs[i] for i in active if segs[i].category is Category.HOST_OVERHEAD]
-    group = group or [segs[i] for i in active]
+    if active:
+        tier = min(segs[i].tier for i in active)
+        group = [segs[i] for i in active if segs[i].tier == tier]
+    else:
+        group = []
     if not group:
         attr.category_us[Category.IDLE] += dt
         attr.op_us[(NO_ACTIVITY, Category.IDLE)] += dt

@@ -16,6 +16,14 @@ from typing import Any
 
 # Kineto's categories for work that ran on a GPU.
 _DEVICE_CATEGORIES = frozenset({"kernel", "gpu_memcpy", "gpu_memset", "gpu_user_annotation"})
+# Kineto mirrors record_function ranges onto the GPU's timeline: not work, but they say which
+# kernels an Optimizer.step launched (see ``Span.annotation``).
+_ANNOTATION_CATEGORIES = frozenset({"gpu_user_annotation"})
+# XPlane device lines that summarise other lines' kernels (JAX's and TensorFlow's GPU planes):
+# counting them would count each kernel twice.
+SUMMARY_LINES = frozenset(
+    {"XLA Modules", "XLA Ops", "Steps", "Framework Ops", "Framework Name Scope", "Source code"}
+)
 
 
 class TraceFileError(ValueError):
@@ -33,6 +41,7 @@ class Span:
     ts: float
     end: float
     device: bool  # ran on an accelerator's timeline (a kernel, a copy), not on a host thread
+    annotation: bool = False  # a host range mirrored onto the device's timeline, not work
 
 
 def read_trace_json(path: Path) -> dict[str, Any]:
@@ -51,6 +60,17 @@ def read_trace_json(path: Path) -> dict[str, Any]:
     return data
 
 
+def _summary_threads(events: list[Any]) -> set[tuple[Any, Any]]:
+    """(pid, tid) of the lines whose name says they repeat other lines' events."""
+    out = set()
+    for ev in events:
+        if isinstance(ev, dict) and ev.get("ph") == "M" and ev.get("name") == "thread_name":
+            label = str((ev.get("args") or {}).get("name", ""))
+            if label in SUMMARY_LINES:
+                out.add((ev.get("pid"), ev.get("tid")))
+    return out
+
+
 def _device_pids(events: list[Any]) -> set[Any]:
     """Processes whose name says they are an accelerator (XPlane's ``/device:GPU:0``)."""
     pids = set()
@@ -66,9 +86,12 @@ def spans_of(data: dict[str, Any]) -> list[Span]:
     """The complete events of a Chrome trace as spans, in no particular order."""
     events = data["traceEvents"]
     device_pids = _device_pids(events)
+    summaries = _summary_threads(events)
     spans: list[Span] = []
     for ev in events:
         if not isinstance(ev, dict) or ev.get("ph") != "X":
+            continue
+        if summaries and (ev.get("pid"), ev.get("tid")) in summaries:
             continue
         ts, dur = ev.get("ts"), ev.get("dur")
         if not isinstance(ts, int | float) or not isinstance(dur, int | float) or dur < 0:
@@ -85,6 +108,7 @@ def spans_of(data: dict[str, Any]) -> list[Span]:
                 ts=float(ts),
                 end=float(ts) + float(dur),
                 device=ev.get("cat") in _DEVICE_CATEGORIES or pid in device_pids,
+                annotation=ev.get("cat") in _ANNOTATION_CATEGORIES,
             )
         )
     return spans

@@ -47,6 +47,7 @@ def test_docstring_example_holds() -> None:
 def test_derived_figures() -> None:
     run = _run(3, "torch")
     assert run.idle_share == pytest.approx(0.25)
+    assert run.waiting_share == pytest.approx(0.25)  # no host overhead in this run
     assert run.share(Category.MATMUL) == pytest.approx(1.75 / 3)
     assert run.ms(Category.ATTENTION) == 0.0
     assert run.profiler_cost == pytest.approx(1.1)

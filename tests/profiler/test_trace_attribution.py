@@ -213,3 +213,42 @@ def test_a_broken_trace_file_names_itself(tmp_path: Path) -> None:
     bad.write_bytes(b"\x1f\x8bnot gzip")
     with pytest.raises(TraceFileError, match=str(bad)):
         read_trace_json(bad)
+
+
+def test_kineto_gpu_annotations_claim_their_kernels_and_summary_lines_are_skipped() -> None:
+    # the shape of a Kineto CUDA trace: host ops, kernels on a stream, and record_function
+    # ranges mirrored onto the GPU (gpu_user_annotation); plus an XPlane summary line that
+    # repeats a kernel (it must not count twice)
+    def x(
+        name: str, ts: float, dur: float, where: tuple[int, int], cat: str = ""
+    ) -> dict[str, object]:
+        pid, tid = where
+        return {"ph": "X", "name": name, "ts": ts, "dur": dur, "pid": pid, "tid": tid, "cat": cat}
+
+    data = {
+        "traceEvents": [
+            {"ph": "M", "name": "thread_name", "pid": 0, "tid": 99, "args": {"name": "XLA Ops"}},
+            x("frameduel.step#0", 0, 60, (1, 1), "user_annotation"),
+            x("aten::mm", 2, 10, (1, 1), "cpu_op"),
+            x("Optimizer.step#SGD.step", 20, 30, (1, 1), "user_annotation"),
+            x("cudaLaunchKernel", 22, 4, (1, 1), "cuda_runtime"),
+            x("frameduel.sync", 60, 40, (1, 1), "user_annotation"),
+            x("ampere_sgemm_64x32_nn", 10, 25, (0, 7), "kernel"),
+            x("Optimizer.step#SGD.step", 35, 50, (0, 8), "gpu_user_annotation"),
+            x("void at::native::vectorized_elementwise_kernel<4>", 40, 30, (0, 7), "kernel"),
+            x("ampere_sgemm_64x32_nn", 10, 25, (0, 99)),
+        ]
+    }
+    spans = spans_of(data)
+    assert sum(s.name == "ampere_sgemm_64x32_nn" for s in spans) == 1
+    attr = attribute(spans, "torch")
+    assert attr.window_us == 100
+    assert attr.category_us[C.MATMUL] == pytest.approx(25)
+    # the elementwise kernel inside the mirrored range (30), and 35-40 where no kernel runs but
+    # the host is in Optimizer.step (a host-side context counts when the device has no work)
+    assert attr.category_us[C.OPTIMIZER] == pytest.approx(30 + 5)
+    assert attr.category_us.get(C.ELEMENTWISE, 0.0) == 0.0
+    assert attr.launches[C.OPTIMIZER] == 1 and attr.launches[C.MATMUL] == 1
+    assert attr.category_us[C.HOST_OVERHEAD] == pytest.approx(10)  # 0-10: the host launching
+    assert attr.category_us[C.IDLE] == pytest.approx(30)  # 70-100: the sync, nothing left
+    assert sum(attr.category_us.values()) == pytest.approx(100)
