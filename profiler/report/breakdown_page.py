@@ -177,7 +177,12 @@ def per_framework_table(cmp: BreakdownComparison) -> Table:
             ),
             row("Profiler cost (trace / measure step)", cost),
             row("Launches per step", [_launches(r.launches_per_step) for r in runs]),
-            row("Idle share", [_share(r.idle_share) for r in runs]),
+            row("Idle share (nothing running)", [_share(r.idle_share) for r in runs]),
+            row(
+                "Waiting on the host (idle + host overhead)",
+                [_share(r.waiting_share) for r in runs],
+            ),
+            row("Timeline split", [r.timeline for r in runs]),
             row(
                 "Steps traced",
                 [
