@@ -225,7 +225,6 @@ class BreakdownTab(QWidget):
         self.sentence.setText(sentences or self._one_framework(cmp))
         self.notes.setText("\n".join(cmp.notes))
         self.notes.setVisible(bool(cmp.notes))
-        self._draw_bars(cmp)
         self.ops.set_rows(op_headers(cmp), op_rows(cmp))
         fit_columns(self.ops_view, NAME_COLUMN_PX)
         self.pair_box.blockSignals(True)
@@ -236,7 +235,7 @@ class BreakdownTab(QWidget):
         self.pair_box.setEnabled(len(cmp.pairs) > 1)
         self._show_differences()
         self.stack.setCurrentWidget(self.page)
-        self.apply_theme(self.theme)
+        self.apply_theme(self.theme)  # colours, and the bars drawn in them
 
     @staticmethod
     def _one_framework(cmp: BreakdownComparison) -> str:
@@ -283,7 +282,7 @@ class BreakdownTab(QWidget):
         for i, b in enumerate(cmp.per_framework):
             label = pg.TextItem(
                 html=f'<b style="color:{color_of(b.framework)}">{label_of(b.framework)}</b>'
-                f"<br>{fmt(b.step_ms)} ms",
+                f'<br><span style="color:{self.theme.plot_foreground}">{fmt(b.step_ms)} ms</span>',
                 anchor=(0.5, 1.0),
             )
             label.setPos(i, bottom[i])
@@ -319,6 +318,9 @@ class BreakdownTab(QWidget):
         self.plot.setTitle("Where each step goes", color=theme.plot_foreground)
         self.sentence.setStyleSheet(f"font-weight: bold; color: {theme.text};")
         self.notes.setStyleSheet(f"color: {theme.danger};")
+        cmp = self.state.comparison
+        if cmp is not None and not cmp.empty and not self.showing_placeholder():
+            self._draw_bars(cmp)  # the bars' outlines and labels take the theme's colours
 
     # -- reading it back (tests, screenshots) ---------------------------------------------
 

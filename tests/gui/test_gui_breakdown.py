@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from gui.breakdown_model import NO_SESSION
 from gui.main_window import MainWindow
+from gui.theme import DARK
 from profiler.breakdown import BREAKDOWNS_FILE, Category, save_breakdowns, session_trace_dir
 from profiler.report.breakdown_page import NO_TRACE_LEFT, TRACING_OFF
 from profiler.store import Store
@@ -93,6 +94,12 @@ def test_a_stored_traced_session_fills_the_tab(
         "aten::_foreach_add_, aten::_foreach_mul_ / ResourceApplyKerasMomentum"
     )
     assert not tab.pair_box.isEnabled() and tab.pair_box.count() == 1
+
+    window.settings.theme = "dark"
+    window.apply_settings()
+    assert tab.graphics.backgroundBrush().color().name() == DARK.plot_background.lower()
+    assert DARK.plot_foreground.lower() in tab.labels[0].textItem.toHtml().lower()
+    assert len(tab.bars) == 5  # redrawn in the theme's colours, not lost
 
 
 def test_the_top_ops_table_sorts_and_says_no_counterpart(
