@@ -221,8 +221,7 @@ class BreakdownTab(QWidget):
         self.stack.setCurrentWidget(self.placeholder)
 
     def _show_comparison(self, cmp: BreakdownComparison) -> None:
-        sentences = "\n".join(p.sentence for p in cmp.pairs)  # a line per pair
-        self.sentence.setText(sentences or self._one_framework(cmp))
+        self.sentence.setText("\n".join(cmp.sentences))  # a line per pair
         self.notes.setText("\n".join(cmp.notes))
         self.notes.setVisible(bool(cmp.notes))
         self.ops.set_rows(op_headers(cmp), op_rows(cmp))
@@ -236,14 +235,6 @@ class BreakdownTab(QWidget):
         self._show_differences()
         self.stack.setCurrentWidget(self.page)
         self.apply_theme(self.theme)  # colours, and the bars drawn in them
-
-    @staticmethod
-    def _one_framework(cmp: BreakdownComparison) -> str:
-        b = cmp.per_framework[0]
-        return (
-            f"Only {label_of(b.framework)} was traced ({fmt(b.step_ms)} ms per traced step): "
-            "nothing to compare it with."
-        )
 
     def _draw_bars(self, cmp: BreakdownComparison) -> None:
         for item in [*self.bars.values(), *self.labels]:

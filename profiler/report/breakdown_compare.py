@@ -211,6 +211,19 @@ class BreakdownComparison:
         """The pairs' sentences, one after another."""
         return " ".join(p.sentence for p in self.pairs)
 
+    @property
+    def sentences(self) -> tuple[str, ...]:
+        """What to say first: a sentence per pair, or what one traced framework's step is."""
+        if self.pairs or not self.per_framework:
+            return tuple(p.sentence for p in self.pairs)
+        b = self.per_framework[0]
+        largest = max(self.categories, key=b.ms)
+        return (
+            f"Only {label_of(b.framework)} was traced: {fmt(b.step_ms)} ms per traced step, "
+            f"most of it in {_in_words(largest)} ({fmt(b.ms(largest))} ms); nothing to compare "
+            "it with.",
+        )
+
     def of(self, framework: str) -> FrameworkBreakdown | None:
         """One framework's breakdown, None when it has none."""
         return next((b for b in self.per_framework if b.framework == framework), None)
