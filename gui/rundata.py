@@ -161,12 +161,14 @@ class RunData:
         return next((p.start for p in self.phases if p.name == name), math.nan)
 
     def window_values(self, key: str) -> np.ndarray:
-        """A window column as plotted: speed series are NaN in the compile phase."""
+        """A window column as plotted: speed series are NaN in the compile phase and in phases
+        beyond PHASES (the trace phase: its steps run under a profiler)."""
         values = self.windows.col(key)
         if key in SPEED_KEYS:
-            compiling = self.windows.col("phase") == COMPILE_CODE
-            if compiling.any():
-                return np.where(compiling, math.nan, values)
+            phase = self.windows.col("phase")
+            hidden = (phase == COMPILE_CODE) | (phase < 0)
+            if hidden.any():
+                return np.where(hidden, math.nan, values)
         return values
 
     def series(self, key: str, axis: str) -> tuple[np.ndarray, np.ndarray]:

@@ -252,7 +252,8 @@ class RunsModel(QAbstractTableModel):
             if row is None or not windows:
                 continue
             last = windows[-1]
-            row.step = max(row.step, last.step)
+            if last.phase != "trace":  # the trace phase's steps come after the planned ones
+                row.step = max(row.step, last.step)
             if last.step_time_ms > 0:
                 row.steps_per_s = 1000.0 / last.step_time_ms
             touched.add(run_id)
