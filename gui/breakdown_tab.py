@@ -16,6 +16,7 @@ from collections.abc import Callable
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -38,11 +39,13 @@ from gui.breakdown_model import (
 from gui.breakdown_table import CellsModel, fit_columns, make_table
 from gui.tasks import TaskRunner
 from gui.theme import LIGHT, Theme
+from profiler.breakdown import Category
 from profiler.colors import color_of, label_of
 from profiler.report.breakdown_compare import BreakdownComparison, category_color
 from profiler.report.formatting import fmt
 
 BAR_WIDTH = 0.6
+HOST_SPANS = frozenset({Category.HOST_OVERHEAD.label, Category.IDLE.label})
 NAME_COLUMN_PX = 300
 DIFFERENCE_NAME_PX = 170
 LEGEND_PX = 170
@@ -156,7 +159,14 @@ class BreakdownTab(QWidget):
             ops,
         )
         ops_title.setObjectName("muted")
-        ops_layout.addWidget(ops_title)
+        self.compute_only = QCheckBox("Compute ops only", ops)
+        self.compute_only.setToolTip(
+            "Hide framework host spans (Python, dispatch) and idle time: only the ops that compute"
+        )
+        ops_head = QHBoxLayout()
+        ops_head.addWidget(ops_title, 1)
+        ops_head.addWidget(self.compute_only)
+        ops_layout.addLayout(ops_head)
         self.ops = CellsModel(self)
         self.ops_view, self.ops_proxy = make_table(self.ops, ops, sortable=True)
         ops_layout.addWidget(self.ops_view, 1)
@@ -171,6 +181,9 @@ class BreakdownTab(QWidget):
         self.page = page
 
         self.pair_box.currentIndexChanged.connect(self._show_differences)
+        self.compute_only.toggled.connect(
+            lambda on: self.ops_proxy.set_hidden(HOST_SPANS if on else frozenset())
+        )
         self.level_box.currentIndexChanged.connect(self._show_differences)
 
     # -- loading --------------------------------------------------------------------------

@@ -73,11 +73,31 @@ class CellsModel(QAbstractTableModel):
         return self.rows[row][column].text
 
 
+class OpsFilter(QSortFilterProxyModel):
+    """Sorts by the cells' keys; hides rows whose column-1 text (the category) is in
+    ``hidden`` (the host spans, to see only the ops that compute)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.hidden: frozenset[str] = frozenset()
+
+    def set_hidden(self, categories: frozenset[str]) -> None:
+        """Hide the rows of these category labels (none: show every row)."""
+        self.beginFilterChange()
+        self.hidden = categories
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, row: int, parent: Index) -> bool:
+        return self.sourceModel().index(row, 1, parent).data() not in self.hidden
+
+
 def make_table(model: CellsModel, parent: QWidget, sortable: bool) -> tuple[QTableView, Any]:
+    """A read-only table view of ``model`` (sortable through an ``OpsFilter``); returns the view
+    and the model it shows (the filter, or ``model`` itself)."""
     view = QTableView(parent)
     source: Any = model
     if sortable:
-        proxy = QSortFilterProxyModel(parent)
+        proxy = OpsFilter(parent)
         proxy.setSourceModel(model)
         proxy.setSortRole(SORT_ROLE)
         view.setModel(proxy)
