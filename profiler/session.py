@@ -89,6 +89,13 @@ class ComparisonSession:
     ) -> None:
         self.config = config
         base = options or RunOptions()
+        if config.run.distributed is not None and not base.distributed:
+            # one process per framework would silently measure something else
+            raise ValueError(
+                "run.distributed: a data-parallel scaling run is one session per worker count; "
+                "start it with `frameduel run` (profiler.scaling_session), which the app does "
+                "not do yet"
+            )
         # The config's run settings apply unless the caller (CLI flag, GUI setting) overrides.
         self.options = replace(
             base,
