@@ -113,7 +113,15 @@ class ComparisonSession:
         options: RunOptions | None = None,
     ) -> None:
         self.config = config
-        self.options = options or RunOptions()
+        base = options or RunOptions()
+        if config.run.distributed is not None and not base.distributed:
+            # one process per framework would silently measure something else
+            raise ValueError(
+                "run.distributed: a data-parallel scaling run is one session per worker count; "
+                "start it with `frameduel run` (profiler.scaling_session), which the app does "
+                "not do yet"
+            )
+        self.options = base
         self.store = store
         self.config_path = config_path
         self.listener = listener or NullListener()
