@@ -241,7 +241,8 @@ def test_events_of_wrong_types_are_garbage_the_run_goes_on_and_exports(
     windows = [w for _, w in run.views(Window)]
     assert [w.steps for w in windows] == [1] * len(lines)
     assert all(w.loss == 1.0 for w in windows)
-    assert run.info["protocol_version"] == 1
+    assert run.info["protocol_version"] == 1  # what the child sent, kept on decode
+    assert store.load(session.session_id or -1).env["protocol_version"] == 1
     logged = [line for _, line in run.logs if "ignored a bad line" in line]
     assert len(logged) == 5  # visible in the run's log
     report = build_report(store.load(session.session_id or -1))
