@@ -68,7 +68,7 @@ class SessionController(QObject):
     ) -> None:
         """Run ``config`` in a worker thread; the store is opened there too, not here.
 
-        ``options`` (interpreters per framework, cooldown) go to the session unchanged.
+        ``options`` go to the session unchanged (interpreters and cooldown are the config's).
         """
         if self.is_running():
             raise RuntimeError("a session is already running")

@@ -36,7 +36,7 @@ from profiler.launcher import WORKER_MODULE, ChildProcess, describe_exit
 from profiler.listener import NullListener, RunInfo, RunOutcome, SessionListener
 from profiler.nvml import GpuMonitor, device_index
 from profiler.paths import cache_dir_for
-from profiler.protocol import Event
+from profiler.protocol import PROTOCOL_VERSION, Event
 from profiler.quality import QualityTracker
 from profiler.remote import RemoteChild, check_hosts, start_remote
 from profiler.repeats import (
@@ -185,7 +185,8 @@ class ComparisonSession:
         )  # before anything is recorded
         if self._gpu is None:
             self._gpu = GpuMonitor(device_index(self.config.device))
-        env = machine_environment(self._gpu)
+        # the event protocol this FrameDuel speaks; each run's info says what its child sent
+        env = {**machine_environment(self._gpu), "protocol_version": PROTOCOL_VERSION}
         if self.options.batch:
             env = {**env, "run_all": dict(self.options.batch)}
         if self.options.distributed:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from gui.models.live import Batch, PhaseChange, error_lines, window_point
-from gui.models.rundata import SAMPLE_FIELDS, SessionData, phase_code
+from gui.models.rundata import SAMPLE_FIELDS, SessionData, window_rows
 from profiler.colors import label_of
 from profiler.events import Done, ErrorInfo, Hello, Phase, Window
 from profiler.protocol import Event
@@ -169,12 +169,7 @@ def _fill_run(data: SessionData, table: Batch, run: StoredRun, batch_size: int) 
         elif isinstance(view, Hello | Done | ErrorInfo):
             table.events.append((run.id, e.t, Event(e.kind, e.t, e.payload)))
     if windows:
-        rows = np.array(
-            [(w.t, w.step, w.samples_per_s, w.step_time_ms, w.loss, 0.0) for w in windows],
-            dtype=float,
-        )
-        rows[:, 5] = [phase_code(w.phase) for w in windows]
-        target.add_windows(rows)
+        target.add_windows(window_rows(windows))
         table.windows[run.id].append(windows[-1])
     samples = run.samples
     if samples and len(samples.get("t", ())):

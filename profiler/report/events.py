@@ -17,18 +17,11 @@ import numpy.typing as npt
 
 from profiler.events import Garbage, Phase, QualityWarning, Window
 from profiler.quality import BUSY_MACHINE_PERCENT
-from profiler.stats import SteadyState, steady_state
+from profiler.stats import SteadyState, finite_or_none, steady_state
 from profiler.store import StoredEvent, StoredRun
 
 FloatArray = npt.NDArray[np.float64]
 V = TypeVar("V")
-
-
-def num(value: Any) -> float | None:
-    """A finite float, or None for anything else (missing, null, NaN, text, bool)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
 
 
 def text(value: Any) -> str | None:
@@ -40,6 +33,14 @@ def first_view(run: StoredRun, view: type[V]) -> V | None:
     """The typed view of the run's first event of a kind (``first_view(run, Hello)``), or None."""
     found = run.views(view)
     return found[0][1] if found else None
+
+
+def num(value: Any) -> float | None:
+    """A finite float from stored JSON the parent wrote (run info), or None for anything else
+    (missing, null, NaN, text, bool)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return finite_or_none(float(value))
 
 
 def launch_time(run: StoredRun) -> float | None:

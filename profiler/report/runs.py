@@ -45,7 +45,7 @@ from profiler.report.events import (
 from profiler.report.events import (
     column as event_column,
 )
-from profiler.stats import describe, finite
+from profiler.stats import describe, finite, finite_or_none
 from profiler.store import StoredEvent, StoredRun
 
 __all__ = [
@@ -213,10 +213,6 @@ class RunSeries:
 # -- one run ------------------------------------------------------------------------------------
 
 
-def _opt(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
 def _measure_mask(run: StoredRun) -> npt.NDArray[np.bool_]:
     """Samples inside the measure phase; every sample when there is no (sampled) measure phase."""
     t = run.samples.get("t", np.empty(0))
@@ -245,9 +241,9 @@ def _drift(windows_: Measured) -> Drift:
     return Drift(
         windows_total=len(windows_.windows),
         windows_excluded=windows_.excluded,
-        tau=_opt(whole.tau),
-        p_value=_opt(whole.p_value),
-        change=_opt(whole.change),
+        tau=finite_or_none(whole.tau),
+        p_value=finite_or_none(whole.p_value),
+        change=finite_or_none(whole.change),
         windows_used=len(windows_.used),
         windows_disturbed=windows_.n_disturbed,
         disturbed_left_out=windows_.disturbed_left_out,
@@ -303,11 +299,11 @@ def summarize_run(run: StoredRun, windows_: Measured | None = None) -> RunSummar
             else None
         ),
         step_time_ms=StepTime(
-            _opt(step_times.median),
-            _opt(step_times.p5),
-            _opt(step_times.p95),
-            _opt(step_times.mean),
-            _opt(step_times.std),
+            finite_or_none(step_times.median),
+            finite_or_none(step_times.p5),
+            finite_or_none(step_times.p95),
+            finite_or_none(step_times.mean),
+            finite_or_none(step_times.std),
             step_times.n,
         ),
         first_step_s=(first_steps[0][0] - launch if first_steps and launch is not None else None),

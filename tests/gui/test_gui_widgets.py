@@ -27,6 +27,9 @@ NAN = float("nan")
 RUNS = [RunInfo(1, "torch", 0, 0, 100), RunInfo(2, "tensorflow", 0, 1, 100)]
 GPU_KEYS = [s.key for s in SERIES if s.gpu]
 
+# a complete hello, as the decoder lets through
+HELLO = {"pid": 1, "framework": "torch", "framework_version": "2.1", "device": "cpu"}
+
 
 def sample(t: float, threads: int = 4, gpu: float = NAN) -> SamplePoint:
     return SamplePoint(t, 90.0, 300.0, threads, gpu, gpu, gpu)
@@ -263,9 +266,7 @@ def test_runs_table_follows_a_run_from_pending_to_ok(qtbot: QtBot) -> None:
     batch = Batch()
     batch.phases.append(PhaseChange(1, 0.1, "measure", "start"))
     batch.windows[1].append(window(0.5, 50))
-    batch.events.append(
-        (1, 0.1, Event("hello", 0.0, {"framework_version": "2.1", "device": "cpu"}))
-    )
+    batch.events.append((1, 0.1, Event("hello", 0.0, HELLO)))
     model.add_batch(batch)
 
     assert model.index(0, COL_STATUS).data() == "running"
