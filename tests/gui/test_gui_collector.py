@@ -13,7 +13,7 @@ from gui.collector import GuiThreadCollector
 class Cyclic:
     """One half of a reference cycle that records the thread it was freed in."""
 
-    freed_in: list[str] = []  # noqa: RUF012  (shared on purpose: the test reads it)
+    freed_in: list[str] = []  # shared on purpose: the test reads it
 
     def __init__(self) -> None:
         self.other: Cyclic | None = None
