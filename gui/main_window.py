@@ -3,11 +3,11 @@ and the history as tabs in the centre; runs, summary and log docked below.
 
 The window never touches the engine directly: its adapter (``SessionController``) starts and
 stops sessions and reports in batched signals; store reads, report rendering, framework probes
-and config validation run in workers (``TaskRunner``). The window builds the widgets and three
+and config validation run in workers (``TaskRunner``). The window builds the widgets and the
 controllers that own their state and drive those widgets: ``ConfigController`` (the config
-list, the editor's files, the frameworks' probe), ``RunController`` (Run, Run all, Stop and the
-live session) and ``SessionsController`` (reopen, re-run, compare, export). Actions, menus and
-the toolbar are ``WindowActions``.
+list, the editor's files), ``FrameworkProbe`` (what each interpreter can run),
+``RunController`` (Run, Run all, Stop and the live session) and ``SessionsController`` (reopen,
+re-run, compare, export). Actions, menus and the toolbar are ``WindowActions``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import threading
-from typing import Any
 
 from PySide6.QtCore import QRect, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -43,10 +41,11 @@ from gui import theme as themes
 from gui.adapter import SessionController
 from gui.arrange import ArrangePlotsDialog
 from gui.banner import MessageBanner
-from gui.config_control import ConfigController, Probe, accept_as_copy, dropped_paths
+from gui.config_control import ConfigController, accept_as_copy, dropped_paths
 from gui.dock_sizes import DockSizes, arrange_first_launch
 from gui.editor import ConfigEditor
 from gui.elided_label import ElidedLabel
+from gui.framework_probe import FrameworkProbe, Probe, default_probe
 from gui.history import HistoryView
 from gui.log_pane import LogPane
 from gui.plots import LiveDashboard
@@ -68,14 +67,6 @@ STORE_LABEL_PX = 360
 FRAME_PX = (16, 40)  # a window manager's frame: borders, and a title bar above the window
 
 
-def default_probe(python: str | None, cancel: threading.Event) -> dict[str, Any]:
-    """``profiler.doctor.probe_frameworks`` (imported when first needed: it is slow anyway);
-    setting ``cancel`` kills the probing child."""
-    from profiler.doctor import probe_frameworks
-
-    return probe_frameworks(python, cancel=cancel)
-
-
 class MainWindow(QMainWindow):
     """The FrameDuel window.
 
@@ -83,7 +74,8 @@ class MainWindow(QMainWindow):
     the user's QSettings; ``probe(python, cancel)`` says which frameworks an interpreter has (None:
     do not probe); ``confirm(title, text)`` answers yes/no questions (a message box by default);
     ``choose(title, text, [(key, label), ...])`` picks one of several answers (Save / Discard /
-    Cancel) and returns its key. Its controllers are ``configs``, ``runs`` and ``sessions``.
+    Cancel) and returns its key. Its controllers are ``configs``, ``probe``, ``runs`` and
+    ``sessions``.
     """
 
     themeApplied = Signal(str)  # "light" or "dark"
@@ -137,8 +129,11 @@ class MainWindow(QMainWindow):
             choose=self._choose,
             theme=lambda: self.theme,
         )
-        self.configs = ConfigController(views, services, self.controller, probe, self)
-        self.runs = RunController(views, services, self.controller, self.configs, self)
+        self.probe = FrameworkProbe(views, services, probe, self)
+        self.configs = ConfigController(views, services, self.controller, self)
+        self.runs = RunController(
+            views, services, self.controller, self.configs, self.probe, parent=self
+        )
         self.sessions = SessionsController(views, services, self.runs, self.configs, self)
         self.commands = WindowActions(self)
         for dock in self.docks.values():
@@ -148,7 +143,7 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         self.side.set_frameworks(self.settings.default_frameworks)
         self.refresh_controls()
-        QTimer.singleShot(0, self.configs.probe_frameworks)
+        QTimer.singleShot(0, self.probe.probe)
         QTimer.singleShot(0, self.configs.restore_config_list)
 
     # -- construction ---------------------------------------------------------------------
@@ -247,6 +242,7 @@ class MainWindow(QMainWindow):
         self.side.frameworksChanged.connect(self.refresh_controls)
         for controller in (self.configs, self.runs, self.sessions):
             controller.controlsChanged.connect(self.refresh_controls)
+        self.probe.probed.connect(self.refresh_controls)
         self.controller.sessionFinished.connect(self._refresh_history)
         self.runs_table.selectionModel().selectionChanged.connect(self._on_run_selected)
         self.runs_table.detailsRequested.connect(self._on_run_details)
@@ -310,8 +306,8 @@ class MainWindow(QMainWindow):
         self._update_store_label()
         if self.history_loaded:
             self.history.refresh()
-        if self.configs.pythons_changed():
-            self.configs.probe_frameworks()
+        if self.probe.pythons_changed():
+            self.probe.probe()
 
     def apply_theme(self) -> None:
         """Use the settings' theme (light, dark or the system's) everywhere."""
@@ -448,7 +444,7 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """End everything the window started: the session's process trees, framework probes
         and worker threads. Blocks for a moment; for application exit (and tests) only."""
-        self.configs.cancel_probes()
+        self.probe.cancel()
         self.controller.shutdown()
         self.runner.shutdown()
 

@@ -17,7 +17,8 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from gui.adapter import DRAIN_INTERVAL_MS
-from gui.main_window import MainWindow, default_probe
+from gui.framework_probe import default_probe
+from gui.main_window import MainWindow
 from gui.models.live import Batch
 from gui.runs_table import COL_PROGRESS, COL_STATUS
 from profiler.paths import project_root
@@ -183,7 +184,7 @@ def test_the_frameworks_panel_shows_this_machines_versions(
     make_window: WindowMaker, qtbot: QtBot
 ) -> None:
     window = make_window(probe=default_probe)
-    with qtbot.waitSignal(window.configs.frameworksProbed, timeout=TASK_TIMEOUT_MS):
+    with qtbot.waitSignal(window.probe.frameworksProbed, timeout=TASK_TIMEOUT_MS):
         pass
 
     import importlib.metadata as md
@@ -210,7 +211,7 @@ def test_the_gui_process_never_imports_a_framework(tmp_path: Path) -> None:
 
         def close_when_probed():
             windows = [w for w in app.topLevelWidgets() if w.objectName() == "mainWindow"]
-            if not windows or not windows[0].configs.frameworks_info or windows[0].runner.busy():
+            if not windows or not windows[0].probe.frameworks_info or windows[0].runner.busy():
                 return
             window = windows[0]
             seen["run_enabled"] = window.run_button.isEnabled()
@@ -300,12 +301,12 @@ def test_a_machine_where_no_framework_can_run_is_told_so_on_the_window(
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     bare = str(venv / "bin" / "python")
     window = make_window(probe=default_probe)
-    with qtbot.waitSignal(window.configs.frameworksProbed, timeout=TASK_TIMEOUT_MS):
+    with qtbot.waitSignal(window.probe.frameworksProbed, timeout=TASK_TIMEOUT_MS):
         pass
     assert "No framework can run" not in window.banner.label.text()  # this machine has them
     window.settings.pythons = {"torch": bare, "tensorflow": bare, "jax": bare}
-    with qtbot.waitSignal(window.configs.frameworksProbed, timeout=TASK_TIMEOUT_MS):
-        window.configs.probe_frameworks()
+    with qtbot.waitSignal(window.probe.frameworksProbed, timeout=TASK_TIMEOUT_MS):
+        window.probe.probe()
     text = window.banner.label.text()
     assert window.banner.isVisible() and "No framework can run" in text
     assert "Settings ▸ Interpreters" in text and "pip install" in text
