@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import cast
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMenu
 
@@ -84,6 +85,7 @@ class ConfigController(QObject):
         side.overridesChanged.connect(self._overrides_changed)
         side.config_list.currentItemChanged.connect(self._on_config_selected)
         views.editor.saved.connect(self._on_editor_saved)
+        views.window.installEventFilter(self)  # files dropped on the window: see eventFilter
 
     def config(self, path: str) -> LoadedConfig | None:
         """The listed config read from ``path`` (None when it is not listed)."""
@@ -96,6 +98,37 @@ class ConfigController(QObject):
     def can_run(self, framework: str) -> bool:
         """False when the probe found ``framework`` missing from its interpreter."""
         return self._views.side.framework_available.get(framework, True)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Config files and folders dragged onto the window: the drop zone lights up while
+        they hover, and a drop loads them (taken as a copy, never moved)."""
+        if watched is not self._views.window:
+            return False
+        side = self._views.side
+        kind = event.type()
+        if kind == QEvent.Type.DragEnter:
+            enter = cast(QDragEnterEvent, event)
+            if dropped_paths(enter) and accept_as_copy(enter):
+                side.set_drop_active(True)
+            else:
+                enter.ignore()
+        elif kind == QEvent.Type.DragMove:
+            move = cast(QDragMoveEvent, event)
+            if not (dropped_paths(move) and accept_as_copy(move)):
+                move.ignore()
+        elif kind == QEvent.Type.DragLeave:
+            side.set_drop_active(False)
+        elif kind == QEvent.Type.Drop:
+            drop = cast(QDropEvent, event)
+            side.set_drop_active(False)
+            paths = dropped_paths(drop)
+            if paths and accept_as_copy(drop):
+                self.load_configs(paths)
+            else:
+                drop.ignore()
+        else:
+            return False
+        return True
 
     # -- loading --------------------------------------------------------------------------
 

@@ -17,14 +17,7 @@ import json
 import os
 
 from PySide6.QtCore import QRect, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import (
-    QCloseEvent,
-    QDragEnterEvent,
-    QDragLeaveEvent,
-    QDragMoveEvent,
-    QDropEvent,
-    QGuiApplication,
-)
+from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -41,7 +34,7 @@ from gui import theme as themes
 from gui.adapter import SessionController
 from gui.arrange import ArrangePlotsDialog
 from gui.banner import MessageBanner
-from gui.config_control import ConfigController, accept_as_copy, dropped_paths
+from gui.config_control import ConfigController
 from gui.dock_sizes import DockSizes, arrange_first_launch
 from gui.editor import ConfigEditor
 from gui.elided_label import ElidedLabel
@@ -401,29 +394,6 @@ class MainWindow(QMainWindow):
         if row is not None:
             r = self.runs_table.runs.rows[row]
             self.log_pane.show_details(run_id, r.status, r.error)
-
-    # -- drag and drop --------------------------------------------------------------------
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if dropped_paths(event) and accept_as_copy(event):
-            self.side.set_drop_active(True)
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if not (dropped_paths(event) and accept_as_copy(event)):
-            event.ignore()
-
-    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
-        self.side.set_drop_active(False)
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        self.side.set_drop_active(False)
-        paths = dropped_paths(event)
-        if not paths or not accept_as_copy(event):
-            event.ignore()
-            return
-        self.configs.load_configs(paths)
 
     # -- status and closing ---------------------------------------------------------------
 
