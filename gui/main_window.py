@@ -16,7 +16,7 @@ import contextlib
 import json
 import os
 
-from PySide6.QtCore import QRect, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
@@ -35,7 +35,7 @@ from gui.adapter import SessionController
 from gui.arrange import ArrangePlotsDialog
 from gui.banner import MessageBanner
 from gui.config_control import ConfigController
-from gui.dock_sizes import DockSizes, arrange_first_launch
+from gui.dock_sizes import DockSizes, arrange_first_launch, initial_geometry
 from gui.editor import ConfigEditor
 from gui.elided_label import ElidedLabel
 from gui.framework_probe import FrameworkProbe, Probe, default_probe
@@ -55,9 +55,7 @@ from gui.window_actions import WindowActions
 from gui.window_views import WindowServices, WindowViews
 from profiler.paths import default_store_path
 
-DEFAULT_SIZE = QSize(1400, 900)
 STORE_LABEL_PX = 360
-FRAME_PX = (16, 40)  # a window manager's frame: borders, and a title bar above the window
 
 
 class MainWindow(QMainWindow):
@@ -451,20 +449,3 @@ class MainWindow(QMainWindow):
             return
         self.save_layout()
         event.accept()
-
-
-def initial_geometry(available: QRect, least: QSize) -> QRect:
-    """The window's first place: 1400×900, or less on a smaller screen (room left for the
-    frame and title bar), centred on the screen's available area; never below ``least``."""
-    width = max(least.width(), min(DEFAULT_SIZE.width(), available.width() - FRAME_PX[0]))
-    height = max(least.height(), min(DEFAULT_SIZE.height(), available.height() - FRAME_PX[1]))
-    rect = QRect(0, 0, width, height)
-    rect.moveCenter(available.center())
-    rect.moveTop(max(available.top() + FRAME_PX[1] - 8, rect.top()))
-    rect.moveLeft(max(available.left(), rect.left()))
-    return rect
-
-
-def isolated_settings(path: str) -> AppSettings:
-    """Settings kept in an INI file of their own (tests, screenshots, benchmarks)."""
-    return AppSettings(QSettings(path, QSettings.Format.IniFormat))

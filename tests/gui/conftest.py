@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from gui.collector import GuiThreadCollector
-from gui.main_window import MainWindow, isolated_settings
-from gui.settings import AppSettings
+from gui.main_window import MainWindow
+from gui.settings import AppSettings, isolated_settings
 
 TINY_YAML = """\
 name: tiny

@@ -13,8 +13,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QCheckBox, QMenu, QMessageBox, QTextEdit
 from pytestqt.qtbot import QtBot
 
-from gui.dock_sizes import arrange_first_launch
-from gui.main_window import MainWindow, initial_geometry
+from gui.dock_sizes import arrange_first_launch, initial_geometry
+from gui.main_window import MainWindow
 from gui.models.live import Batch, PhaseChange
 from gui.models.rundata import SessionData
 from gui.runs_table import COL_ETA, COL_STATUS, RunsTable
