@@ -47,7 +47,7 @@ from gui.runs_table import RunsTable
 from gui.settings import AppSettings
 from gui.settings_dialog import SettingsDialog
 from gui.side_panel import LoadedConfig, SidePanel
-from gui.summary import SummaryTable
+from gui.summary import SummaryFeed, SummaryTable
 from gui.tasks import TaskRunner
 from gui.window_actions import WindowActions
 from gui.window_configs import ConfigsMixin
@@ -256,6 +256,10 @@ class MainWindow(ConfigsMixin, SessionsMixin, OutputsMixin, QMainWindow):
         self.history.table.selectionModel().selectionChanged.connect(self._refresh_controls)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.summary.baselineChanged.connect(self._on_baseline_changed)
+        self.summary_feed = SummaryFeed(
+            self.runner, self.store_path, lambda: self.controller.session_id, self
+        )
+        self.summary_feed.summaryChanged.connect(self.show_summary)
         self.dashboard.layoutChanged.connect(self._save_plot_layout)
         self.dashboard.axisModeChanged.connect(self._save_plot_layout)
         self.dashboard.optionsChanged.connect(

@@ -18,6 +18,7 @@ from gui.rundata import SAMPLE_FIELDS, SessionData, phase_code
 from profiler.colors import label_of
 from profiler.protocol import Event
 from profiler.repeats import StopRecord
+from profiler.report.summary import SessionSummary, summarize
 from profiler.session import RunInfo, RunOutcome, store_for
 from profiler.store import SessionRow, StoredRun, StoredSession
 
@@ -38,6 +39,8 @@ class StoredView:
     logs: dict[int, list[str]] = field(default_factory=dict)
     # why auto repeats stopped, in one sentence; "" for fixed repeats and older stores
     repeats: str = ""
+    # the figures every surface shows (profiler.report.summary); None only for views made by hand
+    summary: SessionSummary | None = None
 
     @property
     def frameworks(self) -> list[str]:
@@ -151,6 +154,7 @@ def view_of(stored: StoredSession) -> StoredView:
         outcomes=outcomes,
         logs=logs,
         repeats=_repeats_text(stored.repeats),
+        summary=summarize(stored),
     )
 
 

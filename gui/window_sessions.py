@@ -25,6 +25,7 @@ from gui.side_panel import LoadedConfig, describe_config
 from profiler.colors import label_of
 from profiler.config import Config
 from profiler.repeats import Certainty, StopRecord
+from profiler.report.summary import SessionSummary
 from profiler.session import RunInfo, RunOutcome
 
 
@@ -272,7 +273,13 @@ class SessionsMixin:
         self.dashboard.add_runs(runs)
         self.runs_table.runs.set_runs(runs)
         self.log_pane.reset(runs)
-        self.summary.refresh()
+        self.summary.set_summary(None)
+        self.summary_feed.follow()
+
+    def show_summary(self, summary: SessionSummary | None) -> None:
+        """Show the summary model's figures in the Summary and the Runs table."""
+        self.summary.set_summary(summary)
+        self.runs_table.runs.set_summary(summary)
 
     def _on_runs_added(self, runs: list[RunInfo]) -> None:
         """Another round of auto repeats: its runs join the dashboard, table and log."""
@@ -331,7 +338,9 @@ class SessionsMixin:
         if session_id >= 0:
             text += f" (session {session_id})"
             self._shown_session_id = session_id
-        self.summary.refresh()
+            self.summary_feed.load(session_id)
+        else:
+            self.summary_feed.clear()
         self.dashboard.set_live(False)
         self._set_status(text)
         self.notifier().session_ended(elapsed, "FrameDuel: session ended", text)
@@ -405,6 +414,8 @@ class SessionsMixin:
         model.add_batch(view.table)
         for outcome in view.outcomes:
             model.run_finished(outcome)
+        self.summary_feed.clear()
+        self.show_summary(view.summary)
         self.log_pane.reset(view.runs, view.logs)
         if view.runs:
             self.runs_table.select_run(view.runs[0].run_id)
@@ -485,7 +496,7 @@ class SessionsMixin:
         names = [self.log_pane.run_name(i) for i in ids]
         self._show_comparison(
             f"Runs: {' vs '.join(names)}",
-            compare_runs(data, ids),
+            compare_runs(data, ids, self.summary.summary),
             f"{', '.join(names)} (session {self._session_name})",
         )
 

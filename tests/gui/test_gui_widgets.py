@@ -13,7 +13,6 @@ from gui.adapter import Batch, PhaseChange, SamplePoint, WindowPoint
 from gui.arrange import ArrangePlotsDialog
 from gui.catalog import SERIES, SERIES_BY_KEY
 from gui.highlighter import ConfigHighlighter
-from gui.metrics import run_metrics
 from gui.plots import LiveDashboard
 from gui.rundata import Columns, SessionData
 from gui.runs_table import COL_DETAILS, COL_ETA, COL_PROGRESS, COL_STATUS, RunsTable
@@ -103,18 +102,6 @@ def test_the_compile_step_stays_out_of_the_speed_plots(dash: LiveDashboard) -> N
     assert np.isnan(y[0]) and y[1:].tolist() == [8.0, 8.0, 8.0]  # not a 12 s "step"
     _x, loss = dash.curve(1, "loss").getData()
     assert np.isfinite(loss).all()  # the loss after compiling is a real value
-
-
-def test_run_metrics_summarise_the_measured_windows() -> None:
-    data = SessionData(RUNS)
-    data.add_batch(run_batch(1, 0.0, 8.0))
-    values = run_metrics(data.runs[1])
-    assert values["step_time_ms"] == 8.0
-    assert values["samples_per_s"] == 1000.0
-    assert values["startup_s"] == 0.5
-    assert values["cpu_percent"] == 90.0
-    assert values["rss_peak_mib"] == 300.0
-    assert math.isnan(values["gpu_util_percent"])
 
 
 def test_dashboard_plots_each_run_in_its_framework_colour(
