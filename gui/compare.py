@@ -166,6 +166,8 @@ class CompareDialog(QDialog):
         self.table.setHorizontalHeaderLabels(headers)
         for c, (group, side, base) in enumerate(columns, start=1):
             item = self.table.horizontalHeaderItem(c)
+            if item is None:
+                continue
             item.setForeground(QBrush(QColor(color_of(side.framework))))
             if len(group) == 1:
                 item.setToolTip(f"{label_of(side.framework)} ran only in {side.title}")
@@ -251,15 +253,18 @@ class CompareDialog(QDialog):
 
     def cell(self, row_metric: str, column: int) -> str:
         """The text of a cell, by metric key and column number (for tests)."""
-        titles = [self.table.item(r, 0).text() for r in range(self.table.rowCount())]
-        item = self.table.item(titles.index(FIGURES_BY_KEY[row_metric].title), column)
+        item = self.item(row_metric, column)
         return item.text() if item is not None else ""
 
     def item(self, row_metric: str, column: int) -> QTableWidgetItem | None:
         """The item of a cell, by figure key and column number (for tests)."""
-        titles = [self.table.item(r, 0).text() for r in range(self.table.rowCount())]
+        titles = [_text(self.table.item(r, 0)) for r in range(self.table.rowCount())]
         return self.table.item(titles.index(FIGURES_BY_KEY[row_metric].title), column)
 
     def header(self, column: int) -> str:
         """A column's header text (for tests)."""
-        return self.table.horizontalHeaderItem(column).text()
+        return _text(self.table.horizontalHeaderItem(column))
+
+
+def _text(item: QTableWidgetItem | None) -> str:
+    return item.text() if item is not None else ""

@@ -220,7 +220,7 @@ class SummaryTable(QWidget):
         """The item shown for figure ``metric`` in the column titled ``column`` (for tests)."""
         rows = [f.key for f in (self.summary.figures() if self.summary else ())]
         titles = [
-            self.table.horizontalHeaderItem(c).text().replace("\n", " ")
+            (h.text() if (h := self.table.horizontalHeaderItem(c)) else "").replace("\n", " ")
             for c in range(self.table.columnCount())
         ]
         item = self.table.item(rows.index(metric), titles.index(column))

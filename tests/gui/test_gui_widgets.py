@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,9 +19,11 @@ from gui.rundata import Columns, SessionData
 from gui.runs_table import COL_DETAILS, COL_ETA, COL_PROGRESS, COL_STATUS, RunsTable
 from gui.side_panel import describe_config
 from gui.summary import SummaryTable
+from gui.summary_model import load_summary
 from profiler.config import Config
 from profiler.protocol import Event
 from profiler.session import RunInfo, RunOutcome
+from tests.gui.recorded import record_session
 
 NAN = float("nan")
 RUNS = [RunInfo(1, "torch", 0, 0, 100), RunInfo(2, "tensorflow", 0, 1, 100)]
@@ -218,27 +221,27 @@ def test_every_plot_explains_its_metric_and_unit(dash: LiveDashboard) -> None:
     assert "MiB" in SERIES_BY_KEY["rss_mib"].tip
 
 
-def test_the_summary_gives_ratios_to_the_chosen_baseline(qtbot: QtBot) -> None:
+def test_the_summary_gives_ratios_to_the_chosen_baseline(qtbot: QtBot, tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    sid = record_session(path, step_ms={"torch": 8.0, "tensorflow": 5.0})
     table = SummaryTable()
     qtbot.addWidget(table)
-    data = SessionData(RUNS)
-    data.add_batch(run_batch(1, 0.0, 8.0))
-    data.add_batch(run_batch(2, 2.0, 5.0))
-    table.set_data(data)
+    table.set_summary(load_summary(str(path), sid))
     picked: list[str] = []
     table.baselineChanged.connect(picked.append)
 
     assert table.baseline == "torch"
     assert table.cell_text("step_time_ms", "PyTorch") == "8.00"
     assert table.cell_text("step_time_ms", "TensorFlow") == "5.00"
-    assert table.cell_text("step_time_ms", "TensorFlow / PyTorch") == "0.62×"
-    assert table.cell_text("samples_per_s", "TensorFlow / PyTorch") == "1.60×"
-    assert "gpu_util_percent" not in [m.key for m in table.metrics_shown()]
+    assert table.cell_text("step_time_ms", "TensorFlow / PyTorch") == "0.62× ?"
+    assert table.cell_text("samples_per_s", "TensorFlow / PyTorch") == "1.60× ?"
+    assert table.summary is not None
+    assert "gpu_util_percent_mean" not in [f.key for f in table.summary.figures()]
 
     table.baseline_box.setCurrentIndex(table.baseline_box.findData("tensorflow"))
 
     assert picked == ["tensorflow"]
-    assert table.cell_text("samples_per_s", "PyTorch / TensorFlow") == "0.62×"
+    assert table.cell_text("samples_per_s", "PyTorch / TensorFlow") == "0.62× ?"
 
 
 def test_runs_table_follows_a_run_from_pending_to_ok(qtbot: QtBot) -> None:
