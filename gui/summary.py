@@ -31,11 +31,12 @@ from profiler.report.summary import FIGURES, RatioCell, SessionSummary, format_f
 
 REFRESH_MS = 2000
 # What a ratio's suffix says, in the legend under the table.
-SUFFIX = {"same": " n.s.", "unknown": " ?"}
+SUFFIX = {"same": " n.s.", "unknown": " ?", "busy": " ⚠"}
 LEGEND = (
     "Ratios to the baseline with their 95% interval; coloured only when significant. "
     "n.s. = no significant difference; ? = one run on a side: run-to-run variation is "
-    "unknown, so no significance is claimed (run repeats to settle it)."
+    "unknown, so no significance is claimed (run repeats to settle it); ⚠ = measured on a "
+    "busy machine, not judged. Runs that did not finish ok are never compared."
 )
 
 

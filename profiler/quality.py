@@ -10,6 +10,8 @@ from profiler.sampler import Sample
 
 # Other processes using more than this much CPU (percent of one core, on average) spoil a run.
 BUSY_MACHINE_PERCENT = 25.0
+# How the busy-machine warning begins (the summary model recognises it by this).
+BUSY_MACHINE_WARNING = "other processes used"
 # NVML refreshes board power about every 100 ms or more slowly: integrate it only above 5 Hz.
 MIN_POWER_HZ = 5.0
 
@@ -47,7 +49,7 @@ class QualityTracker:
             other = max(0.0, self._machine_cpu_sum - self._tree_cpu_sum) / self._cpu_n
             if other > BUSY_MACHINE_PERCENT:
                 out.append(
-                    f"other processes used {other:.0f}% CPU (of one core) on average during the "
+                    f"{BUSY_MACHINE_WARNING} {other:.0f}% CPU (of one core) on average during the "
                     "run; close them and run again for trustworthy numbers"
                 )
         if self._other_gpu_pids:

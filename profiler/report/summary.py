@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from profiler.quality import BUSY_MACHINE_WARNING
 from profiler.report.compare import Comparison, compare
 from profiler.report.formatting import MISSING, fmt, fmt_ci, fmt_p
 from profiler.report.model import Report, RunSummary, build_report
@@ -193,6 +194,7 @@ class RunFigures:
     warnings: tuple[str, ...]
     windows_used: int
     windows_total: int
+    busy: bool = False
 
     @property
     def ok(self) -> bool:
@@ -219,7 +221,9 @@ class RatioCell:
 
     ``state``: ``better`` or ``worse`` (significant, the interval excludes 1), ``same`` (no
     significant difference), ``unknown`` (one run on a side: run-to-run variation unknown),
-    ``none`` (cannot compare, or the figure has no ratio). Only ``better``/``worse`` are coloured.
+    ``busy`` (significant, but a compared run's figures describe a busy machine: other processes
+    took CPU in most of its windows), ``none`` (cannot compare, or the figure has no ratio).
+    Only ``better``/``worse`` are coloured.
     """
 
     text: str
@@ -312,6 +316,15 @@ def ratio_cell(
         )
     if not figure.better:
         return RatioCell(text, "none", f"Significant ({runs}, {p}); neither is better.")
+    busy = [r for r in (*base_runs, *other_runs) if r.ok and r.busy]
+    if busy:
+        return RatioCell(
+            text,
+            "busy",
+            f"Significant in these runs ({runs}, {p}), but other processes took CPU during most "
+            "of the measured windows of a compared run: the figures describe a busy machine. "
+            "Close other programs and run again.",
+        )
     higher = c.ratio > 1.0
     state = "better" if higher == (figure.better == "higher") else "worse"
     return RatioCell(
@@ -347,7 +360,16 @@ def _run_figures(run: RunSummary, report: Report) -> RunFigures:
         warnings=tuple(run_quality(run)),
         windows_used=run.drift.windows_used,
         windows_total=run.drift.windows_total,
+        busy=_busy(run),
     )
+
+
+def _busy(run: RunSummary) -> bool:
+    """Whether the run's figures describe a busy machine: its disturbed windows were too many
+    to leave out, or the parent saw other processes take CPU over the whole run."""
+    d = run.drift
+    disturbed = d.windows_disturbed > 0 and not d.disturbed_left_out
+    return disturbed or any(w.startswith(BUSY_MACHINE_WARNING) for w in run.warnings)
 
 
 def _median(values: Sequence[float | None]) -> float | None:

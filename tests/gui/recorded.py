@@ -46,6 +46,7 @@ def record_session(
     overrides: dict[str, dict[str, Any]] | None = None,
     uneven: bool = False,
     busy_percent: float = 0.0,
+    repeats: int = 1,
 ) -> int:
     """Write one session with a run per framework and return its id.
 
@@ -57,7 +58,8 @@ def record_session(
     window's step time varies by a fixed pattern (-30% .. +60%, a slow tail), so a median, a p95
     and a p90 all differ. ``busy_percent``: the machine's per-core CPU shows other processes
     using that much CPU (percent of one core) besides the run. Each run reports its first step
-    (``first_step``) at the end of its first warm-up window.
+    (``first_step``) at the end of its first warm-up window. ``repeats``: runs per framework
+    (each repeat 2% slower than the one before, so runs differ a little, as real ones do).
     """
     config = recorded_config(name, list(frameworks), steps, overrides)
     speeds = {"torch": 5.0, **(step_ms or {})}
@@ -66,10 +68,11 @@ def record_session(
         sid = store.create_session(name, config.model_dump(mode="json"), None, {"gpu": gpu})
         t = 0.0
         statuses = []
-        for seq, fw in enumerate(frameworks):
-            run_id = store.create_run(sid, seq, fw, 0)
+        plan = [(r, fw) for r in range(repeats) for fw in frameworks]
+        for seq, (repeat, fw) in enumerate(plan):
+            run_id = store.create_run(sid, seq, fw, repeat)
             start = t
-            ms = speeds.get(fw, 8.0)
+            ms = speeds.get(fw, 8.0) * (1.0 + 0.02 * repeat)
             store.update_run(run_id, status="running", started_t=start)
             store.add_event(run_id, t, "hello", {"framework_version": "9.9", "device": "cpu"})
             for phase, seconds in (("import", 0.5), ("build", 0.3)):
