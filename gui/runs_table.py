@@ -215,8 +215,8 @@ class RunsModel(QAbstractTableModel):
         if col == COL_ETA:
             return format_duration(row.eta_s)
         if col == COL_QUALITY:
-            notes = row.figures.warnings if row.figures is not None else ()
-            return f"⚠ {notes[0]}" if notes else ""
+            tags = row.figures.tags if row.figures is not None else ()
+            return f"⚠ {', '.join(tags)}" if tags else ""
         if col == COL_DETAILS:
             text = row.error or row.details
             return text.splitlines()[0] if text else ""

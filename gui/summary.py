@@ -45,11 +45,15 @@ def ratio_text(cell: RatioCell) -> str:
     return cell.text + SUFFIX.get(cell.state, "") if cell.text else ""
 
 
-def warnings_text(summary: SessionSummary | None) -> str:
-    """The measurement-quality warnings, one line each (empty when there are none)."""
+def warnings_text(summary: SessionSummary | None, full: bool = False) -> str:
+    """The runs that did not finish and the measurement-quality warnings, one line each: what
+    was found (up to its first colon), or the whole sentence when ``full``; empty when none."""
     if summary is None:
         return ""
-    return "\n".join(f"⚠ {who}: {note}" for who, note in summary.warnings)
+    lines = [f"✗ {who} {what}" for who, what in summary.unfinished]
+    for who, note in summary.warnings:
+        lines.append(f"⚠ {who}: {note if full else note.split(': ')[0]}")
+    return "\n".join(lines)
 
 
 class SummaryTable(QWidget):
@@ -165,7 +169,8 @@ class SummaryTable(QWidget):
         self.warnings.setStyleSheet(f"color: {self.theme.warn};")
         self.warnings.setToolTip(
             "Measurement quality, as the report says it: what makes these numbers less "
-            "trustworthy (other processes' CPU, throttling, drift, disturbed windows)"
+            "trustworthy (other processes' CPU, throttling, drift, disturbed windows).\n\n"
+            + warnings_text(self.summary, full=True)
         )
         self.warnings.setVisible(bool(text))
         self._fill()

@@ -25,9 +25,14 @@ import numpy as np
 
 from profiler.quality import BUSY_MACHINE_WARNING
 from profiler.report.compare import Comparison, compare
-from profiler.report.formatting import MISSING, fmt, fmt_ci, fmt_p
+from profiler.report.formatting import MISSING, fmt, fmt_ci, fmt_p, run_header
 from profiler.report.model import Report, RunSummary, build_report
-from profiler.report.verdicts import quality_notes, run_quality, unknown_spread
+from profiler.report.verdicts import (
+    PAGE_FAULTS_PER_STEP_NOTE,
+    quality_notes,
+    run_quality,
+    unknown_spread,
+)
 from profiler.store import StoredSession
 
 __all__ = [
@@ -69,7 +74,7 @@ class Figure:
 FIGURES: tuple[Figure, ...] = (
     Figure(
         "steps_per_s",
-        "Steps/s",
+        "Training speed",
         "steps/s",
         "higher",
         "Training steps per second: the median over the used measure windows (steady, not "
@@ -195,6 +200,8 @@ class RunFigures:
     windows_used: int
     windows_total: int
     busy: bool = False
+    # the warnings in a few words each ("busy machine", "drifting"), for a narrow column
+    tags: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -234,7 +241,8 @@ class RatioCell:
 @dataclass(frozen=True)
 class SessionSummary:
     """Every figure of a session: per run, per framework (the median over its ok runs), the
-    ratios between frameworks and the measurement-quality warnings (``(who, note)``)."""
+    ratios between frameworks, the measurement-quality warnings (``(who, note)``) and the runs
+    that did not finish ok (``unfinished``: ``(who, what happened)``; shown, never compared)."""
 
     session_id: int
     status: str
@@ -243,6 +251,7 @@ class SessionSummary:
     per_framework: dict[str, dict[str, float | None]]
     warnings: tuple[tuple[str, str], ...]
     has_gpu: bool
+    unfinished: tuple[tuple[str, str], ...] = ()
 
     def figures(self) -> tuple[Figure, ...]:
         """The rows to show: GPU figures only when some run has a GPU value."""
@@ -361,7 +370,47 @@ def _run_figures(run: RunSummary, report: Report) -> RunFigures:
         windows_used=run.drift.windows_used,
         windows_total=run.drift.windows_total,
         busy=_busy(run),
+        tags=_tags(run),
     )
+
+
+# The parent's warnings in a few words, by how each begins (see ``profiler.quality``).
+_WARNING_TAGS: tuple[tuple[str, str], ...] = (
+    (BUSY_MACHINE_WARNING, "busy machine"),
+    ("other processes were using the GPU", "GPU shared"),
+    ("the GPU was throttled", "GPU throttled"),
+    ("the GPU has no energy counter", "energy integrated"),
+    ("power sampled at", "power sampled coarsely"),
+)
+
+
+def _tags(run: RunSummary) -> tuple[str, ...]:
+    """Each measurement-quality note of ``run_quality`` in a few words, in the same order."""
+    tags = []
+    for warning in run.warnings:
+        tag = next((t for prefix, t in _WARNING_TAGS if warning.startswith(prefix)), None)
+        if tag is None and "bad line" in warning:
+            tag = "bad event lines"
+        tags.append(tag or " ".join(warning.split()[:3]) + "…")
+    d = run.drift
+    if d.windows_disturbed:
+        tags.append(
+            f"{d.windows_disturbed} disturbed windows left out"
+            if d.disturbed_left_out
+            else "busy machine"
+        )
+    if d.large_cut:
+        tags.append("settled late")
+    elif run.steady_state is False:
+        tags.append("drifting")
+    elif run.steady_state and d.windows_excluded:
+        tags.append(f"{d.windows_excluded} settling windows left out")
+    elif run.steady_state is None and run.status == "ok" and d.windows_total:
+        tags.append("too few windows")
+    faults = run.minor_faults_per_step
+    if faults is not None and faults > PAGE_FAULTS_PER_STEP_NOTE:
+        tags.append("page faults")
+    return tuple(dict.fromkeys(tags))
 
 
 def _busy(run: RunSummary) -> bool:
@@ -402,7 +451,15 @@ def summary_of(report: Report) -> SessionSummary:
         per_framework={fw: _framework_values(report, fw) for fw in report.frameworks},
         warnings=tuple(quality_notes(report)),
         has_gpu=report.has_gpu,
+        unfinished=tuple(
+            (run_header(report, r), _unfinished(r)) for r in report.runs if r.status != "ok"
+        ),
     )
+
+
+def _unfinished(run: RunSummary) -> str:
+    what = (run.error or "").strip().splitlines()
+    return f"did not finish ({run.status}{': ' + what[0] if what else ''}): shown, not compared"
 
 
 def summarize(stored: StoredSession) -> SessionSummary:
