@@ -263,6 +263,9 @@ class SummaryFeed(QObject):
         self._wanted: int | None = None
         self._busy = False
         self._again = False
+        # bumped by follow/load/clear: a read begun before is stale (a live read that ends
+        # after the session's final one must not replace it)
+        self._generation = 0
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self._tick)
@@ -270,18 +273,21 @@ class SummaryFeed(QObject):
     def follow(self) -> None:
         """Reload the live session's summary every REFRESH_MS until ``load`` or ``clear``."""
         self._wanted = None
+        self._generation += 1
         self._timer.start()
 
     def load(self, session_id: int) -> None:
         """Read session ``session_id``'s summary once (and stop following a live one)."""
         self._timer.stop()
         self._wanted = session_id
+        self._generation += 1
         self._request(session_id)
 
     def clear(self) -> None:
         """Stop following; results still under way are dropped."""
         self._timer.stop()
         self._wanted = -1
+        self._generation += 1
 
     def _tick(self) -> None:
         session_id = self._live_session_id()
@@ -294,17 +300,18 @@ class SummaryFeed(QObject):
             self._again = True
             return
         self._busy = True
-        path = self._store_path()
+        path, generation = self._store_path(), self._generation
         self._runner.submit(
             "summary",
             lambda: load_summary(path, session_id),
-            self._done,
-            lambda _message, _details: self._done(None),
+            lambda summary: self._done(summary, generation),
+            lambda _message, _details: self._done(None, generation),
         )
 
-    def _done(self, summary: SessionSummary | None) -> None:
+    def _done(self, summary: SessionSummary | None, generation: int) -> None:
         self._busy = False
-        if summary is not None and summary.session_id == self._wanted:
+        current = generation == self._generation
+        if current and summary is not None and summary.session_id == self._wanted:
             self.summaryChanged.emit(summary)
         if self._again:
             self._again = False

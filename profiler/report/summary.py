@@ -236,6 +236,7 @@ class RatioCell:
     text: str
     state: str
     tip: str
+    ratio: float | None = None
 
 
 @dataclass(frozen=True)
@@ -317,14 +318,14 @@ def ratio_cell(
         within = fmt_ci(c.within_ci95)
         seen = f"; their windows alone: {within}" if within else ""
         why = unknown_spread(c) or "too few values to judge"
-        return RatioCell(text, "unknown", f"In these runs{seen}. {why[0].upper()}{why[1:]}.")
+        tip = f"In these runs{seen}. {why[0].upper()}{why[1:]}."
+        return RatioCell(text, "unknown", tip, c.ratio)
     p = fmt_p(c.p_value)
     if c.significant is False:
-        return RatioCell(
-            text, "same", f"No significant difference ({runs}{', ' + p if p else ''})."
-        )
+        tip = f"No significant difference ({runs}{', ' + p if p else ''})."
+        return RatioCell(text, "same", tip, c.ratio)
     if not figure.better:
-        return RatioCell(text, "none", f"Significant ({runs}, {p}); neither is better.")
+        return RatioCell(text, "none", f"Significant ({runs}, {p}); neither is better.", c.ratio)
     busy = [r for r in (*base_runs, *other_runs) if r.ok and r.busy]
     if busy:
         return RatioCell(
@@ -333,12 +334,12 @@ def ratio_cell(
             f"Significant in these runs ({runs}, {p}), but other processes took CPU during most "
             "of the measured windows of a compared run: the figures describe a busy machine. "
             "Close other programs and run again.",
+            c.ratio,
         )
     higher = c.ratio > 1.0
     state = "better" if higher == (figure.better == "higher") else "worse"
-    return RatioCell(
-        text, state, f"{other} is significantly {state} than {baseline} ({runs}, {p})."
-    )
+    tip = f"{other} is significantly {state} than {baseline} ({runs}, {p})."
+    return RatioCell(text, state, tip, c.ratio)
 
 
 def _run_figures(run: RunSummary, report: Report) -> RunFigures:

@@ -75,7 +75,9 @@ def test_drop_edit_run_reopen_and_export_a_real_session(
     # the summary model's figures, read from the store once the session ended
     qtbot.waitUntil(
         lambda: (
-            window.summary.summary is not None and window.summary.summary.session_id == session_id
+            window.summary.summary is not None
+            and window.summary.summary.session_id == session_id
+            and window.summary.summary.status == "ok"  # the final read, not a live one
         ),
         timeout=TASK_TIMEOUT_MS,
     )
