@@ -231,6 +231,13 @@ def _print_summary(console: Console, summary: SessionSummary) -> None:
             counts[run.status] = counts.get(run.status, 0) + 1
         statuses.append(", ".join(f"{n} {s}" if per_framework else s for s, n in counts.items()))
     table.add_row("status", *statuses)
+    table.add_row(
+        "params",
+        *(
+            format_figure(summary.params(g[0].framework) if per_framework else g[0].params)
+            for g in columns
+        ),
+    )
     for figure in summary.figures():
         cells = [
             format_figure(

@@ -200,6 +200,7 @@ class RunFigures:
     windows_used: int
     windows_total: int
     busy: bool = False
+    params: int | None = None  # the model's trainable parameters, as the child counted them
     # the warnings in a few words each ("busy machine", "drifting"), for a narrow column
     tags: tuple[str, ...] = ()
 
@@ -265,6 +266,11 @@ class SessionSummary:
     def value(self, framework: str, key: str) -> float | None:
         """A framework's figure (median over its ok runs); None when unknown."""
         return self.per_framework.get(framework, {}).get(key)
+
+    def params(self, framework: str) -> int | None:
+        """The model's parameter count in ``framework`` (its first run that reported one)."""
+        runs = [r for r in self.runs if r.framework == framework and r.params is not None]
+        return next((r.params for r in sorted(runs, key=lambda r: not r.ok)), None)
 
     def ratio(self, key: str, baseline: str, other: str) -> RatioCell:
         """``other`` against ``baseline`` on figure ``key`` over their ok runs."""
@@ -371,6 +377,7 @@ def _run_figures(run: RunSummary, report: Report) -> RunFigures:
         windows_used=run.drift.windows_used,
         windows_total=run.drift.windows_total,
         busy=_busy(run),
+        params=run.params,
         tags=_tags(run),
     )
 
