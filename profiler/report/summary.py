@@ -44,6 +44,7 @@ __all__ = [
     "SessionSummary",
     "format_figure",
     "ratio_cell",
+    "ratio_text",
     "summarize",
     "summary_of",
 ]
@@ -317,8 +318,7 @@ def ratio_cell(
     c = comparison_of(key, base_runs, other_runs, baseline, other)
     if c.ratio is None or c.ratio <= 0:
         return RatioCell(MISSING, "none", "Cannot compare: no usable values")
-    ci = fmt_ci(c.ci95)
-    text = f"{c.ratio:.2f}×" + (f" {ci}" if ci else "")
+    text = ratio_text(c.ratio, c.ci95)
     runs = f"{c.n_repeats_other} vs {c.n_repeats_baseline} runs"
     if c.significant is None:
         within = fmt_ci(c.within_ci95)
@@ -346,6 +346,19 @@ def ratio_cell(
     state = "better" if higher == (figure.better == "higher") else "worse"
     tip = f"{other} is significantly {state} than {baseline} ({runs}, {p})."
     return RatioCell(text, state, tip, c.ratio)
+
+
+def _ratio_number(value: float) -> str:
+    return f"{value:.0f}" if value >= 100 else f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+
+
+def ratio_text(ratio: float, ci95: tuple[float, float] | None) -> str:
+    """A ratio with its 95% interval as every surface shows it: ``1.31× [1.27–1.35]``; two
+    decimals below 10, one below 100, none above (``160× [153–167]``)."""
+    text = f"{_ratio_number(ratio)}×"
+    if ci95 is not None:
+        text += f" [{_ratio_number(ci95[0])}–{_ratio_number(ci95[1])}]"
+    return text
 
 
 def _run_figures(run: RunSummary, report: Report) -> RunFigures:
