@@ -48,15 +48,12 @@ class QualityTracker:
         if self._cpu_n:
             other = max(0.0, self._machine_cpu_sum - self._tree_cpu_sum) / self._cpu_n
             if other > BUSY_MACHINE_PERCENT:
-                out.append(
-                    f"{BUSY_MACHINE_WARNING} {other:.0f}% CPU (of one core) on average during the "
-                    "run; close them and run again for trustworthy numbers"
-                )
+                out.append(busy_machine_warning(other))
         if self._other_gpu_pids:
             pids = ", ".join(map(str, sorted(self._other_gpu_pids)))
             out.append(f"other processes were using the GPU during the run (pids {pids})")
         if self._throttle:
-            out.append(f"the GPU was throttled: {', '.join(sorted(self._throttle))}")
+            out.append(throttle_warning(self._throttle))
         if self._power_seen and not self._energy_seen:
             out.append("the GPU has no energy counter: energy is integrated from sampled power")
         if self._power_seen and self.sample_hz < MIN_POWER_HZ:
@@ -65,3 +62,16 @@ class QualityTracker:
                 f"use run.sample_hz >= {MIN_POWER_HZ:g}"
             )
         return out
+
+
+def busy_machine_warning(other_percent: float) -> str:
+    """The warning for other processes' mean CPU (percent of one core) above the limit."""
+    return (
+        f"{BUSY_MACHINE_WARNING} {other_percent:.0f}% CPU (of one core) on average during the "
+        "run; close them and run again for trustworthy numbers"
+    )
+
+
+def throttle_warning(reasons: set[str]) -> str:
+    """The warning for the GPU throttle reasons seen."""
+    return f"the GPU was throttled: {', '.join(sorted(reasons))}"
