@@ -192,7 +192,14 @@ class SummaryTable(QWidget):
             item = QTableWidgetItem(text)
             if 1 <= c <= len(frameworks):
                 item.setForeground(QBrush(QColor(color_of(frameworks[c - 1]))))
-                item.setToolTip(f"{label_of(frameworks[c - 1])}: the median over its ok runs")
+                fw = frameworks[c - 1]
+                live = summary is not None and fw in summary.live
+                item.setToolTip(
+                    f"{label_of(fw)}: the median over its runs so far (still running: not "
+                    "compared until one finishes)"
+                    if live
+                    else f"{label_of(fw)}: the median over its ok runs"
+                )
             elif c > len(frameworks):
                 item.setToolTip(LEGEND)
             table.setHorizontalHeaderItem(c, item)

@@ -243,7 +243,8 @@ class RatioCell:
 
 @dataclass(frozen=True)
 class SessionSummary:
-    """Every figure of a session: per run, per framework (the median over its ok runs), the
+    """Every figure of a session: per run, per framework (the median over its ok runs; while
+    none has finished, over its running ones, listed in ``live``), the
     ratios between frameworks, the measurement-quality warnings (``(who, note)``) and the runs
     that did not finish ok (``unfinished``: ``(who, what happened)``; shown, never compared)."""
 
@@ -255,6 +256,8 @@ class SessionSummary:
     warnings: tuple[tuple[str, str], ...]
     has_gpu: bool
     unfinished: tuple[tuple[str, str], ...] = ()
+    # frameworks whose values come from runs still running (none finished ok yet)
+    live: frozenset[str] = frozenset()
 
     def figures(self) -> tuple[Figure, ...]:
         """The rows to show: GPU figures only when some run has a GPU value."""
@@ -447,6 +450,19 @@ def _median(values: Sequence[float | None]) -> float | None:
     return float(np.median(known)) if known else None
 
 
+def _live_values(runs: Sequence[RunFigures]) -> dict[str, float | None]:
+    """A framework's values while its runs are still running: the median over them (shown so
+    the window is live; never compared)."""
+    out: dict[str, float | None] = {}
+    for figure in FIGURES:
+        if figure.key in WINDOW_FIGURES:
+            pooled = [v for r in runs for v in r.windows.get(figure.key, ())]
+            out[figure.key] = _median(pooled)
+        else:
+            out[figure.key] = _median([r.value(figure.key) for r in runs])
+    return out
+
+
 def _framework_values(report: Report, framework: str) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     ok = [r for r in report.runs if r.framework == framework and r.status == "ok"]
@@ -464,16 +480,28 @@ def _framework_values(report: Report, framework: str) -> dict[str, float | None]
 
 def summary_of(report: Report) -> SessionSummary:
     """The summary of a built report (see ``summarize``)."""
+    runs = tuple(_run_figures(r, report) for r in report.runs)
+    per_framework = {fw: _framework_values(report, fw) for fw in report.frameworks}
+    live = []
+    for fw in report.frameworks:
+        mine = [r for r in runs if r.framework == fw]
+        running = [r for r in mine if r.status == "running"]
+        if running and not any(r.ok for r in mine):
+            per_framework[fw] = _live_values(running)
+            live.append(fw)
     return SessionSummary(
         session_id=report.generated_from.id,
         status=report.generated_from.status,
         frameworks=report.frameworks,
-        runs=tuple(_run_figures(r, report) for r in report.runs),
-        per_framework={fw: _framework_values(report, fw) for fw in report.frameworks},
+        runs=runs,
+        per_framework=per_framework,
+        live=frozenset(live),
         warnings=tuple(quality_notes(report)),
         has_gpu=report.has_gpu,
         unfinished=tuple(
-            (run_header(report, r), _unfinished(r)) for r in report.runs if r.status != "ok"
+            (run_header(report, r), _unfinished(r))
+            for r in report.runs
+            if r.status not in ("ok", "running", "pending")
         ),
     )
 

@@ -20,12 +20,23 @@ from rich.console import Console
 
 from gui.compare import CompareDialog
 from gui.main_window import MainWindow
-from gui.runs_table import COL_FRAMEWORK, COL_NOW, COL_QUALITY, COL_SPEED, COL_STATUS
+from gui.runs_table import (
+    COL_FRAMEWORK,
+    COL_NOW,
+    COL_QUALITY,
+    COL_SPEED,
+    COL_STATUS,
+    RunsTable,
+)
+from gui.summary import SummaryFeed, SummaryTable
+from gui.tasks import TaskRunner
 from profiler.headless import _print_summary
 from profiler.report import build_report, render_text, write_report
 from profiler.report.summary import format_figure, summary_of
+from profiler.session import RunInfo
 from profiler.store import Store, StoredSession
 from tests.gui.recorded import record_session
+from tests.profiler.test_report_summary import record as record_live
 
 TIMEOUT_MS = 60_000
 WindowMaker = Callable[..., MainWindow]
@@ -243,3 +254,31 @@ def test_the_summary_uses_the_p95_and_each_runs_own_launch(
     assert window.summary.cell_text("first_step_s", "TensorFlow") != format_figure(
         tf.events_of("first_step")[0].t
     )
+
+
+def test_a_live_session_shows_its_figures_and_warnings_as_they_are_recorded(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """While a run is still being recorded, the feed reads its summary from the store: the
+    Summary and the Runs table show the busy machine before the run ends."""
+    path = tmp_path / "live.sqlite3"
+    sid = record_live(path, seconds=[0.05] * 12, other_cpu=140.0, ended=False)
+    runner = TaskRunner()
+    feed = SummaryFeed(runner, lambda: str(path), lambda: sid)
+    summary, runs = SummaryTable(), RunsTable()
+    qtbot.addWidget(summary)
+    qtbot.addWidget(runs)
+    stored = load(path, sid)
+    runs.runs.set_runs([RunInfo(r.id, r.framework, r.repeat, r.seq, 120) for r in stored.runs])
+    feed.summaryChanged.connect(summary.set_summary)
+    feed.summaryChanged.connect(runs.runs.set_summary)
+    with qtbot.waitSignal(feed.summaryChanged, timeout=TIMEOUT_MS):
+        feed.follow()
+    feed.clear()
+    runner.join()
+
+    assert summary.summary is not None and summary.summary.runs[0].status == "running"
+    assert summary.cell_text("steps_per_s", "PyTorch") == format_figure(200.0)
+    assert "other processes used 140% CPU" in summary.warnings.text()
+    assert runs.runs.index(0, COL_QUALITY).data() == "⚠ busy machine"
+    assert runs.runs.index(0, COL_SPEED).data() == format_figure(200.0)
