@@ -179,6 +179,9 @@ class RunsModel(QAbstractTableModel):
             return self._tooltip(row, col)
         if role == Qt.ItemDataRole.DecorationRole and col == COL_FRAMEWORK:
             return _swatch(color_of(row.info.framework))
+        if role == Qt.ItemDataRole.DecorationRole and col == COL_STATUS and _warned(row):
+            # seen even when a narrow dock hides the Quality column
+            return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == COL_FRAMEWORK:
                 color = QColor(color_of(row.info.framework))
@@ -229,8 +232,8 @@ class RunsModel(QAbstractTableModel):
             return f"{row.step} of {row.info.total_steps} steps"
         if col == COL_DETAILS and row.details:
             return row.details
-        if col == COL_QUALITY and row.figures is not None and row.figures.warnings:
-            return "\n".join(f"• {note}" for note in row.figures.warnings)
+        if col in (COL_QUALITY, COL_STATUS) and row.figures is not None and row.figures.warnings:
+            return "Measurement quality:\n" + "\n".join(f"• {n}" for n in row.figures.warnings)
         if col == COL_SPEED and row.figures is not None:
             f = row.figures
             return f"median of {f.windows_used} used of {f.windows_total} measure windows"
@@ -341,6 +344,10 @@ class RunsModel(QAbstractTableModel):
     def _changed(self, run_id: int) -> None:
         i = self._by_id[run_id]
         self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+
+
+def _warned(row: RunRow) -> bool:
+    return row.figures is not None and bool(row.figures.tags)
 
 
 def _swatch(color: str) -> QPixmap:

@@ -27,7 +27,13 @@ from gui.summary_model import load_summary
 from gui.tasks import TaskRunner
 from gui.theme import LIGHT, Theme
 from profiler.colors import color_of, label_of
-from profiler.report.summary import FIGURES, RatioCell, SessionSummary, format_figure
+from profiler.report.summary import (
+    FIGURES,
+    RatioCell,
+    RunFigures,
+    SessionSummary,
+    format_figure,
+)
 
 REFRESH_MS = 2000
 # What a ratio's suffix says, in the legend under the table.
@@ -38,6 +44,7 @@ LEGEND = (
     "unknown, so no significance is claimed (run repeats to settle it); ⚠ = measured on a "
     "busy machine, not judged. Runs that did not finish ok are never compared."
 )
+SHORT_LEGEND = "[95% interval] · coloured when significant · n.s. · ? one run a side · ⚠ busy"
 
 
 def ratio_text(cell: RatioCell) -> str:
@@ -45,14 +52,27 @@ def ratio_text(cell: RatioCell) -> str:
     return cell.text + SUFFIX.get(cell.state, "") if cell.text else ""
 
 
+def run_name(summary: SessionSummary, run: RunFigures) -> str:
+    """``PyTorch``, or ``PyTorch #2`` when the framework ran more than once."""
+    repeats = sum(r.framework == run.framework for r in summary.runs)
+    name = label_of(run.framework)
+    return f"{name} #{run.repeat + 1}" if repeats > 1 else name
+
+
 def warnings_text(summary: SessionSummary | None, full: bool = False) -> str:
-    """The runs that did not finish and the measurement-quality warnings, one line each: what
-    was found (up to its first colon), or the whole sentence when ``full``; empty when none."""
+    """The runs that did not finish, then each measurement-quality finding in a few words with
+    the runs it concerns (one line each), or every sentence in full when ``full``; empty when
+    there is nothing to say."""
     if summary is None:
         return ""
     lines = [f"✗ {who} {what}" for who, what in summary.unfinished]
-    for who, note in summary.warnings:
-        lines.append(f"⚠ {who}: {note if full else note.split(': ')[0]}")
+    if full:
+        return "\n".join(lines + [f"⚠ {who}: {note}" for who, note in summary.warnings])
+    runs: dict[str, list[str]] = {}
+    for run in summary.runs:
+        for tag in run.tags:
+            runs.setdefault(tag, []).append(run_name(summary, run))
+    lines += [f"⚠ {tag}: {', '.join(names)}" for tag, names in runs.items()]
     return "\n".join(lines)
 
 
@@ -92,7 +112,8 @@ class SummaryTable(QWidget):
         self.table.setWordWrap(False)
         self.table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         layout.addWidget(self.table, 1)
-        self.legend = QLabel(LEGEND, self)
+        self.legend = QLabel(SHORT_LEGEND, self)
+        self.legend.setToolTip(LEGEND)
         self.legend.setWordWrap(True)
         self.legend.setVisible(False)
         layout.addWidget(self.legend)

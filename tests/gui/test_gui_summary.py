@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush
 from pytestqt.qtbot import QtBot
 from rich.console import Console
@@ -218,15 +219,21 @@ def test_a_busy_machine_is_said_and_its_ratios_are_not_coloured(
     assert colored(cell.data(0x0009))
     assert not window.summary.warnings.isVisible()
     assert runs_column(window, COL_QUALITY) == [""] * 6
+    model = window.runs_table.runs
+    assert model.index(0, COL_STATUS).data(Qt.ItemDataRole.DecorationRole) is None
 
     open_session(window, qtbot, busy)
     cell = window.summary.cell("steps_per_s", "TensorFlow / PyTorch")
     assert cell.text().endswith(" ⚠") and "busy machine" in cell.toolTip()
     assert not colored(cell.data(0x0009))
     warnings = window.summary.warnings
-    assert warnings.isVisible() and "other processes took more than 25% CPU" in warnings.text()
+    assert warnings.isVisible() and warnings.text().startswith("⚠ busy machine: PyTorch #1")
+    assert "other processes took more than 25% CPU" in warnings.toolTip()  # the sentences
     quality = runs_column(window, COL_QUALITY)
     assert all(q.startswith("⚠ ") and "busy machine" in q for q in quality)
+    # marked on the status too, which a narrow Runs dock always shows
+    assert model.index(0, COL_STATUS).data(Qt.ItemDataRole.DecorationRole) is not None
+    assert "other processes" in model.index(0, COL_STATUS).data(Qt.ItemDataRole.ToolTipRole)
 
 
 def test_the_summary_uses_the_p95_and_each_runs_own_launch(
@@ -279,6 +286,7 @@ def test_a_live_session_shows_its_figures_and_warnings_as_they_are_recorded(
 
     assert summary.summary is not None and summary.summary.runs[0].status == "running"
     assert summary.cell_text("steps_per_s", "PyTorch") == format_figure(200.0)
-    assert "other processes used 140% CPU" in summary.warnings.text()
+    assert summary.warnings.text() == "⚠ busy machine: PyTorch"
+    assert "other processes used 140% CPU" in summary.warnings.toolTip()
     assert runs.runs.index(0, COL_QUALITY).data() == "⚠ busy machine"
     assert runs.runs.index(0, COL_SPEED).data() == format_figure(200.0)
