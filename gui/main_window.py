@@ -49,7 +49,7 @@ from gui.session_control import SessionsController
 from gui.settings import AppSettings
 from gui.settings_dialog import SettingsDialog
 from gui.side_panel import SidePanel
-from gui.summary import SummaryTable
+from gui.summary import SummaryFeed, SummaryTable
 from gui.tasks import TaskRunner
 from gui.window_actions import WindowActions
 from gui.window_views import WindowServices, WindowViews
@@ -112,6 +112,11 @@ class MainWindow(QMainWindow):
             status_label=self.status_label,
             certainty_label=self.certainty_label,
         )
+        self.views = views
+        # the one summary model's figures of the session shown, read from the store in a worker
+        self.summary_feed = SummaryFeed(
+            self.runner, self.store_path, lambda: self.controller.session_id, self
+        )
         services = WindowServices(
             settings=self.settings,
             runner=self.runner,
@@ -119,6 +124,7 @@ class MainWindow(QMainWindow):
             confirm=self._confirm,
             choose=self._choose,
             theme=lambda: self.theme,
+            summary_feed=self.summary_feed,
         )
         self.probe = FrameworkProbe(views, services, probe, self)
         self.configs = ConfigController(views, services, self.controller, self)
@@ -241,6 +247,7 @@ class MainWindow(QMainWindow):
         self.history.table.selectionModel().selectionChanged.connect(self.refresh_controls)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.summary.baselineChanged.connect(self._on_baseline_changed)
+        self.summary_feed.summaryChanged.connect(self.views.show_summary)
         self.dashboard.layoutChanged.connect(self._save_plot_layout)
         self.dashboard.axisModeChanged.connect(self._save_plot_layout)
         self.dashboard.optionsChanged.connect(

@@ -320,7 +320,8 @@ class RunController(QObject):
         self._views.dashboard.add_runs(runs)
         self._views.runs_table.runs.set_runs(runs)
         self._views.log_pane.reset(runs)
-        self._views.summary.refresh()
+        self._views.summary.set_summary(None)
+        self._services.summary_feed.follow()
 
     def _on_runs_added(self, runs: list[RunInfo]) -> None:
         """Another round of auto repeats: its runs join the dashboard, table and log."""
@@ -380,8 +381,10 @@ class RunController(QObject):
         text = f"{self._session_name} {words.get(status, status)} after {elapsed:.1f} s"
         if session_id >= 0:
             text += f" (session {session_id})"
+            self._services.summary_feed.load(session_id)
+        else:
+            self._services.summary_feed.clear()
         self.liveEnded.emit(session_id)
-        self._views.summary.refresh()
         self._views.dashboard.set_live(False)
         self._views.set_status(text)
         self.notifier().session_ended(elapsed, "FrameDuel: session ended", text)

@@ -34,6 +34,9 @@ Schema history (``schema_version``):
    budget_s, elapsed_s, half_width (the widest speed interval's relative half-width) and ratios
    (per framework pair: ratio, low, high, half_width, runs_baseline, runs_other, method). Runs
    gain minor_faults_per_step and major_faults_per_step; settings gain train_loop and allocator.
+4  runs' steps_per_s and samples_per_s are the median over the used windows, as every surface
+   (CLI table, PDF, window) shows them; before, the used windows' totals (steps over seconds),
+   which weigh slow windows more.
 """
 
 from __future__ import annotations

@@ -269,8 +269,6 @@ def summarize_run(run: StoredRun, windows_: Measured | None = None) -> RunSummar
     hello, model = first_payload(run, "hello"), first_payload(run, "model")
     env_events = run.events_of("env")
     used = windows_ if windows_ is not None else measured(run)
-    steps = sum(e.payload["steps"] for e in used.used)
-    seconds = sum(e.payload["seconds"] for e in used.used)
     samples = [num(e.payload.get("samples")) for e in used.used]
     step_times = describe(used.step_times_ms())
     launch = launch_time(run)
@@ -287,7 +285,11 @@ def summarize_run(run: StoredRun, windows_: Measured | None = None) -> RunSummar
         first_loss = num(all_windows[0].payload.get("loss"))
     params = model.get("params")
     settings = dict(env_events[-1].payload.get("settings") or {}) if env_events else None
-    steps_per_s = steps / seconds if used.used else None
+    # steps/s and samples/s are the median window, as every surface shows them (the pooled
+    # rate, total steps over total seconds, weighs slow windows more and differs from it)
+    steps_per_s = (
+        _opt(float(np.median(1000.0 / step_ms))) if (step_ms := used.step_times_ms()).size else None
+    )
     flops = num(model.get("flops_per_step"))
     peak = num(model.get("peak_flops_per_s"))
     energy = efficiency(run, used)
@@ -306,7 +308,17 @@ def summarize_run(run: StoredRun, windows_: Measured | None = None) -> RunSummar
         flops_per_step=flops,
         steps_per_s=steps_per_s,
         samples_per_s=(
-            sum(s for s in samples if s is not None) / seconds
+            _opt(
+                float(
+                    np.median(
+                        [
+                            s / e.payload["seconds"]
+                            for s, e in zip(samples, used.used, strict=True)
+                            if s is not None
+                        ]
+                    )
+                )
+            )
             if used.used and all(s is not None for s in samples)
             else None
         ),

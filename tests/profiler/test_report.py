@@ -370,7 +370,7 @@ def test_all_formats_render(tmp_path: Path) -> None:
     out = render_all(report, tmp_path)
 
     data = json.loads(out[".json"].read_text())
-    assert data["schema_version"] == 3
+    assert data["schema_version"] == 4
     assert data["generated_from"]["name"] == "demo-mlp"
     assert {"config", "environment", "runs", "statistics", "comparisons", "parity",
             "fairness", "repeats"} <= set(data)  # fmt: skip
