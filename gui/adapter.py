@@ -59,6 +59,12 @@ class SessionController(QObject):
         """True from ``start()`` until ``sessionFinished`` has been emitted."""
         return self._thread is not None
 
+    @property
+    def session_id(self) -> int | None:
+        """The stored id of the session running now (None before it is created or after)."""
+        with self._lock:
+            return None if self._session is None else self._session.session_id
+
     def start(
         self,
         config: Config,

@@ -258,8 +258,6 @@ def summarize_run(run: StoredRun, windows_: Measured | None = None) -> RunSummar
     model = first_view(run, ModelInfo) or ModelInfo()
     env_events = run.views(EnvInfo)
     used = windows_ if windows_ is not None else measured(run)
-    steps = sum(e.window.steps for e in used.used)
-    seconds = sum(e.window.seconds for e in used.used)
     samples = [e.window.samples for e in used.used]
     step_times = describe(used.step_times_ms())
     launch = launch_time(run)
@@ -275,7 +273,13 @@ def summarize_run(run: StoredRun, windows_: Measured | None = None) -> RunSummar
     if first_loss is None and all_windows:
         first_loss = all_windows[0].window.loss
     settings = dict(env_events[-1][1].settings) if env_events else None
-    steps_per_s = steps / seconds if used.used else None
+    # steps/s and samples/s are the median window, as every surface shows them (the pooled
+    # rate, total steps over total seconds, weighs slow windows more and differs from it)
+    steps_per_s = (
+        finite_or_none(float(np.median(1000.0 / step_ms)))
+        if (step_ms := used.step_times_ms()).size
+        else None
+    )
     flops = model.flops_per_step
     peak = model.peak_flops_per_s
     energy = efficiency(run, used)
@@ -294,7 +298,17 @@ def summarize_run(run: StoredRun, windows_: Measured | None = None) -> RunSummar
         flops_per_step=flops,
         steps_per_s=steps_per_s,
         samples_per_s=(
-            sum(s for s in samples if s is not None) / seconds
+            finite_or_none(
+                float(
+                    np.median(
+                        [
+                            s / e.window.seconds
+                            for s, e in zip(samples, used.used, strict=True)
+                            if s is not None
+                        ]
+                    )
+                )
+            )
             if used.used and all(s is not None for s in samples)
             else None
         ),
