@@ -183,10 +183,10 @@ def run_headless(
                     session.run()
             except BrokenPipeError:  # the bars' last refresh; the session is settled and stored
                 _silence()
+            except StoreError as exc:  # the disk filled mid-run (one before it is bad input: 2)
+                print(f"frameduel: error: {printable(exc)}", file=sys.stderr)
+                return 1
             statuses.append(session.status)
-    except StoreError as exc:
-        print(f"frameduel: error: {printable(exc)}", file=sys.stderr)
-        return 1
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
