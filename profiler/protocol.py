@@ -177,6 +177,7 @@ _FIELDS: dict[str, dict[str, tuple[_Check, bool, bool]]] = {
         "steps": (_POSITIVE, True, False),
         "seconds": (_SECONDS, True, False),
         "files": (_PATHS, True, False),
+        "converter": (_STR, False, True),  # what made the Chrome trace from a native profile
     },
     "done": {"steps": (_COUNT, False, True)},
     "rank": {

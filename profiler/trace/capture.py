@@ -154,6 +154,8 @@ def breakdown_of_run(
             folder, source, data, spans, files=kept, total=total, max_bytes=max_bytes
         )
         notes.append(note)
+    if trace.get("converter"):
+        notes.append(f"trace converted by {trace['converter']}")
     attr = attribute(spans, framework)
     steps = attr.steps
     per_step = 1000.0 * steps
