@@ -135,8 +135,8 @@ class Workload(ABC, Generic[LossT]):
         raise NotImplementedError(f"{self.framework} has no profiler hook")
 
     def trace_converter(self) -> tuple[str | None, str | None]:
-        """(what converted the native profile into the Chrome trace the parent reads, a warning
-        when it was a fallback); (None, None) where the profiler writes that trace itself."""
+        """(what converted the native profile into the Chrome trace the parent reads, why a
+        fallback converted it, or None); (None, None) where the profiler writes that trace."""
         return None, None
 
     def trace_marker(
@@ -276,7 +276,9 @@ class Workload(ABC, Generic[LossT]):
             faults_before=faults,
         )
         if fallback:
-            emitter.emit("log", level="warning", message=fallback)
+            emitter.emit(
+                "log", level="warning", message=f"trace converted by {converter} ({fallback})"
+            )
         emitter.emit(
             "trace",
             format=fmt,
@@ -284,6 +286,7 @@ class Workload(ABC, Generic[LossT]):
             seconds=seconds,
             files=[str(f.relative_to(folder)) for f in files],
             **({"converter": converter} if converter else {}),
+            **({"fallback": fallback} if fallback else {}),
         )
         emitter.emit("phase", name="trace", state="end")
 

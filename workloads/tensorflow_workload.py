@@ -338,7 +338,7 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
         return "xplane", [*planes, target]
 
     def trace_converter(self) -> tuple[str | None, str | None]:
-        """xprof, or the own reader with the reason xprof did not convert."""
+        """xprof, or the own reader and why xprof did not convert."""
         return self._trace_converter
 
     def trace_marker(

@@ -117,7 +117,7 @@ def xprof_to_chrome_trace(source: Path, target: Path) -> str:
 def convert_xplane(source: Path, target: Path) -> tuple[str, str | None]:
     """Convert ``source`` (an ``.xplane.pb``) into a gzipped Chrome trace at ``target``.
 
-    Returns (the converter that made it, a warning naming why the fallback ran, or None).
+    Returns (the converter that made it, why the fallback ran instead of xprof, or None).
     """
     if os.environ.get(XPROF_ENV, "").strip().lower() in ("off", "0", "false", "no"):
         reason = f"xprof turned off ({XPROF_ENV}={os.environ[XPROF_ENV]})"
@@ -129,5 +129,4 @@ def convert_xplane(source: Path, target: Path) -> tuple[str, str | None]:
         except Exception as exc:  # the fallback covers whatever xprof raises
             reason = f"xprof failed: {type(exc).__name__}: {exc}"
     xplane_to_chrome_trace(source, target)
-    converter = f"FrameDuel's own XPlane reader, not xprof: {reason}"
-    return converter, f"TensorFlow's trace converted by {converter}"
+    return "FrameDuel's own XPlane reader", reason

@@ -212,9 +212,21 @@ def _native(session: Traced, run: RunBreakdown, suffix: str) -> Path:
 
 def test_the_tensorflow_trace_says_xprof_converted_it(traced: Callable[[str], Traced]) -> None:
     session = traced("mlp")
-    run = session.breakdowns["tensorflow"]
-    assert f"trace converted by xprof {version('xprof')}" in run.notes
+    made_by = f"xprof {version('xprof')}"
+    assert {fw: b.converter for fw, b in session.breakdowns.items()} == {
+        "torch": "",  # Kineto and JAX write Chrome traces themselves
+        "tensorflow": made_by,
+        "jax": "",
+    }
+    assert session.breakdowns["tensorflow"].notes == ()  # the normal path: nothing to warn of
+    with sqlite3.connect(session.store) as db:
+        (payload,) = db.execute(
+            "SELECT payload FROM events JOIN runs ON runs.id = run_id"
+            " WHERE kind = 'trace' AND runs.framework = 'tensorflow'"
+        ).fetchone()
+    assert json.loads(payload)["converter"] == made_by and "fallback" not in json.loads(payload)
     # the file is xprof's trace_viewer output: its step markers carry their step number
+    run = session.breakdowns["tensorflow"]
     events = read_trace_json(_native(session, run, "tensorflow.trace.json.gz"))["traceEvents"]
     steps = sorted(e["name"] for e in events if e.get("name", "").startswith("frameduel.step"))
     assert steps == [f"frameduel.step {i}" for i in range(12, 17)]
@@ -236,8 +248,9 @@ def test_without_xprof_tensorflow_falls_back_to_its_own_reader_and_both_agree(
     assert result.returncode == 0, result.stderr[-3000:]
     session = Traced(store, json.loads(out.read_text()))
     run = session.breakdowns["tensorflow"]
-    reason = f"not xprof: xprof turned off ({XPROF_ENV}=off)"
-    assert run.notes == (f"trace converted by FrameDuel's own XPlane reader, {reason}",)
+    reason = f"xprof turned off ({XPROF_ENV}=off)"
+    assert run.converter == "FrameDuel's own XPlane reader"
+    assert run.notes == (f"trace converted by FrameDuel's own XPlane reader ({reason})",)
     with sqlite3.connect(store) as db:
         logs = [
             json.loads(p)["message"]
