@@ -108,7 +108,7 @@ def xprof_to_chrome_trace(source: Path, target: Path) -> str:
         [str(source)], "trace_viewer", {"use_saved_result": False}
     )
     if not data:
-        raise RuntimeError("its trace_viewer tool returned nothing")
+        raise RuntimeError("its trace_viewer tool returned nothing (its reason is on stderr)")
     with gzip.open(target, "wt", encoding="utf-8", compresslevel=3) as out:
         out.write(data if isinstance(data, str) else data.decode("utf-8"))
     return f"xprof {__version__}"

@@ -281,3 +281,22 @@ def test_without_xprof_tensorflow_falls_back_to_its_own_reader_and_both_agree(
     for category, ms in run.category_ms.items():
         assert again.category_ms[category] == pytest.approx(ms, rel=0.02, abs=0.01), category
     assert again.launches_per_step == run.launches_per_step
+    # and where xprof cannot be imported at all, the reason says so and how to get it
+    missing = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.modules['xprof'] = None  # as if never installed\n"
+            "from pathlib import Path; from workloads.xplane import convert_xplane\n"
+            "print(convert_xplane(Path(sys.argv[1]), Path(sys.argv[2]))[1])",
+            str(_native(session, run, ".xplane.pb")),
+            str(tmp_path / "missing.json.gz"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],  # the repository: workloads importable
+    )
+    assert "xprof is not installed" in missing.stdout and "make setup" in missing.stdout
+    assert read_trace_json(tmp_path / "missing.json.gz")["traceEvents"]
