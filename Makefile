@@ -13,6 +13,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.frameduel-stamp
+# TensorFlow's maintained XPlane -> Chrome-trace converter (workloads/xplane.py), installed
+# without its declared dependencies: those (gcsfs, google-cloud-storage, aiohttp, ~30 packages)
+# serve its web server, not the converter. Matches tensorflow-cpu 2.21 (pyproject.toml).
+XPROF := xprof==2.21.6
+XPROF_STAMP := $(VENV)/.xprof-stamp
 EXTRAS := gui,torch,tensorflow,jax,export,dev
 DEMO := resources/configs/demo-mlp.yaml
 OUT := out
@@ -39,12 +44,12 @@ DEB_PACKAGES := \
 	openssh-server openssh-client
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: help setup system-deps run test lint format screenshots bench bundle clean distclean
+.PHONY: FORCE help setup system-deps run test lint format screenshots bench bundle clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-setup: system-deps $(STAMP) ## install Debian packages and build .venv (idempotent)
+setup: system-deps $(STAMP) $(XPROF_STAMP) ## install Debian packages and build .venv (idempotent)
 
 system-deps: ## install the Debian packages that are missing (apt only when needed)
 	@missing=""; \
@@ -65,6 +70,15 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[$(EXTRAS)]'
 	touch $@
+
+# Re-install when the pin (recorded in the stamp) changed; pip cannot say --no-deps per extra.
+$(XPROF_STAMP): $(STAMP) FORCE
+	@if [[ "$$(cat $@ 2>/dev/null)" != "$(XPROF)" ]]; then \
+		set -x; $(BIN)/python -m pip install --no-deps '$(XPROF)'; \
+		echo '$(XPROF)' > $@; \
+	fi
+
+FORCE:
 
 run: setup ## run the built-in demo: GUI when a display is present, else a headless report
 	@if [[ -n "$${DISPLAY:-}$${WAYLAND_DISPLAY:-}" ]]; then \

@@ -149,6 +149,9 @@ class RunBreakdown:
     child's clock saw it, ``measure_step_ms`` the measure phase's median: their ratio is what
     the profiler cost. ``native_files`` are the framework's own trace files, relative to the
     session's trace folder. ``truncated`` says a size cap cut a trace short (see ``notes``).
+    ``converter`` names what turned a native profile into the Chrome trace split here
+    (TensorFlow's XPlane: ``xprof 2.21.6``, or FrameDuel's own reader as the fallback, with a
+    note saying why); empty where the profiler wrote that trace itself.
     """
 
     framework: str
@@ -167,6 +170,7 @@ class RunBreakdown:
     truncated: bool = False
     native_files: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    converter: str = ""
 
     def ms(self, category: Category) -> float:
         """Milliseconds per step in ``category`` (0.0 when none was seen)."""
@@ -226,6 +230,7 @@ class RunBreakdown:
             "profiler_cost": _num(self.profiler_cost),
             "truncated": self.truncated,
             "native_files": list(self.native_files),
+            "converter": self.converter,
             "notes": list(self.notes),
         }
 
@@ -249,6 +254,7 @@ class RunBreakdown:
             truncated=bool(data.get("truncated", False)),
             native_files=tuple(str(p) for p in data.get("native_files", ())),
             notes=tuple(str(n) for n in data.get("notes", ())),
+            converter=str(data.get("converter", "")),
         )
 
 

@@ -177,6 +177,8 @@ _FIELDS: dict[str, dict[str, tuple[_Check, bool, bool]]] = {
         "steps": (_POSITIVE, True, False),
         "seconds": (_SECONDS, True, False),
         "files": (_PATHS, True, False),
+        "converter": (_STR, False, True),  # what made the Chrome trace from a native profile
+        "fallback": (_STR, False, True),  # why a fallback converter made it
     },
     "done": {"steps": (_COUNT, False, True)},
     "rank": {

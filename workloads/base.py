@@ -134,6 +134,11 @@ class Workload(ABC, Generic[LossT]):
         """Stop the profiler and write its files: (format, the files in ``folder``)."""
         raise NotImplementedError(f"{self.framework} has no profiler hook")
 
+    def trace_converter(self) -> tuple[str | None, str | None]:
+        """(what converted the native profile into the Chrome trace the parent reads, why a
+        fallback converted it, or None); (None, None) where the profiler writes that trace."""
+        return None, None
+
     def trace_marker(
         self, name: str, step: int | None = None
     ) -> contextlib.AbstractContextManager[Any]:
@@ -253,6 +258,7 @@ class Workload(ABC, Generic[LossT]):
                 value = self.sync(loss)
             seconds = time.perf_counter() - t0
             fmt, files = self.trace_stop(folder)
+            converter, fallback = self.trace_converter()
         except Exception as exc:
             # the measured numbers are out already: a profiler that fails costs only its trace
             emitter.emit(
@@ -269,12 +275,18 @@ class Workload(ABC, Generic[LossT]):
             loss=value,
             faults_before=faults,
         )
+        if fallback:
+            emitter.emit(
+                "log", level="warning", message=f"trace converted by {converter} ({fallback})"
+            )
         emitter.emit(
             "trace",
             format=fmt,
             steps=stop - start,
             seconds=seconds,
             files=[str(f.relative_to(folder)) for f in files],
+            **({"converter": converter} if converter else {}),
+            **({"fallback": fallback} if fallback else {}),
         )
         emitter.emit("phase", name="trace", state="end")
 

@@ -45,6 +45,7 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
     MeanSquaredError, SGD/Adam/AdamW with PyTorch's update rules."""
 
     framework = "tensorflow"
+    _trace_converter: tuple[str | None, str | None] = (None, None)
 
     @classmethod
     def framework_version(cls) -> str:
@@ -325,16 +326,20 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
 
     def trace_stop(self, folder: Path) -> tuple[str, list[Path]]:
         """The native XPlane (TensorBoard's profiler reads it) and its events as a Chrome trace,
-        converted here with TensorFlow's own XPlane protobuf (see ``workloads.xplane``)."""
+        converted here by xprof, else by FrameDuel's own reader (see ``workloads.xplane``)."""
         tf.profiler.experimental.stop()
-        from workloads.xplane import xplane_to_chrome_trace
+        from workloads.xplane import convert_xplane
 
         planes = sorted((folder / "xplane").rglob("*.xplane.pb"))
         if not planes:
             raise RuntimeError(f"TensorFlow's profiler wrote no .xplane.pb under {folder}")
         target = folder / "tensorflow.trace.json.gz"
-        xplane_to_chrome_trace(planes[-1], target)
+        self._trace_converter = convert_xplane(planes[-1], target)
         return "xplane", [*planes, target]
+
+    def trace_converter(self) -> tuple[str | None, str | None]:
+        """xprof, or the own reader and why xprof did not convert."""
+        return self._trace_converter
 
     def trace_marker(
         self, name: str, step: int | None = None

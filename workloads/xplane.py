@@ -1,21 +1,27 @@
 """TensorFlow's XPlane profile as a Chrome trace (the JSON Perfetto and chrome://tracing read).
 
-Run inside the TensorFlow child only: it reads the protobuf with TensorFlow's own
-``xplane_pb2``, so the parent (which imports no framework) gets plain JSON. The maintained
-converter (``xprof``, formerly ``tensorboard-plugin-profile``) does the same and more, but it
-pulls some thirty packages (gcsfs, google-cloud-storage, aiohttp, ...) into every environment
-that runs TensorFlow; this module needs nothing TensorFlow does not already ship.
+Run inside the TensorFlow child only, so the parent (which imports no framework) gets plain JSON.
+``convert_xplane`` uses the maintained converter first: ``xprof`` (formerly
+``tensorboard-plugin-profile``), its ``trace_viewer`` tool, the one TensorBoard's trace viewer
+shows. ``make setup`` installs it with ``--no-deps``: its declared dependencies (gcsfs,
+google-cloud-storage, aiohttp, ... some thirty packages) serve its web server, not the converter.
+When xprof is missing, fails, or ``FRAMEDUEL_XPROF=off`` turns it off, FrameDuel's own reader
+below converts instead (with TensorFlow's own ``xplane_pb2``), and the run says so.
 
-Mapping: a plane (``/host:CPU``, ``/device:GPU:0``) is a process, a line (a thread or a GPU
-stream) a thread, an XEvent a complete (``X``) event; the event's and its metadata's stats become
-``args`` (``tf_op``, ``long_name``, ``step_num``, ...). Times are microseconds since the epoch,
-as in the plane (XLine timestamps are nanoseconds, offsets picoseconds).
+The own reader's mapping: a plane (``/host:CPU``, ``/device:GPU:0``) is a process, a line (a
+thread or a GPU stream) a thread, an XEvent a complete (``X``) event; the event's and its
+metadata's stats become ``args`` (``tf_op``, ``long_name``, ``step_num``, ...). Times are
+microseconds since the epoch, as in the plane (XLine timestamps are nanoseconds, offsets
+picoseconds). xprof's output differs in ways the parent's reader does not depend on: times from
+the profile's start, zero-length events as instants (``i``), step markers named with their step
+(``frameduel.step 3``), ThreadPool regions paired into spans, allocator events left out.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +92,41 @@ def xplane_to_chrome_trace(source: Path, target: Path) -> None:
     trace = {"displayTimeUnit": "ns", "traceEvents": xspace_events(space)}
     with gzip.open(target, "wt", encoding="utf-8", compresslevel=3) as out:
         json.dump(trace, out, separators=(",", ":"))
+
+
+# Set to "off" (or "0") to convert with FrameDuel's own reader even where xprof is installed.
+XPROF_ENV = "FRAMEDUEL_XPROF"
+
+
+def xprof_to_chrome_trace(source: Path, target: Path) -> str:
+    """Convert with xprof's ``trace_viewer`` tool; return ``xprof <version>``."""
+    from xprof.convert import raw_to_tool_data
+    from xprof.version import __version__
+
+    # use_saved_result off: xprof would otherwise cache its result beside the .xplane.pb
+    data, _ = raw_to_tool_data.xspace_to_tool_data(
+        [str(source)], "trace_viewer", {"use_saved_result": False}
+    )
+    if not data:
+        raise RuntimeError("its trace_viewer tool returned nothing (its reason is on stderr)")
+    with gzip.open(target, "wt", encoding="utf-8", compresslevel=3) as out:
+        out.write(data if isinstance(data, str) else data.decode("utf-8"))
+    return f"xprof {__version__}"
+
+
+def convert_xplane(source: Path, target: Path) -> tuple[str, str | None]:
+    """Convert ``source`` (an ``.xplane.pb``) into a gzipped Chrome trace at ``target``.
+
+    Returns (the converter that made it, why the fallback ran instead of xprof, or None).
+    """
+    if os.environ.get(XPROF_ENV, "").strip().lower() in ("off", "0", "false", "no"):
+        reason = f"xprof turned off ({XPROF_ENV}={os.environ[XPROF_ENV]})"
+    else:
+        try:
+            return xprof_to_chrome_trace(source, target), None
+        except ImportError as exc:
+            reason = f"xprof is not installed ({exc}; `make setup` installs it)"
+        except Exception as exc:  # the fallback covers whatever xprof raises
+            reason = f"xprof failed: {type(exc).__name__}: {exc}"
+    xplane_to_chrome_trace(source, target)
+    return "FrameDuel's own XPlane reader", reason

@@ -41,8 +41,9 @@ Schema history (``schema_version``):
    total_ms, count, steps, per_step_ms, calls_per_step), launches_per_step, idle_share,
    waiting_share (idle plus host overhead: on a GPU, the device waiting on the host),
    trace_step_ms, measure_step_ms, profiler_cost (their ratio), truncated, native_files
-   (relative to the session's trace folder) and notes. The breakdowns file beside the traces
-   (profiler.breakdown) carries its own schema_version.
+   (relative to the session's trace folder), converter (what made the Chrome trace from a
+   native profile: ``xprof 2.21.6`` for TensorFlow's XPlane; empty otherwise) and notes. The
+   breakdowns file beside the traces (profiler.breakdown) carries its own schema_version.
 
 A session of a data-parallel scaling run (``run.distributed``) also gains ``scaling``, versioned
 on its own (``scaling_schema_version``, see ``profiler.report.scaling``); other readers ignore it.

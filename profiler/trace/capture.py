@@ -154,6 +154,9 @@ def breakdown_of_run(
             folder, source, data, spans, files=kept, total=total, max_bytes=max_bytes
         )
         notes.append(note)
+    converter = str(trace.get("converter") or "")
+    if trace.get("fallback"):
+        notes.append(f"trace converted by {converter} ({trace['fallback']})")
     attr = attribute(spans, framework)
     steps = attr.steps
     per_step = 1000.0 * steps
@@ -173,6 +176,7 @@ def breakdown_of_run(
         measure_step_ms=measure_step_ms,
         truncated=truncated,
         native_files=tuple(f"run-{run_id}/{f}" for f in kept),
+        converter=converter,
         notes=tuple(notes),
     )
 

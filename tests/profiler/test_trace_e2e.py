@@ -17,12 +17,16 @@ import subprocess
 import sys
 from collections import defaultdict
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from profiler.breakdown import Category, RunBreakdown, load_breakdowns, session_trace_dir
+from profiler.trace.capture import breakdown_of_run
+from profiler.trace.events import read_trace_json
+from workloads.xplane import XPROF_ENV, xprof_to_chrome_trace
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -52,13 +56,13 @@ MODELS = {
 BATCH = {"mlp": 64, "cnn": 32, "transformer": 32, "input": 1024}
 
 
-def frameduel(*args: str) -> subprocess.CompletedProcess[str]:
+def frameduel(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "profiler", *args],
         capture_output=True,
         text=True,
         timeout=800,
-        env=os.environ,
+        env={**os.environ, **(env or {})},
         check=False,
     )
 
@@ -199,3 +203,100 @@ def test_the_merged_trace_has_one_aligned_process_per_run(
         f"{b.framework}-run{b.run_id}" for b in session.breakdowns.values()
     }
     assert any(p.name.endswith(".xplane.pb") for p in native.rglob("*"))  # TF's native profile
+
+
+def _native(session: Traced, run: RunBreakdown, suffix: str) -> Path:
+    (name,) = [f for f in run.native_files if f.endswith(suffix)]
+    return session_trace_dir(session.store, session.session_id) / name
+
+
+def test_the_tensorflow_trace_says_xprof_converted_it(traced: Callable[[str], Traced]) -> None:
+    session = traced("mlp")
+    made_by = f"xprof {version('xprof')}"
+    assert {fw: b.converter for fw, b in session.breakdowns.items()} == {
+        "torch": "",  # Kineto and JAX write Chrome traces themselves
+        "tensorflow": made_by,
+        "jax": "",
+    }
+    assert session.breakdowns["tensorflow"].notes == ()  # the normal path: nothing to warn of
+    with sqlite3.connect(session.store) as db:
+        (payload,) = db.execute(
+            "SELECT payload FROM events JOIN runs ON runs.id = run_id"
+            " WHERE kind = 'trace' AND runs.framework = 'tensorflow'"
+        ).fetchone()
+    assert json.loads(payload)["converter"] == made_by and "fallback" not in json.loads(payload)
+    # the file is xprof's trace_viewer output: its step markers carry their step number
+    run = session.breakdowns["tensorflow"]
+    events = read_trace_json(_native(session, run, "tensorflow.trace.json.gz"))["traceEvents"]
+    steps = sorted(e["name"] for e in events if e.get("name", "").startswith("frameduel.step"))
+    assert steps == [f"frameduel.step {i}" for i in range(12, 17)]
+
+
+def test_without_xprof_tensorflow_falls_back_to_its_own_reader_and_both_agree(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "mlp.yaml"
+    config.write_text(
+        "name: trace-fallback\nframeworks: [tensorflow]\n"
+        + _COMMON.replace("BATCH", str(BATCH["mlp"])).split("\n", 1)[1]
+        + MODELS["mlp"]
+    )
+    store, out = tmp_path / "store.sqlite3", tmp_path / "report.json"
+    result = frameduel(
+        "run", str(config), "--store", str(store), "--json", str(out), env={XPROF_ENV: "off"}
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    session = Traced(store, json.loads(out.read_text()))
+    run = session.breakdowns["tensorflow"]
+    reason = f"xprof turned off ({XPROF_ENV}=off)"
+    assert run.converter == "FrameDuel's own XPlane reader"
+    assert run.notes == (f"trace converted by FrameDuel's own XPlane reader ({reason})",)
+    with sqlite3.connect(store) as db:
+        logs = [
+            json.loads(p)["message"]
+            for (p,) in db.execute("SELECT payload FROM events WHERE kind = 'log'")
+        ]
+    assert any(reason in m for m in logs), logs  # the run's log says why
+    # the fallback's trace still breaks down as the issue asks
+    assert sum(run.category_ms.values()) == pytest.approx(run.step_ms, rel=1e-9)
+    assert run.step_ms == pytest.approx(run.trace_step_ms, rel=0.10)
+    assert run.largest is Category.MATMUL, run.category_ms
+    # the same XPlane converted by xprof breaks down into the same categories
+    folder = tmp_path / "xprof"
+    folder.mkdir()
+    xprof_to_chrome_trace(_native(session, run, ".xplane.pb"), folder / "tensorflow.trace.json.gz")
+    again = breakdown_of_run(
+        folder,
+        run_id=run.run_id,
+        framework="tensorflow",
+        repeat=0,
+        device="cpu",
+        trace={"format": "xplane", "files": ["tensorflow.trace.json.gz"]},
+        measure_step_ms=run.measure_step_ms,
+        trace_step_ms=run.trace_step_ms,
+        max_bytes=1 << 30,
+    )
+    assert again.step_ms == pytest.approx(run.step_ms, rel=0.01)
+    assert again.category_ms.keys() == run.category_ms.keys()
+    for category, ms in run.category_ms.items():
+        assert again.category_ms[category] == pytest.approx(ms, rel=0.02, abs=0.01), category
+    assert again.launches_per_step == run.launches_per_step
+    # and where xprof cannot be imported at all, the reason says so and how to get it
+    missing = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.modules['xprof'] = None  # as if never installed\n"
+            "from pathlib import Path; from workloads.xplane import convert_xplane\n"
+            "print(convert_xplane(Path(sys.argv[1]), Path(sys.argv[2]))[1])",
+            str(_native(session, run, ".xplane.pb")),
+            str(tmp_path / "missing.json.gz"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],  # the repository: workloads importable
+    )
+    assert "xprof is not installed" in missing.stdout and "make setup" in missing.stdout
+    assert read_trace_json(tmp_path / "missing.json.gz")["traceEvents"]
