@@ -26,6 +26,7 @@ from pathlib import Path
 import yaml
 
 from profiler.breakdown import load_breakdowns, session_trace_dir
+from profiler.events import TraceInfo
 from profiler.paths import resources_dir
 from profiler.trace.capture import breakdown_of_run, parsed_file
 from profiler.trace.events import read_trace_json
@@ -94,7 +95,7 @@ def main() -> int:
                         rid: int = b.run_id) -> None:  # fmt: skip
                 breakdown_of_run(
                     run_dir, run_id=rid, framework=fw, repeat=0, device="cpu",
-                    trace={"format": FORMATS[fw], "files": files},
+                    trace=TraceInfo(FORMATS[fw], 10, 0.01, files),
                     measure_step_ms=1.0, trace_step_ms=1.0, max_bytes=1 << 40,
                 )  # fmt: skip
 

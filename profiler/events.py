@@ -206,6 +206,10 @@ class TraceInfo:
     steps: int
     seconds: float
     files: list[str]
+    # what made the Chrome trace from a native profile (xprof for TensorFlow), and why a
+    # fallback converter made it instead (None when none was needed)
+    converter: str | None = None
+    fallback: str | None = None
 
 
 @dataclass(frozen=True)

@@ -404,7 +404,7 @@ class ComparisonSession:
                 state["error"] = data
             if "protocol_version" not in state:
                 state["protocol_version"] = event.v
-            self.traces.event(run_id, event.kind, event.payload)
+            self.traces.event(run_id, data)
             store.add_event(run_id, t, event.kind, event.payload)
             listener.run_event(run_id, t, event)
 

@@ -15,7 +15,6 @@ import json
 import logging
 import math
 import statistics
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from profiler.breakdown import (
     save_breakdowns,
     session_trace_dir,
 )
+from profiler.events import TRACE_PHASE, EventData, Hello, TraceInfo, Window
 from profiler.trace.attribution import NoStepsTraced, attribute, traced_window
 from profiler.trace.events import Span, TraceFileError, read_trace_json, spans_of
 from profiler.trace.taxonomy import STEP_MARKER
@@ -45,7 +45,7 @@ class _RunState:
     framework: str
     repeat: int
     device: str = "cpu"
-    trace: dict[str, Any] | None = None
+    trace: TraceInfo | None = None
     measure_ms: list[float] = field(default_factory=list)
     trace_ms: float = math.nan
 
@@ -68,21 +68,21 @@ class SessionTraces:
         self._runs[run_id] = _RunState(framework, repeat)
         return run_trace_dir(self.store_path, self.session_id, run_id)
 
-    def event(self, run_id: int, kind: str, payload: Mapping[str, Any]) -> None:
-        """Note what a traced run's events say about its trace (cheap; any thread)."""
+    def event(self, run_id: int, data: EventData) -> None:
+        """Note what a traced run's events (their typed views) say about its trace (cheap; any
+        thread)."""
         state = self._runs.get(run_id)
         if state is None:
             return
-        if kind == "hello":
-            state.device = "cuda" if str(payload.get("device", "")).startswith("cuda") else "cpu"
-        elif kind == "trace":
-            state.trace = dict(payload)
-        elif kind == "window":
-            per_step = 1000.0 * float(payload["seconds"]) / int(payload["steps"])
-            if payload.get("phase") == "measure":
-                state.measure_ms.append(per_step)
-            elif payload.get("phase") == "trace":
-                state.trace_ms = per_step
+        if isinstance(data, Hello):
+            state.device = "cuda" if data.device.startswith("cuda") else "cpu"
+        elif isinstance(data, TraceInfo):
+            state.trace = data
+        elif isinstance(data, Window):
+            if data.measured:
+                state.measure_ms.append(data.step_time_ms)
+            elif data.phase == TRACE_PHASE:
+                state.trace_ms = data.step_time_ms
 
     def finish_run(self, run_id: int) -> list[str]:
         """Process an ended run's trace; return warnings for the run (empty when fine)."""
@@ -135,14 +135,14 @@ def breakdown_of_run(
     framework: str,
     repeat: int,
     device: str,
-    trace: Mapping[str, Any],
+    trace: TraceInfo,
     measure_step_ms: float,
     trace_step_ms: float,
     max_bytes: int,
 ) -> RunBreakdown:
     """A run's breakdown from its trace folder and ``trace`` event (capping the folder)."""
-    files = [str(f) for f in trace.get("files", [])]
-    source = parsed_file(folder, str(trace.get("format", "")), files)
+    files = list(trace.files)
+    source = parsed_file(folder, trace.format, files)
     data = read_trace_json(source)
     spans = spans_of(data)
     notes: list[str] = []
@@ -154,9 +154,9 @@ def breakdown_of_run(
             folder, source, data, spans, files=kept, total=total, max_bytes=max_bytes
         )
         notes.append(note)
-    converter = str(trace.get("converter") or "")
-    if trace.get("fallback"):
-        notes.append(f"trace converted by {converter} ({trace['fallback']})")
+    converter = trace.converter or ""
+    if trace.fallback:
+        notes.append(f"trace converted by {converter} ({trace.fallback})")
     attr = attribute(spans, framework)
     steps = attr.steps
     per_step = 1000.0 * steps

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from profiler.breakdown import Category
+from profiler.events import TraceInfo
 from profiler.trace.attribution import NO_ACTIVITY, PYTHON_IN_STEP, NoStepsTraced, attribute
 from profiler.trace.capture import breakdown_of_run
 from profiler.trace.events import Span, TraceFileError, read_trace_json, spans_of
@@ -189,7 +190,7 @@ def test_a_run_over_the_cap_keeps_its_first_steps_and_says_so(tmp_path: Path) ->
         framework="torch",
         repeat=0,
         device="cpu",
-        trace={"format": "kineto", "files": ["torch.kineto.json.gz", "extra.xplane.pb"]},
+        trace=TraceInfo("kineto", 10, 0.041, ["torch.kineto.json.gz", "extra.xplane.pb"]),
         measure_step_ms=0.5,
         trace_step_ms=4.1,
     )

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from profiler.breakdown import Category, RunBreakdown, load_breakdowns, session_trace_dir
+from profiler.events import TraceInfo
 from profiler.trace.capture import breakdown_of_run
 from profiler.trace.events import read_trace_json
 from workloads.xplane import XPROF_ENV, xprof_to_chrome_trace
@@ -271,7 +272,7 @@ def test_without_xprof_tensorflow_falls_back_to_its_own_reader_and_both_agree(
         framework="tensorflow",
         repeat=0,
         device="cpu",
-        trace={"format": "xplane", "files": ["tensorflow.trace.json.gz"]},
+        trace=TraceInfo("xplane", run.traced_steps, 0.001, ["tensorflow.trace.json.gz"]),
         measure_step_ms=run.measure_step_ms,
         trace_step_ms=run.trace_step_ms,
         max_bytes=1 << 30,
