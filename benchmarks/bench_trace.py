@@ -80,7 +80,9 @@ def main() -> int:
         if run.returncode != 0:
             print(run.stderr[-2000:], file=sys.stderr)
             return 2
-        session = max(int(p.name) for p in (folder / "traces").iterdir() if p.name.isdigit())
+        session = max(
+            int(p.name) for p in session_trace_dir(store, 0).parent.iterdir() if p.name.isdigit()
+        )
         for b in load_breakdowns(store, session):
             run_dir = session_trace_dir(store, session) / f"run-{b.run_id}"
             files = [f.removeprefix(f"run-{b.run_id}/") for f in b.native_files]

@@ -263,8 +263,10 @@ class BreakdownFileError(ValueError):
 
 
 def session_trace_dir(store_path: str | Path, session_id: int) -> Path:
-    """Where a session's traces live: ``<store folder>/traces/<session id>/``."""
-    return Path(store_path).expanduser().absolute().parent / "traces" / str(session_id)
+    """Where a session's traces live: ``<store file>.traces/<session id>/`` beside the store
+    (named after the store, so two stores in one folder never share a session's folder)."""
+    store = Path(store_path).expanduser().absolute()
+    return store.with_name(f"{store.name}.traces") / str(session_id)
 
 
 def run_trace_dir(store_path: str | Path, session_id: int, run_id: int) -> Path:

@@ -2,7 +2,7 @@
 
 Each framework's first run (repeat 0) traces, so auto repeats cost no more than one trace per
 framework. The child writes its profiler's native files into the run's trace folder
-(``<store folder>/traces/<session>/run-<id>/``) and names them in a ``trace`` event; once the run
+(``<store file>.traces/<session>/run-<id>/``) and names them in a ``trace`` event; once the run
 has ended, ``SessionTraces.finish_run`` caps the folder's size, attributes the trace and rewrites
 the session's ``breakdowns.json``. Nothing here can fail a run: a trace that cannot be read is a
 warning on the run.

@@ -62,7 +62,7 @@ def test_session_file_round_trip(tmp_path: Path) -> None:
     store = tmp_path / "store.sqlite3"
     runs = (_run(3, "torch"), _run(5, "tensorflow"))
     path = save_breakdowns(store, 9, runs)
-    assert path == tmp_path / "traces" / "9" / "breakdowns.json"
+    assert path == tmp_path / "store.sqlite3.traces" / "9" / "breakdowns.json"
     assert json.loads(path.read_text())["schema_version"] == breakdown.SCHEMA_VERSION
     assert load_breakdowns(store, 9) == runs
     assert load_breakdowns(store, 10) == ()
@@ -86,7 +86,7 @@ def test_unknown_category_reads_as_other() -> None:
 )
 def test_bad_file_names_itself(tmp_path: Path, content: str, message: str) -> None:
     store = tmp_path / "store.sqlite3"
-    target = tmp_path / "traces" / "2" / "breakdowns.json"
+    target = tmp_path / "store.sqlite3.traces" / "2" / "breakdowns.json"
     target.parent.mkdir(parents=True)
     target.write_text(content)
     with pytest.raises(BreakdownFileError, match=message) as info:

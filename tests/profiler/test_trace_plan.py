@@ -23,7 +23,7 @@ def _config(**run: object) -> Config:
 def test_only_the_first_run_of_each_framework_traces(tmp_path: Path) -> None:
     store = tmp_path / "s.sqlite3"
     traces = SessionTraces(store, 3, steps=5)
-    assert traces.plan(7, "torch", 0) == tmp_path / "traces" / "3" / "run-7"
+    assert traces.plan(7, "torch", 0) == tmp_path / "s.sqlite3.traces" / "3" / "run-7"
     assert traces.plan(8, "torch", 1) is None
     assert SessionTraces(store, 3, steps=None).plan(7, "torch", 0) is None
     # a run that never sent a trace event has nothing to break down, and says nothing
