@@ -21,7 +21,7 @@ from gui.adapter import DRAIN_INTERVAL_MS
 from gui.framework_probe import default_probe
 from gui.main_window import MainWindow
 from gui.models.live import Batch
-from gui.runs_table import COL_PROGRESS, COL_SPEED, COL_STATUS
+from gui.runs_table import COL_ETA, COL_PROGRESS, COL_SPEED, COL_STATUS
 from profiler.paths import project_root
 from profiler.report.summary import format_figure
 from profiler.store import Store
@@ -141,7 +141,7 @@ def test_stop_ends_the_session_and_leaves_no_child(
     )
     child_pids = [p.pid for p in psutil.Process().children(recursive=True)]
     assert child_pids
-    assert model.index(0, 6).data().endswith(("s", "min"))  # an ETA while running
+    assert model.index(0, COL_ETA).data().endswith(("s", "min"))  # an ETA while running
 
     with qtbot.waitSignal(window.controller.sessionFinished, timeout=60_000) as done:
         qtbot.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)
