@@ -53,7 +53,7 @@ from gui.side_panel import SidePanel
 from gui.summary import SummaryFeed, SummaryTable
 from gui.tasks import TaskRunner
 from gui.window_actions import WindowActions
-from gui.window_views import WindowServices, WindowViews
+from gui.window_views import CentreTab, WindowServices, WindowViews
 from profiler.paths import default_store_path
 
 STORE_LABEL_PX = 360
@@ -158,11 +158,26 @@ class MainWindow(QMainWindow):
         self.history = HistoryView(self.runner, self.store_path, self._confirm, self)
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.dashboard, "Dashboard")
-        self.tabs.addTab(self.editor, "Config editor")
-        self.tabs.addTab(self.history, "History")
         self.breakdown = BreakdownTab(self.runner, self.store_path, self)
-        self.tabs.addTab(self.breakdown, "Breakdown")
+        # The centre's tabs, in order; each gets a View menu action (Ctrl+1, Ctrl+2, ...).
+        self.centre_tabs = [
+            CentreTab(self.dashboard, "Dashboard", "&Dashboard", "Live plots of the shown session"),
+            CentreTab(
+                self.editor,
+                "Config editor",
+                "Config &editor",
+                "Edit the selected config with live validation",
+            ),
+            CentreTab(self.history, "History", "&History", "Every stored session"),
+            CentreTab(
+                self.breakdown,
+                "Breakdown",
+                "&Breakdown",
+                "Where each framework's step goes: its own profiler's trace, side by side",
+            ),
+        ]
+        for tab in self.centre_tabs:
+            self.tabs.addTab(tab.widget, tab.title)
         centre = QWidget(self)
         layout = QVBoxLayout(centre)
         layout.setContentsMargins(6, 6, 6, 2)

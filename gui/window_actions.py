@@ -92,18 +92,19 @@ class WindowActions:
             w, "Se&ttings…", w.open_settings, "Ctrl+,", "Sampling, frameworks, store, theme"
         )
         self.quit = _action(w, "&Quit", w.close, QKeySequence.StandardKey.Quit, "Quit FrameDuel")
+        # View ▸ one action per centre tab, Ctrl+1… in the tabs' order (MainWindow.centre_tabs)
         self.tab_actions = [
-            _action(w, title, lambda _=False, i=i: w.tabs.setCurrentIndex(i), f"Ctrl+{i + 1}", tip)
-            for i, (title, tip) in enumerate(
-                (
-                    ("&Dashboard", "Live plots of the shown session"),
-                    ("Config &editor", "Edit the selected config with live validation"),
-                    ("&History", "Every stored session"),
-                )
+            _action(
+                w,
+                tab.action_text,
+                lambda _=False, page=tab.widget: w.tabs.setCurrentWidget(page),
+                f"Ctrl+{i + 1}" if i < 9 else None,
+                tab.tip,
             )
+            for i, tab in enumerate(w.centre_tabs)
         ]
-        self.history = self.tab_actions[2]
-        self.history.setShortcuts([QKeySequence("Ctrl+3"), QKeySequence("Ctrl+H")])
+        self.history = self.tab_actions[w.tabs.indexOf(w.history)]
+        self.history.setShortcuts([*self.history.shortcuts(), QKeySequence("Ctrl+H")])
         dash.toggle_axis_action.setShortcut(QKeySequence("Ctrl+T"))
         dash.reset_zoom_action.setShortcut(QKeySequence("Ctrl+0"))
         for action in (

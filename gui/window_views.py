@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QWidget
 
 from gui.banner import MessageBanner
 from gui.editor import ConfigEditor
@@ -28,6 +28,17 @@ from gui.summary import SummaryFeed, SummaryTable
 from gui.tasks import TaskRunner
 from gui.theme import Theme
 from profiler.report.summary import SessionSummary
+
+
+@dataclass(frozen=True)
+class CentreTab:
+    """One tab of the window's centre: its page, its title, its View menu entry (``&`` marks
+    the mnemonic) and that entry's tip."""
+
+    widget: QWidget
+    title: str
+    action_text: str
+    tip: str
 
 
 @dataclass(frozen=True)
