@@ -270,9 +270,19 @@ class MultiNodeRun:
     def remote_info(self) -> dict[str, Any]:
         """Node 0's host and link as a remote run records them, plus every node's."""
         nodes = []
-        for n in self.nodes:
+        for i, n in enumerate(self.nodes):
             info = n.child.remote_info() if n.child is not None else {"host": n.host}
-            nodes.append({**info, "address": n.address, "ranks": n.nproc})
+            launch = getattr(self, "launch", None)
+            mine = [p for p in launch.processes if p.node_rank == i] if launch else []
+            nodes.append(
+                {
+                    **info,
+                    "address": n.address,
+                    "ranks": n.nproc,
+                    # what FrameDuel set for the node's processes: the rendezvous among it
+                    "launch_env": [dict(p.env) for p in mine],
+                }
+            )
         return {**nodes[0], "nodes": nodes}
 
     @property

@@ -97,7 +97,7 @@ def test_several_hosts_without_distributed_are_refused_naming_both_fields() -> N
 @needs_sshd
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("framework", ["torch"])
+@pytest.mark.parametrize("framework", ["torch", "tensorflow", "jax"])
 def test_two_hosts_run_one_data_parallel_job(sshd: SshServer, store: Store, framework: str) -> None:
     config = _config([framework])
     ids, outcomes = run_scaling(config, store, options=RunOptions(ssh_args=sshd.ssh_args))
@@ -113,6 +113,20 @@ def test_two_hosts_run_one_data_parallel_job(sshd: SshServer, store: Store, fram
         assert "--nnodes=2" in argv[0] and "--node-rank=0" in argv[0]
         assert "--node-rank=1" in argv[1] and "--master-addr=127.0.0.1" in argv[1]
     nodes = run.info["remote"]["nodes"]
+    env0, env1 = (n["launch_env"][0] for n in nodes)
+    if framework == "tensorflow":
+        # TF_CONFIG names both workers' addresses; each process knows its own index
+        for index, env in enumerate((env0, env1)):
+            tf_config = json.loads(env["TF_CONFIG"])
+            workers = tf_config["cluster"]["worker"]
+            assert len(workers) == 2 and all(w.startswith("127.0.0.1:") for w in workers)
+            assert tf_config["task"] == {"type": "worker", "index": index}
+    if framework == "jax":
+        # both processes meet at the coordinator on host 0
+        coordinator = env0["FRAMEDUEL_DIST_COORDINATOR"]
+        assert coordinator == env1["FRAMEDUEL_DIST_COORDINATOR"]
+        assert coordinator.startswith("127.0.0.1:")
+        assert (env0["FRAMEDUEL_DIST_RANK"], env1["FRAMEDUEL_DIST_RANK"]) == ("0", "1")
     assert [(n["host"], n["address"], n["ranks"]) for n in nodes] == [
         ("node-a", "127.0.0.1", 1),
         ("node-b", "127.0.0.1", 1),
