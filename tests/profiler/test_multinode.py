@@ -3,21 +3,29 @@ server on 127.0.0.1, an agent on each, each framework's own rendezvous between t
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 
+import psutil
 import pytest
 
 from profiler.config import Config, ConfigError, parse_config
 from profiler.distributed import DistributedConfigError
-from profiler.multinode import node_layout
+from profiler.listener import NullListener
+from profiler.multinode import MultiNodeRun, node_layout
+from profiler.protocol import Event
 from profiler.report import render_text
 from profiler.report.model import build_report
 from profiler.report.scaling import with_scaling
 from profiler.scaling_session import run_scaling
-from profiler.session import RunOptions
+from profiler.session import ComparisonSession, RunOptions
 from profiler.store import Store
 from tests.profiler.sshd import SshServer, sshd_binary, start_sshd
 
@@ -155,3 +163,64 @@ def test_two_hosts_run_one_data_parallel_job(sshd: SshServer, store: Store, fram
         points[2]["samples_per_s"] / (2 * points[1]["samples_per_s"]), rel=0.05
     )
     assert points[2]["same_initial_weights"] is True
+
+
+def _processes_with_token(tokens: set[str]) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if proc.environ().get("FRAMEDUEL_RUN_TOKEN") in tokens:
+                found.append(proc)
+    return found
+
+
+class _KillNodeBOnFirstWindow(NullListener):
+    """Kills the ssh client of the second host once the job has measured a window."""
+
+    def __init__(self, session: ComparisonSession) -> None:
+        self.session = session
+        self.killed_at: float | None = None
+        self.tokens: set[str] = set()
+        self.ready = threading.Event()
+
+    def run_event(self, run_id: int, t: float, event: Event) -> None:
+        if event.kind != "window" or self.killed_at is not None:
+            return
+        job = self.session._current
+        assert isinstance(job, MultiNodeRun)
+        children = [n.child for n in job.nodes]
+        assert all(c is not None for c in children)
+        self.tokens = {c.token for c in children if c is not None}
+        # both hosts really run the job now
+        assert len(_processes_with_token(self.tokens)) >= 4  # agents and their workers
+        victim = children[1]
+        assert victim is not None
+        self.killed_at = time.monotonic()
+        os.kill(victim.pid, signal.SIGKILL)
+        self.ready.set()
+
+
+@needs_sshd
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_lost_link_to_one_host_ends_the_job_on_every_host(sshd: SshServer, store: Store) -> None:
+    config = _config(["torch"], steps=200_000)
+    options = RunOptions(
+        ssh_args=sshd.ssh_args, distributed={"group": "lost", "workers": 2, "scaling": "weak"}
+    )
+    session = ComparisonSession(config, store, options=options)
+    listener = _KillNodeBOnFirstWindow(session)
+    session.listener = listener
+    runner = threading.Thread(target=session.run)
+    runner.start()
+    assert listener.ready.wait(180), "the job never measured a window"
+    assert listener.killed_at is not None
+    while _processes_with_token(listener.tokens):
+        assert time.monotonic() - listener.killed_at < 2.0, "processes outlived the lost link"
+        time.sleep(0.05)
+    runner.join(60)
+    assert not runner.is_alive()
+    (run,) = store.load(session.session_id or -1).runs
+    assert run.status == "lost"
+    assert "SSH link to host node-b was lost" in (run.error or "")
+    assert run.events_of("window")  # what was received is kept
