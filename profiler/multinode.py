@@ -110,7 +110,7 @@ class MultiNodeRun:
             self.nodes.append(_NodeState(host, ssh_hostname(target, ssh_args), nproc))
         rendezvous_nodes = tuple(Node(n.address, n.nproc) for n in self.nodes)
         ranks = tuple(range(sum(n.nproc for n in self.nodes)))
-        self.merger = RankMerger(ranks, on_event)
+        self.merger = RankMerger(ranks, on_event, self._rank_rss)
         # the hosts' clocks agree only to within half a ping's round trip
         self.merger.shared_clock = False
         try:
@@ -211,6 +211,10 @@ class MultiNodeRun:
         return config.model_copy(update={"train": train, "threads": threads})
 
     # -- samples --------------------------------------------------------------------------
+
+    def _rank_rss(self) -> dict[int, float]:
+        """Each rank's RSS (MiB) at its host's last sample."""
+        return {r: v for c in self._children() for r, v in c.rank_rss.items()}
 
     def _sampler(self, i: int) -> Callable[[Sample], None]:
         def on_sample(sample: Sample) -> None:

@@ -146,6 +146,7 @@ class RemoteChild:
         self._on_event, self._on_garbage, self._on_log = on_event, on_garbage, on_log
         self._on_sample = on_sample
         self._on_rank_event = on_rank_event
+        self.rank_rss: dict[int, float] = {}
         self._handshake: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._last_words: deque[str] = deque(maxlen=LAST_WORDS)
         self._lock = threading.Lock()
@@ -286,6 +287,14 @@ class RemoteChild:
         if kind in ("hello", "pong"):
             self._handshake.put(message)
         elif kind == "sample":
+            ranks = message.get("rank_rss_mib")
+            if isinstance(ranks, dict):
+                # a node of a multi-node run: each of its ranks' own RSS (MiB)
+                self.rank_rss = {
+                    int(r): float(v)
+                    for r, v in ranks.items()
+                    if str(r).isdigit() and isinstance(v, int | float)
+                }
             if self._on_sample is not None:
                 self._on_sample(sample_from_agent(message, self.offset_s))
         elif kind == "started":

@@ -152,8 +152,12 @@ class TreeSampler:
     still count; the tree is walked at most twice a second.
     """
 
-    def __init__(self, psutil: ModuleType, root: int | list[int]) -> None:
+    def __init__(
+        self, psutil: ModuleType, root: int | list[int], rank_pids: dict[int, int] | None = None
+    ) -> None:
         self._psutil = psutil
+        # rank -> pid, filled in as ranks announce themselves: each rank's own RSS is sampled
+        self._rank_pids = rank_pids
         # several roots: a node of a multi-node run, one process per worker (or one torchrun)
         self._roots = root if isinstance(root, list) else [root]
         self._procs: dict[int, Any] = {}
@@ -189,7 +193,15 @@ class TreeSampler:
         elapsed = None if self._last is None else now - self._last
         self._cpu, self._last = cpu, now
         memory = ps.virtual_memory()
+        ranks: dict[str, float] = {}
+        for rank, pid in list((self._rank_pids or {}).items()):
+            proc = self._procs.get(pid)
+            if proc is not None:
+                with contextlib.suppress(ps.Error):
+                    ranks[str(rank)] = proc.memory_info().rss / 2**20
+        extra = {"rank_rss_mib": ranks} if self._rank_pids is not None else {}
         return {
+            **extra,
             "cpu_percent": 100.0 * gained / elapsed if elapsed else None,
             "rss_mib": rss / 2**20 if live else None,  # a tree that is gone: NaN, not 0 MiB
             "threads": threads,
@@ -273,11 +285,17 @@ def _sampler_loop(
         stop.wait(delay)  # when stopped, the loop takes its last sample and returns
 
 
-def _relay(events: IO[bytes], channel: Channel, prefix: bytes = b"") -> None:
+def _relay(
+    events: IO[bytes],
+    channel: Channel,
+    prefix: bytes = b"",
+    watch: Callable[[bytes], None] | None = None,
+) -> None:
     """Copy the child's event lines to stdout; an over-long line becomes a garbage report.
 
     ``prefix`` (a rank and a space, on a node of a multi-node run) goes before each line, so the
-    parent knows whose event it is; such a line starts with a digit, never with the mark."""
+    parent knows whose event it is; such a line starts with a digit, never with the mark.
+    ``watch`` sees every whole line first."""
     while True:
         line = events.readline(MAX_EVENT_LINE_BYTES)
         if not line:
@@ -287,6 +305,8 @@ def _relay(events: IO[bytes], channel: Channel, prefix: bytes = b"") -> None:
                 pass
             channel.send("garbage", reason=f"an event line over 4 MiB was dropped: {line[:200]!r}")
             continue
+        if watch is not None:
+            watch(line)
         # a line that looks like the agent's own is the child's garbage, and stays the child's
         channel.write_line(prefix + (b" " + line if line.startswith(MARK) else line))
 
@@ -400,10 +420,21 @@ def _run_node(
     base = child_environment(workdir, setup)
     token = base.get(RUN_TOKEN_ENV, "")
 
+    rank_pids: dict[int, int] = {}
+
     def relay(rank: int) -> None:
+        def watch(line: bytes) -> None:
+            # the rank's pid (its ``rank`` event, among its first lines), for its own RSS
+            if rank in rank_pids:
+                return
+            with contextlib.suppress(ValueError, AttributeError):
+                event = json.loads(line)
+                if event.get("kind") == "rank" and isinstance(event.get("pid"), int):
+                    rank_pids[rank] = event["pid"]
+
         # blocks in open() until the rank opens its end (or the agent does, to end it)
         with open(os.path.join(event_dir, f"rank-{rank}.events"), "rb") as events:
-            _relay(events, channel, b"%d " % rank)
+            _relay(events, channel, b"%d " % rank, watch)
 
     readers = [threading.Thread(target=relay, args=(r,), daemon=True) for r in ranks]
     for t in readers:
@@ -454,7 +485,7 @@ def _run_node(
 
     threading.Thread(target=watchdog, name="watchdog", daemon=True).start()
     stop = threading.Event()
-    tree = TreeSampler(psutil, [p.pid for p in procs]) if psutil is not None else None
+    tree = TreeSampler(psutil, [p.pid for p in procs], rank_pids) if psutil is not None else None
     sampler = threading.Thread(
         target=_sampler_loop,
         args=(channel, tree, gpu, float(setup.get("sample_hz", 10.0)), stop),

@@ -151,6 +151,9 @@ def test_two_hosts_run_one_data_parallel_job(sshd: SshServer, store: Store, fram
     windows = run.events_of("window")
     assert per_rank == {0: len(windows), 1: len(windows)}
     assert all(w.payload["ranks"] == 2 and w.payload["samples"] == 16 for w in windows)
+    # each rank's own memory, sampled on its host (the first windows may precede a sample)
+    rss = windows[-1].payload["rank_rss_mib"]
+    assert len(rss) == 2 and all(v is not None and v > 20 for v in rss)
     # the agents' samples of both nodes' trees, summed
     assert len(run.samples["t"]) >= 2
     # the report's JSON: the scaling section with the efficiency at 1 and 2 workers
