@@ -227,3 +227,31 @@ def test_a_lost_link_to_one_host_ends_the_job_on_every_host(sshd: SshServer, sto
     assert run.status == "lost"
     assert "SSH link to host node-b was lost" in (run.error or "")
     assert run.events_of("window")  # what was received is kept
+
+
+def _python_without_torch() -> str:
+    for candidate in ("/usr/bin/python3", os.path.join(sys.base_prefix, "bin", "python3")):
+        if os.access(candidate, os.X_OK):
+            found = subprocess.run(
+                [candidate, "-c", "import torch"], check=False, capture_output=True
+            )
+            if found.returncode != 0:
+                return candidate
+    pytest.skip("every interpreter here has torch")
+
+
+@needs_sshd
+@pytest.mark.timeout(300)
+def test_a_host_without_the_framework_fails_the_job_by_name(sshd: SshServer, store: Store) -> None:
+    bare = _python_without_torch()
+    config = _config(["torch"], steps=10, python={"node-a": sys.executable, "node-b": bare})
+    options = RunOptions(
+        ssh_args=sshd.ssh_args, distributed={"group": "bare", "workers": 2, "scaling": "weak"}
+    )
+    session = ComparisonSession(config, store, options=options)
+    (outcome,) = session.run()
+    assert outcome.status == "failed"
+    assert outcome.error == (
+        f"FrameworkMissing: torch is not installed for {bare} on host node-b: install torch "
+        "there, or set run.python.node-b to an interpreter that has it"
+    )
