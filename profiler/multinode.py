@@ -26,7 +26,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -145,17 +145,30 @@ class MultiNodeRun:
                         "processes": [{"argv": list(p.argv), "env": dict(p.env)} for p in mine],
                     }
                 )
+            # as recorded: each node's own interpreter and folder in place of the placeholders
+            self.launch = replace(
+                self.launch,
+                processes=tuple(
+                    replace(p, argv=tuple(self._placed(a, p.node_rank) for a in p.argv))
+                    for p in self.launch.processes
+                ),
+            )
         except BaseException:
             self.close()
             raise
         first = self._child(0)
         self.pid = first.pid
-        self.command = [first.command[0], *self.launch.processes[0].argv[1:]]
+        self.command = list(self.launch.processes[0].argv)
 
     def _child(self, i: int) -> RemoteChild:
         child = self.nodes[i].child
         assert child is not None
         return child
+
+    def _placed(self, value: str, node: int) -> str:
+        hello = self._child(node).hello
+        python, workdir = str(hello.get("python")), str(hello.get("workdir"))
+        return value.replace(PYTHON_PLACEHOLDER, python).replace(WORKDIR_PLACEHOLDER, workdir)
 
     def _children(self) -> list[RemoteChild]:
         return [n.child for n in self.nodes if n.child is not None]

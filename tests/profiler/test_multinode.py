@@ -120,6 +120,7 @@ def test_two_hosts_run_one_data_parallel_job(sshd: SshServer, store: Store, fram
         argv = [" ".join(p) for p in launch["processes"]]
         assert "--nnodes=2" in argv[0] and "--node-rank=0" in argv[0]
         assert "--node-rank=1" in argv[1] and "--master-addr=127.0.0.1" in argv[1]
+    assert all(p[0] == sys.executable for p in launch["processes"])  # each host's interpreter
     nodes = run.info["remote"]["nodes"]
     env0, env1 = (n["launch_env"][0] for n in nodes)
     if framework == "tensorflow":
