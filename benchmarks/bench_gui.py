@@ -48,7 +48,8 @@ _START_CODE = textwrap.dedent(
     import sys
     from PySide6.QtCore import QTimer
     from gui.app import create_application
-    from gui.main_window import MainWindow, isolated_settings
+    from gui.main_window import MainWindow
+    from gui.settings import isolated_settings
     app = create_application()
     settings = isolated_settings(sys.argv[2])
     # probe=None: the frameworks' probe starts after the window is shown, in children of its
@@ -175,7 +176,8 @@ def redraw(tries: int, streaming_only: bool) -> tuple[float, float, float]:
 def live_cpu(stream_s: float) -> tuple[float, float, float]:
     """(% of a core for the whole GUI process, % for its GUI thread, seconds measured)."""
     from gui.app import create_application
-    from gui.main_window import MainWindow, isolated_settings
+    from gui.main_window import MainWindow
+    from gui.settings import isolated_settings
     from profiler.config import Config
 
     app = create_application()

@@ -59,6 +59,12 @@ class SessionController(QObject):
         """True from ``start()`` until ``sessionFinished`` has been emitted."""
         return self._thread is not None
 
+    @property
+    def session_id(self) -> int | None:
+        """The stored id of the session running now (None before it is created or after)."""
+        with self._lock:
+            return None if self._session is None else self._session.session_id
+
     def start(
         self,
         config: Config,
@@ -68,7 +74,7 @@ class SessionController(QObject):
     ) -> None:
         """Run ``config`` in a worker thread; the store is opened there too, not here.
 
-        ``options`` (interpreters per framework, cooldown) go to the session unchanged.
+        ``options`` go to the session unchanged (interpreters and cooldown are the config's).
         """
         if self.is_running():
             raise RuntimeError("a session is already running")

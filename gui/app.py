@@ -10,6 +10,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from gui.collector import GuiThreadCollector
 from gui.main_window import MainWindow
 from gui.settings import APPLICATION, ORGANIZATION
 from profiler.paths import resources_dir
@@ -19,6 +20,7 @@ def create_application() -> QApplication:
     """The process's QApplication (created once), named FrameDuel and with its icon.
 
     The organisation and application names decide where QSettings keeps the user's settings.
+    Reference cycles are collected on this (the GUI) thread only: see ``gui.collector``.
     """
     app = QApplication.instance()
     if not isinstance(app, QApplication):
@@ -30,6 +32,8 @@ def create_application() -> QApplication:
     icon = resources_dir() / "icons" / "frameduel.svg"
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
+    if app.findChild(GuiThreadCollector) is None:
+        GuiThreadCollector(app).start()
     return app
 
 

@@ -12,27 +12,16 @@ one is shown; until then, and for a session without a trace, it says why it is e
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
-    Qt,
-    Signal,
-)
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QSplitter,
     QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -41,111 +30,25 @@ from gui.breakdown_model import (
     NO_SESSION,
     RUNNING,
     BreakdownState,
-    Cell,
     difference_headers,
     difference_rows,
     load_breakdown_state,
     op_headers,
     op_rows,
 )
+from gui.breakdown_table import CellsModel, fit_columns, make_table
 from gui.tasks import TaskRunner
 from gui.theme import LIGHT, Theme
+from profiler.breakdown import Category
 from profiler.colors import color_of, label_of
 from profiler.report.breakdown_compare import BreakdownComparison, category_color
 from profiler.report.formatting import fmt
 
-Index = QModelIndex | QPersistentModelIndex
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 BAR_WIDTH = 0.6
+HOST_SPANS = frozenset({Category.HOST_OVERHEAD.label, Category.IDLE.label})
 NAME_COLUMN_PX = 300
 DIFFERENCE_NAME_PX = 170
 LEGEND_PX = 170
-
-
-class CellsModel(QAbstractTableModel):
-    """A read-only table of ``Cell`` rows; sorts by each cell's key (numbers as numbers)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.headers: list[tuple[str, str | None]] = []
-        self.rows: list[list[Cell]] = []
-
-    def set_rows(self, headers: list[tuple[str, str | None]], rows: list[list[Cell]]) -> None:
-        """Replace the headers (text, framework or None) and rows."""
-        self.beginResetModel()
-        self.headers, self.rows = headers, rows
-        self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.headers)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or section >= len(self.headers):
-            return None
-        text, framework = self.headers[section]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return text
-        if role == Qt.ItemDataRole.ForegroundRole and framework:
-            return QBrush(QColor(color_of(framework)))
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        cell = self.rows[index.row()][index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return cell.text
-        if role == SORT_ROLE:
-            return cell.key
-        if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(cell.key, float | int):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return cell.tooltip or cell.text
-        return None
-
-    def cell_text(self, row: int, column: int) -> str:
-        """A cell's text (tests, and copying)."""
-        return self.rows[row][column].text
-
-
-def _table(model: CellsModel, parent: QWidget, sortable: bool) -> tuple[QTableView, Any]:
-    view = QTableView(parent)
-    source: Any = model
-    if sortable:
-        proxy = QSortFilterProxyModel(parent)
-        proxy.setSourceModel(model)
-        proxy.setSortRole(SORT_ROLE)
-        view.setModel(proxy)
-        # no column sorted at first: the rows stay largest first until a header is clicked
-        view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        view.setSortingEnabled(True)
-        source = proxy
-    else:
-        view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setAlternatingRowColors(True)
-    view.setShowGrid(False)
-    view.verticalHeader().setVisible(False)
-    view.setWordWrap(False)
-    header = view.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    header.setStretchLastSection(True)
-    return view, source
-
-
-def _fit_columns(view: QTableView, widest_px: int) -> None:
-    """Columns as wide as their contents, capped (full text in the tooltip): long merged op
-    names must not push the frameworks' columns out of sight."""
-    view.resizeColumnsToContents()
-    header = view.horizontalHeader()
-    for column in range(header.count()):
-        header.resizeSection(column, min(header.sectionSize(column), widest_px))
 
 
 class BreakdownTab(QWidget):
@@ -239,7 +142,7 @@ class BreakdownTab(QWidget):
         controls.addWidget(self.level_box)
         gap_layout.addLayout(controls)
         self.differences = CellsModel(self)
-        self.differences_view, _ = _table(self.differences, gap, sortable=False)
+        self.differences_view, _ = make_table(self.differences, gap, sortable=False)
         gap_layout.addWidget(self.differences_view, 1)
 
         top = QSplitter(Qt.Orientation.Horizontal, page)
@@ -256,9 +159,16 @@ class BreakdownTab(QWidget):
             ops,
         )
         ops_title.setObjectName("muted")
-        ops_layout.addWidget(ops_title)
+        self.compute_only = QCheckBox("Compute ops only", ops)
+        self.compute_only.setToolTip(
+            "Hide framework host spans (Python, dispatch) and idle time: only the ops that compute"
+        )
+        ops_head = QHBoxLayout()
+        ops_head.addWidget(ops_title, 1)
+        ops_head.addWidget(self.compute_only)
+        ops_layout.addLayout(ops_head)
         self.ops = CellsModel(self)
-        self.ops_view, self.ops_proxy = _table(self.ops, ops, sortable=True)
+        self.ops_view, self.ops_proxy = make_table(self.ops, ops, sortable=True)
         ops_layout.addWidget(self.ops_view, 1)
 
         split = QSplitter(Qt.Orientation.Vertical, page)
@@ -271,6 +181,9 @@ class BreakdownTab(QWidget):
         self.page = page
 
         self.pair_box.currentIndexChanged.connect(self._show_differences)
+        self.compute_only.toggled.connect(
+            lambda on: self.ops_proxy.set_hidden(HOST_SPANS if on else frozenset())
+        )
         self.level_box.currentIndexChanged.connect(self._show_differences)
 
     # -- loading --------------------------------------------------------------------------
@@ -321,13 +234,11 @@ class BreakdownTab(QWidget):
         self.stack.setCurrentWidget(self.placeholder)
 
     def _show_comparison(self, cmp: BreakdownComparison) -> None:
-        sentences = "\n".join(p.sentence for p in cmp.pairs)  # a line per pair
-        self.sentence.setText(sentences or self._one_framework(cmp))
+        self.sentence.setText("\n".join(cmp.sentences))  # a line per pair
         self.notes.setText("\n".join(cmp.notes))
         self.notes.setVisible(bool(cmp.notes))
-        self._draw_bars(cmp)
         self.ops.set_rows(op_headers(cmp), op_rows(cmp))
-        _fit_columns(self.ops_view, NAME_COLUMN_PX)
+        fit_columns(self.ops_view, NAME_COLUMN_PX)
         self.pair_box.blockSignals(True)
         self.pair_box.clear()
         for pair in cmp.pairs:
@@ -336,15 +247,7 @@ class BreakdownTab(QWidget):
         self.pair_box.setEnabled(len(cmp.pairs) > 1)
         self._show_differences()
         self.stack.setCurrentWidget(self.page)
-        self.apply_theme(self.theme)
-
-    @staticmethod
-    def _one_framework(cmp: BreakdownComparison) -> str:
-        b = cmp.per_framework[0]
-        return (
-            f"Only {label_of(b.framework)} was traced ({fmt(b.step_ms)} ms per traced step): "
-            "nothing to compare it with."
-        )
+        self.apply_theme(self.theme)  # colours, and the bars drawn in them
 
     def _draw_bars(self, cmp: BreakdownComparison) -> None:
         for item in [*self.bars.values(), *self.labels]:
@@ -383,7 +286,7 @@ class BreakdownTab(QWidget):
         for i, b in enumerate(cmp.per_framework):
             label = pg.TextItem(
                 html=f'<b style="color:{color_of(b.framework)}">{label_of(b.framework)}</b>'
-                f"<br>{fmt(b.step_ms)} ms",
+                f'<br><span style="color:{self.theme.plot_foreground}">{fmt(b.step_ms)} ms</span>',
                 anchor=(0.5, 1.0),
             )
             label.setPos(i, bottom[i])
@@ -406,7 +309,7 @@ class BreakdownTab(QWidget):
         headers = difference_headers(pair.faster, pair.slower)
         colors = [None, None, pair.faster, pair.slower, None, None, None]
         self.differences.set_rows(list(zip(headers, colors, strict=True)), difference_rows(diffs))
-        _fit_columns(self.differences_view, DIFFERENCE_NAME_PX)
+        fit_columns(self.differences_view, DIFFERENCE_NAME_PX)
 
     def apply_theme(self, theme: Theme) -> None:
         """Use ``theme``'s plot and text colours."""
@@ -419,6 +322,9 @@ class BreakdownTab(QWidget):
         self.plot.setTitle("Where each step goes", color=theme.plot_foreground)
         self.sentence.setStyleSheet(f"font-weight: bold; color: {theme.text};")
         self.notes.setStyleSheet(f"color: {theme.danger};")
+        cmp = self.state.comparison
+        if cmp is not None and not cmp.empty and not self.showing_placeholder():
+            self._draw_bars(cmp)  # the bars' outlines and labels take the theme's colours
 
     # -- reading it back (tests, screenshots) ---------------------------------------------
 

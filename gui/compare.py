@@ -8,8 +8,6 @@ sits above the plot, so it never covers a curve.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -29,12 +27,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.models.catalog import METRICS, SERIES, SERIES_BY_KEY
-from gui.models.comparison import Group, Side
-from gui.models.metrics import format_ratio, format_value, ratio, ratio_verdict
+from gui.models.catalog import SERIES, SERIES_BY_KEY
+from gui.models.comparison import Group, Side, side_ratio
 from gui.models.rundata import RunData
+from gui.summary import LEGEND, ratio_text
 from gui.theme import LIGHT, Theme
 from profiler.colors import color_of, label_of
+from profiler.report.summary import FIGURES, FIGURES_BY_KEY, format_figure
 
 AXES: dict[str, str] = {"step": "training step", "time": "time since the run's launch (s)"}
 STYLES: tuple[tuple[Qt.PenStyle, str], ...] = (
@@ -167,37 +166,35 @@ class CompareDialog(QDialog):
         self.table.setHorizontalHeaderLabels(headers)
         for c, (group, side, base) in enumerate(columns, start=1):
             item = self.table.horizontalHeaderItem(c)
+            if item is None:
+                continue
             item.setForeground(QBrush(QColor(color_of(side.framework))))
             if len(group) == 1:
                 item.setToolTip(f"{label_of(side.framework)} ran only in {side.title}")
             elif base is not None:
-                item.setToolTip(f"{side.label} relative to {base.label}")
+                item.setToolTip(f"{side.label} relative to {base.label}. {LEGEND}")
         has_gpu = any(
-            not math.isnan(side.values.get("gpu_util_percent", math.nan))
+            side.values.get("gpu_util_percent_mean") is not None
+            or side.values.get("gpu_mem_peak_mib") is not None
             for group in self.groups
             for side in group
         )
-        metrics = [m for m in METRICS if has_gpu or not m.gpu]
-        self.table.setRowCount(len(metrics))
-        for r, spec in enumerate(metrics):
-            name = QTableWidgetItem(f"{spec.title} ({spec.unit})" if spec.unit else spec.title)
-            name.setToolTip(spec.tip)
+        figures = [f for f in FIGURES if has_gpu or not f.gpu]
+        self.table.setRowCount(len(figures))
+        for r, figure in enumerate(figures):
+            name = QTableWidgetItem(figure.title)
+            name.setToolTip(figure.tip)
             self.table.setItem(r, 0, name)
             for c, (_group, side, base) in enumerate(columns, start=1):
-                value = side.values[spec.key]
                 if base is None:
-                    item = QTableWidgetItem(format_value(spec, value))
+                    item = QTableWidgetItem(format_figure(side.values.get(figure.key)))
                 else:
-                    rel = ratio(value, base.values[spec.key])
-                    item = QTableWidgetItem(format_ratio(spec, rel))
-                    verdict = ratio_verdict(spec, rel)
-                    if verdict:
-                        color = theme.ok if verdict == "better" else theme.danger
+                    cell = side_ratio(figure.key, base, side)
+                    item = QTableWidgetItem(ratio_text(cell))
+                    item.setToolTip(cell.tip)
+                    if cell.state in ("better", "worse"):
+                        color = theme.ok if cell.state == "better" else theme.danger
                         item.setForeground(QBrush(QColor(color)))
-                        item.setToolTip(
-                            f"{side.label} is {verdict} than {base.label} by more than 2% in "
-                            "these runs; not a significance test (the report's verdict is)"
-                        )
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
         header = self.table.horizontalHeader()
@@ -256,12 +253,18 @@ class CompareDialog(QDialog):
 
     def cell(self, row_metric: str, column: int) -> str:
         """The text of a cell, by metric key and column number (for tests)."""
-        titles = [self.table.item(r, 0).text() for r in range(self.table.rowCount())]
-        spec = next(m for m in METRICS if m.key == row_metric)
-        label = f"{spec.title} ({spec.unit})" if spec.unit else spec.title
-        item = self.table.item(titles.index(label), column)
+        item = self.item(row_metric, column)
         return item.text() if item is not None else ""
+
+    def item(self, row_metric: str, column: int) -> QTableWidgetItem | None:
+        """The item of a cell, by figure key and column number (for tests)."""
+        titles = [_text(self.table.item(r, 0)) for r in range(self.table.rowCount())]
+        return self.table.item(titles.index(FIGURES_BY_KEY[row_metric].title), column)
 
     def header(self, column: int) -> str:
         """A column's header text (for tests)."""
-        return self.table.horizontalHeaderItem(column).text()
+        return _text(self.table.horizontalHeaderItem(column))
+
+
+def _text(item: QTableWidgetItem | None) -> str:
+    return item.text() if item is not None else ""

@@ -1,20 +1,18 @@
-"""The main window's config side: loading (drops, folders, Open…, recent files), the list, the
-editor, and which frameworks this machine (and each configured interpreter) can run.
+"""The main window's config side: loading (drops, folders, Open…, recent files), the list and
+the editor's files.
 
-``ConfigController`` owns the listed configs, the frameworks ticked for each and what each
-interpreter's probe said; it drives the side panel and the editor through ``WindowViews`` and
-tells the window through its signals when what can run has changed.
+``ConfigController`` owns the listed configs and the frameworks ticked for each; it drives the
+side panel and the editor through ``WindowViews`` and tells the window through its signals when
+what can run has changed. Which frameworks each interpreter has is ``FrameworkProbe``'s.
 """
 
 from __future__ import annotations
 
-import sys
-import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import cast
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMenu
 
@@ -22,7 +20,7 @@ from gui.adapter import SessionController
 from gui.prompts import unsaved_choices
 from gui.side_panel import LoadedConfig, describe_config, describe_error
 from gui.window_views import WindowServices, WindowViews
-from profiler.config import CONFIG_SUFFIXES, FRAMEWORKS, Config, ConfigError, load_config
+from profiler.config import CONFIG_SUFFIXES, Config, ConfigError, load_config
 
 
 def expand_config_paths(paths: Iterable[str | Path]) -> list[str]:
@@ -55,18 +53,11 @@ def read_configs(paths: Iterable[str | Path]) -> list[LoadedConfig]:
     return loaded
 
 
-Probe = Callable[[str | None, threading.Event], dict[str, Any]]
-
-
 class ConfigController(QObject):
-    """The config list, the editor's files and the frameworks' probe (see the module docstring).
-
-    ``session`` is the window's adapter (nothing is loaded over a running session's frameworks);
-    ``probe(python, cancel)`` says which frameworks an interpreter has (None: do not probe).
-    """
+    """The config list and the editor's files (see the module docstring); ``session`` is the
+    window's adapter (the ticks of a running session's frameworks are left alone)."""
 
     configsLoaded = Signal(list)  # list[LoadedConfig]
-    frameworksProbed = Signal(str)  # the interpreter ("" = FrameDuel's own)
     controlsChanged = Signal()  # what can run (or be selected) changed: refresh the buttons
 
     def __init__(
@@ -74,7 +65,6 @@ class ConfigController(QObject):
         views: WindowViews,
         services: WindowServices,
         session: SessionController,
-        probe: Probe | None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -83,15 +73,10 @@ class ConfigController(QObject):
         self._settings = services.settings
         self._runner = services.runner
         self._session = session
-        self._probe = probe
-        self._probe_cancel = threading.Event()
         self._configs: dict[str, LoadedConfig] = {}
         self._ticks: dict[str, list[str]] = {}  # frameworks the user ticked, per config path
         # read now: configs given on the command line are listed (and saved) before the restore
         self._saved_config_list = self._settings.config_list
-        self.frameworks_info: dict[str, dict[str, Any]] = {}  # each interpreter's probe answer
-        self.framework_probe: dict[str, dict[str, Any]] = {}  # what each framework's probe said
-        self._probed_pythons: dict[str, str] | None = None  # None: not probed yet
         side = views.side
         side.editRequested.connect(self.edit_current_config)
         side.removeRequested.connect(self.remove_current_config)
@@ -100,6 +85,7 @@ class ConfigController(QObject):
         side.overridesChanged.connect(self._overrides_changed)
         side.config_list.currentItemChanged.connect(self._on_config_selected)
         views.editor.saved.connect(self._on_editor_saved)
+        views.window.installEventFilter(self)  # files dropped on the window: see eventFilter
 
     def config(self, path: str) -> LoadedConfig | None:
         """The listed config read from ``path`` (None when it is not listed)."""
@@ -109,17 +95,40 @@ class ConfigController(QObject):
         """Use ``loaded`` for its path (an edit saved and validated while it is reloaded)."""
         self._configs[loaded.path] = loaded
 
-    def cancel_probes(self) -> None:
-        """Kill the probing children (application exit)."""
-        self._probe_cancel.set()
-
-    def pythons_changed(self) -> bool:
-        """True when the settings' interpreters are not those last probed (or none was)."""
-        return self._settings.pythons != self._probed_pythons
-
     def can_run(self, framework: str) -> bool:
         """False when the probe found ``framework`` missing from its interpreter."""
         return self._views.side.framework_available.get(framework, True)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Config files and folders dragged onto the window: the drop zone lights up while
+        they hover, and a drop loads them (taken as a copy, never moved)."""
+        if watched is not self._views.window:
+            return False
+        side = self._views.side
+        kind = event.type()
+        if kind == QEvent.Type.DragEnter:
+            enter = cast(QDragEnterEvent, event)
+            if dropped_paths(enter) and accept_as_copy(enter):
+                side.set_drop_active(True)
+            else:
+                enter.ignore()
+        elif kind == QEvent.Type.DragMove:
+            move = cast(QDragMoveEvent, event)
+            if not (dropped_paths(move) and accept_as_copy(move)):
+                move.ignore()
+        elif kind == QEvent.Type.DragLeave:
+            side.set_drop_active(False)
+        elif kind == QEvent.Type.Drop:
+            drop = cast(QDropEvent, event)
+            side.set_drop_active(False)
+            paths = dropped_paths(drop)
+            if paths and accept_as_copy(drop):
+                self.load_configs(paths)
+            else:
+                drop.ignore()
+        else:
+            return False
+        return True
 
     # -- loading --------------------------------------------------------------------------
 
@@ -366,73 +375,6 @@ class ConfigController(QObject):
         """The valid configs of the list, top to bottom."""
         listed = [self._configs.get(p) for p in self._views.side.paths()]
         return [c for c in listed if c is not None and c.config is not None]
-
-    # -- frameworks on this machine -------------------------------------------------------
-
-    def probe_frameworks(self) -> None:
-        """Ask each interpreter in use which frameworks it has (a worker per interpreter)."""
-        if self._probe is None:
-            return
-        pythons = self._settings.pythons
-        self._probed_pythons = dict(pythons)
-        for fw in FRAMEWORKS:
-            self._views.side.set_framework_info(fw, None)
-            self.framework_probe.pop(fw, None)
-        interpreters = sorted({pythons.get(fw, "") for fw in FRAMEWORKS})
-        for python in interpreters:
-            self._submit_probe(self._probe, python)
-
-    def _submit_probe(self, probe: Probe, python: str) -> None:
-        def failed(message: str, _details: str) -> None:
-            self._probed(python, {"error": message})
-
-        self._runner.submit(
-            "probe-frameworks",
-            lambda: probe(python or None, self._probe_cancel),
-            lambda result: self._probed(python, result),
-            failed,
-        )
-
-    def _probed(self, python: str, result: dict[str, Any]) -> None:
-        pythons = self._settings.pythons
-        shown = python or sys.executable
-        for fw in FRAMEWORKS:
-            if pythons.get(fw, "") != python:
-                continue
-            info = result.get(fw)
-            if not isinstance(info, dict):
-                info = {"available": False, "error": result.get("error") or "no answer"}
-            self._views.side.set_framework_info(fw, {**info, "python": shown})
-            self.framework_probe[fw] = info
-        self.frameworks_info[python] = result
-        self.controlsChanged.emit()
-        self._say_when_nothing_can_run()
-        self.frameworksProbed.emit(python)
-
-    def _say_when_nothing_can_run(self) -> None:
-        """Once every interpreter in use has answered: if none can run any framework, say so
-        on the window, with the fix (not only in the checkboxes' tooltips)."""
-        probed = self._probed_pythons or {}
-        interpreters = {probed.get(fw, "") for fw in FRAMEWORKS}
-        if any(p not in self.frameworks_info for p in interpreters):
-            return
-        if any(
-            isinstance(info, dict) and info.get("available")
-            for info in self.framework_probe.values()
-        ):
-            return
-        self._views.banner.show_message(
-            "No framework can run: PyTorch, TensorFlow and JAX are all missing (or fail to "
-            "import) in the interpreters FrameDuel would use. Install one beside FrameDuel "
-            "(pip install 'frameduel[torch]'), or point FrameDuel at the environment that has it "
-            "in Settings ▸ Interpreters.",
-            "error",
-            "\n".join(
-                f"{fw}: {info.get('error') or 'not available'}"
-                for fw, info in self.framework_probe.items()
-                if isinstance(info, dict)
-            ),
-        )
 
 
 def accept_as_copy(event: QDragMoveEvent | QDropEvent) -> bool:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow
 
 from profiler.config import FRAMEWORKS
+
+DEFAULT_SIZE = QSize(1400, 900)
+FRAME_PX = (16, 40)  # a window manager's frame: borders, and a title bar above the window
 
 Orientation = Qt.Orientation
 
@@ -96,3 +99,15 @@ def arrange_first_launch(
     QTimer.singleShot(
         0, lambda: window.resizeDocks(list(sizes), list(sizes.values()), Orientation.Horizontal)
     )
+
+
+def initial_geometry(available: QRect, least: QSize) -> QRect:
+    """The window's first place: 1400×900, or less on a smaller screen (room left for the
+    frame and title bar), centred on the screen's available area; never below ``least``."""
+    width = max(least.width(), min(DEFAULT_SIZE.width(), available.width() - FRAME_PX[0]))
+    height = max(least.height(), min(DEFAULT_SIZE.height(), available.height() - FRAME_PX[1]))
+    rect = QRect(0, 0, width, height)
+    rect.moveCenter(available.center())
+    rect.moveTop(max(available.top() + FRAME_PX[1] - 8, rect.top()))
+    rect.moveLeft(max(available.left(), rect.left()))
+    return rect

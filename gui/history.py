@@ -35,7 +35,8 @@ from PySide6.QtWidgets import (
 )
 
 from gui.models.metrics import format_duration
-from gui.models.replay import annotate_stored, delete_stored, list_history
+from gui.models.replay import annotate_stored, delete_stored
+from gui.models.summary import history_listing
 from gui.session_edit import SessionEditDialog
 from gui.tasks import TaskRunner
 from profiler.colors import label_of
@@ -157,7 +158,11 @@ class SessionsModel(QAbstractTableModel):
         if HEADERS[col] == "Run all" and s.batch:
             return "Sessions of one Run all share this time; sort by this column to group them"
         if HEADERS[col] == "Result":
-            return "The fastest framework against the slowest, by median measured step time"
+            return (
+                "The fastest framework against the slowest by training speed (steps/s, the "
+                "median used window), with the report's ratio; judged only with two or more "
+                "runs a side on a quiet machine"
+            )
         return s.config_path or "no config file (run from a script)"
 
 
@@ -272,7 +277,7 @@ class HistoryView(QWidget):
         self.message.setText("Reading the store…")
         self.runner.submit(
             "list-sessions",
-            lambda: list_history(self._store_path()),
+            lambda: history_listing(self._store_path()),
             self._loaded,
             lambda message, _details: self.message.setText(f"Cannot read the store: {message}"),
         )

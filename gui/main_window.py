@@ -3,11 +3,11 @@ and the history as tabs in the centre; runs, summary and log docked below.
 
 The window never touches the engine directly: its adapter (``SessionController``) starts and
 stops sessions and reports in batched signals; store reads, report rendering, framework probes
-and config validation run in workers (``TaskRunner``). The window builds the widgets and three
+and config validation run in workers (``TaskRunner``). The window builds the widgets and the
 controllers that own their state and drive those widgets: ``ConfigController`` (the config
-list, the editor's files, the frameworks' probe), ``RunController`` (Run, Run all, Stop and the
-live session) and ``SessionsController`` (reopen, re-run, compare, export). Actions, menus and
-the toolbar are ``WindowActions``.
+list, the editor's files), ``FrameworkProbe`` (what each interpreter can run),
+``RunController`` (Run, Run all, Stop and the live session) and ``SessionsController`` (reopen,
+re-run, compare, export). Actions, menus and the toolbar are ``WindowActions``.
 """
 
 from __future__ import annotations
@@ -15,18 +15,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import threading
-from typing import Any
 
-from PySide6.QtCore import QRect, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import (
-    QCloseEvent,
-    QDragEnterEvent,
-    QDragLeaveEvent,
-    QDragMoveEvent,
-    QDropEvent,
-    QGuiApplication,
-)
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -44,10 +35,11 @@ from gui.adapter import SessionController
 from gui.arrange import ArrangePlotsDialog
 from gui.banner import MessageBanner
 from gui.breakdown_tab import BreakdownTab
-from gui.config_control import ConfigController, Probe, accept_as_copy, dropped_paths
-from gui.dock_sizes import DockSizes, arrange_first_launch
+from gui.config_control import ConfigController
+from gui.dock_sizes import DockSizes, arrange_first_launch, initial_geometry
 from gui.editor import ConfigEditor
 from gui.elided_label import ElidedLabel
+from gui.framework_probe import FrameworkProbe, Probe, default_probe
 from gui.history import HistoryView
 from gui.log_pane import LogPane
 from gui.plots import LiveDashboard
@@ -58,23 +50,13 @@ from gui.session_control import SessionsController
 from gui.settings import AppSettings
 from gui.settings_dialog import SettingsDialog
 from gui.side_panel import SidePanel
-from gui.summary import SummaryTable
+from gui.summary import SummaryFeed, SummaryTable
 from gui.tasks import TaskRunner
 from gui.window_actions import WindowActions
 from gui.window_views import WindowServices, WindowViews
 from profiler.paths import default_store_path
 
-DEFAULT_SIZE = QSize(1400, 900)
 STORE_LABEL_PX = 360
-FRAME_PX = (16, 40)  # a window manager's frame: borders, and a title bar above the window
-
-
-def default_probe(python: str | None, cancel: threading.Event) -> dict[str, Any]:
-    """``profiler.doctor.probe_frameworks`` (imported when first needed: it is slow anyway);
-    setting ``cancel`` kills the probing child."""
-    from profiler.doctor import probe_frameworks
-
-    return probe_frameworks(python, cancel=cancel)
 
 
 class MainWindow(QMainWindow):
@@ -84,7 +66,8 @@ class MainWindow(QMainWindow):
     the user's QSettings; ``probe(python, cancel)`` says which frameworks an interpreter has (None:
     do not probe); ``confirm(title, text)`` answers yes/no questions (a message box by default);
     ``choose(title, text, [(key, label), ...])`` picks one of several answers (Save / Discard /
-    Cancel) and returns its key. Its controllers are ``configs``, ``runs`` and ``sessions``.
+    Cancel) and returns its key. Its controllers are ``configs``, ``probe``, ``runs`` and
+    ``sessions``.
     """
 
     themeApplied = Signal(str)  # "light" or "dark"
@@ -130,6 +113,11 @@ class MainWindow(QMainWindow):
             status_label=self.status_label,
             certainty_label=self.certainty_label,
         )
+        self.views = views
+        # the one summary model's figures of the session shown, read from the store in a worker
+        self.summary_feed = SummaryFeed(
+            self.runner, self.store_path, lambda: self.controller.session_id, self
+        )
         services = WindowServices(
             settings=self.settings,
             runner=self.runner,
@@ -137,9 +125,13 @@ class MainWindow(QMainWindow):
             confirm=self._confirm,
             choose=self._choose,
             theme=lambda: self.theme,
+            summary_feed=self.summary_feed,
         )
-        self.configs = ConfigController(views, services, self.controller, probe, self)
-        self.runs = RunController(views, services, self.controller, self.configs, self)
+        self.probe = FrameworkProbe(views, services, probe, self)
+        self.configs = ConfigController(views, services, self.controller, self)
+        self.runs = RunController(
+            views, services, self.controller, self.configs, self.probe, parent=self
+        )
         self.sessions = SessionsController(views, services, self.runs, self.configs, self)
         self.commands = WindowActions(self)
         for dock in self.docks.values():
@@ -149,7 +141,7 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         self.side.set_frameworks(self.settings.default_frameworks)
         self.refresh_controls()
-        QTimer.singleShot(0, self.configs.probe_frameworks)
+        QTimer.singleShot(0, self.probe.probe)
         QTimer.singleShot(0, self.configs.restore_config_list)
 
     # -- construction ---------------------------------------------------------------------
@@ -250,6 +242,7 @@ class MainWindow(QMainWindow):
         self.side.frameworksChanged.connect(self.refresh_controls)
         for controller in (self.configs, self.runs, self.sessions):
             controller.controlsChanged.connect(self.refresh_controls)
+        self.probe.probed.connect(self.refresh_controls)
         self.controller.sessionFinished.connect(self._refresh_history)
         self.runs_table.selectionModel().selectionChanged.connect(self._on_run_selected)
         self.runs_table.detailsRequested.connect(self._on_run_details)
@@ -257,6 +250,7 @@ class MainWindow(QMainWindow):
         self.history.table.selectionModel().selectionChanged.connect(self.refresh_controls)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.summary.baselineChanged.connect(self._on_baseline_changed)
+        self.summary_feed.summaryChanged.connect(self.views.show_summary)
         self.dashboard.layoutChanged.connect(self._save_plot_layout)
         self.dashboard.axisModeChanged.connect(self._save_plot_layout)
         self.dashboard.optionsChanged.connect(
@@ -323,8 +317,8 @@ class MainWindow(QMainWindow):
         self._update_store_label()
         if self.history_loaded:
             self.history.refresh()
-        if self.configs.pythons_changed():
-            self.configs.probe_frameworks()
+        if self.probe.pythons_changed():
+            self.probe.probe()
 
     def apply_theme(self) -> None:
         """Use the settings' theme (light, dark or the system's) everywhere."""
@@ -420,29 +414,6 @@ class MainWindow(QMainWindow):
             r = self.runs_table.runs.rows[row]
             self.log_pane.show_details(run_id, r.status, r.error)
 
-    # -- drag and drop --------------------------------------------------------------------
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if dropped_paths(event) and accept_as_copy(event):
-            self.side.set_drop_active(True)
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if not (dropped_paths(event) and accept_as_copy(event)):
-            event.ignore()
-
-    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
-        self.side.set_drop_active(False)
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        self.side.set_drop_active(False)
-        paths = dropped_paths(event)
-        if not paths or not accept_as_copy(event):
-            event.ignore()
-            return
-        self.configs.load_configs(paths)
-
     # -- status and closing ---------------------------------------------------------------
 
     def _set_status(self, text: str) -> None:
@@ -462,7 +433,7 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """End everything the window started: the session's process trees, framework probes
         and worker threads. Blocks for a moment; for application exit (and tests) only."""
-        self.configs.cancel_probes()
+        self.probe.cancel()
         self.controller.shutdown()
         self.runner.shutdown()
 
@@ -499,20 +470,3 @@ class MainWindow(QMainWindow):
             return
         self.save_layout()
         event.accept()
-
-
-def initial_geometry(available: QRect, least: QSize) -> QRect:
-    """The window's first place: 1400×900, or less on a smaller screen (room left for the
-    frame and title bar), centred on the screen's available area; never below ``least``."""
-    width = max(least.width(), min(DEFAULT_SIZE.width(), available.width() - FRAME_PX[0]))
-    height = max(least.height(), min(DEFAULT_SIZE.height(), available.height() - FRAME_PX[1]))
-    rect = QRect(0, 0, width, height)
-    rect.moveCenter(available.center())
-    rect.moveTop(max(available.top() + FRAME_PX[1] - 8, rect.top()))
-    rect.moveLeft(max(available.left(), rect.left()))
-    return rect
-
-
-def isolated_settings(path: str) -> AppSettings:
-    """Settings kept in an INI file of their own (tests, screenshots, benchmarks)."""
-    return AppSettings(QSettings(path, QSettings.Format.IniFormat))

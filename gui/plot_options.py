@@ -46,13 +46,15 @@ class PlotViewBox(pg.ViewBox):  # type: ignore[misc]  # pyqtgraph is untyped
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.menu_for: Callable[[], QMenu] | None = None
+        self.menu_for: Callable[[], QMenu | None] | None = None
         self.last_menu: QMenu | None = None
 
     def raiseContextMenu(self, ev: object) -> None:
         if self.menu_for is None:
             return
         menu = self.menu_for()
+        if menu is None:
+            return
         self.last_menu = menu
         menu.popup(ev.screenPos().toPoint())  # type: ignore[attr-defined]
 

@@ -16,6 +16,7 @@ pixel, ``decimate``), and while following the data the axes move in round steps 
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,7 @@ from gui.plot_options import (
 )
 from gui.system_view import SystemView
 from gui.theme import LIGHT, Theme
+from gui.weak import weakly
 from profiler.session import RunInfo
 
 REDRAW_MS = 250
@@ -125,10 +127,10 @@ class LiveDashboard(QWidget):
             view.sigXRangeChanged.connect(self._view_moved)
             plot.scene().sigMouseClicked.connect(lambda event, k=key: self._clicked(k, event))
             if isinstance(view, PlotViewBox):
-                view.menu_for = lambda k=key: self.plot_menu(k)
+                view.menu_for = partial(weakly(self.plot_menu, None), key)
         self.notes = {k: EmptyNote(p, empty_text(SERIES_BY_KEY[k])) for k, p in self.plots.items()}
         self.shading = PhaseShading(self.plots)
-        self.crosshair = Crosshair(self.plots, self.readout_at, self.readout.setText)
+        self.crosshair = Crosshair(self.plots, weakly(self.readout_at, ""), self.readout.setText)
         self.apply_theme(theme)
         self._relayout()
 

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Signal
 
 from gui.adapter import SessionController
 from gui.config_control import ConfigController
+from gui.framework_probe import FrameworkProbe
 from gui.models.batch import RunAllBatch
 from gui.models.live import Batch
 from gui.models.rundata import SessionData
@@ -33,7 +34,8 @@ from profiler.session import RunInfo, RunOutcome
 class RunController(QObject):
     """Starts and stops sessions through the adapter (``session``) and shows them live.
 
-    ``configs`` says what is listed, ticked and runnable; ``liveStarted(name)`` and
+    ``configs`` says what is listed, ticked and runnable, ``probe`` what each framework found
+    here; ``liveStarted(name)`` and
     ``liveEnded(session_id)`` tell the rest of the window which session the dashboard shows.
     """
 
@@ -47,6 +49,8 @@ class RunController(QObject):
         services: WindowServices,
         session: SessionController,
         configs: ConfigController,
+        probe: FrameworkProbe,
+        *,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -55,6 +59,7 @@ class RunController(QObject):
         self._settings = services.settings
         self._session = session
         self._configs = configs
+        self._probe = probe
         self._queue: list[str] = []
         self.batch: RunAllBatch | None = None  # the Run all going on
         self._started_at = 0.0
@@ -255,11 +260,7 @@ class RunController(QObject):
         probe found only the CPU (each run would fail after its imports); True otherwise."""
         if config.train.precision != "fp16" or config.device != "auto":
             return True
-        cpu_only = [
-            fw
-            for fw in config.frameworks
-            if (self._configs.framework_probe.get(fw) or {}).get("devices") == ["cpu"]
-        ]
+        cpu_only = [fw for fw in config.frameworks if self._probe.devices(fw) == ["cpu"]]
         if not cpu_only:
             return True
         names = ", ".join(label_of(fw) for fw in cpu_only)
@@ -269,9 +270,6 @@ class RunController(QObject):
             "Run anyway? (Or set precision: bf16 or fp32, or the device override.)"
         )
         return self._services.confirm("fp16 without a GPU", question)
-
-    def _can_run(self, framework: str) -> bool:
-        return self._views.side.framework_available.get(framework, True)
 
     def run_config(self, config: Config, config_path: str | None) -> bool:
         """Start a session for an already validated config (used by scripts too)."""
@@ -328,7 +326,8 @@ class RunController(QObject):
         self._views.dashboard.add_runs(runs)
         self._views.runs_table.runs.set_runs(runs)
         self._views.log_pane.reset(runs)
-        self._views.summary.refresh()
+        self._views.summary.set_summary(None)
+        self._services.summary_feed.follow()
 
     def _on_runs_added(self, runs: list[RunInfo]) -> None:
         """Another round of auto repeats: its runs join the dashboard, table and log."""
@@ -388,8 +387,10 @@ class RunController(QObject):
         text = f"{self._session_name} {words.get(status, status)} after {elapsed:.1f} s"
         if session_id >= 0:
             text += f" (session {session_id})"
+            self._services.summary_feed.load(session_id)
+        else:
+            self._services.summary_feed.clear()
         self.liveEnded.emit(session_id)
-        self._views.summary.refresh()
         self._views.dashboard.set_live(False)
         self._views.set_status(text)
         self.notifier().session_ended(elapsed, "FrameDuel: session ended", text)

@@ -32,6 +32,7 @@ from gui.models.metrics import format_duration
 from gui.theme import LIGHT, Theme
 from profiler.colors import color_of, label_of
 from profiler.events import Done, Hello
+from profiler.report.summary import RunFigures, SessionSummary, format_figure
 from profiler.session import RunInfo, RunOutcome
 
 COLUMNS: tuple[str, ...] = (
@@ -41,7 +42,9 @@ COLUMNS: tuple[str, ...] = (
     "Phase",
     "Progress",
     "Steps/s",
+    "Now",
     "ETA",
+    "Quality",
     "Details",
 )
 (
@@ -51,15 +54,21 @@ COLUMNS: tuple[str, ...] = (
     COL_PHASE,
     COL_PROGRESS,
     COL_SPEED,
+    COL_NOW,
     COL_ETA,
+    COL_QUALITY,
     COL_DETAILS,
-) = range(8)
+) = range(10)
 HEADER_TIPS = {
     COL_STATUS: "pending, running, finishing (the process exits), ok, failed, timeout or stopped",
     COL_PHASE: "what the run is doing: importing, building, compiling, warming up, measuring",
     COL_PROGRESS: "training steps done out of the configured total",
-    COL_SPEED: "training steps per second in the latest timing window (steps/s)",
+    COL_SPEED: "training steps per second: the median over the used measure windows (steady, not "
+    "disturbed), as the report says it; updated every few seconds while the run measures",
+    COL_NOW: "while the run is live: steps per second in its latest timing window",
     COL_ETA: "time left for this run at its latest speed",
+    COL_QUALITY: "measurement-quality warnings, as the report says them (other processes' CPU, "
+    "throttling, drift, disturbed windows); hover for all of them",
     COL_DETAILS: "framework version and device; for a failed run, the error (double-click: all)",
 }
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -106,9 +115,10 @@ class RunRow:
     status: str = "pending"
     phase: str = ""
     step: int = 0
-    steps_per_s: float = math.nan
+    steps_per_s: float = math.nan  # the latest window's, while live (the "Now" column)
     details: str = ""
     error: str | None = None
+    figures: RunFigures | None = None  # the summary model's figures of this run
 
     @property
     def progress(self) -> float:
@@ -174,13 +184,23 @@ class RunsModel(QAbstractTableModel):
             return self._tooltip(row, col)
         if role == Qt.ItemDataRole.DecorationRole and col == COL_FRAMEWORK:
             return _swatch(color_of(row.info.framework))
+        if role == Qt.ItemDataRole.DecorationRole and col == COL_STATUS and _warned(row):
+            # seen even when a narrow dock hides the Quality column
+            return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == COL_FRAMEWORK:
                 color = QColor(color_of(row.info.framework))
                 return QBrush(color if self.theme.dark else color.darker(115))
             if col == COL_STATUS and row.status in STATUS_ROLES:
                 return QBrush(QColor(getattr(self.theme, STATUS_ROLES[row.status])))
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_REPEAT, COL_SPEED, COL_ETA):
+            if col == COL_QUALITY and row.figures is not None and row.figures.warnings:
+                return QBrush(QColor(self.theme.warn))
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (
+            COL_REPEAT,
+            COL_SPEED,
+            COL_NOW,
+            COL_ETA,
+        ):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
@@ -196,9 +216,15 @@ class RunsModel(QAbstractTableModel):
         if col == COL_PROGRESS:
             return f"{row.progress * 100:.0f}%"
         if col == COL_SPEED:
-            return "" if math.isnan(row.steps_per_s) else f"{row.steps_per_s:,.1f}"
+            return "" if row.figures is None else format_figure(row.figures.value("steps_per_s"))
+        if col == COL_NOW:
+            live = row.status == "running" and not math.isnan(row.steps_per_s)
+            return format_figure(row.steps_per_s) if live else ""
         if col == COL_ETA:
             return format_duration(row.eta_s)
+        if col == COL_QUALITY:
+            tags = row.figures.tags if row.figures is not None else ()
+            return f"⚠ {', '.join(tags)}" if tags else ""
         if col == COL_DETAILS:
             text = row.error or row.details
             return text.splitlines()[0] if text else ""
@@ -211,6 +237,11 @@ class RunsModel(QAbstractTableModel):
             return f"{row.step} of {row.info.total_steps} steps"
         if col == COL_DETAILS and row.details:
             return row.details
+        if col in (COL_QUALITY, COL_STATUS) and row.figures is not None and row.figures.warnings:
+            return "Measurement quality:\n" + "\n".join(f"• {n}" for n in row.figures.warnings)
+        if col == COL_SPEED and row.figures is not None:
+            f = row.figures
+            return f"median of {f.windows_used} used of {f.windows_total} measure windows"
         return None
 
     # -- updates from the adapter ---------------------------------------------------------
@@ -233,6 +264,15 @@ class RunsModel(QAbstractTableModel):
             self._by_id[info.run_id] = len(self.rows)
             self.rows.append(RunRow(info))
         self.endInsertRows()
+
+    def set_summary(self, summary: SessionSummary | None) -> None:
+        """Take each run's figures and warnings from the summary model (None: forget them)."""
+        for row in self.rows:
+            row.figures = None if summary is None else summary.run(row.info.run_id)
+        if self.rows:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(len(self.rows) - 1, len(COLUMNS) - 1)
+            )
 
     def row_of(self, run_id: int) -> int | None:
         """The row index of a run, or None."""
@@ -311,6 +351,10 @@ class RunsModel(QAbstractTableModel):
         self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
 
 
+def _warned(row: RunRow) -> bool:
+    return row.figures is not None and bool(row.figures.tags)
+
+
 def _swatch(color: str) -> QPixmap:
     pixmap = QPixmap(10, 10)
     pixmap.fill(QColor(color))
@@ -378,7 +422,9 @@ class RunsTable(QTableView):
             COL_PHASE: 110,
             COL_PROGRESS: 96,
             COL_SPEED: 62,
+            COL_NOW: 56,
             COL_ETA: 64,
+            COL_QUALITY: 150,
         }
         for col, width in widths.items():
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)

@@ -127,6 +127,8 @@ class SessionsController(QObject):
         model.add_batch(view.table)
         for outcome in view.outcomes:
             model.run_finished(outcome)
+        self._services.summary_feed.clear()
+        self._views.show_summary(view.summary)
         self._views.log_pane.reset(view.runs, view.logs)
         if view.runs:
             self._views.runs_table.select_run(view.runs[0].run_id)
@@ -206,7 +208,7 @@ class SessionsController(QObject):
         names = [self._views.log_pane.run_name(i) for i in ids]
         self._show_comparison(
             f"Runs: {' vs '.join(names)}",
-            compare_runs(data, ids),
+            compare_runs(data, ids, self._views.summary.summary),
             f"{', '.join(names)} (session {self._shown_name})",
         )
 

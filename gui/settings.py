@@ -183,3 +183,8 @@ class AppSettings:
     def sync(self) -> None:
         """Write everything to disk now."""
         self.q.sync()
+
+
+def isolated_settings(path: str) -> AppSettings:
+    """Settings kept in an INI file of their own (tests, screenshots, benchmarks)."""
+    return AppSettings(QSettings(path, QSettings.Format.IniFormat))

@@ -24,9 +24,10 @@ from gui.prompts import Choose, Confirm
 from gui.runs_table import RunsTable
 from gui.settings import AppSettings
 from gui.side_panel import SidePanel
-from gui.summary import SummaryTable
+from gui.summary import SummaryFeed, SummaryTable
 from gui.tasks import TaskRunner
 from gui.theme import Theme
+from profiler.report.summary import SessionSummary
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,17 @@ class WindowViews:
         self.dashboard.set_session(data)
         self.summary.set_data(data)
 
+    def show_summary(self, summary: SessionSummary | None) -> None:
+        """Show the summary model's figures in the Summary and the Runs table."""
+        self.summary.set_summary(summary)
+        self.runs_table.runs.set_summary(summary)
+
 
 @dataclass(frozen=True)
 class WindowServices:
     """What the controllers use besides widgets: the settings, the worker pool, the store in
-    use, the questions to the user (message boxes, or answers given by tests) and the theme."""
+    use, the questions to the user (message boxes, or answers given by tests), the theme, and
+    the feed of the summary model's figures for the session shown."""
 
     settings: AppSettings
     runner: TaskRunner
@@ -67,3 +74,4 @@ class WindowServices:
     confirm: Confirm
     choose: Choose
     theme: Callable[[], Theme]
+    summary_feed: SummaryFeed

@@ -42,8 +42,9 @@ if str(ROOT) not in sys.path:  # run as a script: make the project importable
 from PySide6.QtCore import QTimer  # noqa: E402
 
 from gui.app import create_application  # noqa: E402
-from gui.main_window import MainWindow, isolated_settings  # noqa: E402
+from gui.main_window import MainWindow  # noqa: E402
 from gui.models.live import Batch  # noqa: E402
+from gui.settings import isolated_settings  # noqa: E402
 from profiler.config import load_config  # noqa: E402
 from profiler.session import RunInfo  # noqa: E402
 

@@ -6,12 +6,11 @@ import contextlib
 import errno
 import os
 import signal
-import statistics
 import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
@@ -26,6 +25,9 @@ from profiler.sampler import Sample
 from profiler.session import ComparisonSession, RunInfo, RunOptions, RunOutcome
 from profiler.store import Store, StoreError
 from profiler.terminal import literal, printable
+
+if TYPE_CHECKING:
+    from profiler.report.summary import RunFigures, SessionSummary
 
 
 class _Console(Console):
@@ -181,10 +183,10 @@ def run_headless(
                     session.run()
             except BrokenPipeError:  # the bars' last refresh; the session is settled and stored
                 _silence()
+            except StoreError as exc:  # the disk filled mid-run (one before it is bad input: 2)
+                print(f"frameduel: error: {printable(exc)}", file=sys.stderr)
+                return 1
             statuses.append(session.status)
-    except StoreError as exc:
-        print(f"frameduel: error: {printable(exc)}", file=sys.stderr)
-        return 1
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -256,11 +258,12 @@ def _finish_outputs(
     from profiler.report.json_report import write_json
     from profiler.report.model import build_report
     from profiler.report.scaling import with_scaling
+    from profiler.report.summary import summary_of
 
     assert session.session_id is not None
     model = with_scaling(build_report(store.load(session.session_id)), store)
     try:
-        _print_summary(console, model)
+        _print_summary(console, summary_of(model))
         if model.scaling is not None:
             console.print(model.scaling.verdict, highlight=False)
         if model.repeats is not None and model.repeats.mode == "auto":
@@ -296,71 +299,61 @@ def _finish_outputs(
     return 0
 
 
-def _fmt(value: Any, spec: str) -> str:
-    return "—" if value is None else format(value, spec)
+def _print_summary(console: Console, summary: SessionSummary) -> None:
+    """The session's summary (``profiler.report.summary``, the figures every surface shows): a
+    column per run; with repeats, a column per framework (the median over its ok runs), so
+    twenty runs never squeeze the table into ellipses. Then each framework's steps/s ratio to
+    the first with its 95% interval, and the measurement-quality warnings."""
+    from profiler.report.summary import format_figure
 
-
-def _value(run: dict[str, Any], key: str) -> Any:
-    value: Any = run
-    for part in key.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
-
-
-_SUMMARY_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("steps/s", "steps_per_s", ",.1f"),
-    ("samples/s", "samples_per_s", ",.0f"),
-    ("step time median (ms)", "step_time_ms.median", ".3f"),
-    ("step time p95 (ms)", "step_time_ms.p95", ".3f"),
-    ("time to first step (s)", "first_step_s", ".2f"),
-    ("peak RSS (MiB)", "rss_peak_mib", ",.0f"),
-    ("mean CPU %", "cpu_percent_mean", ".0f"),
-    ("params", "params", ",d"),
-    ("first loss", "loss_first", ".4f"),
-    ("last loss", "loss_last", ".4f"),
-)
-
-
-def _print_summary(console: Console, model: Any) -> None:
-    """A column per run; with repeats, a column per framework (the median over its ok runs),
-    so twenty runs never squeeze the table into ellipses."""
-    from profiler.report.json_report import to_dict
-
-    runs = to_dict(model)["runs"]
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for run in runs:
-        groups.setdefault(run["framework"], []).append(run)
+    groups: dict[str, list[RunFigures]] = {}
+    for run in summary.runs:
+        groups.setdefault(run.framework, []).append(run)
     per_framework = any(len(g) > 1 for g in groups.values())
     title = "Summary (measured phase" + (", median over ok runs)" if per_framework else ")")
     table = Table(title=title, title_justify="left")
     table.add_column("metric")
-    columns: list[list[dict[str, Any]]] = (
-        list(groups.values()) if per_framework else [[r] for r in runs]
+    columns: list[list[RunFigures]] = (
+        list(groups.values()) if per_framework else [[r] for r in summary.runs]
     )
     for group in columns:
-        fw = group[0]["framework"]
+        fw = group[0].framework
         name = f"[{color_of(fw)}]{label_of(fw)}[/]"
-        head = (
-            f"{name} ({len(group)} runs)" if per_framework else f"{name} #{group[0]['repeat'] + 1}"
-        )
+        head = f"{name} ({len(group)} runs)" if per_framework else f"{name} #{group[0].repeat + 1}"
         table.add_column(head, justify="right")
     statuses = []
     for group in columns:
         counts: dict[str, int] = {}
         for run in group:
-            counts[run["status"]] = counts.get(run["status"], 0) + 1
+            counts[run.status] = counts.get(run.status, 0) + 1
         statuses.append(", ".join(f"{n} {s}" if per_framework else s for s, n in counts.items()))
     table.add_row("status", *statuses)
-    for label, key, spec in _SUMMARY_ROWS:
-        cells = []
-        for group in columns:
-            ok = [v for r in group if r["status"] == "ok" and (v := _value(r, key)) is not None]
-            if not per_framework:
-                cells.append(_fmt(_value(group[0], key), spec))
-            elif not ok:
-                cells.append("—")
-            else:
-                median = statistics.median(ok)
-                cells.append(_fmt(int(median) if spec.endswith("d") else median, spec))
-        table.add_row(label, *cells)
+    table.add_row(
+        "params",
+        *(
+            format_figure(summary.params(g[0].framework) if per_framework else g[0].params)
+            for g in columns
+        ),
+    )
+    for figure in summary.figures():
+        cells = [
+            format_figure(
+                summary.value(group[0].framework, figure.key)
+                if per_framework
+                else group[0].value(figure.key)
+            )
+            for group in columns
+        ]
+        table.add_row(figure.title, *cells)
     console.print(table)
+    frameworks = [fw for fw in summary.frameworks if fw in groups]
+    for other in frameworks[1:]:
+        cell = summary.ratio("steps_per_s", frameworks[0], other)
+        if cell.state != "none":
+            console.print(
+                f"steps/s {label_of(other)} / {label_of(frameworks[0])}: {cell.text} "
+                f"({literal(cell.tip)})",
+                highlight=False,
+            )
+    for who, note in summary.warnings:
+        console.print(f"[yellow]quality[/]: {literal(who)}: {literal(note)}", highlight=False)

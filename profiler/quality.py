@@ -10,6 +10,8 @@ from profiler.sampler import Sample
 
 # Other processes using more than this much CPU (percent of one core, on average) spoil a run.
 BUSY_MACHINE_PERCENT = 25.0
+# How the busy-machine warning begins (the summary model recognises it by this).
+BUSY_MACHINE_WARNING = "other processes used"
 # NVML refreshes board power about every 100 ms or more slowly: integrate it only above 5 Hz.
 MIN_POWER_HZ = 5.0
 
@@ -46,15 +48,12 @@ class QualityTracker:
         if self._cpu_n:
             other = max(0.0, self._machine_cpu_sum - self._tree_cpu_sum) / self._cpu_n
             if other > BUSY_MACHINE_PERCENT:
-                out.append(
-                    f"other processes used {other:.0f}% CPU (of one core) on average during the "
-                    "run; close them and run again for trustworthy numbers"
-                )
+                out.append(busy_machine_warning(other))
         if self._other_gpu_pids:
             pids = ", ".join(map(str, sorted(self._other_gpu_pids)))
             out.append(f"other processes were using the GPU during the run (pids {pids})")
         if self._throttle:
-            out.append(f"the GPU was throttled: {', '.join(sorted(self._throttle))}")
+            out.append(throttle_warning(self._throttle))
         if self._power_seen and not self._energy_seen:
             out.append("the GPU has no energy counter: energy is integrated from sampled power")
         if self._power_seen and self.sample_hz < MIN_POWER_HZ:
@@ -63,3 +62,16 @@ class QualityTracker:
                 f"use run.sample_hz >= {MIN_POWER_HZ:g}"
             )
         return out
+
+
+def busy_machine_warning(other_percent: float) -> str:
+    """The warning for other processes' mean CPU (percent of one core) above the limit."""
+    return (
+        f"{BUSY_MACHINE_WARNING} {other_percent:.0f}% CPU (of one core) on average during the "
+        "run; close them and run again for trustworthy numbers"
+    )
+
+
+def throttle_warning(reasons: set[str]) -> str:
+    """The warning for the GPU throttle reasons seen."""
+    return f"the GPU was throttled: {', '.join(sorted(reasons))}"

@@ -37,7 +37,7 @@ from profiler.listener import NullListener, RunInfo, RunOutcome, SessionListener
 from profiler.multinode import MultiNodeRun
 from profiler.nvml import GpuMonitor, device_index
 from profiler.paths import cache_dir_for
-from profiler.protocol import Event
+from profiler.protocol import PROTOCOL_VERSION, Event
 from profiler.quality import QualityTracker
 from profiler.remote import RemoteChild, check_hosts, start_remote
 from profiler.repeats import (
@@ -114,7 +114,15 @@ class ComparisonSession:
         options: RunOptions | None = None,
     ) -> None:
         self.config = config
-        self.options = options or RunOptions()
+        base = options or RunOptions()
+        if config.run.distributed is not None and not base.distributed:
+            # one process per framework would silently measure something else
+            raise ValueError(
+                "run.distributed: a data-parallel scaling run is one session per worker count; "
+                "start it with `frameduel run` (profiler.scaling_session), which the app does "
+                "not do yet"
+            )
+        self.options = base
         self.store = store
         self.config_path = config_path
         self.listener = listener or NullListener()
@@ -178,7 +186,8 @@ class ComparisonSession:
         )  # before anything is recorded
         if self._gpu is None:
             self._gpu = GpuMonitor(device_index(self.config.device))
-        env = machine_environment(self._gpu)
+        # the event protocol this FrameDuel speaks; each run's info says what its child sent
+        env = {**machine_environment(self._gpu), "protocol_version": PROTOCOL_VERSION}
         if self.options.batch:
             env = {**env, "run_all": dict(self.options.batch)}
         if self.options.distributed:

@@ -51,6 +51,11 @@ class Distribution:
     max: float
 
 
+def finite_or_none(value: float) -> float | None:
+    """``value``, or None when it is NaN or infinite (missing, in JSON and tables)."""
+    return value if math.isfinite(value) else None
+
+
 def finite(values: ArrayLike) -> FloatArray:
     """``values`` as a 1-D float array without NaN or infinities."""
     arr: FloatArray = np.asarray(values, dtype=np.float64).ravel()

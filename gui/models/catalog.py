@@ -1,5 +1,5 @@
-"""What the window shows, in one place: the plotted series, the summary's metrics and the
-phases, each with the words and unit its tooltip explains."""
+"""What the window shows, in one place: the plotted series and the phases, each with the words
+and unit its tooltip explains (the summary's figures are ``profiler.report.summary.FIGURES``)."""
 
 from __future__ import annotations
 
@@ -104,105 +104,6 @@ SERIES: tuple[SeriesSpec, ...] = (
 )
 SERIES_BY_KEY: dict[str, SeriesSpec] = {s.key: s for s in SERIES}
 
-
-@dataclass(frozen=True)
-class MetricSpec:
-    """One row of the side-by-side summary: how a run's value is named, its unit and meaning.
-
-    ``better`` is ``higher`` or ``lower`` (or empty when neither is better).
-    """
-
-    key: str
-    title: str
-    unit: str
-    tip: str
-    better: str = ""
-    gpu: bool = False
-    digits: int = 1
-
-
-METRICS: tuple[MetricSpec, ...] = (
-    MetricSpec(
-        "samples_per_s",
-        "Throughput",
-        "samples/s",
-        "Median training samples per second over the measured windows.",
-        "higher",
-        digits=0,
-    ),
-    MetricSpec(
-        "step_time_ms",
-        "Step time (median)",
-        "ms",
-        "Median time of one training step over the measured windows, in milliseconds.",
-        "lower",
-        digits=2,
-    ),
-    MetricSpec(
-        "step_time_p95_ms",
-        "Step time (p95)",
-        "ms",
-        "95th percentile of the measured windows' step time, in milliseconds: the slow tail.",
-        "lower",
-        digits=2,
-    ),
-    MetricSpec(
-        "final_loss",
-        "Final loss",
-        "",
-        "The last training loss reported (unitless).",
-        digits=4,
-    ),
-    MetricSpec(
-        "startup_s",
-        "Start-up",
-        "s",
-        "Seconds from the framework's import to the first measured step (import, build, "
-        "compile and warm-up).",
-        "lower",
-        digits=2,
-    ),
-    MetricSpec(
-        "cpu_percent",
-        "CPU (mean)",
-        "%",
-        "Mean CPU of the process tree while measuring, in percent of one core.",
-        "lower",
-    ),
-    MetricSpec(
-        "rss_peak_mib",
-        "RSS (peak)",
-        "MiB",
-        "Highest resident memory of the process tree, in MiB.",
-        "lower",
-        digits=0,
-    ),
-    MetricSpec(
-        "gpu_util_percent",
-        "GPU utilisation (mean)",
-        "%",
-        "Mean GPU utilisation while measuring, in percent.",
-        "higher",
-        gpu=True,
-    ),
-    MetricSpec(
-        "gpu_mem_peak_mib",
-        "GPU memory (peak)",
-        "MiB",
-        "Highest GPU memory used by the run's processes, in MiB.",
-        "lower",
-        gpu=True,
-        digits=0,
-    ),
-    MetricSpec(
-        "gpu_power_w",
-        "GPU power (mean)",
-        "W",
-        "Mean board power while measuring, in watts.",
-        "lower",
-        gpu=True,
-    ),
-)
 
 # Neutral shades, so no phase is mistaken for a framework's colour.
 PHASE_COLORS: dict[str, str] = {

@@ -8,22 +8,24 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gui.models.metrics import framework_metrics, run_metrics
 from gui.models.replay import StoredView
 from gui.models.rundata import RunData, SessionData
 from profiler.colors import label_of
 from profiler.config import FRAMEWORKS
+from profiler.report.summary import RatioCell, RunFigures, SessionSummary, ratio_cell
 
 
 @dataclass(frozen=True)
 class Side:
-    """One side of a comparison: what it is (``#3``, ``PyTorch #1``), its framework, its
-    metrics and its runs' data."""
+    """One side of a comparison: what it is (``#3``, ``PyTorch #1``), its framework, its runs'
+    figures from the summary model (``figures``; ratios use only the ok ones), its values (the
+    summary's: the median over its ok runs) and its runs' data (for the plot)."""
 
     title: str
     framework: str
-    values: dict[str, float]
+    values: dict[str, float | None]
     runs: tuple[RunData, ...]
+    figures: tuple[RunFigures, ...] = ()
 
     @property
     def label(self) -> str:
@@ -38,28 +40,44 @@ Group = tuple[Side, ...]  # the sides compared with each other; the first is the
 def compare_sessions(views: Sequence[StoredView]) -> list[Group]:
     """Per framework of any of the sessions (known frameworks first), a side for each session
     that ran it, in the order given: a framework only one session ran is kept, alone."""
-    metrics = [framework_metrics(v.data) for v in views]
-    present = list(dict.fromkeys(fw for m in metrics for fw in m))
+    summaries = [v.summary for v in views]
+    present = list(dict.fromkeys(fw for s in summaries if s is not None for fw in s.frameworks))
     order = [fw for fw in FRAMEWORKS if fw in present] + [f for f in present if f not in FRAMEWORKS]
     groups = []
     for fw in order:
         sides = tuple(
-            Side(f"#{v.session_id}", fw, m[fw], _runs_of(v.data, fw))
-            for v, m in zip(views, metrics, strict=True)
-            if fw in m
+            Side(
+                f"#{v.session_id}",
+                fw,
+                dict(s.per_framework[fw]),
+                _runs_of(v.data, fw),
+                tuple(r for r in s.runs if r.framework == fw),
+            )
+            for v, s in zip(views, summaries, strict=True)
+            if s is not None and fw in s.frameworks
         )
         groups.append(sides)
     return groups
 
 
-def compare_runs(data: SessionData, run_ids: Sequence[int]) -> list[Group]:
+def compare_runs(
+    data: SessionData, run_ids: Sequence[int], summary: SessionSummary | None
+) -> list[Group]:
     """Runs of one session, each a side of one group (the first is the baseline)."""
-    return [tuple(_run_side(data.runs[r]) for r in run_ids)]
+    return [tuple(_run_side(data.runs[r], summary) for r in run_ids)]
 
 
-def _run_side(run: RunData) -> Side:
+def _run_side(run: RunData, summary: SessionSummary | None) -> Side:
     title = f"{label_of(run.framework)} #{run.info.repeat + 1}"
-    return Side(title, run.framework, run_metrics(run), (run,))
+    figures = summary.run(run.info.run_id) if summary is not None else None
+    values = dict(figures.values) if figures is not None else {}
+    return Side(title, run.framework, values, (run,), (figures,) if figures else ())
+
+
+def side_ratio(key: str, base: Side, side: Side) -> RatioCell:
+    """``side`` against ``base`` on figure ``key``: the ratio with its 95% interval and whether
+    it is significant, over each side's ok runs (the report's statistics)."""
+    return ratio_cell(key, base.figures, side.figures, base.label, side.label)
 
 
 def _runs_of(data: SessionData, framework: str) -> tuple[RunData, ...]:

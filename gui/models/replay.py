@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 
 from gui.models.live import Batch, PhaseChange, error_lines, window_point
-from gui.models.rundata import SAMPLE_FIELDS, SessionData, phase_code
-from profiler.colors import label_of
+from gui.models.rundata import SAMPLE_FIELDS, SessionData, window_rows
 from profiler.events import Done, ErrorInfo, Hello, Phase, Window
 from profiler.protocol import Event
 from profiler.repeats import StopRecord
+from profiler.report.summary import SessionSummary, summarize
 from profiler.session import RunInfo, RunOutcome, store_for
 from profiler.store import SessionRow, StoredRun, StoredSession
 
@@ -39,6 +39,8 @@ class StoredView:
     logs: dict[int, list[str]] = field(default_factory=dict)
     # why auto repeats stopped, in one sentence; "" for fixed repeats and older stores
     repeats: str = ""
+    # the figures every surface shows (profiler.report.summary); None only for views made by hand
+    summary: SessionSummary | None = None
 
     @property
     def frameworks(self) -> list[str]:
@@ -58,31 +60,6 @@ def list_sessions(store_path: str | None) -> list[SessionRow]:
         return store.sessions()
     finally:
         store.close()
-
-
-def list_history(store_path: str | None) -> tuple[list[SessionRow], dict[int, str]]:
-    """Every stored session, newest first, and each one's headline result (a worker's job)."""
-    store = store_for(store_path)
-    try:
-        sessions = store.sessions()
-        times = store.step_times_ms()
-    finally:
-        store.close()
-    return sessions, {sid: headline(per_fw) for sid, per_fw in times.items()}
-
-
-def headline(step_times_ms: dict[str, list[float]]) -> str:
-    """A session's result in a few words, from its measured windows' step times (ms):
-    ``PyTorch 1.60× faster than TensorFlow`` (fastest against slowest by median), or
-    ``PyTorch 5.00 ms/step`` for one framework."""
-    medians = {fw: float(np.median(ts)) for fw, ts in step_times_ms.items() if ts}
-    if not medians:
-        return ""
-    order = sorted(medians, key=medians.__getitem__)
-    fast, slow = order[0], order[-1]
-    if len(order) == 1 or medians[fast] <= 0:
-        return f"{label_of(fast)} {medians[fast]:.2f} ms/step"
-    return f"{label_of(fast)} {medians[slow] / medians[fast]:.2f}× faster than {label_of(slow)}"
 
 
 def annotate_stored(
@@ -152,6 +129,7 @@ def view_of(stored: StoredSession) -> StoredView:
         outcomes=outcomes,
         logs=logs,
         repeats=_repeats_text(stored.repeats),
+        summary=summarize(stored),
     )
 
 
@@ -169,12 +147,7 @@ def _fill_run(data: SessionData, table: Batch, run: StoredRun, batch_size: int) 
         elif isinstance(view, Hello | Done | ErrorInfo):
             table.events.append((run.id, e.t, Event(e.kind, e.t, e.payload)))
     if windows:
-        rows = np.array(
-            [(w.t, w.step, w.samples_per_s, w.step_time_ms, w.loss, 0.0) for w in windows],
-            dtype=float,
-        )
-        rows[:, 5] = [phase_code(w.phase) for w in windows]
-        target.add_windows(rows)
+        target.add_windows(window_rows(windows))
         table.windows[run.id].append(windows[-1])
     samples = run.samples
     if samples and len(samples.get("t", ())):

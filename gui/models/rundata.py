@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gui.models.catalog import SERIES_BY_KEY
-from gui.models.live import Batch
+from gui.models.live import Batch, WindowPoint
 from profiler.events import LIVE_SAMPLE_COLUMNS, PHASES
 from profiler.session import RunInfo
 
@@ -28,6 +28,17 @@ COMPILE_CODE = float(PHASES.index("compile"))
 # Speed series leave out the compile phase's one step: it lasts as long as compiling (seconds,
 # where steps take milliseconds) and is shown as the compile phase instead.
 SPEED_KEYS: frozenset[str] = frozenset({"samples_per_s", "step_time_ms"})
+
+
+def window_rows(windows: Sequence[WindowPoint]) -> np.ndarray:
+    """Window points as RunData's window rows (t, step, samples/s, step ms, loss, phase code):
+    built here only, for live batches and for replayed sessions alike."""
+    rows = np.array(
+        [(w.t, w.step, w.samples_per_s, w.step_time_ms, w.loss, 0.0) for w in windows],
+        dtype=float,
+    ).reshape(len(windows), 6)
+    rows[:, 5] = [phase_code(w.phase) for w in windows]
+    return rows
 
 
 def phase_code(name: str) -> float:
@@ -269,12 +280,7 @@ class SessionData:
         changed: set[int] = set()
         for run_id, windows in batch.windows.items():
             if windows:
-                rows = np.array(
-                    [(w.t, w.step, w.samples_per_s, w.step_time_ms, w.loss, 0.0) for w in windows],
-                    dtype=float,
-                )
-                rows[:, 5] = [phase_code(w.phase) for w in windows]
-                self.run(run_id).add_windows(rows)
+                self.run(run_id).add_windows(window_rows(windows))
                 changed.add(run_id)
         for run_id, samples in batch.samples.items():
             if samples:

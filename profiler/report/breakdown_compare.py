@@ -13,13 +13,13 @@ categories add up to), not the measure phase's.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from profiler.breakdown import Category, OpStat, RunBreakdown
 from profiler.colors import label_of
+from profiler.report.breakdown_ops import match_key, op_key
 from profiler.report.formatting import fmt
 
 __all__ = [
@@ -29,7 +29,6 @@ __all__ = [
     "FrameworkBreakdown",
     "OpRow",
     "PairGap",
-    "category_label",
     "compare_breakdowns",
     "op_key",
 ]
@@ -72,144 +71,9 @@ SENTENCE_CONTRIBUTORS = 2  # categories named in a pair's sentence, at most
 NAMES_SHOWN = 2  # an op row's names per framework before "+N more"
 
 
-def category_label(category: Category) -> str:
-    """A category in words, for tables and legends ("optimizer update")."""
-    return category.label
-
-
 def category_color(category: Category) -> str:
     """The category's colour, the same in the app and the reports."""
     return CATEGORY_COLORS[category]
-
-
-# -- matching ops across frameworks ------------------------------------------------------------
-
-# Canonical names of the operators every framework has under its own name. Keys are normalised
-# names (lower case, letters and digits only); the table is small on purpose: an op it misses
-# still matches a counterpart of the same normalised name, and otherwise says "no counterpart".
-_SYNONYMS: dict[str, str] = {
-    **dict.fromkeys(
-        (
-            "mm",
-            "addmm",
-            "bmm",
-            "baddbmm",
-            "matmul",
-            "linear",
-            "dot",
-            "dotgeneral",
-            "batchmatmul",
-            "batchmatmulv2",
-            "batchmatmulv3",
-            "fusedmatmul",
-            "gemm",
-            "dense",
-            "einsum",
-        ),
-        "matmul",
-    ),
-    **dict.fromkeys(
-        (
-            "conv",
-            "conv1d",
-            "conv2d",
-            "conv3d",
-            "convolution",
-            "cudnnconvolution",
-            "mkldnnconvolution",
-            "convgeneraldilated",
-            "convolutionbackward",
-            "conv2dbackpropinput",
-            "conv2dbackpropfilter",
-            "fusedconv2d",
-        ),
-        "convolution",
-    ),
-    **dict.fromkeys(("relu", "relugrad", "thresholdbackward", "threshold"), "relu"),
-    **dict.fromkeys(("gelu", "gelubackward", "gelugrad"), "gelu"),
-    **dict.fromkeys(("tanh", "tanhbackward", "tanhgrad"), "tanh"),
-    **dict.fromkeys(("sigmoid", "sigmoidbackward", "sigmoidgrad", "logistic"), "sigmoid"),
-    **dict.fromkeys(
-        (
-            "softmax",
-            "logsoftmax",
-            "softmaxbackwarddata",
-            "logsoftmaxbackwarddata",
-            "softmaxbackward",
-            "logsoftmaxbackward",
-        ),
-        "softmax",
-    ),
-    **dict.fromkeys(
-        (
-            "nllloss",
-            "nlllossforward",
-            "nlllossbackward",
-            "crossentropyloss",
-            "crossentropy",
-            "sparsesoftmaxcrossentropywithlogits",
-            "softmaxcrossentropywithlogits",
-            "mseloss",
-            "mselossbackward",
-        ),
-        "loss",
-    ),
-    **dict.fromkeys(("add", "addv2", "addn", "biasadd", "biasaddgrad"), "add"),
-    **dict.fromkeys(("mul", "multiply"), "mul"),
-    **dict.fromkeys(("sum", "reducesum", "reduce", "mean", "reducemean"), "sum"),
-    **dict.fromkeys(
-        (
-            "layernorm",
-            "nativelayernorm",
-            "nativelayernormbackward",
-            "fusedlayernorm",
-            "layernormalization",
-        ),
-        "layer_norm",
-    ),
-    **dict.fromkeys(
-        (
-            "batchnorm",
-            "nativebatchnorm",
-            "nativebatchnormbackward",
-            "fusedbatchnormv3",
-            "fusedbatchnormgradv3",
-            "cudnnbatchnorm",
-        ),
-        "batch_norm",
-    ),
-    **dict.fromkeys(
-        ("copy", "to", "copyto", "memcpyhtod", "memcpyh2d", "devicecopy", "transfer"), "copy"
-    ),
-}
-_NAMESPACE = re.compile(r"^(aten::|xla::|tf\.|_+)+", re.IGNORECASE)
-_VENDOR = re.compile(r"^(mklnative|mkl|onednn|cudnn|ynn)")
-# What an XLA (or XNNPACK) fusion of a category is matched as: a fused matmul is the matmul.
-_FUSED_AS = {
-    Category.MATMUL: "matmul",
-    Category.CONVOLUTION: "convolution",
-    Category.ATTENTION: "attention",
-    Category.NORMALISATION: "normalisation",
-}
-
-
-def op_key(name: str) -> str:
-    """The name an op is matched by across frameworks: ``aten::addmm`` → ``matmul``,
-    ``_FusedMatMul`` → ``matmul``, ``fusion.12`` → ``fusion``, ``aten::add_`` → ``add``.
-
-    Namespaces, scopes, numbering, in-place and backward markers are dropped, then a small
-    synonym table names the common operators the same in every framework.
-    """
-    text = name.strip().split("#", 1)[0]  # torch's record_function "Optimizer.step#SGD.step"
-    text = text.rsplit("/", 1)[-1]  # scoped names: "sequential/dense/MatMul", "jit(f)/dot"
-    text = _NAMESPACE.sub("", text)
-    text = re.sub(r"[.:_-]\d+$", "", text).rstrip("_")  # "fusion.12", in-place "add_"
-    compact = re.sub(r"[^a-z0-9]", "", text.lower())
-    compact = _VENDOR.sub("", compact) or compact  # oneDNN's "_MklNativeFusedMatMul"
-    if compact in _SYNONYMS:
-        return _SYNONYMS[compact]
-    base = re.sub(r"(backward|grad)\d*$", "", compact)
-    return _SYNONYMS.get(base, base or compact or name.strip())
 
 
 # -- the comparison ----------------------------------------------------------------------------
@@ -347,6 +211,19 @@ class BreakdownComparison:
         """The pairs' sentences, one after another."""
         return " ".join(p.sentence for p in self.pairs)
 
+    @property
+    def sentences(self) -> tuple[str, ...]:
+        """What to say first: a sentence per pair, or what one traced framework's step is."""
+        if self.pairs or not self.per_framework:
+            return tuple(p.sentence for p in self.pairs)
+        b = self.per_framework[0]
+        largest = max(self.categories, key=b.ms)
+        return (
+            f"Only {label_of(b.framework)} was traced: {fmt(b.step_ms)} ms per traced step, "
+            f"most of it in {_in_words(largest)} ({fmt(b.ms(largest))} ms); nothing to compare "
+            "it with.",
+        )
+
     def of(self, framework: str) -> FrameworkBreakdown | None:
         """One framework's breakdown, None when it has none."""
         return next((b for b in self.per_framework if b.framework == framework), None)
@@ -390,7 +267,7 @@ def _match_ops(per_fw: Sequence[FrameworkBreakdown]) -> list[OpRow]:
     rows: dict[tuple[Category, str], dict[str, list[OpStat]]] = {}
     for b in per_fw:
         for op in b.run.top_ops:
-            cells = rows.setdefault((op.category, _match_key(op)), {})
+            cells = rows.setdefault((op.category, match_key(op)), {})
             cells.setdefault(b.framework, []).append(op)
     steps = {b.framework: b.step_ms for b in per_fw}
     out = []
@@ -410,18 +287,6 @@ def _match_ops(per_fw: Sequence[FrameworkBreakdown]) -> list[OpRow]:
         )
     out.sort(key=lambda r: (-r.largest_ms, r.category.value, r.key))
     return out
-
-
-def _match_key(op: OpStat) -> str:
-    # One optimizer step is one logical operation however a framework splits it (12 foreach
-    # kernels, one fused apply op, an XLA fusion): its ops are one row, so the launch counts
-    # compare side by side. A compiler's fusion is matched as its category's operator.
-    if op.category is Category.OPTIMIZER:
-        return "optimizer update"
-    key = op_key(op.name)
-    if key.endswith("fusion") and op.category in _FUSED_AS:
-        return _FUSED_AS[op.category]
-    return key
 
 
 def _same_speed(faster_ms: float, slower_ms: float) -> bool:

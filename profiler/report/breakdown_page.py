@@ -177,7 +177,12 @@ def per_framework_table(cmp: BreakdownComparison) -> Table:
             ),
             row("Profiler cost (trace / measure step)", cost),
             row("Launches per step", [_launches(r.launches_per_step) for r in runs]),
-            row("Idle share", [_share(r.idle_share) for r in runs]),
+            row("Idle share (nothing running)", [_share(r.idle_share) for r in runs]),
+            row(
+                "Waiting on the host (idle + host overhead)",
+                [_share(r.waiting_share) for r in runs],
+            ),
+            row("Timeline split", [r.timeline for r in runs]),
             row(
                 "Steps traced",
                 [
@@ -314,8 +319,8 @@ def pdf_breakdown(flow: Flow, report: Report) -> None:
         return
     flow.new_page()
     flow.heading(TITLE)
-    for pair in cmp.pairs:  # a paragraph per pair: three frameworks make two
-        flow.paragraph(pair.sentence, 9.5)
+    for sentence in cmp.sentences:  # a paragraph per pair: three frameworks make two
+        flow.paragraph(sentence, 9.5)
         flow.space(0.08)
     for note in cmp.notes:
         flow.paragraph(note, 7.5, indent_in=0.2, bullet="•", color="#B00020")
@@ -365,8 +370,8 @@ def html_breakdown(report: Report) -> str:
     if cmp.empty:
         return f"<p>{escape(why_no_breakdown(report.config))}</p>"
     parts = [
-        f'<p class="breakdown-sentence"><strong>{escape(p.sentence)}</strong></p>'
-        for p in cmp.pairs
+        f'<p class="breakdown-sentence"><strong>{escape(sentence)}</strong></p>'
+        for sentence in cmp.sentences
     ]
     if cmp.notes:
         items = "".join(f'<li class="warn">{escape(n)}</li>' for n in cmp.notes)

@@ -17,7 +17,7 @@ import numpy as np
 
 from profiler.report.events import FloatArray, Measured
 from profiler.report.runs import RunSummary
-from profiler.stats import compare_runs, describe, run_location
+from profiler.stats import compare_runs, describe, finite_or_none, run_location
 
 # The confidence of every interval; a difference is significant at 1 - CONFIDENCE.
 CONFIDENCE = 0.95
@@ -141,10 +141,6 @@ def metric_groups(metric: str, runs: Sequence[RunValues]) -> list[FloatArray]:
     return out
 
 
-def _opt(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
 def _finished(runs: Sequence[RunValues], framework: str) -> list[RunValues]:
     return [r for r in runs if r.summary.framework == framework and r.summary.status == "ok"]
 
@@ -165,13 +161,13 @@ def framework_statistics(
                     metric=metric,
                     framework=framework,
                     n=d.n,
-                    median=_opt(d.median),
-                    mean=_opt(d.mean),
-                    std=_opt(d.std),
-                    p5=_opt(d.p5),
-                    p95=_opt(d.p95),
-                    min=_opt(d.min),
-                    max=_opt(d.max),
+                    median=finite_or_none(d.median),
+                    mean=finite_or_none(d.mean),
+                    std=finite_or_none(d.std),
+                    p5=finite_or_none(d.p5),
+                    p95=finite_or_none(d.p95),
+                    min=finite_or_none(d.min),
+                    max=finite_or_none(d.max),
                     n_windows=sum(len(r.windows.used) for r in chosen),
                     n_repeats=sum(1 for g in groups if g.size),
                 )
@@ -206,9 +202,9 @@ def compare(
         higher_is_better=COMPARED_METRICS.get(metric, False),
         baseline_median=base_typical,
         other_median=other_typical,
-        ratio=_opt(est.ratio),
+        ratio=finite_or_none(est.ratio),
         ci95=ci95,
-        p_value=None if est.p_value is None else _opt(est.p_value),
+        p_value=None if est.p_value is None else finite_or_none(est.p_value),
         significant=est.significant,
         n_baseline=int(np.isfinite(base).sum()),
         n_other=int(np.isfinite(values).sum()),
@@ -216,9 +212,9 @@ def compare(
         n_repeats_other=est.runs_b,
         method=est.method if math.isfinite(est.ratio) else "",
         within_ci95=within if all(math.isfinite(w) for w in within) else None,
-        half_width=_opt(est.half_width),
-        between_run_sd_baseline=_opt(est.between_sd_a),
-        between_run_sd_other=_opt(est.between_sd_b),
+        half_width=finite_or_none(est.half_width),
+        between_run_sd_baseline=finite_or_none(est.between_sd_a),
+        between_run_sd_other=finite_or_none(est.between_sd_b),
     )
 
 

@@ -16,19 +16,13 @@ import numpy as np
 import numpy.typing as npt
 
 from profiler.events import Garbage, Phase, QualityWarning, Window
-from profiler.quality import BUSY_MACHINE_PERCENT
-from profiler.stats import SteadyState, steady_state
+from profiler.nvml import throttle_words
+from profiler.quality import BUSY_MACHINE_PERCENT, busy_machine_warning, throttle_warning
+from profiler.stats import SteadyState, finite_or_none, steady_state
 from profiler.store import StoredEvent, StoredRun
 
 FloatArray = npt.NDArray[np.float64]
 V = TypeVar("V")
-
-
-def num(value: Any) -> float | None:
-    """A finite float, or None for anything else (missing, null, NaN, text, bool)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
 
 
 def text(value: Any) -> str | None:
@@ -40,6 +34,14 @@ def first_view(run: StoredRun, view: type[V]) -> V | None:
     """The typed view of the run's first event of a kind (``first_view(run, Hello)``), or None."""
     found = run.views(view)
     return found[0][1] if found else None
+
+
+def num(value: Any) -> float | None:
+    """A finite float from stored JSON the parent wrote (run info), or None for anything else
+    (missing, null, NaN, text, bool)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return finite_or_none(float(value))
 
 
 def launch_time(run: StoredRun) -> float | None:
@@ -226,9 +228,31 @@ def run_warnings(run: StoredRun) -> tuple[str, ...]:
     listed = run.info.get("warnings")
     if isinstance(listed, list):
         found += [w for w in listed if isinstance(w, str) and w]
+    elif run.ended_t is None:  # live (or its recorder died): what the samples say so far
+        found += sample_warnings(run)
     found += [w.message for _, w in run.views(QualityWarning) if w.message]
     garbage = len(run.views(Garbage))
     if garbage:
         what = "bad line was" if garbage == 1 else "bad lines were"
         found.append(f"{garbage} {what} ignored on the event pipe (see the run's log)")
     return tuple(dict.fromkeys(found))
+
+
+def sample_warnings(run: StoredRun) -> list[str]:
+    """The busy-machine and GPU-throttling warnings of a run that has not ended, from its stored
+    samples so far, worded as the session words them when the run ends (``QualityTracker``)."""
+    out: list[str] = []
+    t = run.samples.get("t", np.empty(0))
+    tree = run.samples.get("cpu_percent", np.full(t.shape, math.nan))
+    cores = run.cpu_cores
+    if cores.ndim == 2 and cores.shape[0] == t.size and cores.shape[1] > 0:
+        other = cores.sum(axis=1) - tree
+        other = other[np.isfinite(other)]
+        if other.size and max(0.0, float(other.mean())) > BUSY_MACHINE_PERCENT:
+            out.append(busy_machine_warning(max(0.0, float(other.mean()))))
+    reasons: set[str] = set()
+    for mask in run.samples.get("gpu_throttle_reasons", np.empty(0)):
+        reasons.update(throttle_words(float(mask)))
+    if reasons:
+        out.append(throttle_warning(reasons))
+    return out

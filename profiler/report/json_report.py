@@ -46,6 +46,9 @@ Schema history (``schema_version``):
 
 A session of a data-parallel scaling run (``run.distributed``) also gains ``scaling``, versioned
 on its own (``scaling_schema_version``, see ``profiler.report.scaling``); other readers ignore it.
+5  runs' steps_per_s and samples_per_s are the median over the used windows, as every surface
+   (CLI table, PDF, window) shows them; before, the used windows' totals (steps over seconds),
+   which weigh slow windows more.
 """
 
 from __future__ import annotations

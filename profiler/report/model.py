@@ -68,7 +68,9 @@ __all__ = [
 # disturbed windows and the window accounting per run.
 # and repeats (how auto repeats went and why they stopped); runs gain minor/major
 # page faults per step; the audit gains train_loop, the allocator and page faults.
-REPORT_SCHEMA_VERSION = 4
+# 4 = breakdowns (the trace phase's time per category, top ops and launches).
+# 5 = runs' steps_per_s and samples_per_s are the median used window (were totals/seconds).
+REPORT_SCHEMA_VERSION = 5
 PARITY_TOLERANCE = 1e-4
 
 

@@ -45,7 +45,7 @@ from profiler.report.events import (
 from profiler.report.events import (
     column as event_column,
 )
-from profiler.stats import describe, finite
+from profiler.stats import describe, finite, finite_or_none
 from profiler.store import StoredEvent, StoredRun
 
 __all__ = [
@@ -213,10 +213,6 @@ class RunSeries:
 # -- one run ------------------------------------------------------------------------------------
 
 
-def _opt(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
 def _measure_mask(run: StoredRun) -> npt.NDArray[np.bool_]:
     """Samples inside the measure phase; every sample when there is no (sampled) measure phase."""
     t = run.samples.get("t", np.empty(0))
@@ -245,9 +241,9 @@ def _drift(windows_: Measured) -> Drift:
     return Drift(
         windows_total=len(windows_.windows),
         windows_excluded=windows_.excluded,
-        tau=_opt(whole.tau),
-        p_value=_opt(whole.p_value),
-        change=_opt(whole.change),
+        tau=finite_or_none(whole.tau),
+        p_value=finite_or_none(whole.p_value),
+        change=finite_or_none(whole.change),
         windows_used=len(windows_.used),
         windows_disturbed=windows_.n_disturbed,
         disturbed_left_out=windows_.disturbed_left_out,
@@ -262,8 +258,6 @@ def summarize_run(run: StoredRun, windows_: Measured | None = None) -> RunSummar
     model = first_view(run, ModelInfo) or ModelInfo()
     env_events = run.views(EnvInfo)
     used = windows_ if windows_ is not None else measured(run)
-    steps = sum(e.window.steps for e in used.used)
-    seconds = sum(e.window.seconds for e in used.used)
     samples = [e.window.samples for e in used.used]
     step_times = describe(used.step_times_ms())
     launch = launch_time(run)
@@ -279,7 +273,13 @@ def summarize_run(run: StoredRun, windows_: Measured | None = None) -> RunSummar
     if first_loss is None and all_windows:
         first_loss = all_windows[0].window.loss
     settings = dict(env_events[-1][1].settings) if env_events else None
-    steps_per_s = steps / seconds if used.used else None
+    # steps/s and samples/s are the median window, as every surface shows them (the pooled
+    # rate, total steps over total seconds, weighs slow windows more and differs from it)
+    steps_per_s = (
+        finite_or_none(float(np.median(1000.0 / step_ms)))
+        if (step_ms := used.step_times_ms()).size
+        else None
+    )
     flops = model.flops_per_step
     peak = model.peak_flops_per_s
     energy = efficiency(run, used)
@@ -298,16 +298,26 @@ def summarize_run(run: StoredRun, windows_: Measured | None = None) -> RunSummar
         flops_per_step=flops,
         steps_per_s=steps_per_s,
         samples_per_s=(
-            sum(s for s in samples if s is not None) / seconds
+            finite_or_none(
+                float(
+                    np.median(
+                        [
+                            s / e.window.seconds
+                            for s, e in zip(samples, used.used, strict=True)
+                            if s is not None
+                        ]
+                    )
+                )
+            )
             if used.used and all(s is not None for s in samples)
             else None
         ),
         step_time_ms=StepTime(
-            _opt(step_times.median),
-            _opt(step_times.p5),
-            _opt(step_times.p95),
-            _opt(step_times.mean),
-            _opt(step_times.std),
+            finite_or_none(step_times.median),
+            finite_or_none(step_times.p5),
+            finite_or_none(step_times.p95),
+            finite_or_none(step_times.mean),
+            finite_or_none(step_times.std),
             step_times.n,
         ),
         first_step_s=(first_steps[0][0] - launch if first_steps and launch is not None else None),

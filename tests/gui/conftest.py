@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from gui.main_window import MainWindow, isolated_settings
-from gui.settings import AppSettings
+from gui.collector import GuiThreadCollector
+from gui.main_window import MainWindow
+from gui.settings import AppSettings, isolated_settings
 
 TINY_YAML = """\
 name: tiny
@@ -47,6 +49,16 @@ def no_user_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
             QSettings.setPath(fmt, scope, folder)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cycles_collected_on_the_gui_thread(qapp: QApplication) -> Iterator[None]:
+    """As in the app (``gui.app.create_application``): Python's automatic cyclic collection
+    is off and a timer collects on the GUI thread, so no worker thread ever frees Qt objects."""
+    collector = GuiThreadCollector(qapp)
+    collector.start()
+    yield
+    collector.stop()
 
 
 @pytest.fixture(autouse=True)

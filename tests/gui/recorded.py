@@ -11,6 +11,8 @@ from profiler.config import Config
 from profiler.store import Store
 
 WINDOW_STEPS = 10
+# step-time factors of successive windows with ``uneven``: a spread and a slow tail
+UNEVEN = (1.0, 0.7, 1.2, 0.9, 1.6, 1.1, 0.8, 1.3, 1.0, 2.2)
 
 
 def recorded_config(
@@ -42,6 +44,9 @@ def record_session(
     step_ms: dict[str, float] | None = None,
     fail: str | None = None,
     overrides: dict[str, dict[str, Any]] | None = None,
+    uneven: bool = False,
+    busy_percent: float = 0.0,
+    repeats: int = 1,
 ) -> int:
     """Write one session with a run per framework and return its id.
 
@@ -49,7 +54,12 @@ def record_session(
     ``step_ms[fw]`` ms a step (default 5 ms for torch, 8 ms otherwise), samples at 10 Hz with
     GPU utilisation, memory and power when ``gpu``. ``fail`` names a framework whose run
     failed halfway with an error event and a traceback. ``overrides`` update config sections
-    (the stored config only: the recorded timing stays as described).
+    (the stored config only: the recorded timing stays as described). ``uneven``: each measure
+    window's step time varies by a fixed pattern (-30% .. +60%, a slow tail), so a median, a p95
+    and a p90 all differ. ``busy_percent``: the machine's per-core CPU shows other processes
+    using that much CPU (percent of one core) besides the run. Each run reports its first step
+    (``first_step``) at the end of its first warm-up window. ``repeats``: runs per framework
+    (each repeat 2% slower than the one before, so runs differ a little, as real ones do).
     """
     config = recorded_config(name, list(frameworks), steps, overrides)
     speeds = {"torch": 5.0, **(step_ms or {})}
@@ -58,10 +68,11 @@ def record_session(
         sid = store.create_session(name, config.model_dump(mode="json"), None, {"gpu": gpu})
         t = 0.0
         statuses = []
-        for seq, fw in enumerate(frameworks):
-            run_id = store.create_run(sid, seq, fw, 0)
+        plan = [(r, fw) for r in range(repeats) for fw in frameworks]
+        for seq, (repeat, fw) in enumerate(plan):
+            run_id = store.create_run(sid, seq, fw, repeat)
             start = t
-            ms = speeds.get(fw, 8.0)
+            ms = speeds.get(fw, 8.0) * (1.0 + 0.02 * repeat)
             store.update_run(run_id, status="running", started_t=start)
             store.add_event(run_id, t, "hello", {"framework_version": "9.9", "device": "cpu"})
             for phase, seconds in (("import", 0.5), ("build", 0.3)):
@@ -73,9 +84,17 @@ def record_session(
             for phase, first, stop in (("warmup", 0, 20), ("measure", 20, last)):
                 store.add_event(run_id, t, "phase", {"name": phase, "state": "start"})
                 for step in range(first + WINDOW_STEPS, stop + 1, WINDOW_STEPS):
-                    seconds = WINDOW_STEPS * ms / 1000.0
+                    factor = UNEVEN[(step // WINDOW_STEPS) % len(UNEVEN)] if uneven else 1.0
+                    seconds = WINDOW_STEPS * ms * factor / 1000.0
                     t += seconds
                     loss = 1.1 * math.exp(-step / 60.0)
+                    if step == WINDOW_STEPS:
+                        store.add_event(
+                            run_id,
+                            t,
+                            "first_step",
+                            {"seconds": seconds / WINDOW_STEPS, "loss": 1.1},
+                        )
                     store.add_event(
                         run_id,
                         t,
@@ -84,6 +103,7 @@ def record_session(
                             "phase": phase,
                             "step": step,
                             "steps": WINDOW_STEPS,
+                            "samples": WINDOW_STEPS * 8,
                             "seconds": seconds,
                             "loss": loss,
                         },
@@ -100,7 +120,9 @@ def record_session(
                         "gpu_mem_mib": 1500.0 + i,
                         "gpu_power_w": 120.0 + (i % 7),
                     }
-                store.add_sample(run_id, row)
+                # the machine's cores: the run's 95% plus what other processes took, on 2 cores
+                machine = 95.0 + busy_percent
+                store.add_sample(run_id, row, [machine / 2, machine / 2])
             store.add_log(run_id, start, f"{fw} says hello")
             if failed:
                 error = "RuntimeError: the model fell over"

@@ -14,7 +14,14 @@ from pytestqt.qtbot import QtBot
 
 from gui.breakdown_model import NO_SESSION
 from gui.main_window import MainWindow
-from profiler.breakdown import BREAKDOWNS_FILE, Category, save_breakdowns, session_trace_dir
+from gui.theme import DARK
+from profiler.breakdown import (
+    BREAKDOWNS_FILE,
+    Category,
+    OpStat,
+    save_breakdowns,
+    session_trace_dir,
+)
 from profiler.report.breakdown_page import NO_TRACE_LEFT, TRACING_OFF
 from profiler.store import Store
 from tests.gui.recorded import record_session
@@ -94,6 +101,12 @@ def test_a_stored_traced_session_fills_the_tab(
     )
     assert not tab.pair_box.isEnabled() and tab.pair_box.count() == 1
 
+    window.settings.theme = "dark"
+    window.apply_settings()
+    assert tab.graphics.backgroundBrush().color().name() == DARK.plot_background.lower()
+    assert DARK.plot_foreground.lower() in tab.labels[0].textItem.toHtml().lower()
+    assert len(tab.bars) == 5  # redrawn in the theme's colours, not lost
+
 
 def test_the_top_ops_table_sorts_and_says_no_counterpart(
     window: MainWindow, qtbot: QtBot, store_path: Path
@@ -119,6 +132,28 @@ def test_the_top_ops_table_sorts_and_says_no_counterpart(
     assert proxy.index(0, 0).data() == "aten::_foreach_add_, aten::_foreach_mul_ / " + (
         "ResourceApplyKerasMomentum"
     )
+
+
+def test_compute_ops_only_hides_host_spans(
+    window: MainWindow, qtbot: QtBot, store_path: Path
+) -> None:
+    sid = record_session(store_path, "traced")
+    with Store(store_path) as s:
+        ids = {r.framework: r.id for r in s.load(sid).runs}
+    python = OpStat("(Python in the training step)", Category.HOST_OVERHEAD, 5.0, 10, 10)
+    torch = dataclasses.replace(TORCH, run_id=ids["torch"], top_ops=(*TORCH.top_ops, python))
+    save_breakdowns(store_path, sid, [torch, dataclasses.replace(TF, run_id=ids["tensorflow"])])
+    show(window, qtbot, sid)
+    tab = window.breakdown
+    names = lambda: [tab.ops_proxy.index(r, 0).data() for r in range(tab.ops_proxy.rowCount())]  # noqa: E731
+    assert "(Python in the training step)" in names()
+
+    tab.compute_only.setChecked(True)
+
+    assert "(Python in the training step)" not in names()
+    assert len(names()) == tab.ops.rowCount() - 1 and names()[0].startswith("aten::addmm")
+    tab.compute_only.setChecked(False)
+    assert len(names()) == tab.ops.rowCount()
 
 
 def test_three_frameworks_pick_a_pair(window: MainWindow, qtbot: QtBot, store_path: Path) -> None:

@@ -13,10 +13,10 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QCheckBox, QMenu, QMessageBox, QTextEdit
 from pytestqt.qtbot import QtBot
 
-from gui.dock_sizes import arrange_first_launch
-from gui.main_window import MainWindow, initial_geometry
+from gui.dock_sizes import arrange_first_launch, initial_geometry
+from gui.main_window import MainWindow
 from gui.models.live import Batch, PhaseChange
-from gui.models.rundata import SessionData
+from gui.models.summary import SessionSummary, load_summary
 from gui.runs_table import COL_ETA, COL_STATUS, RunsTable
 from gui.settings import AppSettings
 from gui.summary import SummaryTable
@@ -25,7 +25,6 @@ from profiler.protocol import Event
 from profiler.session import RunInfo, RunOutcome
 from tests.gui.recorded import record_session
 from tests.gui.test_gui_history import open_session, show_history
-from tests.gui.test_gui_widgets import run_batch
 
 ConfigMaker = Callable[..., Path]
 WindowMaker = Callable[..., MainWindow]
@@ -264,12 +263,13 @@ def test_an_unticked_box_is_visible_in_the_dark_theme(
 # -- 8: the summary is never cut --------------------------------------------------------------
 
 
-def _summary_data(frameworks: tuple[str, ...]) -> SessionData:
-    runs = [RunInfo(i + 1, fw, 0, i, 100) for i, fw in enumerate(frameworks)]
-    data = SessionData(runs)
-    for i, ms in enumerate((8.0, 1032.4, 0.05)[: len(frameworks)]):
-        data.add_batch(run_batch(i + 1, 2.0 * i, ms))
-    return data
+def _summary_of(frameworks: tuple[str, ...], folder: Path) -> SessionSummary:
+    """A recorded session's summary, with a slow, a very slow and a very fast framework and
+    three runs each (so ratios carry intervals, the widest cells)."""
+    speeds = dict(zip(frameworks, (8.0, 1032.4, 0.05), strict=False))
+    path = folder / "summary.sqlite3"
+    sid = record_session(path, "wide", frameworks, step_ms=speeds, steps=60, repeats=3)
+    return load_summary(str(path), sid)
 
 
 def _cut_cells(summary: SummaryTable) -> list[str]:
@@ -292,24 +292,29 @@ def _cut_cells(summary: SummaryTable) -> list[str]:
     [((1400, 900), ("torch", "tensorflow", "jax")), ((1024, 700), ("torch", "tensorflow"))],
 )
 def test_the_summary_shows_every_value_and_header_uncut(
-    window: MainWindow, qtbot: QtBot, size: tuple[int, int], frameworks: tuple[str, ...]
+    window: MainWindow,
+    qtbot: QtBot,
+    size: tuple[int, int],
+    frameworks: tuple[str, ...],
+    tmp_path: Path,
 ) -> None:
     window.resize(*size)
     settle(qtbot)
     arrange_first_launch(window, window.docks, window.width(), window.summary.preferred_width)
     settle(qtbot)
-    window.summary.set_data(_summary_data(frameworks))
+    window.summary.set_summary(_summary_of(frameworks, tmp_path))
     settle(qtbot)
+    assert window.summary.cell_text("steps_per_s", "PyTorch") != "—"
     assert window.summary.table.textElideMode() == Qt.TextElideMode.ElideNone
     assert _cut_cells(window.summary) == []
 
 
-def test_a_narrow_summary_scrolls_instead_of_cutting(qtbot: QtBot) -> None:
+def test_a_narrow_summary_scrolls_instead_of_cutting(qtbot: QtBot, tmp_path: Path) -> None:
     summary = SummaryTable()
     qtbot.addWidget(summary)
     summary.resize(260, 300)
     summary.show()
-    summary.set_data(_summary_data(("torch", "tensorflow", "jax")))
+    summary.set_summary(_summary_of(("torch", "tensorflow", "jax"), tmp_path))
     settle(qtbot)
     table = summary.table
     fm = table.fontMetrics()

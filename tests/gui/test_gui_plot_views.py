@@ -3,11 +3,13 @@ smoothing, the x axes, the readout after a run ended, and saving a plot."""
 
 from __future__ import annotations
 
+import gc
 import math
+import weakref
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from pytestqt.qtbot import QtBot
 
 from gui.models.live import Batch, PhaseChange, SamplePoint, SystemSnapshot, WindowPoint
@@ -289,3 +291,21 @@ def test_turning_log_scale_on_keeps_the_users_zoom(dash: LiveDashboard) -> None:
     dash.set_log("step_time_ms", True)
     assert view.viewRange()[0] == pytest.approx([1.0, 1.2])
     assert y_range(dash, "step_time_ms") == [0.5, 1.0]  # the 8 ms steps shown: 3 to 10 ms
+
+
+def test_a_dashboard_is_freed_by_reference_counting_alone(qtbot: QtBot) -> None:
+    """No reference cycle keeps a deleted dashboard's Python side (and its ~1,200 Qt wrappers,
+    pyqtgraph's menus among them) for the cyclic collector: its views' menus and its crosshair
+    call it through weak references."""
+    widget = LiveDashboard()
+    widget.show()
+    key = next(iter(widget.plots))
+    widget.plot_menu(key).close()  # deleted on close, by the event loop
+    widget.crosshair.show_at(key, 1.0)
+    widget.close()
+    widget.deleteLater()  # as its window does: Qt deletes it, here, on the GUI thread
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    freed = weakref.ref(widget)
+    assert not gc.isenabled()  # the GUI tests' collector: nothing is collected behind our back
+    del widget
+    assert freed() is None

@@ -10,6 +10,7 @@ import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -17,10 +18,12 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from gui.adapter import DRAIN_INTERVAL_MS
-from gui.main_window import MainWindow, default_probe
+from gui.framework_probe import default_probe
+from gui.main_window import MainWindow
 from gui.models.live import Batch
-from gui.runs_table import COL_PROGRESS, COL_STATUS
+from gui.runs_table import COL_ETA, COL_PROGRESS, COL_SPEED, COL_STATUS
 from profiler.paths import project_root
+from profiler.report.summary import format_figure
 from profiler.store import Store
 from tests.gui.conftest import Answers
 from tests.gui.test_gui_window import drop_and_wait
@@ -50,6 +53,11 @@ def test_drop_edit_run_reopen_and_export_a_real_session(
     assert window.run_button.isEnabled()
     batches: list[Batch] = []
     window.controller.batch.connect(batches.append)
+    # (live?, summary) each time the summary model reached the window
+    summaries: list[tuple[bool, Any]] = []
+    window.summary_feed.summaryChanged.connect(
+        lambda s: summaries.append((window.controller.is_running(), s))
+    )
 
     started = time.monotonic()
     with qtbot.waitSignal(window.controller.sessionFinished, timeout=SESSION_TIMEOUT_MS) as done:
@@ -66,8 +74,23 @@ def test_drop_edit_run_reopen_and_export_a_real_session(
         assert model.index(i, COL_PROGRESS).data() == "100%"
         assert window.dashboard.point_count(row.info.run_id, "samples_per_s") > 0
         assert window.dashboard.point_count(row.info.run_id, "cpu_percent") > 0
+    # the summary model's figures, read from the store once the session ended
+    qtbot.waitUntil(
+        lambda: (
+            window.summary.summary is not None
+            and window.summary.summary.session_id == session_id
+            and window.summary.summary.status == "ok"  # the final read, not a live one
+        ),
+        timeout=TASK_TIMEOUT_MS,
+    )
     live_speed = window.summary.cell_text("samples_per_s", "TensorFlow / PyTorch")
-    assert live_speed.endswith("×")
+    assert live_speed.endswith("× ?")  # one run a side: run-to-run variation unknown
+    # while it ran, the summary was read from the store as data arrived (every REFRESH_MS;
+    # two framework imports take longer than that)
+    assert any(live and s.session_id == session_id for live, s in summaries)
+    assert window.runs_table.runs.index(0, COL_SPEED).data() == format_figure(
+        window.summary.summary.run(model.rows[0].info.run_id).value("steps_per_s")
+    )
     # Batched: at most one signal per drain tick, however much arrived (a busy machine makes
     # the run longer, so a count of signals would only measure the machine), and fewer signals
     # than samples, windows and log lines.
@@ -118,7 +141,7 @@ def test_stop_ends_the_session_and_leaves_no_child(
     )
     child_pids = [p.pid for p in psutil.Process().children(recursive=True)]
     assert child_pids
-    assert model.index(0, 6).data().endswith(("s", "min"))  # an ETA while running
+    assert model.index(0, COL_ETA).data().endswith(("s", "min"))  # an ETA while running
 
     with qtbot.waitSignal(window.controller.sessionFinished, timeout=60_000) as done:
         qtbot.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)
@@ -183,7 +206,7 @@ def test_the_frameworks_panel_shows_this_machines_versions(
     make_window: WindowMaker, qtbot: QtBot
 ) -> None:
     window = make_window(probe=default_probe)
-    with qtbot.waitSignal(window.configs.frameworksProbed, timeout=TASK_TIMEOUT_MS):
+    with qtbot.waitSignal(window.probe.frameworksProbed, timeout=TASK_TIMEOUT_MS):
         pass
 
     import importlib.metadata as md
@@ -210,7 +233,7 @@ def test_the_gui_process_never_imports_a_framework(tmp_path: Path) -> None:
 
         def close_when_probed():
             windows = [w for w in app.topLevelWidgets() if w.objectName() == "mainWindow"]
-            if not windows or not windows[0].configs.frameworks_info or windows[0].runner.busy():
+            if not windows or not windows[0].probe.frameworks_info or windows[0].runner.busy():
                 return
             window = windows[0]
             seen["run_enabled"] = window.run_button.isEnabled()
@@ -300,12 +323,12 @@ def test_a_machine_where_no_framework_can_run_is_told_so_on_the_window(
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     bare = str(venv / "bin" / "python")
     window = make_window(probe=default_probe)
-    with qtbot.waitSignal(window.configs.frameworksProbed, timeout=TASK_TIMEOUT_MS):
+    with qtbot.waitSignal(window.probe.frameworksProbed, timeout=TASK_TIMEOUT_MS):
         pass
     assert "No framework can run" not in window.banner.label.text()  # this machine has them
     window.settings.pythons = {"torch": bare, "tensorflow": bare, "jax": bare}
-    with qtbot.waitSignal(window.configs.frameworksProbed, timeout=TASK_TIMEOUT_MS):
-        window.configs.probe_frameworks()
+    with qtbot.waitSignal(window.probe.frameworksProbed, timeout=TASK_TIMEOUT_MS):
+        window.probe.probe()
     text = window.banner.label.text()
     assert window.banner.isVisible() and "No framework can run" in text
     assert "Settings ▸ Interpreters" in text and "pip install" in text

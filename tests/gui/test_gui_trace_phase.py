@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from gui.rundata import RunData, phase_code
+from gui.models.rundata import RunData, phase_code
 from profiler.listener import RunInfo
 
 

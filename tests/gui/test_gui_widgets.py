@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +14,8 @@ from gui.arrange import ArrangePlotsDialog
 from gui.highlighter import ConfigHighlighter
 from gui.models.catalog import SERIES, SERIES_BY_KEY
 from gui.models.live import Batch, PhaseChange, SamplePoint, WindowPoint
-from gui.models.metrics import run_metrics
 from gui.models.rundata import Columns, SessionData
+from gui.models.summary import load_summary
 from gui.plots import LiveDashboard
 from gui.runs_table import COL_DETAILS, COL_ETA, COL_PROGRESS, COL_STATUS, RunsTable
 from gui.side_panel import describe_config
@@ -22,10 +23,14 @@ from gui.summary import SummaryTable
 from profiler.config import Config
 from profiler.protocol import Event
 from profiler.session import RunInfo, RunOutcome
+from tests.gui.recorded import record_session
 
 NAN = float("nan")
 RUNS = [RunInfo(1, "torch", 0, 0, 100), RunInfo(2, "tensorflow", 0, 1, 100)]
 GPU_KEYS = [s.key for s in SERIES if s.gpu]
+
+# a complete hello, as the decoder lets through
+HELLO = {"pid": 1, "framework": "torch", "framework_version": "2.1", "device": "cpu"}
 
 
 def sample(t: float, threads: int = 4, gpu: float = NAN) -> SamplePoint:
@@ -103,18 +108,6 @@ def test_the_compile_step_stays_out_of_the_speed_plots(dash: LiveDashboard) -> N
     assert np.isnan(y[0]) and y[1:].tolist() == [8.0, 8.0, 8.0]  # not a 12 s "step"
     _x, loss = dash.curve(1, "loss").getData()
     assert np.isfinite(loss).all()  # the loss after compiling is a real value
-
-
-def test_run_metrics_summarise_the_measured_windows() -> None:
-    data = SessionData(RUNS)
-    data.add_batch(run_batch(1, 0.0, 8.0))
-    values = run_metrics(data.runs[1])
-    assert values["step_time_ms"] == 8.0
-    assert values["samples_per_s"] == 1000.0
-    assert values["startup_s"] == 0.5
-    assert values["cpu_percent"] == 90.0
-    assert values["rss_peak_mib"] == 300.0
-    assert math.isnan(values["gpu_util_percent"])
 
 
 def test_dashboard_plots_each_run_in_its_framework_colour(
@@ -231,27 +224,27 @@ def test_every_plot_explains_its_metric_and_unit(dash: LiveDashboard) -> None:
     assert "MiB" in SERIES_BY_KEY["rss_mib"].tip
 
 
-def test_the_summary_gives_ratios_to_the_chosen_baseline(qtbot: QtBot) -> None:
+def test_the_summary_gives_ratios_to_the_chosen_baseline(qtbot: QtBot, tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    sid = record_session(path, step_ms={"torch": 8.0, "tensorflow": 5.0})
     table = SummaryTable()
     qtbot.addWidget(table)
-    data = SessionData(RUNS)
-    data.add_batch(run_batch(1, 0.0, 8.0))
-    data.add_batch(run_batch(2, 2.0, 5.0))
-    table.set_data(data)
+    table.set_summary(load_summary(str(path), sid))
     picked: list[str] = []
     table.baselineChanged.connect(picked.append)
 
     assert table.baseline == "torch"
     assert table.cell_text("step_time_ms", "PyTorch") == "8.00"
     assert table.cell_text("step_time_ms", "TensorFlow") == "5.00"
-    assert table.cell_text("step_time_ms", "TensorFlow / PyTorch") == "0.62×"
-    assert table.cell_text("samples_per_s", "TensorFlow / PyTorch") == "1.60×"
-    assert "gpu_util_percent" not in [m.key for m in table.metrics_shown()]
+    assert table.cell_text("step_time_ms", "TensorFlow / PyTorch") == "0.62× ?"
+    assert table.cell_text("samples_per_s", "TensorFlow / PyTorch") == "1.60× ?"
+    assert table.summary is not None
+    assert "gpu_util_percent_mean" not in [f.key for f in table.summary.figures()]
 
     table.baseline_box.setCurrentIndex(table.baseline_box.findData("tensorflow"))
 
     assert picked == ["tensorflow"]
-    assert table.cell_text("samples_per_s", "PyTorch / TensorFlow") == "0.62×"
+    assert table.cell_text("samples_per_s", "PyTorch / TensorFlow") == "0.62× ?"
 
 
 def test_runs_table_follows_a_run_from_pending_to_ok(qtbot: QtBot) -> None:
@@ -263,9 +256,7 @@ def test_runs_table_follows_a_run_from_pending_to_ok(qtbot: QtBot) -> None:
     batch = Batch()
     batch.phases.append(PhaseChange(1, 0.1, "measure", "start"))
     batch.windows[1].append(window(0.5, 50))
-    batch.events.append(
-        (1, 0.1, Event("hello", 0.0, {"framework_version": "2.1", "device": "cpu"}))
-    )
+    batch.events.append((1, 0.1, Event("hello", 0.0, HELLO)))
     model.add_batch(batch)
 
     assert model.index(0, COL_STATUS).data() == "running"

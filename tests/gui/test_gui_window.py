@@ -205,7 +205,7 @@ def test_frameworks_show_what_each_interpreter_has(
         return {"jax": {"available": False, "error": "No module named 'jax'"}}
 
     window = make_window(probe=probe)
-    qtbot.waitUntil(lambda: len(window.configs.frameworks_info) == 2, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: len(window.probe.frameworks_info) == 2, timeout=TIMEOUT_MS)
 
     assert sorted(asked, key=str) == ["/opt/jax-env/bin/python", None]
     info = window.side.framework_info

@@ -241,6 +241,10 @@ def test_no_breakdown_is_an_empty_comparison_and_one_framework_has_no_pairs() ->
 
     alone = compare_breakdowns([TORCH], ["torch"])
     assert not alone.empty and alone.pairs == () and alone.sentence == ""
+    assert alone.sentences == (
+        "Only PyTorch was traced: 2.62 ms per traced step, most of it in matmul / dense ops "
+        "(1.00 ms); nothing to compare it with.",
+    )
     assert [r.key for r in alone.ops][:2] == ["matmul", "optimizer update"]
 
 

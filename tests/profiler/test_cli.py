@@ -150,9 +150,15 @@ def test_failed_run_exits_1_and_the_other_run_still_happens(tiny: Path, tmp_path
     ("args", "words"),
     [
         (["run", "{bad}"], "model.hiden: unknown field"),
-        (["run", "{tiny}", "--frameworks", "torch,caffe"], "--frameworks: unknown caffe"),
-        (["run", "{tiny}", "--steps", "0"], "--steps must be a positive"),
-        (["run", "{tiny}", "--report", "out.docx"], "unknown report format '.docx'"),
+        (
+            ["run", "{tiny}", "--frameworks", "torch,caffe"],
+            "--frameworks torch,caffe: frameworks.1: Input should be 'torch', 'tensorflow' or",
+        ),
+        (["run", "{tiny}", "--steps", "0"], "--steps 0: train.steps: Input should be greater"),
+        (
+            ["run", "{tiny}", "--report", "out.docx"],
+            "cannot write a report as '.docx' (out.docx); use one of: .pdf (PDF report), .html",
+        ),
         (["run", "{tiny}", "--python", "torch"], "use FRAMEWORK=PATH"),
         (["run", "{tiny}", "--store", "/proc/nope/s.sqlite3"], "cannot create the store"),
         (["validate", "{tiny}", "{bad}"], "bad.yaml:5: model.hiden"),

@@ -367,7 +367,7 @@ def test_override_errors_name_the_field_on_one_line(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, "t.yaml", VALID_YAML))
     with pytest.raises(ConfigError) as err:
         apply_overrides(config, "t.yaml", frameworks=["torch", "torch"])
-    assert str(err.value) == "t.yaml: frameworks: lists a framework twice"
+    assert str(err.value) == "--frameworks torch,torch: frameworks: lists a framework twice"
     with pytest.raises(ConfigError) as err:
         apply_overrides(config, "t.yaml", steps=10**26)
     assert err.value.field == "train.steps" and "\n" not in str(err.value)

@@ -147,3 +147,12 @@ def test_jax_ranks_share_the_coordinator_and_own_one_gpu() -> None:
             "jax", WORKER, python="py", workers=4, scaling="weak", batch_size=8,
             rendezvous=Rendezvous(5000, (Node("h0", 2),)), event_dir="/e",
         )  # fmt: skip
+
+
+def test_a_plain_session_refuses_a_scaling_config(tmp_path: Path) -> None:
+    from profiler.session import ComparisonSession
+    from profiler.store import Store
+
+    config = _load(tmp_path, "run: {distributed: {workers: [1, 2]}}\n")
+    with Store(tmp_path / "s.sqlite") as store, pytest.raises(ValueError, match="frameduel run"):
+        ComparisonSession(config, store)  # type: ignore[arg-type]

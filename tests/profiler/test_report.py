@@ -18,7 +18,7 @@ import pytest
 
 from profiler.report import build_report, write_report
 from profiler.report.json_report import to_dict
-from profiler.report.model import Report
+from profiler.report.model import REPORT_SCHEMA_VERSION, Report
 from profiler.report.tables import verdicts
 from profiler.report.verdicts import verdict
 from profiler.store import Store, StoredSession
@@ -373,7 +373,7 @@ def test_all_formats_render(tmp_path: Path) -> None:
     out = render_all(report, tmp_path)
 
     data = json.loads(out[".json"].read_text())
-    assert data["schema_version"] == 4
+    assert data["schema_version"] == REPORT_SCHEMA_VERSION == 5
     assert data["generated_from"]["name"] == "demo-mlp"
     assert {"config", "environment", "runs", "statistics", "comparisons", "parity",
             "fairness", "repeats", "breakdowns"} <= set(data)  # fmt: skip

@@ -111,6 +111,19 @@ def test_csv_rows_carry_each_traced_runs_categories(tmp_path: Path) -> None:
     assert sum(parts) == pytest.approx(2.62)
 
 
+def test_one_traced_framework_gets_its_page_without_pairs(tmp_path: Path) -> None:
+    session, runs = traced(tmp_path / "s.sqlite3")
+    report = build_report(dataclasses.replace(session, breakdowns=(runs[0],)))
+
+    text = flat(pdf_text(write_report(report, tmp_path / "r.pdf")))
+    html = write_report(report, tmp_path / "r.html").read_text()
+
+    assert "Only PyTorch was traced: 2.62 ms per traced step" in text
+    assert "No trace for TensorFlow" in text
+    assert "Where the gap comes from" not in text and "Top operators side by side" in text
+    assert "Only PyTorch was traced" in html
+
+
 def test_a_session_traced_without_a_breakdown_says_what_happened(tmp_path: Path) -> None:
     session = record_session(tmp_path / "s.sqlite3", simple_runs())
     config = {**session.config, "run": {"trace": {"steps": 5, "max_mib": 50.0}}}

@@ -10,6 +10,8 @@ import psutil
 import pytest
 
 from profiler.config import OverrideError, apply_overrides
+from profiler.events import Garbage, Window
+from profiler.report import REPORT_SUFFIXES, build_report, write_report
 from profiler.session import ComparisonSession, RunOptions, RunOutcome
 from profiler.store import Store
 from tests.profiler.conftest import tiny_config, with_run
@@ -201,3 +203,50 @@ def test_a_warm_compile_cache_is_shared_between_runs(
     assert "kernel-" in second  # the second run found what the first compiled
     jax = str(store.path.parent / "cache" / "jax")
     assert _jax_cache_lines(store, session) == [f"jax cache {jax}"] * 2
+
+
+def test_events_of_wrong_types_are_garbage_the_run_goes_on_and_exports(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the issue found: a window with "steps": "y" killed the reader thread, one with
+    "loss": "abc" made the session impossible to export. Each is now garbage with its reason,
+    never a typed event; the worker's good windows after them still arrive; every format
+    exports."""
+    lines = [
+        '{"v":1,"kind":"window","t":1,"phase":"measure","step":1,"steps":"y","seconds":0.1}',
+        '{"v":1,"kind":"window","t":1,"phase":"measure","step":1,"steps":1,"seconds":1,'
+        '"loss":"abc"}',
+        '{"v":1,"kind":"window","t":1,"phase":"measure","step":1,"steps":1,"seconds":NaN}',
+        '{"v":2,"kind":"window","t":1,"phase":"measure","step":1,"steps":1,"seconds":1}',
+        '{"v":1,"kind":"model","t":1,"params":"many"}',
+    ]
+    replay = tmp_path / "lines"
+    replay.write_text("".join(line + "\n" for line in lines))
+    monkeypatch.setenv("FRAMEDUEL_TEST_REPLAY", str(replay))
+    session = _session(store, ["replay"])
+    (outcome,) = session.run()
+    assert outcome.status == "ok", outcome.error
+    run = store.load(session.session_id or -1).runs[0]
+    reasons = [g.reason for _, g in run.views(Garbage)]
+    assert len(reasons) == 5
+    assert "window event: 'steps' must be an integer in [1, " in reasons[0]
+    assert "window event: 'loss' must be a finite number" in reasons[1]
+    assert (
+        "window event: 'seconds' must be a number of seconds in [1e-09, 1e+07], not nan"
+        in (reasons[2])
+    )
+    assert "protocol version 2, expected 1" in reasons[3]
+    assert "model event: 'params' must be an integer" in reasons[4]
+    # no bad value reached a typed event: the windows are the worker's own, one per line
+    windows = [w for _, w in run.views(Window)]
+    assert [w.steps for w in windows] == [1] * len(lines)
+    assert all(w.loss == 1.0 for w in windows)
+    assert run.info["protocol_version"] == 1  # what the child sent, kept on decode
+    assert store.load(session.session_id or -1).env["protocol_version"] == 1
+    logged = [line for _, line in run.logs if "ignored a bad line" in line]
+    assert len(logged) == 5  # visible in the run's log
+    report = build_report(store.load(session.session_id or -1))
+    assert "5 bad lines were ignored on the event pipe" in " ".join(report.runs[0].warnings)
+    for suffix in REPORT_SUFFIXES:
+        out = write_report(report, tmp_path / f"report{suffix}")
+        assert out.stat().st_size > 0
