@@ -977,7 +977,19 @@ def _check_hosts(config: Config) -> None:
         raise FieldError(
             "run.hosts", "your own scripts (run.commands) run on this machine only; drop run.hosts"
         )
-    if len(run.hosts) > 1:
+    if len(run.hosts) > 1 and run.distributed is None:
         raise FieldError(
-            "run.hosts", "several hosts are a multi-node run: it needs run.distributed"
+            "run.hosts",
+            "several hosts are a multi-node data-parallel run: add run.distributed "
+            "(e.g. {workers: [1, 2]}), or list one host",
         )
+    if run.distributed is not None:
+        hosts = len(run.hosts)
+        uneven = [n for n in run.distributed.workers if n > hosts and n % hosts]
+        if uneven:
+            raise FieldError(
+                "run.distributed.workers",
+                f"{uneven[0]} workers do not split evenly over the {hosts} host(s) of "
+                f"run.hosts: use counts up to {hosts} (one worker per host) or multiples of "
+                f"{hosts} (the same number on every host)",
+            )

@@ -130,7 +130,11 @@ class RemoteChild:
         ssh_args: Sequence[str] = (),
         gpu_index: int | None = None,
         handshake_timeout_s: float = HANDSHAKE_TIMEOUT_S,
+        on_rank_event: Callable[[int, Event], None] | None = None,
     ) -> None:
+        """``on_rank_event`` makes this one node of a multi-node run (``profiler.multinode``):
+        the agent waits after the pings until ``start_node`` says what to launch, and every
+        event line comes with its rank, passed here instead of to ``on_event``."""
         self.target = target
         self.framework = framework
         self.token = uuid.uuid4().hex
@@ -141,6 +145,8 @@ class RemoteChild:
         self.ssh_command = ssh_command(target, agent_command(python, self.token), ssh_args)
         self._on_event, self._on_garbage, self._on_log = on_event, on_garbage, on_log
         self._on_sample = on_sample
+        self._on_rank_event = on_rank_event
+        self.rank_rss: dict[int, float] = {}
         self._handshake: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._last_words: deque[str] = deque(maxlen=LAST_WORDS)
         self._lock = threading.Lock()
@@ -209,10 +215,22 @@ class RemoteChild:
                     best = back - sent
                     self.offset_s = (sent + back) / 2 - float(pong["t"])
             self.rtt_s = best
-            self._client_cpu0 = self._client_cpu_s()
-            self._send(_line({"cmd": "start"}))
+            if self._on_rank_event is None:
+                self._client_cpu0 = self._client_cpu_s()
+                self._send(_line({"cmd": "start"}))
         except (OSError, ValueError, KeyError) as exc:
             raise RemoteHostError(self._failure(f"the agent did not start ({exc})")) from None
+
+    def start_node(self, node: dict[str, Any]) -> None:
+        """Start this host's part of a multi-node run: ``node`` holds the spec, the node's
+        ranks and its processes (``workloads.agent`` says how they are read)."""
+        self._client_cpu0 = self._client_cpu_s()
+        try:
+            self._send(_line({"cmd": "start", "node": node}))
+        except (OSError, ValueError) as exc:
+            raise RemoteHostError(
+                self._failure(f"the agent did not start the node ({exc})")
+            ) from None
 
     def _client_cpu_s(self) -> float:
         """CPU seconds the local ssh client has used (NaN once it is gone)."""
@@ -269,6 +287,14 @@ class RemoteChild:
         if kind in ("hello", "pong"):
             self._handshake.put(message)
         elif kind == "sample":
+            ranks = message.get("rank_rss_mib")
+            if isinstance(ranks, dict):
+                # a node of a multi-node run: each of its ranks' own RSS (MiB)
+                self.rank_rss = {
+                    int(r): float(v)
+                    for r, v in ranks.items()
+                    if str(r).isdigit() and isinstance(v, int | float)
+                }
             if self._on_sample is not None:
                 self._on_sample(sample_from_agent(message, self.offset_s))
         elif kind == "started":
@@ -284,10 +310,17 @@ class RemoteChild:
             self._on_garbage(str(message.get("reason", "")))
 
     def _child_line(self, raw: bytes) -> None:
+        rank = None
+        if self._on_rank_event is not None:
+            head, _, raw = raw.partition(b" ")
+            if not head.isdigit():
+                self._on_garbage(f"an event line without its rank: {head[:200]!r}")
+                return
+            rank = int(head)
         try:
             event = decode_event(raw)
         except GarbageLine as exc:
-            self._on_garbage(str(exc))
+            self._on_garbage(str(exc) if rank is None else f"rank {rank}: {exc}")
             return
         payload = event.payload
         if event.kind == "error" and payload.get("type") == "FrameworkMissing":
@@ -297,7 +330,11 @@ class RemoteChild:
                 f"{self.framework} there, or set run.python.{self.target.name} to an "
                 "interpreter that has it",
             }
-        self._on_event(replace(event, t=event.t + self.offset_s, payload=payload))
+        event = replace(event, t=event.t + self.offset_s, payload=payload)
+        if rank is not None and self._on_rank_event is not None:
+            self._on_rank_event(rank, event)
+        else:
+            self._on_event(event)
 
     def _read_stderr(self) -> None:
         stream: IO[bytes] | None = self.proc.stderr
@@ -431,6 +468,13 @@ def start_remote(
     ssh_args: Sequence[str] = (),
 ) -> RemoteChild:
     """Start ``framework``'s run on the config's host (run.hosts)."""
+    if len(config.run.hosts) != 1:
+        raise ConfigError(
+            "<config>",
+            "several hosts run only as a data-parallel job (run.distributed, through the scaling "
+            "session); list one host for a single remote run",
+            "run.hosts",
+        )
     (host,) = config.run.hosts
     return RemoteChild(
         framework,

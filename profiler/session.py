@@ -34,6 +34,7 @@ from profiler.events import (
 )
 from profiler.launcher import WORKER_MODULE, ChildProcess, describe_exit
 from profiler.listener import NullListener, RunInfo, RunOutcome, SessionListener
+from profiler.multinode import MultiNodeRun
 from profiler.nvml import GpuMonitor, device_index
 from profiler.paths import cache_dir_for
 from profiler.protocol import PROTOCOL_VERSION, Event
@@ -128,7 +129,7 @@ class ComparisonSession:
         self._gpu = gpu
         self._stop = threading.Event()
         self._stop_why = "stopped by the user"
-        self._current: ChildProcess | DistributedRun | RemoteChild | None = None
+        self._current: ChildProcess | DistributedRun | RemoteChild | MultiNodeRun | None = None
         self._lock = threading.Lock()
         self.session_id: int | None = None
         self.t0 = time.monotonic()
@@ -445,8 +446,20 @@ class ComparisonSession:
                 cold = Path(tempfile.mkdtemp(prefix=f"compile-run{run_id}-", dir=cache))
             python = {str(k): v for k, v in self.config.run.python.items()}.get(info.framework)
             try:
-                child: ChildProcess | DistributedRun | RemoteChild
-                if self.config.run.hosts:
+                child: ChildProcess | DistributedRun | RemoteChild | MultiNodeRun
+                if self.config.run.hosts and self.options.distributed:
+                    child = MultiNodeRun(
+                        info.framework,
+                        self.config,
+                        int(self.options.distributed["workers"]),
+                        cache_dir=cache,
+                        on_event=on_event,
+                        on_garbage=on_garbage,
+                        on_log=on_log,
+                        on_sample=on_sample if self.options.sampling else None,
+                        ssh_args=self._ssh_args(),
+                    )
+                elif self.config.run.hosts:
                     child = start_remote(
                         info.framework,
                         self.config,
@@ -541,10 +554,14 @@ class ComparisonSession:
                 "environment": child.recorded_environment(),
                 **(
                     {"distributed": child.launch.record()}
-                    if isinstance(child, DistributedRun)
+                    if isinstance(child, DistributedRun | MultiNodeRun)
                     else {}
                 ),
-                **({"remote": child.remote_info()} if isinstance(child, RemoteChild) else {}),
+                **(
+                    {"remote": child.remote_info()}
+                    if isinstance(child, RemoteChild | MultiNodeRun)
+                    else {}
+                ),
             },
         )
         if status == "ok":
@@ -565,7 +582,9 @@ class ComparisonSession:
         )
         return RunOutcome(info.run_id, info.framework, "failed", error, None)
 
-    def _wait(self, child: ChildProcess | DistributedRun | RemoteChild) -> tuple[int, bool]:
+    def _wait(
+        self, child: ChildProcess | DistributedRun | RemoteChild | MultiNodeRun
+    ) -> tuple[int, bool]:
         """Wait for the child: (exit code, timed out). A store that can no longer write (a full
         disk) ends the run at once, since nothing it measures could be kept."""
         timeout = self.config.run.timeout_s

@@ -184,3 +184,26 @@ def probe_host(
     if not isinstance(facts, dict):
         raise RemoteHostError(f"host {target.name}: {python!r} gave an unexpected answer")
     return facts
+
+
+def ssh_hostname(target: SshTarget, extra: Sequence[str] = ()) -> str:
+    """The address ``target`` stands for in the user's ssh config (``ssh -G``'s ``hostname``):
+    what the other nodes of a multi-node run connect to for the rendezvous."""
+    try:
+        done = subprocess.run(
+            ["ssh", "-G", *extra, "--", target.destination],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise RemoteHostError(f"host {target.name}: ssh -G failed ({exc})") from None
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        key, _, value = line.partition(" ")
+        if key == "hostname" and value.strip():
+            return value.strip()
+    said = done.stderr.decode("utf-8", "replace").strip().splitlines()
+    raise RemoteHostError(
+        f"host {target.name}: ssh -G names no hostname for it" + (f": {said[-1]}" if said else "")
+    )

@@ -9,6 +9,10 @@ stdin (from the parent), one JSON object per line after the shipped code:
   ``setup`` (once: framework, spec, environment, sample rate), then ``ping`` (id) any number of
   times, then ``start``. End of stdin at any time means the link is gone: the agent kills the
   child's whole tree, removes its folder and exits, so nothing of the run outlives the link.
+  On a node of a multi-node run, ``start`` carries ``node``: the spec, this host's ranks and the
+  processes to launch for them (argv and environment, with placeholders for this host's
+  interpreter and run folder); every rank writes to its own named pipe in the run's folder, and
+  the agent relays each rank's lines with the rank and a space in front.
 
 stdout (to the parent), one line each: the child's events relayed byte for byte, as on the
 child's own pipe (``profiler.protocol``), and the agent's own messages, marked by a leading
@@ -44,6 +48,10 @@ AGENT_VERSION = 1
 MARK = b"@"
 RUN_TOKEN_ENV = "FRAMEDUEL_RUN_TOKEN"
 MAX_EVENT_LINE_BYTES = 4 * 2**20
+# In a multi-node launch's argv and environment, as the parent cannot know them: this host's
+# interpreter (the agent's own) and the run's folder here.
+PYTHON_PLACEHOLDER = "@FRAMEDUEL_PYTHON@"
+WORKDIR_PLACEHOLDER = "@FRAMEDUEL_WORKDIR@"
 # The module each framework's child imports: missing here means a clear error, not a traceback.
 FRAMEWORK_MODULES = {"torch": "torch", "tensorflow": "tensorflow", "jax": "jax"}
 
@@ -144,9 +152,14 @@ class TreeSampler:
     still count; the tree is walked at most twice a second.
     """
 
-    def __init__(self, psutil: ModuleType, root: int) -> None:
+    def __init__(
+        self, psutil: ModuleType, root: int | list[int], rank_pids: dict[int, int] | None = None
+    ) -> None:
         self._psutil = psutil
-        self._root = root
+        # rank -> pid, filled in as ranks announce themselves: each rank's own RSS is sampled
+        self._rank_pids = rank_pids
+        # several roots: a node of a multi-node run, one process per worker (or one torchrun)
+        self._roots = root if isinstance(root, list) else [root]
         self._procs: dict[int, Any] = {}
         self._cpu: dict[int, float] = {}
         self._last: float | None = None
@@ -158,7 +171,7 @@ class TreeSampler:
         ps, now = self._psutil, time.monotonic()
         if now >= self._next_walk:
             self._next_walk = now + 0.5
-            for pid in process_tree(self._root):
+            for pid in {p for root in self._roots for p in process_tree(root)}:
                 if pid not in self._procs:
                     with contextlib.suppress(ps.Error):
                         self._procs[pid] = ps.Process(pid)
@@ -180,7 +193,15 @@ class TreeSampler:
         elapsed = None if self._last is None else now - self._last
         self._cpu, self._last = cpu, now
         memory = ps.virtual_memory()
+        ranks: dict[str, float] = {}
+        for rank, pid in list((self._rank_pids or {}).items()):
+            proc = self._procs.get(pid)
+            if proc is not None:
+                with contextlib.suppress(ps.Error):
+                    ranks[str(rank)] = proc.memory_info().rss / 2**20
+        extra = {"rank_rss_mib": ranks} if self._rank_pids is not None else {}
         return {
+            **extra,
             "cpu_percent": 100.0 * gained / elapsed if elapsed else None,
             "rss_mib": rss / 2**20 if live else None,  # a tree that is gone: NaN, not 0 MiB
             "threads": threads,
@@ -264,8 +285,17 @@ def _sampler_loop(
         stop.wait(delay)  # when stopped, the loop takes its last sample and returns
 
 
-def _relay(events: IO[bytes], channel: Channel) -> None:
-    """Copy the child's event lines to stdout; an over-long line becomes a garbage report."""
+def _relay(
+    events: IO[bytes],
+    channel: Channel,
+    prefix: bytes = b"",
+    watch: Callable[[bytes], None] | None = None,
+) -> None:
+    """Copy the child's event lines to stdout; an over-long line becomes a garbage report.
+
+    ``prefix`` (a rank and a space, on a node of a multi-node run) goes before each line, so the
+    parent knows whose event it is; such a line starts with a digit, never with the mark.
+    ``watch`` sees every whole line first."""
     while True:
         line = events.readline(MAX_EVENT_LINE_BYTES)
         if not line:
@@ -275,8 +305,10 @@ def _relay(events: IO[bytes], channel: Channel) -> None:
                 pass
             channel.send("garbage", reason=f"an event line over 4 MiB was dropped: {line[:200]!r}")
             continue
+        if watch is not None:
+            watch(line)
         # a line that looks like the agent's own is the child's garbage, and stays the child's
-        channel.write_line(b" " + line if line.startswith(MARK) else line)
+        channel.write_line(prefix + (b" " + line if line.startswith(MARK) else line))
 
 
 def _read_command(stdin: IO[bytes]) -> dict[str, Any] | None:
@@ -328,6 +360,7 @@ def main(workdir: str) -> int:
         psutil=psutil is not None,
         gpu=gpu.name() if gpu is not None else None,
         workdir=workdir,
+        free_port=free_port(),
     )
     while (command := _read_command(stdin)) is not None and command.get("cmd") != "start":
         if command.get("cmd") == "ping":
@@ -336,11 +369,168 @@ def main(workdir: str) -> int:
         return 0
     framework = str(setup["framework"])
     module = FRAMEWORK_MODULES.get(framework, framework)
+    node = command.get("node")
+    # on a node of a multi-node run, the parent reads every event line as a rank's
+    prefix = b"%d " % min(node["ranks"]) if isinstance(node, dict) else b""
     if importlib.util.find_spec(module) is None:
-        _send_error(channel, "FrameworkMissing", f"{module} is not installed for {sys.executable}")
+        message = f"{module} is not installed for {sys.executable}"
+        _send_error(channel, "FrameworkMissing", message, prefix)
         channel.send("exit", code=1)
         return 1
+    if isinstance(node, dict):
+        return _run_node(
+            workdir, node, setup=setup, stdin=stdin, channel=channel, psutil=psutil, gpu=gpu
+        )
     return _run_child(workdir, setup=setup, stdin=stdin, channel=channel, psutil=psutil, gpu=gpu)
+
+
+def free_port() -> int:
+    """A TCP port free on this host now (the OS's pick): the rendezvous port when this host
+    is node 0 of a multi-node run."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("", 0))
+        return int(s.getsockname()[1])
+
+
+def _placed(value: str, workdir: str) -> str:
+    """``value`` with the parent's placeholders for this host's interpreter and run folder."""
+    return value.replace(PYTHON_PLACEHOLDER, sys.executable).replace(WORKDIR_PLACEHOLDER, workdir)
+
+
+def _run_node(
+    workdir: str,
+    node: dict[str, Any],
+    *,
+    setup: dict[str, Any],
+    stdin: IO[bytes],
+    channel: Channel,
+    psutil: ModuleType | None,
+    gpu: GpuSampler | None,
+) -> int:
+    """Run this host's part of a multi-node job: its launch processes (torchrun for the node's
+    ranks, or one TensorFlow/JAX worker each), every rank's events relayed from its named pipe
+    with the rank in front, and samples of all their process trees."""
+    with open(os.path.join(workdir, "spec.json"), "w", encoding="utf-8") as f:
+        json.dump(node["spec"], f)
+    ranks = [int(r) for r in node["ranks"]]
+    event_dir = os.path.join(workdir, "ranks")
+    os.mkdir(event_dir)
+    for rank in ranks:
+        os.mkfifo(os.path.join(event_dir, f"rank-{rank}.events"), 0o600)
+    base = child_environment(workdir, setup)
+    token = base.get(RUN_TOKEN_ENV, "")
+
+    rank_pids: dict[int, int] = {}
+
+    def relay(rank: int) -> None:
+        def watch(line: bytes) -> None:
+            # the rank's pid (its ``rank`` event, among its first lines), for its own RSS
+            if rank in rank_pids:
+                return
+            with contextlib.suppress(ValueError, AttributeError):
+                event = json.loads(line)
+                if event.get("kind") == "rank" and isinstance(event.get("pid"), int):
+                    rank_pids[rank] = event["pid"]
+
+        # blocks in open() until the rank opens its end (or the agent does, to end it)
+        with open(os.path.join(event_dir, f"rank-{rank}.events"), "rb") as events:
+            _relay(events, channel, b"%d " % rank, watch)
+
+    readers = [threading.Thread(target=relay, args=(r,), daemon=True) for r in ranks]
+    for t in readers:
+        t.start()
+    procs: list[subprocess.Popen[bytes]] = []
+    envs = []
+    cpu_before = transport_cpu_s()
+    for process in node["processes"]:
+        env = {**base, **{str(k): _placed(str(v), workdir) for k, v in process["env"].items()}}
+        envs.append(env)
+        try:
+            procs.append(
+                subprocess.Popen(
+                    [_placed(str(a), workdir) for a in process["argv"]],
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=sys.stderr.fileno(),
+                    stderr=sys.stderr.fileno(),
+                    start_new_session=True,
+                    cwd=workdir,
+                )
+            )
+        except OSError as exc:
+            for proc in procs:
+                kill_run(proc.pid, token)
+            _end_readers(event_dir, ranks, readers)
+            message = f"could not start the workload on this host: {exc}"
+            _send_error(channel, "OSError", message, b"%d " % min(ranks))
+            channel.send("exit", code=1)
+            return 1
+    recorded = set(setup.get("recorded_env", []))
+    channel.send(
+        "started",
+        pid=procs[0].pid,
+        pids=[p.pid for p in procs],
+        command=[_placed(str(a), workdir) for a in node["processes"][0]["argv"]],
+        environment={k: v for k, v in sorted(envs[0].items()) if k in recorded or k == "TF_CONFIG"},
+    )
+
+    def kill_all() -> None:
+        for proc in procs:
+            kill_run(proc.pid, token)
+
+    def watchdog() -> None:
+        while (command := _read_command(stdin)) is not None and command.get("cmd") != "kill":
+            pass
+        kill_all()
+
+    threading.Thread(target=watchdog, name="watchdog", daemon=True).start()
+    stop = threading.Event()
+    tree = TreeSampler(psutil, [p.pid for p in procs], rank_pids) if psutil is not None else None
+    sampler = threading.Thread(
+        target=_sampler_loop,
+        args=(channel, tree, gpu, float(setup.get("sample_hz", 10.0)), stop),
+        name="sampler",
+        daemon=True,
+    )
+    if setup.get("sampling", True):
+        sampler.start()
+    code = 0
+    while True:
+        codes = [p.poll() for p in procs]
+        failed = [c for c in codes if c not in (None, 0)]
+        if failed:
+            # the others would wait in a collective forever
+            code = failed[0]
+            kill_all()
+            break
+        if all(c == 0 for c in codes):
+            break
+        time.sleep(0.05)
+    for proc in procs:
+        proc.wait()
+    _end_readers(event_dir, ranks, readers)
+    stop.set()
+    if sampler.is_alive():
+        sampler.join()
+    kill_all()  # grandchildren that outlived the launch
+    cpu_after = transport_cpu_s()
+    used = {
+        k: None if v is None or cpu_before[k] is None else v - (cpu_before[k] or 0.0)
+        for k, v in cpu_after.items()
+    }
+    channel.send("exit", code=code, **used)
+    return 0
+
+
+def _end_readers(event_dir: str, ranks: list[int], readers: list[threading.Thread]) -> None:
+    """Let every rank's reader finish: a reader still blocked opening the pipe of a rank that
+    never opened it gets a writer that closes at once."""
+    for rank in ranks:
+        path = os.path.join(event_dir, f"rank-{rank}.events")
+        with contextlib.suppress(OSError):
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+    for t in readers:
+        t.join(timeout=10.0)
 
 
 def _run_child(
@@ -424,10 +614,10 @@ def _run_child(
     return 0
 
 
-def _send_error(channel: Channel, kind: str, message: str) -> None:
+def _send_error(channel: Channel, kind: str, message: str, prefix: bytes = b"") -> None:
     """An ``error`` event as the child would send it (the run fails with this message)."""
     event = {"v": 1, "kind": "error", "t": time.monotonic(), "type": kind, "message": message}
-    channel.write_line(json.dumps(event).encode())
+    channel.write_line(prefix + json.dumps(event).encode())
 
 
 def transport_cpu_s() -> dict[str, float | None]:

@@ -51,7 +51,12 @@ def test_host_keys_of_run_python_name_each_hosts_interpreter(tmp_path: Path) -> 
         ("  hosts: [a, a]\n", "run.hosts", "lists a host twice"),
         ("  hosts: [torch]\n", "run.hosts.0", "a framework's name"),
         ("  hosts: ['h:99999']\n", "run.hosts.0", "not in 1-65535"),
-        ("  hosts: [a, b]\n", "run.hosts", "needs run.distributed"),
+        ("  hosts: [a, b]\n", "run.hosts", "add run.distributed"),
+        (
+            "  hosts: [a, b]\n  distributed: {workers: [1, 3]}\n",
+            "run.distributed.workers",
+            "do not split evenly",
+        ),
         ("  hosts: [a]\n  python: {b: /x}\n", "run.python.b", "should be 'torch'"),
         ("  hosts: [a]\n  python: {a: ''}\n", "run.host_python.a", ""),
     ],
