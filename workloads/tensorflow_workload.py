@@ -136,6 +136,7 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
         builtin = not isinstance(spec.model, CustomSpec)
         self._l2 = spec.weight_decay if builtin and spec.optimizer != "adamw" else 0.0
         self._loss_share = 1.0  # each replica's part of the global mean (data-parallel runs)
+        self._loss_unshare = 1.0  # back from that part to the replica's own loss, to report
         # Keras's Adam squares an IndexedSlices gradient (an embedding's) slice by slice before
         # the rows of a repeated token are summed: v gets sum(g^2), not (sum g)^2. Dense
         # gradients, as PyTorch's nn.Embedding has, give the Adam rule in both frameworks.
@@ -242,7 +243,15 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
         (what a custom training loop with tf.distribute does); returns this worker's loss."""
         strategy = self._strategy
         assert strategy is not None
-        self._loss_share = 1.0 / strategy.num_replicas_in_sync
+        n = strategy.num_replicas_in_sync
+        if isinstance(self.loss_fn, keras.losses.Loss):
+            # A Keras Loss already divides by the replica count inside tf.distribute
+            # (keras.src.losses.loss.scale_loss_for_distribution): dividing again would make the
+            # summed gradients 1/n of the global batch's mean. Its value is reported times n,
+            # the replica's own loss, as the other frameworks report their rank's.
+            self._loss_share, self._loss_unshare = 1.0, float(n)
+        else:  # a custom module's plain loss function is not scaled by Keras
+            self._loss_share, self._loss_unshare = 1.0 / n, 1.0
         replica_step = tf.function(self._train_step, jit_compile=jit)
 
         def step(x: Any, y: Any) -> tf.Tensor:
@@ -291,7 +300,7 @@ class TensorFlowWorkload(Workload[tf.Tensor]):
         if self._l2:
             grads = [g + self._l2 * v for g, v in zip(grads, variables, strict=True)]
         self.optimizer.apply_gradients(zip(grads, variables, strict=True))
-        return loss
+        return loss * self._loss_unshare if self._loss_unshare != 1.0 else loss
 
     def param_count(self) -> int:
         """Trainable parameters (batch norm's moving statistics are not)."""

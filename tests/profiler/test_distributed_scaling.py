@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from profiler.config import Config
+from profiler.events import FirstStep
 from profiler.report.scaling import build_scaling, load_scaling, scaling_to_dict
 from profiler.scaling_session import run_scaling
 from profiler.store import Store, StoredSession
@@ -123,3 +124,22 @@ def test_efficiency_with_an_interval_in_the_json(scaled: list[StoredSession]) ->
         assert two["same_initial_weights"] is True
     assert report.verdict.startswith("At 2 workers (weak scaling), PyTorch keeps ")
     assert math.isfinite(report.points[0].samples_per_s)
+
+
+def test_a_ranks_first_step_loss_is_its_own_rows_loss_at_every_worker_count(
+    scaled: list[StoredSession],
+) -> None:
+    # Weak scaling: rank 0 trains on the first rows of each global batch, which at one worker
+    # are the whole batch, so its first step (before any update) sees the same rows and loss.
+    # A loss scaled twice for the replicas (Keras already divides by them inside
+    # tf.distribute) read 1/N of it. JAX reports the global mean instead: not compared.
+    first = {
+        (run.framework, session.env["distributed"]["workers"]): run.events_of("first_step")[0]
+        for session in scaled
+        for run in session.runs
+    }
+    for framework in ("torch", "tensorflow"):
+        one, two = first[(framework, 1)].data, first[(framework, 2)].data
+        assert isinstance(one, FirstStep) and isinstance(two, FirstStep)
+        assert one.loss is not None and two.loss is not None
+        assert two.loss == pytest.approx(one.loss, rel=1e-4), framework
