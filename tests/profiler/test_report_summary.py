@@ -41,8 +41,13 @@ def record(
             store.add_event(run_id, t, "window", {**payload, "samples": WINDOW * 4})
         for i in range(round((t - 1.0) * 10) + 1):
             tree = 90.0
-            values = [1.0 + i / 10, tree, 300.0, 4, math.nan, math.nan, math.nan, math.nan]
-            values += [math.nan, math.nan, throttle]
+            values = {
+                "t": 1.0 + i / 10,
+                "cpu_percent": tree,
+                "rss_mib": 300.0,
+                "threads": 4,
+                "gpu_throttle_reasons": throttle,
+            }
             store.add_sample(run_id, values, [(tree + other_cpu) / 2] * 2)
         if ended:
             store.add_event(run_id, t, "phase", {"name": "measure", "state": "end"})
