@@ -72,6 +72,8 @@ class JaxWorkload(Workload[jax.Array]):
     SGD/Adam/AdamW with PyTorch's update rules."""
 
     framework = "jax"
+    # the data-parallel mesh (None: one process, one device); set when the framework starts
+    _mesh: Any = None
 
     @classmethod
     def framework_version(cls) -> str:
