@@ -8,11 +8,21 @@ from pathlib import Path
 from typing import Any
 
 from profiler.config import Config
+from profiler.protocol import check_payload
 from profiler.store import Store
 
 WINDOW_STEPS = 10
 # step-time factors of successive windows with ``uneven``: a spread and a slow tail
 UNEVEN = (1.0, 0.7, 1.2, 0.9, 1.6, 1.1, 0.8, 1.3, 1.0, 2.2)
+
+
+def add_event(store: Store, run_id: int, t: float, kind: str, payload: dict[str, Any]) -> None:
+    """Store one event the protocol accepts: the store reads an event that it rejects (a
+    required field missing) back as garbage, invisible to the summary and warned about, so a
+    fixture that wrote one would test the garbage path instead of the one it means to."""
+    problem = check_payload(kind, payload)
+    assert problem is None, f"recorded.py writes an invalid event: {problem}"
+    store.add_event(run_id, t, kind, payload)
 
 
 def recorded_config(
@@ -74,28 +84,37 @@ def record_session(
             start = t
             ms = speeds.get(fw, 8.0) * (1.0 + 0.02 * repeat)
             store.update_run(run_id, status="running", started_t=start)
-            store.add_event(run_id, t, "hello", {"framework_version": "9.9", "device": "cpu"})
+            # every field the protocol requires: the store reads an incomplete event back as garbage
+            hello = {
+                "pid": 1000 + seq,
+                "framework": fw,
+                "framework_version": "9.9",
+                "device": "cpu",
+            }
+            add_event(store, run_id, t, "hello", hello)
             for phase, seconds in (("import", 0.5), ("build", 0.3)):
-                store.add_event(run_id, t, "phase", {"name": phase, "state": "start"})
+                add_event(store, run_id, t, "phase", {"name": phase, "state": "start"})
                 t += seconds
-                store.add_event(run_id, t, "phase", {"name": phase, "state": "end"})
+                add_event(store, run_id, t, "phase", {"name": phase, "state": "end"})
             failed = fail == fw
             last = steps // 2 if failed else steps
             for phase, first, stop in (("warmup", 0, 20), ("measure", 20, last)):
-                store.add_event(run_id, t, "phase", {"name": phase, "state": "start"})
+                add_event(store, run_id, t, "phase", {"name": phase, "state": "start"})
                 for step in range(first + WINDOW_STEPS, stop + 1, WINDOW_STEPS):
                     factor = UNEVEN[(step // WINDOW_STEPS) % len(UNEVEN)] if uneven else 1.0
                     seconds = WINDOW_STEPS * ms * factor / 1000.0
                     t += seconds
                     loss = 1.1 * math.exp(-step / 60.0)
                     if step == WINDOW_STEPS:
-                        store.add_event(
+                        add_event(
+                            store,
                             run_id,
                             t,
                             "first_step",
-                            {"seconds": seconds / WINDOW_STEPS, "loss": 1.1},
+                            {"step": 1, "seconds": seconds / WINDOW_STEPS, "loss": 1.1},
                         )
-                    store.add_event(
+                    add_event(
+                        store,
                         run_id,
                         t,
                         "window",
@@ -109,7 +128,7 @@ def record_session(
                         },
                     )
                 if not (failed and phase == "measure"):
-                    store.add_event(run_id, t, "phase", {"name": phase, "state": "end"})
+                    add_event(store, run_id, t, "phase", {"name": phase, "state": "end"})
             n = round((t - start) * 10)
             for i in range(n):
                 ts = start + i / 10
@@ -126,7 +145,8 @@ def record_session(
             store.add_log(run_id, start, f"{fw} says hello")
             if failed:
                 error = "RuntimeError: the model fell over"
-                store.add_event(
+                add_event(
+                    store,
                     run_id,
                     t,
                     "error",
@@ -139,7 +159,7 @@ def record_session(
                 store.update_run(run_id, status="failed", error=error, exit_code=1, ended_t=t)
                 statuses.append("failed")
             else:
-                store.add_event(run_id, t, "done", {"steps": steps})
+                add_event(store, run_id, t, "done", {"steps": steps})
                 store.update_run(run_id, status="ok", exit_code=0, ended_t=t)
                 statuses.append("ok")
             t += 0.5
