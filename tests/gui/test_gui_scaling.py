@@ -6,10 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from pytestqt.qtbot import QtBot
 
+from gui.adapter import SessionController
 from gui.main_window import MainWindow
 from gui.ranks_tab import NOT_SCALING
+from profiler.config import Config
 from profiler.store import Store
 from tests.gui.recorded import record_session
 from tests.gui.test_gui_window import drop_and_wait
@@ -169,3 +172,26 @@ def test_the_app_runs_a_scaling_config_one_worker_count_after_another(
     assert window.ranks.verdict.text().startswith("At 2 workers (weak scaling), PyTorch keeps")
     window.tabs.setCurrentWidget(window.ranks)
     window.grab().save(str(tmp_path / "window-ranks.png"))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_stop_skips_the_worker_counts_not_started(qtbot: QtBot, store_path: Path) -> None:
+    config = Config.model_validate(yaml.safe_load(SCALING_YAML))
+    controller = SessionController()
+    parts: list[int] = []
+    controller.scalingPart.connect(lambda _i, _n, workers: parts.append(workers))
+    # stopped as soon as the 1-worker run has ended
+    controller.runFinished.connect(lambda _outcome: controller.stop())
+    with qtbot.waitSignal(controller.sessionFinished, timeout=SESSION_TIMEOUT_MS) as done:
+        controller.start(config, None, str(store_path))
+    _session_id, status = done.args
+    assert status == "stopped"
+    with Store(store_path) as store:
+        stored = {
+            store.load(row.id).env["distributed"]["workers"]: row.status for row in store.sessions()
+        }
+    assert stored[1] == "ok"
+    # the stop came between the worker counts or just after the 2-worker one started
+    assert stored.get(2, "stopped") == "stopped"
+    assert parts in ([1], [1, 2])
