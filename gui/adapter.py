@@ -9,6 +9,12 @@ costs one signal per tick, not one per sample.
 Signal order follows the order things happened: data received before a run finished arrives in
 a ``batch`` emitted before that ``runFinished``. ``sessionFinished`` is always the last signal of
 a ``start()``, also after ``failed``.
+
+A config with ``run.distributed`` is a scaling run: one session per worker count, run in turn
+(``profiler.scaling_session``, as ``frameduel run`` does). Each announces itself with
+``scalingPart(index, total, workers)`` before its ``runsPlanned``, then the usual signals follow;
+a stop skips the worker counts not started yet, and the one ``sessionFinished`` names the last
+session run.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from gui.models.live import Batch, QueueListener, add_item
 from profiler.config import Config
+from profiler.scaling_session import scaling_sessions
 from profiler.session import ComparisonSession, RunOptions, store_for
 
 DRAIN_INTERVAL_MS = 100
@@ -40,6 +47,8 @@ class SessionController(QObject):
     repeatsEnded = Signal(object)  # profiler.repeats.StopRecord: why the repeats stopped
     sessionFinished = Signal(int, str)  # session id (-1 when none was created), status
     failed = Signal(str)  # a message in plain words (StoreError, launch failure, ...)
+    # a scaling run's next worker count: index (0-based), how many counts, workers
+    scalingPart = Signal(int, int, int)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -51,6 +60,7 @@ class SessionController(QObject):
         self._lock = threading.Lock()
         self._stop_requested = False
         self._batch_size = 1
+        self.scaling = False  # the session started last is a scaling run (run.distributed)
         self._timer = QTimer(self)
         self._timer.setInterval(DRAIN_INTERVAL_MS)
         self._timer.timeout.connect(self.drain)
@@ -82,6 +92,7 @@ class SessionController(QObject):
             self._stop_requested = False
             self._session = None
         self._batch_size = config.train.batch_size
+        self.scaling = config.run.distributed is not None
         self._thread = threading.Thread(
             target=self._work,
             args=(config, config_path, store_path, options),
@@ -125,20 +136,34 @@ class SessionController(QObject):
         store = None
         try:
             store = store_for(store_path)
-            session = ComparisonSession(
-                config, store, config_path=config_path, listener=self.listener, options=options
-            )
-            with self._lock:
-                self._session = session
-                stop_now = self._stop_requested
-            if stop_now:
-                session.stop()
-            q.put(("planned", session.prepare()))
-            session_id = session.session_id if session.session_id is not None else -1
-            session.run()
-            if session.stop_record is not None:
-                q.put(("repeats", session.stop_record))
-            status = session.status or "failed"  # the engine's, derived once
+            if config.run.distributed is not None:
+                sessions = scaling_sessions(
+                    config, store, config_path=config_path, listener=self.listener, options=options
+                )
+            else:
+                session = ComparisonSession(
+                    config, store, config_path=config_path, listener=self.listener, options=options
+                )
+                sessions = [session]
+            statuses: list[str] = []
+            for index, session in enumerate(sessions):
+                with self._lock:
+                    self._session = session
+                    stop_now = self._stop_requested
+                if stop_now and index > 0:  # stopped between worker counts: the rest never start
+                    break
+                if stop_now:
+                    session.stop()
+                if config.run.distributed is not None:
+                    workers = int(session.options.distributed["workers"])
+                    q.put(("part", index, len(sessions), workers))
+                q.put(("planned", session.prepare()))
+                session_id = session.session_id if session.session_id is not None else -1
+                session.run()
+                if session.stop_record is not None:
+                    q.put(("repeats", session.stop_record))
+                statuses.append(session.status or "failed")  # the engine's, derived once
+            status = _overall(statuses, len(sessions), self._stop_flag())
         except Exception as exc:  # the GUI must hear about any failure, in words
             q.put(("failed", _describe_failure(exc)))
         finally:
@@ -172,7 +197,9 @@ class SessionController(QObject):
             if not current.is_empty():
                 self.batch.emit(current)
                 current = Batch()
-            if kind == "planned":
+            if kind == "part":
+                self.scalingPart.emit(item[1], item[2], item[3])
+            elif kind == "planned":
                 self.runsPlanned.emit(list(item[1]))
             elif kind == "started":
                 self.runStarted.emit(item[1])
@@ -201,6 +228,14 @@ class SessionController(QObject):
         with self._lock:
             self._session = None
         self.sessionFinished.emit(session_id, status)
+
+
+def _overall(statuses: list[str], total: int, stopped: bool) -> str:
+    """One status for the sessions of a start(): the one session's own; for a scaling run,
+    ``stopped`` when a stop skipped worker counts, else the first not ok, else ok."""
+    if stopped and len(statuses) < total:
+        return "stopped"
+    return next((s for s in statuses if s != "ok"), "ok" if statuses else "failed")
 
 
 def _describe_failure(exc: BaseException) -> str:

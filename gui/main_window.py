@@ -44,6 +44,7 @@ from gui.history import HistoryView
 from gui.log_pane import LogPane
 from gui.plots import LiveDashboard
 from gui.prompts import Choose, Confirm, ask_choice, ask_question, unsaved_choices
+from gui.ranks_tab import RanksTab
 from gui.run_control import RunController
 from gui.runs_table import RunsTable
 from gui.session_control import SessionsController
@@ -159,6 +160,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
         self.breakdown = BreakdownTab(self.runner, self.store_path, self)
+        self.ranks = RanksTab(self.runner, self.store_path, self)
         # The centre's tabs, in order; each gets a View menu action (Ctrl+1, Ctrl+2, ...).
         self.centre_tabs = [
             CentreTab(self.dashboard, "Dashboard", "&Dashboard", "Live plots of the shown session"),
@@ -174,6 +176,12 @@ class MainWindow(QMainWindow):
                 "Breakdown",
                 "&Breakdown",
                 "Where each framework's step goes: its own profiler's trace, side by side",
+            ),
+            CentreTab(
+                self.ranks,
+                "Ranks",
+                "&Ranks",
+                "Every rank's step time, grouped per run, and the verdict of a scaling run",
             ),
         ]
         for tab in self.centre_tabs:
@@ -277,6 +285,12 @@ class MainWindow(QMainWindow):
         self.controller.runsPlanned.connect(self._breakdown_running)
         self.controller.sessionFinished.connect(self._breakdown_finished)
         self.sessions.sessionShown.connect(self.breakdown.load_session)
+        # the Ranks tab likewise, enabled only while a scaling run's session is shown
+        self.controller.runsPlanned.connect(self._ranks_running)
+        self.controller.sessionFinished.connect(self._ranks_finished)
+        self.sessions.sessionShown.connect(self.ranks.load_session)
+        self.ranks.availabilityChanged.connect(self._ranks_available)
+        self._ranks_available(False)
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._system_scheme_changed)
 
     def _breakdown_running(self, _runs: object) -> None:
@@ -284,6 +298,16 @@ class MainWindow(QMainWindow):
 
     def _breakdown_finished(self, session_id: int, _status: str) -> None:
         self.breakdown.load_session(session_id)
+
+    def _ranks_running(self, _runs: object) -> None:
+        self.ranks.show_running(self.controller.scaling)
+
+    def _ranks_finished(self, session_id: int, _status: str) -> None:
+        self.ranks.load_session(session_id)
+
+    def _ranks_available(self, scaling: bool) -> None:
+        self.tabs.setTabEnabled(self.tabs.indexOf(self.ranks), scaling)
+        self.commands.tab_actions[self.tabs.indexOf(self.ranks)].setEnabled(scaling)
 
     # -- settings, theme, layout ----------------------------------------------------------
 

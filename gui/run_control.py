@@ -67,9 +67,11 @@ class RunController(QObject):
         self._close_when_finished = False
         self._retry_after_check: Callable[[], object] = lambda: None
         self._notifier: SessionNotifier | None = None
+        self._part = ""  # " — 2 workers (2 of 2)" while a scaling run goes on
         views.side.run_button.clicked.connect(self.start_run)
         views.side.stop_button.clicked.connect(self.stop_run)
         views.side.run_all_button.clicked.connect(self.run_all)
+        session.scalingPart.connect(self._on_scaling_part)
         session.runsPlanned.connect(self._on_planned)
         session.runStarted.connect(self._on_started)
         session.batch.connect(self._on_batch)
@@ -289,6 +291,7 @@ class RunController(QObject):
         self._views.log_pane.reset([])
         self._views.certainty_label.setText("")
         self._session_name = config.name
+        self._part = ""
         self.liveStarted.emit(config.name)
         self._views.side.summary.setText(describe_config(config))
         self._started_at = time.monotonic()
@@ -322,6 +325,14 @@ class RunController(QObject):
 
     # -- controller signals ---------------------------------------------------------------
 
+    def _on_scaling_part(self, index: int, total: int, workers: int) -> None:
+        """A scaling run's next worker count: the dashboard, table and log start afresh."""
+        self._part = f" — {workers} worker{'s' if workers != 1 else ''} ({index + 1} of {total})"
+        if index > 0:
+            self._views.show_data(SessionData())
+            self._views.dashboard.set_live(True)
+        self._views.set_status(f"Starting {self._session_name}{self._part}…")
+
     def _on_planned(self, runs: list[RunInfo]) -> None:
         self._views.dashboard.add_runs(runs)
         self._views.runs_table.runs.set_runs(runs)
@@ -354,7 +365,7 @@ class RunController(QObject):
         self._views.runs_table.select_run(run.run_id)  # the log pane follows the running run
         total = len(self._views.dashboard.data.runs)
         self._views.set_status(
-            f"Running {self._session_name}: {label_of(run.framework)} "
+            f"Running {self._session_name}{self._part}: {label_of(run.framework)} "
             f"(run {run.seq + 1} of {total}){self._batch_progress()}"
         )
 

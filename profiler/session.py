@@ -119,8 +119,7 @@ class ComparisonSession:
             # one process per framework would silently measure something else
             raise ValueError(
                 "run.distributed: a data-parallel scaling run is one session per worker count; "
-                "start it with `frameduel run` (profiler.scaling_session), which the app does "
-                "not do yet"
+                "run it with `frameduel run`, the app, or profiler.scaling_session"
             )
         self.options = base
         self.store = store

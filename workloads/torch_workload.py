@@ -24,6 +24,7 @@ from workloads import custom
 from workloads.architectures import AttentionSpec, CustomSpec, GPTSpec, reads_images
 from workloads.base import Workload
 from workloads.data import Batch, stacked
+from workloads.emitter import EventEmitter
 from workloads.torch_models import build_model, trainable_parameters
 from workloads.weights import ModelWeights
 
@@ -149,6 +150,18 @@ class TorchWorkload(Workload[torch.Tensor]):
         }
         ddp.register_comm_hook(None, timed_allreduce)
         return ddp
+
+    def run(self, emitter: EventEmitter) -> None:
+        """The shared run; a data-parallel rank then waits for the others and leaves its process
+        group: a rank exiting while another still talks to the group aborted that one now and then
+        ("terminate called without an active exception", SIGABRT after ``done``)."""
+        super().run(emitter)
+        if self.dist is not None:
+            import torch.distributed as dist
+
+            if dist.is_initialized():
+                dist.barrier()
+                dist.destroy_process_group()
 
     def comm_description(self) -> str:
         """DDP's all-reduce, timed by a communication hook."""

@@ -1,0 +1,135 @@
+"""The Ranks tab: every rank of a data-parallel scaling run, grouped per run, and its verdict.
+
+For a session that is part of a scaling run (``run.distributed``), the tab plots the step time of
+every rank of every run of every worker count (``gui.rank_plots.RankStepTimes``) under the scaling
+verdict sentence of the report model. The sessions are read in a worker (``TaskRunner``) when a
+session ends or a stored one is shown; the tab is enabled only while such a session is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from gui.rank_plots import RankStepTimes
+from gui.tasks import TaskRunner
+from profiler.report.scaling import RankSeries, build_scaling, group_of, load_scaling, rank_series
+from profiler.session import store_for
+
+NOT_SCALING = (
+    "Ranks are shown for a data-parallel scaling run (run.distributed in the config): every "
+    "rank's step time, grouped per run, and the scaling verdict."
+)
+RUNNING = "The ranks are shown when the scaling run ends."
+
+
+@dataclass(frozen=True)
+class RanksState:
+    """What the tab shows for one session: its scaling run's rank series and verdict, or
+    ``placeholder`` saying why there are none (``scaling`` is False for an ordinary session)."""
+
+    session_id: int | None
+    scaling: bool
+    series: tuple[RankSeries, ...] = ()
+    verdict: str = ""
+    placeholder: str = NOT_SCALING
+
+
+def load_ranks_state(store_path: str | None, session_id: int) -> RanksState:
+    """The rank series of every session of ``session_id``'s scaling run (a worker's job)."""
+    store = store_for(store_path)
+    try:
+        first = store.load(session_id)
+        if group_of(first) is None:
+            return RanksState(session_id, False)
+        sessions = load_scaling(store, session_id)
+    finally:
+        store.close()
+    series = tuple(s for session in sessions for s in rank_series(session))
+    verdict = build_scaling(sessions).verdict
+    counts = ", ".join(str(s.env["distributed"]["workers"]) for s in sessions)
+    empty = f"No rank reported a timing window in the sessions at {counts} worker(s)."
+    return RanksState(session_id, True, series, verdict, "" if series else empty)
+
+
+class RanksTab(QWidget):
+    """The Ranks tab; ``load_session(id)`` fills it (read in a worker).
+
+    ``shown(state)`` follows each state shown; ``availabilityChanged(bool)`` says whether the
+    session shown is part of a scaling run (the window enables the tab by it).
+    """
+
+    shown = Signal(object)  # RanksState
+    availabilityChanged = Signal(bool)
+
+    def __init__(
+        self,
+        runner: TaskRunner,
+        store_path: Callable[[], str | None],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("ranksTab")
+        self.runner = runner
+        self._store_path = store_path
+        self._pending: int | None = None
+        self.state = RanksState(None, False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 0)
+        self.verdict = QLabel(self)
+        self.verdict.setObjectName("scalingVerdict")
+        self.verdict.setWordWrap(True)
+        self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.note = QLabel(self)
+        self.note.setObjectName("muted")
+        self.note.setWordWrap(True)
+        self.plot = RankStepTimes(self)
+        layout.addWidget(self.verdict)
+        layout.addWidget(self.note)
+        layout.addWidget(self.plot, 1)
+        self.show_state(self.state)
+
+    def load_session(self, session_id: int) -> None:
+        """Read stored session ``session_id``'s scaling run in a worker and show it."""
+        if session_id < 0:
+            return
+        self._pending = session_id
+        path = self._store_path
+        self.runner.submit(
+            "ranks",
+            lambda: load_ranks_state(path(), session_id),
+            self._loaded,
+            lambda message, _details: self._failed(session_id, message),
+        )
+
+    def show_running(self, scaling: bool) -> None:
+        """A session is starting; ``scaling``: it is part of a scaling run."""
+        self._pending = None
+        self.show_state(RanksState(None, scaling, placeholder=RUNNING if scaling else NOT_SCALING))
+
+    def _loaded(self, state: RanksState) -> None:
+        if state.session_id == self._pending:  # else a newer read was asked for since
+            self.show_state(state)
+
+    def _failed(self, session_id: int, message: str) -> None:
+        if session_id == self._pending:
+            text = f"Cannot read session {session_id}'s ranks: {message}"
+            self.show_state(RanksState(session_id, False, placeholder=text))
+
+    def show_state(self, state: RanksState) -> None:
+        """Show a scaling run's ranks (or why there are none)."""
+        self.state = state
+        self.verdict.setText(state.verdict)
+        self.verdict.setVisible(bool(state.verdict))
+        self.note.setText(state.placeholder)
+        self.note.setVisible(bool(state.placeholder))
+        self.plot.set_series(list(state.series))
+        self.availabilityChanged.emit(state.scaling)
+        self.shown.emit(state)
+
+    def run_count(self) -> int:
+        """How many runs the plot shows ranks of."""
+        return len({s.run_id for s in self.state.series})
