@@ -57,8 +57,19 @@ class ProcessTreeSampler:
     busy, and the excess (up to half a second of the whole machine) is shown in the next samples.
     """
 
-    def __init__(self, root_pid: int, refresh_s: float = 0.5, churn_refresh_s: float = 0.1) -> None:
+    def __init__(
+        self,
+        root_pid: int,
+        refresh_s: float = 0.5,
+        churn_refresh_s: float = 0.1,
+        started: float | None = None,
+    ) -> None:
+        """``started``: the ``time.monotonic()`` just before the caller started the root. Given,
+        the whole tree's CPU is counted from then, so the first sample already has a CPU % (a
+        run shorter than two samples still shows one); None (a process that ran before) counts
+        from the first sample, which has none."""
         self.root_pid = root_pid
+        self._from_start = started is not None
         self._refresh_s = refresh_s
         # While processes come and go (a compiler's jobs), the list is walked this often, so
         # most are seen alive and their CPU is shown when it is used, not when they are reaped.
@@ -72,7 +83,7 @@ class ProcessTreeSampler:
         self._cpu_s: dict[int, tuple[float, float]] = {}
         self._debt: dict[int, float] = {}  # per parent: CPU seconds of gone, tracked children
         self._counted: set[int] = set()  # pids whose CPU time was counted from their start
-        self._last_sample: float | None = None  # time.monotonic() of the last sample
+        self._last_sample: float | None = started  # time.monotonic() of the last sample
         self._last_refresh_wall: float | None = None  # time.time() of the last tree walk
         self._next_refresh = 0.0
         try:
@@ -103,8 +114,9 @@ class ProcessTreeSampler:
                 try:
                     self._parent[p.pid] = p.ppid()
                     # Born since the last walk, it was never seen: all its CPU time is new.
-                    # Older (the root, at the first walk): only what it uses from now on.
-                    born = since is not None and p.create_time() >= since
+                    # At the first walk: all of it too when the caller just started the root
+                    # (its descendants are younger still), else only what it uses from now on.
+                    born = self._from_start if since is None else p.create_time() >= since
                 except psutil.Error:
                     continue
                 self._procs[p.pid] = p
@@ -116,7 +128,8 @@ class ProcessTreeSampler:
         """Measure the tree once (cheap calls only: cpu_times, memory_info, num_threads)."""
         now = time.monotonic() if now is None else now
         if now >= self._next_refresh:
-            if self._refresh() and self._last_sample is not None:
+            first_walk = self._last_refresh_wall is None
+            if self._refresh() and not first_walk:
                 self._churn_until = now + 2.0
             churning = now < self._churn_until
             self._next_refresh = now + (self._churn_refresh_s if churning else self._refresh_s)

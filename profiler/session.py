@@ -510,7 +510,7 @@ class ComparisonSession:
         tree = (
             child.tree_sampler()
             if isinstance(child, DistributedRun)
-            else ProcessTreeSampler(child.pid)
+            else ProcessTreeSampler(child.pid, started=started)
         )
         sampler = SamplerThread(tree, on_sample, self.config.run.sample_hz, self._gpu)
         try:

@@ -60,6 +60,33 @@ def test_tree_sampler_sums_cpu_and_rss_over_grandchildren() -> None:
         assert math.isnan(s.gpu_util_percent)
 
 
+BURN_THEN_SLEEP = """
+import time
+end = time.process_time() + 0.2
+while time.process_time() < end:
+    pass
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_tree_sampled_from_its_start_has_cpu_at_the_first_sample() -> None:
+    # A script run can end within one sample interval: counted from the first sample only, it
+    # had no CPU % at all (the dashboard showed none).
+    started = time.monotonic()
+    with ready_tree(BURN_THEN_SLEEP) as proc:
+        first = ProcessTreeSampler(proc.pid, started=started).sample()
+        times = psutil.Process(proc.pid).cpu_times()
+        used_s = times.user + times.system  # the kernel's count: all since it started
+        assert used_s >= 0.2
+        assert math.isfinite(first.cpu_percent)
+        assert (
+            abs(first.cpu_percent - 100.0 * used_s / (first.t - started)) < 0.1 * first.cpu_percent
+        )
+        # a process that ran before: its past is not this sampler's, the first sample has none
+        assert math.isnan(ProcessTreeSampler(proc.pid).sample().cpu_percent)
+
+
 CHURN = """
 import subprocess, sys, time
 burn = "import time\\nend = time.process_time() + 0.03\\nwhile time.process_time() < end: pass"
