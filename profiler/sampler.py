@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 import psutil
 
@@ -208,6 +208,33 @@ class TreeSampler(Protocol):
         ...
 
 
+class CoreMeter:
+    """The machine's CPU % per core since the last reading (or since it was made).
+
+    Read from ``psutil.cpu_times`` deltas as ``psutil.cpu_percent`` computes them: psutil (7+)
+    keeps ``cpu_percent``'s baseline per thread, so counters primed in the thread that starts
+    a sampler left the sampler thread's first reading at 0 % on every core.
+    """
+
+    def __init__(self) -> None:
+        self._last = psutil.cpu_times(percpu=True)
+
+    def read(self) -> tuple[float, ...]:
+        """Per-core busy % since the last reading (0 % for a core with no tick since)."""
+        now = psutil.cpu_times(percpu=True)
+        out = tuple(_busy_percent(a, b) for a, b in zip(self._last, now, strict=False))
+        self._last = now
+        return out
+
+
+def _busy_percent(before: Any, after: Any) -> float:
+    delta = {f: max(0.0, getattr(after, f) - getattr(before, f)) for f in after._fields}
+    # guest time is already in user/nice (as psutil and htop count it); iowait is idle
+    total = sum(delta.values()) - delta.get("guest", 0.0) - delta.get("guest_nice", 0.0)
+    busy = total - delta["idle"] - delta.get("iowait", 0.0)
+    return round(100.0 * busy / total, 1) if total > 0 else 0.0
+
+
 class SamplerThread:
     """Calls ``on_sample`` at ``hz`` with the tree's and the GPU's readings, without drift."""
 
@@ -217,8 +244,13 @@ class SamplerThread:
         on_sample: Callable[[Sample], None],
         hz: float = 10.0,
         gpu: GpuMonitor | None = None,
+        cores: CoreMeter | None = None,
     ) -> None:
+        """``cores``: a meter made when the caller started the tree, so the first sample's
+        machine CPU covers that start as the tree's own CPU may (``ProcessTreeSampler``'s
+        ``started``); None: made here."""
         self._tree = tree
+        self._cores = CoreMeter() if cores is None else cores
         self._gpu = gpu
         self._on_sample = on_sample
         self._interval = 1.0 / hz
@@ -227,7 +259,6 @@ class SamplerThread:
 
     def start(self) -> None:
         """Start sampling in a background thread."""
-        psutil.cpu_percent(percpu=True)  # primes the per-core counters
         self._thread.start()
 
     def stop(self) -> None:
@@ -259,7 +290,7 @@ class SamplerThread:
             s,
             sys_mem_used_mib=memory.used / 2**20,
             sys_mem_total_mib=memory.total / 2**20,
-            cpu_per_core=tuple(psutil.cpu_percent(percpu=True)),
+            cpu_per_core=self._cores.read(),
         )
         if self._gpu is None or not self._gpu.available:
             return s

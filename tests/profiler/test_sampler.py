@@ -16,7 +16,7 @@ from typing import Any
 import psutil
 
 from profiler.nvml import GpuMonitor
-from profiler.sampler import ProcessTreeSampler, Sample, SamplerThread
+from profiler.sampler import CoreMeter, ProcessTreeSampler, Sample, SamplerThread
 
 
 @contextlib.contextmanager
@@ -85,6 +85,19 @@ def test_a_tree_sampled_from_its_start_has_cpu_at_the_first_sample() -> None:
         )
         # a process that ran before: its past is not this sampler's, the first sample has none
         assert math.isnan(ProcessTreeSampler(proc.pid).sample().cpu_percent)
+
+
+def test_cores_primed_at_the_start_are_read_over_the_start() -> None:
+    # psutil's cpu_percent primed in this thread read 0 % on every core in the sampler's
+    # thread, while the tree's first CPU % covers its whole start (a busy machine looked idle).
+    cores = CoreMeter()
+    with ready_tree(BURN_THEN_SLEEP) as proc:
+        got: list[Sample] = []
+        thread = SamplerThread(ProcessTreeSampler(proc.pid), got.append, hz=1, cores=cores)
+        thread.start()
+        thread.stop()
+    assert len(got[0].cpu_per_core) == psutil.cpu_count()
+    assert sum(got[0].cpu_per_core) > 0  # the child's 0.2 s of CPU at least
 
 
 CHURN = """
