@@ -37,6 +37,7 @@ from gui.breakdown_model import (
     op_rows,
 )
 from gui.breakdown_table import CellsModel, fit_columns, make_table
+from gui.elided_label import ElidedLabel
 from gui.tasks import TaskRunner
 from gui.theme import LIGHT, Theme
 from profiler.breakdown import Category
@@ -153,10 +154,12 @@ class BreakdownTab(QWidget):
         ops = QWidget(page)
         ops_layout = QVBoxLayout(ops)
         ops_layout.setContentsMargins(0, 0, 0, 0)
-        ops_title = QLabel(
+        # elided (full text in its tooltip): one line this long set the window's least width
+        ops_title = ElidedLabel(
             "Top operators side by side (matched by category and normalised name; click a "
             "header to sort)",
             ops,
+            Qt.TextElideMode.ElideRight,
         )
         ops_title.setObjectName("muted")
         ops_title.setWordWrap(True)  # one line of it set the whole window's least width (1075 px)

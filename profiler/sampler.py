@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 import psutil
 
@@ -57,8 +57,19 @@ class ProcessTreeSampler:
     busy, and the excess (up to half a second of the whole machine) is shown in the next samples.
     """
 
-    def __init__(self, root_pid: int, refresh_s: float = 0.5, churn_refresh_s: float = 0.1) -> None:
+    def __init__(
+        self,
+        root_pid: int,
+        refresh_s: float = 0.5,
+        churn_refresh_s: float = 0.1,
+        started: float | None = None,
+    ) -> None:
+        """``started``: the ``time.monotonic()`` just before the caller started the root. Given,
+        the whole tree's CPU is counted from then, so the first sample already has a CPU % (a
+        run shorter than two samples still shows one); None (a process that ran before) counts
+        from the first sample, which has none."""
         self.root_pid = root_pid
+        self._from_start = started is not None
         self._refresh_s = refresh_s
         # While processes come and go (a compiler's jobs), the list is walked this often, so
         # most are seen alive and their CPU is shown when it is used, not when they are reaped.
@@ -72,7 +83,7 @@ class ProcessTreeSampler:
         self._cpu_s: dict[int, tuple[float, float]] = {}
         self._debt: dict[int, float] = {}  # per parent: CPU seconds of gone, tracked children
         self._counted: set[int] = set()  # pids whose CPU time was counted from their start
-        self._last_sample: float | None = None  # time.monotonic() of the last sample
+        self._last_sample: float | None = started  # time.monotonic() of the last sample
         self._last_refresh_wall: float | None = None  # time.time() of the last tree walk
         self._next_refresh = 0.0
         try:
@@ -103,8 +114,9 @@ class ProcessTreeSampler:
                 try:
                     self._parent[p.pid] = p.ppid()
                     # Born since the last walk, it was never seen: all its CPU time is new.
-                    # Older (the root, at the first walk): only what it uses from now on.
-                    born = since is not None and p.create_time() >= since
+                    # At the first walk: all of it too when the caller just started the root
+                    # (its descendants are younger still), else only what it uses from now on.
+                    born = self._from_start if since is None else p.create_time() >= since
                 except psutil.Error:
                     continue
                 self._procs[p.pid] = p
@@ -116,7 +128,8 @@ class ProcessTreeSampler:
         """Measure the tree once (cheap calls only: cpu_times, memory_info, num_threads)."""
         now = time.monotonic() if now is None else now
         if now >= self._next_refresh:
-            if self._refresh() and self._last_sample is not None:
+            first_walk = self._last_refresh_wall is None
+            if self._refresh() and not first_walk:
                 self._churn_until = now + 2.0
             churning = now < self._churn_until
             self._next_refresh = now + (self._churn_refresh_s if churning else self._refresh_s)
@@ -195,6 +208,33 @@ class TreeSampler(Protocol):
         ...
 
 
+class CoreMeter:
+    """The machine's CPU % per core since the last reading (or since it was made).
+
+    Read from ``psutil.cpu_times`` deltas as ``psutil.cpu_percent`` computes them: psutil (7+)
+    keeps ``cpu_percent``'s baseline per thread, so counters primed in the thread that starts
+    a sampler left the sampler thread's first reading at 0 % on every core.
+    """
+
+    def __init__(self) -> None:
+        self._last = psutil.cpu_times(percpu=True)
+
+    def read(self) -> tuple[float, ...]:
+        """Per-core busy % since the last reading (0 % for a core with no tick since)."""
+        now = psutil.cpu_times(percpu=True)
+        out = tuple(_busy_percent(a, b) for a, b in zip(self._last, now, strict=False))
+        self._last = now
+        return out
+
+
+def _busy_percent(before: Any, after: Any) -> float:
+    delta = {f: max(0.0, getattr(after, f) - getattr(before, f)) for f in after._fields}
+    # guest time is already in user/nice (as psutil and htop count it); iowait is idle
+    total = sum(delta.values()) - delta.get("guest", 0.0) - delta.get("guest_nice", 0.0)
+    busy = total - delta["idle"] - delta.get("iowait", 0.0)
+    return round(100.0 * busy / total, 1) if total > 0 else 0.0
+
+
 class SamplerThread:
     """Calls ``on_sample`` at ``hz`` with the tree's and the GPU's readings, without drift."""
 
@@ -204,8 +244,13 @@ class SamplerThread:
         on_sample: Callable[[Sample], None],
         hz: float = 10.0,
         gpu: GpuMonitor | None = None,
+        cores: CoreMeter | None = None,
     ) -> None:
+        """``cores``: a meter made when the caller started the tree, so the first sample's
+        machine CPU covers that start as the tree's own CPU may (``ProcessTreeSampler``'s
+        ``started``); None: made here."""
         self._tree = tree
+        self._cores = CoreMeter() if cores is None else cores
         self._gpu = gpu
         self._on_sample = on_sample
         self._interval = 1.0 / hz
@@ -214,7 +259,6 @@ class SamplerThread:
 
     def start(self) -> None:
         """Start sampling in a background thread."""
-        psutil.cpu_percent(percpu=True)  # primes the per-core counters
         self._thread.start()
 
     def stop(self) -> None:
@@ -246,7 +290,7 @@ class SamplerThread:
             s,
             sys_mem_used_mib=memory.used / 2**20,
             sys_mem_total_mib=memory.total / 2**20,
-            cpu_per_core=tuple(psutil.cpu_percent(percpu=True)),
+            cpu_per_core=self._cores.read(),
         )
         if self._gpu is None or not self._gpu.available:
             return s

@@ -50,7 +50,7 @@ from profiler.repeats import (
     steady_step_times_ms,
     stop_reason,
 )
-from profiler.sampler import ProcessTreeSampler, Sample, SamplerThread
+from profiler.sampler import CoreMeter, ProcessTreeSampler, Sample, SamplerThread
 from profiler.session_guard import GuardedListener
 from profiler.ssh import extra_ssh_args
 from profiler.status import (
@@ -435,6 +435,7 @@ class ComparisonSession:
         cache.mkdir(parents=True, exist_ok=True)
         train = self.config.train
         started = time.monotonic()
+        cores = CoreMeter()  # the first sample's machine CPU then covers the run's start
         with self._lock:
             if self._stop.is_set():
                 self.store.update_run(run_id, status=NOT_RUN, error=self._stop_why)
@@ -509,9 +510,9 @@ class ComparisonSession:
         tree = (
             child.tree_sampler()
             if isinstance(child, DistributedRun)
-            else ProcessTreeSampler(child.pid)
+            else ProcessTreeSampler(child.pid, started=started)
         )
-        sampler = SamplerThread(tree, on_sample, self.config.run.sample_hz, self._gpu)
+        sampler = SamplerThread(tree, on_sample, self.config.run.sample_hz, self._gpu, cores)
         try:
             store.update_run(run_id, status=RUNNING, started_t=self._rel(started))
             listener.run_started(info)

@@ -16,7 +16,7 @@ from typing import Any
 import psutil
 
 from profiler.nvml import GpuMonitor
-from profiler.sampler import ProcessTreeSampler, Sample, SamplerThread
+from profiler.sampler import CoreMeter, ProcessTreeSampler, Sample, SamplerThread
 
 
 @contextlib.contextmanager
@@ -58,6 +58,46 @@ def test_tree_sampler_sums_cpu_and_rss_over_grandchildren() -> None:
         assert 10 < s.cpu_percent < 250  # one busy loop (shared with other load), 2 cores
         assert s.threads >= 3
         assert math.isnan(s.gpu_util_percent)
+
+
+BURN_THEN_SLEEP = """
+import time
+end = time.process_time() + 0.2
+while time.process_time() < end:
+    pass
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_tree_sampled_from_its_start_has_cpu_at_the_first_sample() -> None:
+    # A script run can end within one sample interval: counted from the first sample only, it
+    # had no CPU % at all (the dashboard showed none).
+    started = time.monotonic()
+    with ready_tree(BURN_THEN_SLEEP) as proc:
+        first = ProcessTreeSampler(proc.pid, started=started).sample()
+        times = psutil.Process(proc.pid).cpu_times()
+        used_s = times.user + times.system  # the kernel's count: all since it started
+        assert used_s >= 0.2
+        assert math.isfinite(first.cpu_percent)
+        assert (
+            abs(first.cpu_percent - 100.0 * used_s / (first.t - started)) < 0.1 * first.cpu_percent
+        )
+        # a process that ran before: its past is not this sampler's, the first sample has none
+        assert math.isnan(ProcessTreeSampler(proc.pid).sample().cpu_percent)
+
+
+def test_cores_primed_at_the_start_are_read_over_the_start() -> None:
+    # psutil's cpu_percent primed in this thread read 0 % on every core in the sampler's
+    # thread, while the tree's first CPU % covers its whole start (a busy machine looked idle).
+    cores = CoreMeter()
+    with ready_tree(BURN_THEN_SLEEP) as proc:
+        got: list[Sample] = []
+        thread = SamplerThread(ProcessTreeSampler(proc.pid), got.append, hz=1, cores=cores)
+        thread.start()
+        thread.stop()
+    assert len(got[0].cpu_per_core) == psutil.cpu_count()
+    assert sum(got[0].cpu_per_core) > 0  # the child's 0.2 s of CPU at least
 
 
 CHURN = """
