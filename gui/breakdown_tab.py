@@ -162,7 +162,6 @@ class BreakdownTab(QWidget):
             Qt.TextElideMode.ElideRight,
         )
         ops_title.setObjectName("muted")
-        ops_title.setWordWrap(True)  # one line of it set the whole window's least width (1075 px)
         self.compute_only = QCheckBox("Compute ops only", ops)
         self.compute_only.setToolTip(
             "Hide framework host spans (Python, dispatch) and idle time: only the ops that compute"
