@@ -447,55 +447,35 @@ class ComparisonSession:
             python = {str(k): v for k, v in self.config.run.python.items()}.get(info.framework)
             try:
                 child: ChildProcess | DistributedRun | RemoteChild | MultiNodeRun
-                if self.config.run.hosts and self.options.distributed:
-                    child = MultiNodeRun(
-                        info.framework,
-                        self.config,
-                        int(self.options.distributed["workers"]),
-                        cache_dir=cache,
-                        on_event=on_event,
-                        on_garbage=on_garbage,
-                        on_log=on_log,
-                        on_sample=on_sample if self.options.sampling else None,
-                        ssh_args=self._ssh_args(),
-                    )
-                elif self.config.run.hosts:
-                    child = start_remote(
-                        info.framework,
-                        self.config,
-                        cache_dir=cache,
-                        on_event=on_event,
-                        on_garbage=on_garbage,
-                        on_log=on_log,
-                        on_sample=on_sample if self.options.sampling else None,
-                        ssh_args=self._ssh_args(),
-                    )
-                elif self.options.distributed:
-                    child = DistributedRun(
-                        info.framework,
-                        self.config,
-                        int(self.options.distributed["workers"]),
-                        cache_dir=cache,
-                        on_event=on_event,
-                        on_garbage=on_garbage,
-                        on_log=on_log,
-                        python=python,
-                        worker_module=self.options.worker_module,
-                        cold_compile_dir=cold,
-                    )
+                # what every kind of run reports through; then what a remote or a local one needs
+                io: dict[str, Any] = {
+                    "cache_dir": cache,
+                    "on_event": on_event,
+                    "on_garbage": on_garbage,
+                    "on_log": on_log,
+                }
+                dist = self.options.distributed
+                workers = int(dist["workers"]) if dist else None
+                if self.config.run.hosts:
+                    io |= {
+                        "on_sample": on_sample if self.options.sampling else None,
+                        "ssh_args": self._ssh_args(),
+                    }
                 else:
-                    child = ChildProcess(
-                        info.framework,
-                        self.config,
-                        cache_dir=cache,
-                        on_event=on_event,
-                        on_garbage=on_garbage,
-                        on_log=on_log,
-                        python=python,
-                        worker_module=self.options.worker_module,
-                        cold_compile_dir=cold,
-                        trace_dir=self.traces.plan(run_id, info.framework, info.repeat),
-                    )
+                    io |= {
+                        "python": python,
+                        "worker_module": self.options.worker_module,
+                        "cold_compile_dir": cold,
+                    }
+                if self.config.run.hosts and workers is not None:
+                    child = MultiNodeRun(info.framework, self.config, workers, **io)
+                elif self.config.run.hosts:
+                    child = start_remote(info.framework, self.config, **io)
+                elif workers is not None:
+                    child = DistributedRun(info.framework, self.config, workers, **io)
+                else:
+                    trace_dir = self.traces.plan(run_id, info.framework, info.repeat)
+                    child = ChildProcess(info.framework, self.config, trace_dir=trace_dir, **io)
             except Exception as exc:
                 # E2BIG, a missing interpreter, a full disk for the spec file: the run failed,
                 # and says why, rather than staying pending.
