@@ -13,8 +13,12 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 SSHD_CANDIDATES = ("/usr/sbin/sshd", "/usr/local/sbin/sshd")
 # Aliases of the one loopback server: "hosts" as a config names them.
@@ -117,3 +121,25 @@ def start_sshd(folder: Path) -> tuple[subprocess.Popen[bytes], SshServer]:
         f"Host {DEAD_ALIAS}\n  Port {free_port()}\n{common}"
     )
     return proc, SshServer(port, client, proc.pid)
+
+
+# Skips a test (or, as ``pytestmark``, a module) where sshd is not installed.
+needs_sshd = pytest.mark.skipif(
+    sshd_binary() is None,
+    reason="OpenSSH's server (sshd) is not installed: `make setup` installs openssh-server",
+)
+
+
+@contextmanager
+def running_sshd(folder: Path) -> Iterator[SshServer]:
+    """A real sshd (``start_sshd``) for the duration of the block; stopped, then killed."""
+    proc, server = start_sshd(folder)
+    try:
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -27,25 +27,14 @@ from profiler.report.scaling import with_scaling
 from profiler.scaling_session import run_scaling
 from profiler.session import ComparisonSession, RunOptions
 from profiler.store import Store
-from tests.profiler.sshd import SshServer, sshd_binary, start_sshd
-
-needs_sshd = pytest.mark.skipif(
-    sshd_binary() is None,
-    reason="OpenSSH's server (sshd) is not installed: `make setup` installs openssh-server",
-)
+from tests.profiler.sshd import SshServer, needs_sshd, running_sshd
 
 
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
     """A real sshd on 127.0.0.1 with throwaway keys; node-a and node-b both reach it."""
-    proc, server = start_sshd(tmp_path_factory.mktemp("sshd"))
-    yield server
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    with running_sshd(tmp_path_factory.mktemp("sshd")) as server:
+        yield server
 
 
 def _data(frameworks: list[str], steps: int, **run: object) -> dict[str, object]:

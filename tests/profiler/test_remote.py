@@ -24,25 +24,16 @@ from profiler.remote import RemoteChild
 from profiler.session import ComparisonSession, RunOptions
 from profiler.store import Store
 from tests.profiler.conftest import tiny_config
-from tests.profiler.sshd import DEAD_ALIAS, SshServer, sshd_binary, start_sshd
+from tests.profiler.sshd import DEAD_ALIAS, SshServer, needs_sshd, running_sshd
 
-pytestmark = pytest.mark.skipif(
-    sshd_binary() is None,
-    reason="OpenSSH's server (sshd) is not installed: `make setup` installs openssh-server",
-)
+pytestmark = needs_sshd
 
 
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
     """A real sshd on 127.0.0.1 with throwaway keys, for this module's tests."""
-    proc, server = start_sshd(tmp_path_factory.mktemp("sshd"))
-    yield server
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    with running_sshd(tmp_path_factory.mktemp("sshd")) as server:
+        yield server
 
 
 def _remote_session(
