@@ -527,6 +527,31 @@ class RunConfig(_Strict):
             raise ValueError("must be off, on, or {steps: N, max_mib: M} (steps 1 to 100)")
         return value
 
+    # CPUs each run is pinned to (workloads.affinity): auto pins a run that uses fewer threads
+    # than there are CPUs to the same highest-numbered ones for every framework; off never pins;
+    # a list pins every run to exactly those CPUs. A user's own script (run.commands) is never
+    # pinned.
+    affinity: (
+        Literal["auto", "off"]
+        | Annotated[
+            list[Annotated[int, Field(ge=0, le=65535)]], Field(min_length=1, max_length=4096)
+        ]
+    ) = "auto"
+
+    @field_validator("affinity", mode="before")
+    @classmethod
+    def _affinity(cls, value: Any) -> Any:
+        # YAML 1.1 reads a bare off as false; null means the same
+        if value is None or value is False or value == "off":
+            return "off"
+        if value == "auto" or (
+            isinstance(value, list)
+            and value
+            and all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in value)
+        ):
+            return sorted(set(value)) if isinstance(value, list) else value
+        raise ValueError("must be auto, off, or a list of CPU numbers such as [2, 3]")
+
     # Data-parallel scaling over worker counts (null: one process per framework, as ever).
     distributed: DistributedConfig | None = None
 

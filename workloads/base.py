@@ -205,6 +205,7 @@ class Workload(ABC, Generic[LossT]):
             "pipeline": spec.pipeline,
             "window_steps": spec.window_steps,
             "cpus_available": available_cpus(),
+            "cpu_affinity": list(spec.cpus) if spec.cpus is not None else None,
             "train_loop": self.loop_name(),
             "allocator": allocator_settings(),
         }

@@ -84,6 +84,10 @@ class WorkloadSpec:
     # its native files written into trace_dir (a folder the parent made for this run); 0: none
     trace_steps: int = 0
     trace_dir: str | None = None
+    # run.affinity: auto, off or CPU numbers (workloads.affinity); ``cpus`` the CPUs the worker
+    # pinned itself to before the framework started, None when the scheduler places it
+    affinity: str | tuple[int, ...] = "auto"
+    cpus: tuple[int, ...] | None = None
     # the whole config as the parent sent it: what a custom model's builders receive
     config: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -142,6 +146,7 @@ def parse_spec(text: str) -> WorkloadSpec:
         pipeline=_choice(data.get("pipeline", "resident"), _PIPELINES, "config.data.pipeline"),
         loop=_choice(train.get("loop", "step"), ("step", "fit"), "config.train.loop"),
         **_trace(obj.get("trace")),
+        affinity=_affinity(cfg.get("run", {}).get("affinity", "auto")),
         config=cfg,
     )
     if spec.data_kind == "synthetic" and spec.samples is None:
@@ -151,6 +156,21 @@ def parse_spec(text: str) -> WorkloadSpec:
     if isinstance(spec.model, GPTSpec) and spec.loss != "cross_entropy":
         raise SpecError("config.train.loss: a gpt model trains on next-token cross_entropy")
     return spec
+
+
+def _affinity(value: Any) -> str | tuple[int, ...]:
+    """``run.affinity``: auto, off (also false/null) or a list of CPU numbers."""
+    if value is None or value is False or value == "off":
+        return "off"
+    if value == "auto":
+        return "auto"
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in value)
+    ):
+        return tuple(value)
+    raise SpecError("config.run.affinity: must be auto, off or a list of CPU numbers")
 
 
 def _trace(trace: Any) -> dict[str, Any]:

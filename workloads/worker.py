@@ -22,12 +22,14 @@ import sys
 import threading
 import time
 import traceback
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from workloads.emitter import EventEmitter
 
 if TYPE_CHECKING:
     from workloads.base import Workload
+    from workloads.spec import WorkloadSpec
 
 # The module holding each framework's ``WORKLOAD`` class.
 WORKLOAD_MODULES = {
@@ -59,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         from workloads.spec import parse_spec
 
         spec = parse_spec(read_spec_text(args))
+        # before the framework's import starts its thread pools, so every thread inherits it
+        spec = replace(spec, cpus=_pin(spec))
         module = importlib.import_module(WORKLOAD_MODULES[args.framework])
         workload_cls = module.WORKLOAD
         emitter.emit("phase", name="import", state="end")
@@ -94,6 +98,17 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         with contextlib.suppress(OSError, ValueError):
             emitter.close()
+
+
+def _pin(spec: WorkloadSpec) -> tuple[int, ...] | None:
+    """Pin this worker as ``run.affinity`` says (a rank among its job's ranks)."""
+    from workloads.affinity import pin
+    from workloads.distributed import RankContext
+
+    rank = RankContext.from_env()
+    where = (rank.rank, rank.world_size) if rank is not None else (0, 1)
+    cpus = pin(spec.affinity, spec.threads, *where)
+    return None if cpus is None else tuple(cpus)
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -41,7 +41,7 @@ def make_spec(**changes: Any) -> dict[str, Any]:
         *parents, leaf = path.split("__")
         node = data
         for part in parents:
-            node = node[part]
+            node = node.setdefault(part, {})
         node[leaf] = value
     config = Config.model_validate(data)
     return {"config": config.model_dump(), "window_steps": config.window_steps()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 import time
@@ -132,6 +133,12 @@ def test_model_env_first_step_and_memory(runs: dict[str, WorkerRun], framework: 
     # XLA is JAX's only execution mode: its step is compiled even without train.compile
     assert settings["jit_compile"] is (framework == "jax")
     assert settings["precision"] == "fp32"
+    # threads: 1 on a machine with more CPUs: pinned (run.affinity auto) to the highest one, and
+    # the kernel agrees (cpus_available is read back from the worker's own affinity mask)
+    allowed = sorted(os.sched_getaffinity(0))
+    pinned = [allowed[-1]] if len(allowed) > 1 else None
+    assert settings["cpu_affinity"] == pinned
+    assert settings["cpus_available"] == (1 if pinned else len(allowed))
     memory = run.one("memory")
     assert memory.get("allocator_bytes") is None
     assert memory.get("allocator_peak_bytes") is None
