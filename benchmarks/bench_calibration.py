@@ -26,6 +26,12 @@ significance (false positives are 0 by construction), and the interval assessed 
 within-run one against the runs' own true ratio (which includes their offsets): what those two
 runs can pin down.
 
+The sequential protocol (``run.repeats: auto``) gets rows of its own ("auto N": N the mean runs
+per side at the stop): a session adds a round at a time and stops where the product's own rule
+stops it, so an interval that happened to come out narrow after few runs would be trusted too
+early; the rows check the verdict at the stop, at targets of 0.5 and 1 times each scenario's
+median half-width at 3 runs per side.
+
 Run: ``.venv/bin/python -m benchmarks.bench_calibration [--sims 1000]``. Prints one table row per
 scenario and protocol; exits 1 when a row misses the targets (false positives <= 6%, coverage
 >= 93%).
@@ -219,6 +225,73 @@ def calibrate(
     )  # fmt: skip
 
 
+# The sequential protocol (``run.repeats: auto``) is calibrated at targets this many times the
+# scenario's median half-width at 3 runs per side: at 1.0 about half the sessions stop at their
+# minimum, at 0.5 most go on for 6-10 rounds and look at the interval up to 8 times, where
+# stopping on a by-chance narrow interval would show most.
+AUTO_TARGETS = (0.5, 1.0)
+AUTO_MAX_RUNS = 10
+
+
+def calibrate_auto(
+    scenario: str,
+    target: float,
+    sims: int,
+    *,
+    windows: int = 200,
+    max_runs: int = AUTO_MAX_RUNS,
+    seed: int = 0,
+) -> Calibration:
+    """Simulate ``sims`` A/A and A/B sessions under ``run.repeats: auto``: a round adds one run
+    per side, and the session stops where the product's own rule (``profiler.repeats.certainty``
+    and ``stop_reason``) says, at ``target`` or after ``max_runs`` rounds. The verdict assessed
+    is the one at the stop. ``runs`` of the result is the mean rounds run (rounded)."""
+    from profiler.repeats import certainty, stop_reason
+
+    rng = np.random.default_rng([seed, 7, windows, *scenario.encode()])
+    draw = SCENARIOS[scenario].draw
+    positives = covered = given = 0
+    widths: list[float] = []
+    rounds: list[int] = []
+    started = time.perf_counter()
+    comparisons = 0
+    for _ in range(sims):
+        for ratio in (1.0, TRUE_RATIO):
+            a, _ = draw(rng, max_runs, windows, "a")
+            b, _ = draw(rng, max_runs, windows, "b")
+            side_a, side_b = list(np.exp(a)), list(ratio * np.exp(b))
+            k = 0
+            while True:
+                k += 1
+                found = certainty(("a", "b"), {"a": side_a[:k], "b": side_b[:k]}, target)
+                comparisons += 1
+                why = stop_reason(
+                    rounds_done=k, failed=False, certainty=found, max_repeats=max_runs,
+                    budget_s=None, elapsed_s=0.0,
+                )  # fmt: skip
+                if why is not None:
+                    break
+            est = compare_runs(side_a[:k], side_b[:k])
+            if ratio == 1.0:
+                positives += est.significant is True
+                rounds.append(k)
+            elif math.isfinite(est.low) and math.isfinite(est.high):
+                given += 1
+                covered += est.low <= TRUE_RATIO <= est.high
+                widths.append((est.high - est.low) / (2.0 * est.ratio))
+    elapsed = (time.perf_counter() - started) / max(comparisons, 1)
+    return Calibration(
+        scenario, round(float(np.mean(rounds))), windows, sims, positives / sims, given / sims,
+        covered / given if given else math.nan,
+        float(np.median(widths)) if widths else math.nan, elapsed * 1000.0,
+    )  # fmt: skip
+
+
+def auto_target(scenario: str, multiple: float, sims: int = 200) -> float:
+    """``multiple`` times the scenario's median interval half-width at 3 runs per side."""
+    return multiple * calibrate(scenario, 3, 200, sims).half_width
+
+
 def passes(c: Calibration, slack: float = 0.0) -> bool:
     """Whether a row meets the targets, give or take ``slack`` Monte Carlo standard errors."""
     return (
@@ -286,6 +359,16 @@ def main(argv: list[str] | None = None) -> int:
                   f"{c.given:>10.1%}{c.coverage:>10.1%}{c.half_width:>12.1%}"
                   f"{c.ms_per_comparison:>9.2f}"
                   f"{'' if ok else '  MISSED'}", flush=True)  # fmt: skip
+    for name in SCENARIOS:
+        for multiple in AUTO_TARGETS:
+            target = auto_target(name, multiple)
+            c = calibrate_auto(name, target, args.sims)
+            ok = passes(c)
+            failed += not ok
+            print(f"{c.scenario:<10}{'auto ' + f'{c.runs}':>10}{c.windows:>9}"
+                  f"{c.false_positive:>13.1%}{c.given:>10.1%}{c.coverage:>10.1%}"
+                  f"{c.half_width:>12.1%}{c.ms_per_comparison:>9.2f}"
+                  f"  (target ±{target:.1%}){'' if ok else '  MISSED'}", flush=True)  # fmt: skip
     print(f"targets: A/A significant <= {MAX_FALSE_POSITIVE:.0%}, coverage >= {MIN_COVERAGE:.0%}; "
           f"{failed} row(s) missed")  # fmt: skip
     return 1 if failed else 0

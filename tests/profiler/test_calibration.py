@@ -18,7 +18,9 @@ from benchmarks.bench_calibration import (
     SCENARIOS,
     Calibration,
     FloatArray,
+    auto_target,
     calibrate,
+    calibrate_auto,
     passes,
 )
 from profiler.stats import RatioEstimate, compare_runs
@@ -78,3 +80,11 @@ def _windows_as_independent(a: list[FloatArray], b: list[FloatArray]) -> RatioEs
 def test_the_suite_catches_a_verdict_that_treats_windows_as_independent(scenario: str) -> None:
     c = calibrate(scenario, runs=1, windows=200, sims=100, compare=_windows_as_independent)
     assert c.false_positive > 0.15 and not passes(c, SLACK)
+
+
+@pytest.mark.parametrize("scenario", ["iid", "offset", "combined", "real"])
+def test_auto_repeats_stop_without_trusting_a_narrow_interval_too_early(scenario: str) -> None:
+    # the tight target: sessions look at their interval after every round from the third
+    c = calibrate_auto(scenario, auto_target(scenario, 0.5, sims=100), sims=150)
+    assert c.runs > 3  # most sessions went on past the minimum
+    _check(c)
