@@ -1,16 +1,17 @@
 """Time to a trustworthy verdict: ``run.repeats: auto`` against a fixed 5 repeats per side.
 
-For the demo MLP and the small CNN (PyTorch vs TensorFlow, the shipped configs with fewer
-steps), one session with auto repeats (stop when the speed ratio's 95% interval is within
-±2%, at most ``--max-repeats`` per side) and one with 5 repeats per side, the protocol a careful
-user would otherwise follow. Both are real sessions on this machine, one after the other, timed
-from the first launch to the last exit. Reported as ratios measured in this one run:
+For the demo MLP and the small CNN (PyTorch vs TensorFlow, the shipped configs; one thread
+each, so every run is pinned to the same CPU by ``run.affinity: auto``), one session with auto
+repeats (stop when the speed ratio's 95% interval is within ±2%, at most ``--max-repeats`` per
+side) and one with 5 repeats per side, the protocol a careful user would otherwise follow.
+Both are real sessions on this machine, one after the other, timed from the first launch to the
+last exit. Reported as ratios measured in this one run:
 
 - auto's wall time over the fixed protocol's (target: 0.60 or less), and
 - each protocol's interval half-width, so "faster" never means "less certain": auto stops only
   once its interval is as narrow as the target, and says so when it ran out of repeats instead.
 
-Run: ``.venv/bin/python -m benchmarks.bench_verdict [--steps-scale 0.5] [--max-repeats 10]``.
+Run: ``.venv/bin/python -m benchmarks.bench_verdict [--steps-scale 1] [--max-repeats 10]``.
 It takes several minutes (every run starts a fresh framework).
 """
 
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run both protocols for each workload and print the ratios; 0 when every ratio meets
     the target."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps-scale", type=float, default=0.5, help="fraction of the steps")
+    parser.add_argument("--steps-scale", type=float, default=1.0, help="fraction of the steps")
     parser.add_argument("--max-repeats", type=int, default=10)
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument(
