@@ -245,8 +245,11 @@ def calibrate_auto(
     """Simulate ``sims`` A/A and A/B sessions under ``run.repeats: auto``: a round adds one run
     per side, and the session stops where the product's own rule (``profiler.repeats.certainty``
     and ``stop_reason``) says, at ``target`` or after ``max_runs`` rounds. The verdict assessed
-    is the one at the stop. ``runs`` of the result is the mean rounds run (rounded)."""
-    from profiler.repeats import certainty, stop_reason
+    is the one at the stop, at the level the product computes an auto session's intervals at
+    (``verdict_confidence``). ``runs`` of the result is the mean rounds run (rounded)."""
+    from profiler.repeats import certainty, stop_reason, verdict_confidence
+
+    confidence = verdict_confidence("auto")
 
     rng = np.random.default_rng([seed, 7, windows, *scenario.encode()])
     draw = SCENARIOS[scenario].draw
@@ -271,7 +274,7 @@ def calibrate_auto(
                 )  # fmt: skip
                 if why is not None:
                     break
-            est = compare_runs(side_a[:k], side_b[:k])
+            est = compare_runs(side_a[:k], side_b[:k], confidence=confidence)
             if ratio == 1.0:
                 positives += est.significant is True
                 rounds.append(k)

@@ -49,6 +49,7 @@ from profiler.repeats import (
     round_order,
     steady_step_times_ms,
     stop_reason,
+    verdict_confidence,
 )
 from profiler.sampler import CoreMeter, ProcessTreeSampler, Sample, SamplerThread
 from profiler.session_guard import GuardedListener
@@ -317,7 +318,12 @@ class ComparisonSession:
         compare, a single framework)."""
         if len(self.config.frameworks) < 2:
             return None
-        found = certainty(self.config.frameworks, self._steady, self.config.run.target_ci)
+        found = certainty(
+            self.config.frameworks,
+            self._steady,
+            self.config.run.target_ci,
+            confidence=verdict_confidence("auto" if self.auto else "fixed"),
+        )
         if self.auto or self._planned_rounds() > 1:  # a single pass has nothing to converge
             self.listener.certainty_changed(found)
         return found

@@ -17,7 +17,7 @@ import numpy as np
 
 from profiler.report.events import FloatArray, Measured
 from profiler.report.runs import RunSummary
-from profiler.stats import compare_runs, describe, finite_or_none, run_location
+from profiler.stats import METHOD_RUNS, compare_runs, describe, finite_or_none, run_location
 
 # The confidence of every interval; a difference is significant at 1 - CONFIDENCE.
 CONFIDENCE = 0.95
@@ -183,14 +183,17 @@ def compare(
     other: str,
     base_groups: list[FloatArray],
     other_groups: list[FloatArray],
+    *,
+    confidence: float = CONFIDENCE,
 ) -> Comparison:
-    """One Comparison from the per-run value groups of each side (see ``compare_runs``)."""
+    """One Comparison from the per-run value groups of each side (see ``compare_runs``), its
+    interval computed at ``confidence`` (``profiler.repeats.verdict_confidence``)."""
     base = np.concatenate(base_groups) if base_groups else np.empty(0)
     values = np.concatenate(other_groups) if other_groups else np.empty(0)
     est = compare_runs(
         [g for g in base_groups if g.size],
         [g for g in other_groups if g.size],
-        confidence=CONFIDENCE,
+        confidence=confidence,
     )
     base_typical, other_typical = _typical(base_groups), _typical(other_groups)
     ci95 = (est.low, est.high) if math.isfinite(est.low) and math.isfinite(est.high) else None
@@ -210,12 +213,19 @@ def compare(
         n_other=int(np.isfinite(values).sum()),
         n_repeats_baseline=est.runs_a,
         n_repeats_other=est.runs_b,
-        method=est.method if math.isfinite(est.ratio) else "",
+        method=_method(est.method, confidence) if math.isfinite(est.ratio) else "",
         within_ci95=within if all(math.isfinite(w) for w in within) else None,
         half_width=finite_or_none(est.half_width),
         between_run_sd_baseline=finite_or_none(est.between_sd_a),
         between_run_sd_other=finite_or_none(est.between_sd_b),
     )
+
+
+def _method(method: str, confidence: float) -> str:
+    """The method's name, with the level when it is not the 95% every interval is labelled."""
+    if confidence == CONFIDENCE or method != METHOD_RUNS:
+        return method
+    return f"{method} at the {confidence:.0%} level (auto repeats stop on a narrow interval)"
 
 
 def _typical(groups: list[FloatArray]) -> float | None:
@@ -229,8 +239,11 @@ def _typical(groups: list[FloatArray]) -> float | None:
     return math.exp(float(np.mean(logs))) if logs else None
 
 
-def comparisons(frameworks: Sequence[str], runs: Sequence[RunValues]) -> tuple[Comparison, ...]:
-    """Every compared metric for every pair of frameworks (earlier in config order = baseline)."""
+def comparisons(
+    frameworks: Sequence[str], runs: Sequence[RunValues], confidence: float = CONFIDENCE
+) -> tuple[Comparison, ...]:
+    """Every compared metric for every pair of frameworks (earlier in config order = baseline),
+    intervals at ``confidence``."""
     if len(frameworks) < 2:
         return ()
     out = []
@@ -240,5 +253,14 @@ def comparisons(frameworks: Sequence[str], runs: Sequence[RunValues]) -> tuple[C
         groups = {fw: metric_groups(metric, _finished(runs, fw)) for fw in frameworks}
         for i, baseline in enumerate(frameworks):
             for other in frameworks[i + 1 :]:
-                out.append(compare(metric, baseline, other, groups[baseline], groups[other]))
+                out.append(
+                    compare(
+                        metric,
+                        baseline,
+                        other,
+                        groups[baseline],
+                        groups[other],
+                        confidence=confidence,
+                    )
+                )
     return tuple(out)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from profiler.breakdown import RunBreakdown
-from profiler.repeats import StopRecord
+from profiler.repeats import StopRecord, verdict_confidence
 from profiler.report.audit import Audit, AuditRow, build_audit
 from profiler.report.compare import (
     COMPARED_METRICS,
@@ -115,6 +115,9 @@ class Report:
     breakdowns: tuple[RunBreakdown, ...] = ()
     # the data-parallel scaling run this session is part of (profiler.report.scaling.with_scaling)
     scaling: ScalingReport | None = None
+    # the level its intervals are computed at (profiler.repeats.verdict_confidence): every
+    # surface that recomputes a ratio uses it, so all show the same interval
+    confidence: float = 0.95
 
     @property
     def frameworks(self) -> tuple[str, ...]:
@@ -145,6 +148,12 @@ def build_report(session: StoredSession) -> Report:
     summaries = tuple(summarize_run(r, w) for r, w in zip(runs, windows, strict=True))
     frameworks = _framework_order(session.config, runs)
     values = [RunValues(s, w) for s, w in zip(summaries, windows, strict=True)]
+    repeats = StopRecord.from_json(session.repeats) if session.repeats else None
+    # while an auto session runs its record is not stored yet: its config says how it repeats
+    planned = (session.config.get("run") or {}).get("repeats")
+    confidence = verdict_confidence(
+        repeats.mode if repeats is not None else ("auto" if planned == "auto" else None)
+    )
     return Report(
         schema_version=REPORT_SCHEMA_VERSION,
         generated_from=SessionRef(
@@ -154,12 +163,13 @@ def build_report(session: StoredSession) -> Report:
         environment=dict(session.env),
         runs=summaries,
         statistics=framework_statistics(frameworks, values),
-        comparisons=comparisons(frameworks, values),
+        comparisons=comparisons(frameworks, values, confidence),
         parity=_parity(summaries),
         audit=build_audit(frameworks, summaries),
         series=tuple(run_series(r, w) for r, w in zip(runs, windows, strict=True)),
-        repeats=StopRecord.from_json(session.repeats) if session.repeats else None,
+        repeats=repeats,
         breakdowns=tuple(session.breakdowns),
+        confidence=confidence,
     )
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from profiler.quality import BUSY_MACHINE_WARNING
-from profiler.report.compare import Comparison, compare
+from profiler.report.compare import CONFIDENCE, Comparison, compare
 from profiler.report.figures import (
     FIGURES,
     FIGURES_BY_KEY,
@@ -137,6 +137,8 @@ class SessionSummary:
     unfinished: tuple[tuple[str, str], ...] = ()
     # frameworks whose values come from runs still running (none finished ok yet)
     live: frozenset[str] = frozenset()
+    # the level the report computes its intervals at (Report.confidence)
+    confidence: float = CONFIDENCE
 
     def figures(self) -> tuple[Figure, ...]:
         """The rows to show: GPU figures only when some run has a GPU value."""
@@ -163,6 +165,7 @@ class SessionSummary:
             [r for r in self.runs if r.framework == other],
             baseline,
             other,
+            confidence=self.confidence,
         )
 
 
@@ -172,15 +175,18 @@ def comparison_of(
     other_runs: Sequence[RunFigures],
     baseline: str = "baseline",
     other: str = "other",
+    *,
+    confidence: float = CONFIDENCE,
 ) -> Comparison:
-    """The report's comparison (ratio, 95% interval, p-value) of two sets of runs; runs that
-    are not ok are left out."""
+    """The report's comparison (ratio, 95% interval, p-value) of two sets of runs, at the level
+    ``confidence`` (``Report.confidence``); runs that are not ok are left out."""
     return compare(
         key,
         baseline,
         other,
         [r.groups(key) for r in base_runs if r.ok],
         [r.groups(key) for r in other_runs if r.ok],
+        confidence=confidence,
     )
 
 
@@ -190,6 +196,8 @@ def ratio_cell(
     other_runs: Sequence[RunFigures],
     baseline: str = "the baseline",
     other: str = "this",
+    *,
+    confidence: float = CONFIDENCE,
 ) -> RatioCell:
     """How the ratio of ``other_runs`` to ``base_runs`` on figure ``key`` reads and colours."""
     figure = FIGURES_BY_KEY[key]
@@ -197,7 +205,7 @@ def ratio_cell(
         return RatioCell("", "none", f"{figure.label} gets no ratio: it has no interval")
     if not any(r.ok for r in base_runs) or not any(r.ok for r in other_runs):
         return RatioCell(MISSING, "none", "Cannot compare: a side has no finished (ok) run")
-    c = comparison_of(key, base_runs, other_runs, baseline, other)
+    c = comparison_of(key, base_runs, other_runs, baseline, other, confidence=confidence)
     if c.ratio is None or c.ratio <= 0:
         return RatioCell(MISSING, "none", "Cannot compare: no usable values")
     text = ratio_text(c.ratio, c.ci95)
@@ -364,6 +372,7 @@ def summary_of(report: Report) -> SessionSummary:
         live=frozenset(live),
         warnings=tuple(quality_notes(report)),
         has_gpu=report.has_gpu,
+        confidence=report.confidence,
         unfinished=tuple(
             (run_header(report, r), _unfinished(r))
             for r in report.runs

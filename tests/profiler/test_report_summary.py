@@ -104,3 +104,59 @@ def test_ratio_text_keeps_about_three_digits() -> None:
     assert ratio_text(1.3149, (1.271, 1.352)) == "1.31× [1.27–1.35]"
     assert ratio_text(12.85, (12.29, 13.44)) == "12.8× [12.3–13.4]"
     assert ratio_text(160.0, None) == "160×"
+
+
+def _three_runs_a_side(path: Path, repeats: str | int) -> int:
+    """Three runs of torch and three of tensorflow (TensorFlow ~1.2x slower, each run shifted
+    by a few percent), through the real Store, with ``run.repeats`` as the config had it."""
+    rng = np.random.default_rng(3)
+    store = Store(path)
+    try:
+        config = {"frameworks": ["torch", "tensorflow"], "run": {"repeats": repeats}}
+        sid = store.create_session("s", config, None, {})
+        seq = 0
+        for repeat in range(3):
+            for framework, base in (("torch", 0.010), ("tensorflow", 0.012)):
+                run_id = store.create_run(sid, seq, framework, repeat)
+                seq += 1
+                store.update_run(run_id, status="running", started_t=1.0)
+                shift = math.exp(rng.normal(0.0, 0.03))
+                t, step = 1.5, 0
+                store.add_event(run_id, t, "phase", {"name": "measure", "state": "start"})
+                for s in base * shift * np.exp(rng.normal(0.0, 0.05, 100)):
+                    t += float(s)
+                    step += WINDOW
+                    payload = {"phase": "measure", "step": step, "steps": WINDOW}
+                    store.add_event(run_id, t, "window", {**payload, "seconds": float(s)})
+                store.add_event(run_id, t, "phase", {"name": "measure", "state": "end"})
+                store.update_run(run_id, status="ok", ended_t=t, info={"warnings": []})
+    finally:
+        store.close()
+    return sid
+
+
+@pytest.mark.parametrize(("repeats", "level"), [("auto", 0.97), (3, 0.95)])
+def test_an_auto_session_computes_every_interval_at_the_auto_level(
+    tmp_path: Path, repeats: str | int, level: float
+) -> None:
+    from profiler.repeats import verdict_confidence
+    from profiler.report.events import measured
+    from profiler.stats import compare_runs
+
+    path = tmp_path / "s.sqlite3"
+    sid = _three_runs_a_side(path, repeats)
+    with Store(path) as store:
+        stored = store.load(sid)
+    report = build_report(stored)
+    assert report.confidence == level == verdict_confidence("auto" if repeats == "auto" else None)
+    times = {
+        fw: [measured(r).step_times_ms() for r in stored.runs if r.framework == fw]
+        for fw in ("torch", "tensorflow")
+    }
+    expected = compare_runs(times["torch"], times["tensorflow"], confidence=level)
+    step = next(c for c in report.comparisons if c.metric == "step_time_ms")
+    assert step.ci95 == pytest.approx((expected.low, expected.high), rel=1e-12)
+    assert ("97% level" in step.method) is (repeats == "auto")
+    # the summary every surface reads shows the same interval as the report
+    cell = summary_of(report).ratio("step_time_ms", "torch", "tensorflow")
+    assert cell.text == ratio_text(step.ratio, step.ci95)
