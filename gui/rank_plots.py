@@ -73,7 +73,17 @@ class RankStepTimes(QWidget):
         pen.setWidth(1)
         pen.setStyle(_DASHES[s.rank % len(_DASHES)])
         name = f"run {s.run_id} · {label_of(s.framework)} ×{s.workers} · rank {s.rank}"
-        curve = self.plot.plot(list(s.steps), list(s.step_ms), pen=pen, name=name)
+        # a dot per window: a run's first window is a point before it is a line
+        curve = self.plot.plot(
+            list(s.steps),
+            list(s.step_ms),
+            pen=pen,
+            name=name,
+            symbol="o",
+            symbolSize=4,
+            symbolPen=None,
+            symbolBrush=QColor(color_of(s.framework)),
+        )
         curve.setDownsampling(auto=True, method="peak")
         self.curves[(s.run_id, s.rank)] = curve
         self._lengths[(s.run_id, s.rank)] = len(s.steps)

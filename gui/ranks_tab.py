@@ -26,6 +26,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from gui.adapter import SessionController
+from gui.elided_label import ElidedLabel
 from gui.models.live import Batch
 from gui.models.ranks import WAITING, LiveRanks
 from gui.rank_plots import RankStepTimes
@@ -42,13 +43,15 @@ NOT_SCALING = (
 @dataclass(frozen=True)
 class RanksState:
     """What the tab shows for one session: its scaling run's rank series and verdict, or
-    ``placeholder`` saying why there are none (``scaling`` is False for an ordinary session)."""
+    ``placeholder`` saying why there are none (``scaling`` is False for an ordinary session).
+    While a scaling run goes on, ``session_id`` is None and ``status`` is the live line."""
 
     session_id: int | None
     scaling: bool
     series: tuple[RankSeries, ...] = ()
     verdict: str = ""
     placeholder: str = NOT_SCALING
+    status: str = ""
 
 
 def load_ranks_state(store_path: str | None, session_id: int) -> RanksState:
@@ -104,9 +107,13 @@ class RanksTab(QWidget):
         self.note = QLabel(self)
         self.note.setObjectName("muted")
         self.note.setWordWrap(True)
+        # one line however narrow the tab: the plot must not jump as the status changes length
+        self.live_status = ElidedLabel("", self, Qt.TextElideMode.ElideRight)
+        self.live_status.setObjectName("liveRanks")
         self.plot = RankStepTimes(self)
         layout.addWidget(self.verdict)
         layout.addWidget(self.note)
+        layout.addWidget(self.live_status)
         layout.addWidget(self.plot, 1)
         self.show_state(self.state)
 
@@ -160,8 +167,12 @@ class RanksTab(QWidget):
 
     def _show_live(self) -> None:
         series = tuple(self.live.series())
-        status = self.live.status() if series else WAITING
-        self.show_state(RanksState(None, True, series, placeholder=status), incremental=True)
+        state = (
+            RanksState(None, True, series, placeholder="", status=self.live.status())
+            if series
+            else RanksState(None, True, placeholder=WAITING)
+        )
+        self.show_state(state, incremental=True)
 
     def _loaded(self, state: RanksState) -> None:
         if state.session_id == self._pending:  # else a newer read was asked for since
@@ -180,6 +191,8 @@ class RanksTab(QWidget):
         self.verdict.setVisible(bool(state.verdict))
         self.note.setText(state.placeholder)
         self.note.setVisible(bool(state.placeholder))
+        self.live_status.setText(state.status)
+        self.live_status.setVisible(bool(state.status))
         if incremental:
             self.plot.update_series(list(state.series))
         else:

@@ -158,10 +158,12 @@ def test_the_tab_plots_each_rank_as_its_windows_arrive_then_shows_the_stored_run
             assert not tab.verdict.isVisibleTo(tab)
             if index == 0:
                 assert tab.note.text() == WAITING and tab.plot.curves == {}
+                assert not tab.live_status.isVisibleTo(tab)
             for i, step in enumerate(range(10, 110, 10)):
                 feed.window(run_id, step, [_ms(i, r) for r in range(workers)])
                 controller.drain()  # the adapter's timer tick
                 if index == 1 and i == 4:
+                    tab.layout().activate()  # as the next event-loop pass would, before painting
                     tab.grab().save(str(tmp_path / "ranks-live.png"))
                     mid = dict(tab.plot.curves)
             feed.end_part(session_id, run_id, workers)
@@ -171,7 +173,11 @@ def test_the_tab_plots_each_rank_as_its_windows_arrive_then_shows_the_stored_run
         x, y = tab.plot.curves[(runs[1], 1)].getData()
         assert list(x) == list(range(10, 110, 10))
         assert list(y) == pytest.approx([_ms(i, 1) for i in range(10)])
-        assert tab.note.text().startswith("Live: 3 ranks seen in 2 runs; slowest now: rank 1 of")
+        assert tab.live_status.full_text() == (
+            f"Live: 3 ranks seen in 2 runs; slowest now: rank 1 of run {runs[1]} · PyTorch ×2 "
+            "at 12.00 ms/step (fastest 10.00)."
+        )
+        assert tab.live_status.isVisibleTo(tab) and not tab.note.isVisibleTo(tab)
         assert tab.state.session_id is None and not tab.verdict.text()
         live = tab.state.series
 
@@ -182,7 +188,8 @@ def test_the_tab_plots_each_rank_as_its_windows_arrive_then_shows_the_stored_run
     assert shown.args[0].session_id == session_id
     assert tab.state.series == live  # the stored curves are the live ones
     assert tab.verdict.text().startswith("At 2 workers (weak scaling), PyTorch keeps")
-    assert not tab.note.isVisibleTo(tab) and available[-1]
+    assert not tab.note.isVisibleTo(tab) and not tab.live_status.isVisibleTo(tab)
+    assert available[-1]
 
     # an ordinary session next: the tab is no longer live and says why it is empty
     controller.scaling = False
