@@ -163,7 +163,9 @@ def test_the_tab_plots_each_rank_as_its_windows_arrive_then_shows_the_stored_run
                 feed.window(run_id, step, [_ms(i, r) for r in range(workers)])
                 controller.drain()  # the adapter's timer tick
                 if index == 1 and i == 4:
-                    tab.layout().activate()  # as the next event-loop pass would, before painting
+                    layout = tab.layout()
+                    assert layout is not None
+                    layout.activate()  # as the next event-loop pass would, before painting
                     tab.grab().save(str(tmp_path / "ranks-live.png"))
                     mid = dict(tab.plot.curves)
             feed.end_part(session_id, run_id, workers)

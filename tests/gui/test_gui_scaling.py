@@ -149,7 +149,9 @@ def test_the_app_runs_a_scaling_config_one_worker_count_after_another(
             keys = list(window.ranks.plot.curves)
             status = window.ranks.live_status.full_text()
             live.append((state, keys, status, _ranks_enabled(window)))
-            window.ranks.layout().activate()  # as the next event-loop pass would, before painting
+            layout = window.ranks.layout()
+            assert layout is not None
+            layout.activate()  # as the next event-loop pass would, before painting
             window.ranks.grab().save(str(tmp_path / "ranks-live.png"))
 
     window.ranks.shown.connect(on_ranks_shown)
