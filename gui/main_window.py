@@ -285,9 +285,8 @@ class MainWindow(QMainWindow):
         self.controller.runsPlanned.connect(self._breakdown_running)
         self.controller.sessionFinished.connect(self._breakdown_finished)
         self.sessions.sessionShown.connect(self.breakdown.load_session)
-        # the Ranks tab likewise, enabled only while a scaling run's session is shown
-        self.controller.runsPlanned.connect(self._ranks_running)
-        self.controller.sessionFinished.connect(self._ranks_finished)
+        # the Ranks tab likewise, enabled only while a scaling run is shown or run (live)
+        self.ranks.follow(self.controller)
         self.sessions.sessionShown.connect(self.ranks.load_session)
         self.ranks.availabilityChanged.connect(self._ranks_available)
         self._ranks_available(False)
@@ -298,12 +297,6 @@ class MainWindow(QMainWindow):
 
     def _breakdown_finished(self, session_id: int, _status: str) -> None:
         self.breakdown.load_session(session_id)
-
-    def _ranks_running(self, _runs: object) -> None:
-        self.ranks.show_running(self.controller.scaling)
-
-    def _ranks_finished(self, session_id: int, _status: str) -> None:
-        self.ranks.load_session(session_id)
 
     def _ranks_available(self, scaling: bool) -> None:
         self.tabs.setTabEnabled(self.tabs.indexOf(self.ranks), scaling)

@@ -3,7 +3,18 @@
 For a session that is part of a scaling run (``run.distributed``), the tab plots the step time of
 every rank of every run of every worker count (``gui.rank_plots.RankStepTimes``) under the scaling
 verdict sentence of the report model. The sessions are read in a worker (``TaskRunner``) when a
-session ends or a stored one is shown; the tab is enabled only while such a session is shown.
+session ends or a stored one is shown; the tab is enabled only while such a session is shown or
+run.
+
+While a scaling run goes on (``follow(controller)``), the tab is live: each drain tick's batch
+feeds its ``rank_window`` views into ``gui.models.ranks.LiveRanks`` and the curves that grew are
+redrawn, under a one-line status (ranks seen, the slowest rank now) where the verdict will be.
+Fed from the batches rather than re-read from the store on a timer: the adapter has already
+decoded the very events the store was given, so the live curves cost no store read, no worker
+task and no second copy of the session per refresh, they move at the drain tick's pace (100 ms,
+one redraw per tick at most, only of the curves that grew), and nothing touches the store on the
+GUI thread. When the run ends its sessions are read back once, as for a stored session, which
+replaces the live curves by the same stored ones and adds the verdict.
 """
 
 from __future__ import annotations
@@ -14,28 +25,33 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from gui.adapter import SessionController
+from gui.elided_label import ElidedLabel
+from gui.models.live import Batch
+from gui.models.ranks import WAITING, LiveRanks
 from gui.rank_plots import RankStepTimes
 from gui.tasks import TaskRunner
 from profiler.report.scaling import RankSeries, build_scaling, group_of, load_scaling, rank_series
-from profiler.session import store_for
+from profiler.session import RunInfo, store_for
 
 NOT_SCALING = (
     "Ranks are shown for a data-parallel scaling run (run.distributed in the config): every "
     "rank's step time, grouped per run, and the scaling verdict."
 )
-RUNNING = "The ranks are shown when the scaling run ends."
 
 
 @dataclass(frozen=True)
 class RanksState:
     """What the tab shows for one session: its scaling run's rank series and verdict, or
-    ``placeholder`` saying why there are none (``scaling`` is False for an ordinary session)."""
+    ``placeholder`` saying why there are none (``scaling`` is False for an ordinary session).
+    While a scaling run goes on, ``session_id`` is None and ``status`` is the live line."""
 
     session_id: int | None
     scaling: bool
     series: tuple[RankSeries, ...] = ()
     verdict: str = ""
     placeholder: str = NOT_SCALING
+    status: str = ""
 
 
 def load_ranks_state(store_path: str | None, session_id: int) -> RanksState:
@@ -56,10 +72,12 @@ def load_ranks_state(store_path: str | None, session_id: int) -> RanksState:
 
 
 class RanksTab(QWidget):
-    """The Ranks tab; ``load_session(id)`` fills it (read in a worker).
+    """The Ranks tab; ``load_session(id)`` fills it (read in a worker), ``follow(controller)``
+    makes it live while the controller runs a scaling run.
 
-    ``shown(state)`` follows each state shown; ``availabilityChanged(bool)`` says whether the
-    session shown is part of a scaling run (the window enables the tab by it).
+    ``shown(state)`` follows each state shown (live ones have no ``session_id``);
+    ``availabilityChanged(bool)`` says whether the session shown or run is part of a scaling run
+    (the window enables the tab by it).
     """
 
     shown = Signal(object)  # RanksState
@@ -76,6 +94,9 @@ class RanksTab(QWidget):
         self.runner = runner
         self._store_path = store_path
         self._pending: int | None = None
+        self.live = LiveRanks()
+        self._following: SessionController | None = None
+        self._live = False  # a scaling run is being run and shown as it goes
         self.state = RanksState(None, False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 0)
@@ -86,14 +107,28 @@ class RanksTab(QWidget):
         self.note = QLabel(self)
         self.note.setObjectName("muted")
         self.note.setWordWrap(True)
+        # one line however narrow the tab: the plot must not jump as the status changes length
+        self.live_status = ElidedLabel("", self, Qt.TextElideMode.ElideRight)
+        self.live_status.setObjectName("liveRanks")
         self.plot = RankStepTimes(self)
         layout.addWidget(self.verdict)
         layout.addWidget(self.note)
+        layout.addWidget(self.live_status)
         layout.addWidget(self.plot, 1)
         self.show_state(self.state)
 
+    def follow(self, controller: SessionController) -> None:
+        """Show ``controller``'s scaling runs live, and each start()'s last session at its end."""
+        self._following = controller
+        controller.scalingPart.connect(self._on_part)
+        controller.runsPlanned.connect(self._on_planned)
+        controller.runsAdded.connect(self._on_runs_added)
+        controller.batch.connect(self._on_batch)
+        controller.sessionFinished.connect(self._on_session_finished)
+
     def load_session(self, session_id: int) -> None:
         """Read stored session ``session_id``'s scaling run in a worker and show it."""
+        self._live = False
         if session_id < 0:
             return
         self._pending = session_id
@@ -105,10 +140,39 @@ class RanksTab(QWidget):
             lambda message, _details: self._failed(session_id, message),
         )
 
-    def show_running(self, scaling: bool) -> None:
-        """A session is starting; ``scaling``: it is part of a scaling run."""
+    def _on_part(self, index: int, _total: int, workers: int) -> None:
+        if index == 0:  # a new scaling run: the worker counts before it are another run's
+            self.live.reset()
+        self.live.start_part(workers)
+
+    def _on_planned(self, runs: list[RunInfo]) -> None:
         self._pending = None
-        self.show_state(RanksState(None, scaling, placeholder=RUNNING if scaling else NOT_SCALING))
+        self._live = self._following is not None and self._following.scaling
+        if not self._live:
+            self.show_state(RanksState(None, False))
+            return
+        self.live.plan(runs)
+        self._show_live()
+
+    def _on_runs_added(self, runs: list[RunInfo]) -> None:
+        if self._live:
+            self.live.plan(runs)
+
+    def _on_batch(self, batch: Batch) -> None:
+        if self._live and self.live.add_batch(batch):
+            self._show_live()
+
+    def _on_session_finished(self, session_id: int, _status: str) -> None:
+        self.load_session(session_id)
+
+    def _show_live(self) -> None:
+        series = tuple(self.live.series())
+        state = (
+            RanksState(None, True, series, placeholder="", status=self.live.status())
+            if series
+            else RanksState(None, True, placeholder=WAITING)
+        )
+        self.show_state(state, incremental=True)
 
     def _loaded(self, state: RanksState) -> None:
         if state.session_id == self._pending:  # else a newer read was asked for since
@@ -119,14 +183,20 @@ class RanksTab(QWidget):
             text = f"Cannot read session {session_id}'s ranks: {message}"
             self.show_state(RanksState(session_id, False, placeholder=text))
 
-    def show_state(self, state: RanksState) -> None:
-        """Show a scaling run's ranks (or why there are none)."""
+    def show_state(self, state: RanksState, incremental: bool = False) -> None:
+        """Show a scaling run's ranks (or why there are none); ``incremental``: ``state`` is a
+        later live state of the run shown, so only the curves that grew are redrawn."""
         self.state = state
         self.verdict.setText(state.verdict)
         self.verdict.setVisible(bool(state.verdict))
         self.note.setText(state.placeholder)
         self.note.setVisible(bool(state.placeholder))
-        self.plot.set_series(list(state.series))
+        self.live_status.setText(state.status)
+        self.live_status.setVisible(bool(state.status))
+        if incremental:
+            self.plot.update_series(list(state.series))
+        else:
+            self.plot.set_series(list(state.series))
         self.availabilityChanged.emit(state.scaling)
         self.shown.emit(state)
 

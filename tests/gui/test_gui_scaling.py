@@ -1,5 +1,6 @@
 """A data-parallel scaling run in the app: run from the window (one session per worker count,
-in turn) and reopened from the store, with every rank plotted on the Ranks tab and the verdict."""
+in turn) and reopened from the store, with every rank plotted on the Ranks tab and the verdict;
+while it runs, the Ranks tab plots the ranks as their windows arrive."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from gui.adapter import SessionController
 from gui.main_window import MainWindow
-from gui.ranks_tab import NOT_SCALING
+from gui.ranks_tab import NOT_SCALING, RanksState
 from profiler.config import Config
 from profiler.store import Store
 from tests.gui.recorded import record_session
@@ -136,6 +137,26 @@ def test_the_app_runs_a_scaling_config_one_worker_count_after_another(
     window.controller.runStarted.connect(lambda _run: running.append(window.status_text()))
     finished: list[str] = []
     window.controller.runFinished.connect(lambda outcome: finished.append(outcome.status))
+    # the Ranks tab while the 2-worker run goes on: its first state with 3 windows of each rank
+    live: list[tuple[RanksState, list[tuple[int, int]], str, bool]] = []
+
+    def on_ranks_shown(state: RanksState) -> None:
+        if not live:
+            window.tabs.setCurrentWidget(window.ranks)  # enabled: a scaling run is shown
+        two = {s.rank for s in state.series if s.workers == 2 and len(s.steps) >= 3}
+        if state.session_id is None and two == {0, 1} and len(live) < 1:
+            assert window.controller.is_running()
+            keys = list(window.ranks.plot.curves)
+            status = window.ranks.live_status.full_text()
+            live.append((state, keys, status, _ranks_enabled(window)))
+            layout = window.ranks.layout()
+            assert layout is not None
+            layout.activate()  # as the next event-loop pass would, before painting
+            window.ranks.grab().save(str(tmp_path / "ranks-live.png"))
+
+    window.ranks.shown.connect(on_ranks_shown)
+    at_end: list[RanksState] = []
+    window.controller.sessionFinished.connect(lambda *_: at_end.append(window.ranks.state))
 
     with qtbot.waitSignal(window.controller.sessionFinished, timeout=SESSION_TIMEOUT_MS) as done:
         assert window.runs.start_run()
@@ -168,6 +189,15 @@ def test_the_app_runs_a_scaling_config_one_worker_count_after_another(
     ranks = [(s.workers, s.rank) for s in window.ranks.state.series]
     assert ranks == [(1, 0), (2, 0), (2, 1)]
     assert len(window.ranks.plot.curves) == 3
+    # before the session ended, every rank of both runs was on the tab, the straggler named
+    assert live, "the Ranks tab never showed the 2-worker run's ranks while it ran"
+    state, keys, note, enabled = live[0]
+    assert enabled and not state.verdict
+    assert keys == [(planned[0][0], 0), (planned[1][0], 0), (planned[1][0], 1)]
+    assert note.startswith("Live: 3 ranks seen in 2 runs; slowest now: rank ")
+    assert f"of run {planned[1][0]} · PyTorch ×2 at " in note
+    # the live curves at the end were the stored ones, which then came with the verdict
+    assert at_end[0].session_id is None and at_end[0].series == window.ranks.state.series
     assert "efficiency" in window.ranks.verdict.text()
     assert window.ranks.verdict.text().startswith("At 2 workers (weak scaling), PyTorch keeps")
     window.tabs.setCurrentWidget(window.ranks)
