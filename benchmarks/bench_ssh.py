@@ -16,7 +16,10 @@ with the load average, and the transport's CPU while the child ran, split by whe
 real setup: on the host (the agent's relaying and sampling, the sshd process carrying the
 channel) and on the desktop (the ssh client, charged to the same cores only on this loopback).
 The agent's sampling stands in for the direct run's own sampler (the same readings, about the
-same cost), so it is not an extra.
+same cost), so it is not an extra. This process's own CPU per second of each run is printed as
+well: FrameDuel's parent reads events and samples the tree in a direct run, reads events and
+decodes the agent's samples through ssh; with the ssh client it runs on the desktop in a real
+setup, and only on this loopback takes the host's cores, which the ratio above then includes.
 
 ``--pin CPU`` runs everything (this process, sshd, ssh, the agent, both children) on one core:
 a host with no core to spare, where every cycle of the transport, the desktop's ssh client's
@@ -31,6 +34,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -48,12 +52,14 @@ from tests.profiler.sshd import start_sshd
 
 @dataclass(frozen=True)
 class Measured:
-    """One run: steps/s, its tree's CPU share over the measured windows (% of one core), and
-    for a run through ssh the transport's CPU per second of the run (% of one core, NaN when
+    """One run: steps/s, its tree's CPU share over the measured windows (% of one core), this
+    process's CPU (FrameDuel's parent: reading events, and samples or sampling) and for a run
+    through ssh the transport's CPU, each per second of the run (% of one core, NaN when
     direct): on the host (agent, sshd) and on the desktop (the ssh client)."""
 
     steps_per_s: float
     cpu_percent: float
+    parent_percent: float
     host_transport_percent: float = math.nan
     client_percent: float = math.nan
 
@@ -68,7 +74,10 @@ def measure(store: Store, config: Config, options: RunOptions) -> Measured:
     time; the CPU share is the mean of its samples' CPU % from its first measured window's start
     to its last one's end."""
     session = ComparisonSession(config, store, options=options)
+    before = resource.getrusage(resource.RUSAGE_SELF)
     (outcome,) = session.run()
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    parent_s = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     assert outcome.status == "ok", outcome.error
     assert session.session_id is not None
     run = store.load(session.session_id).runs[0]
@@ -79,9 +88,10 @@ def measure(store: Store, config: Config, options: RunOptions) -> Measured:
     inside = cpu[(t > begin) & (t <= windows[-1].t)]
     share = float(np.nanmean(inside)) if np.isfinite(inside).any() else math.nan
     remote = run.info.get("remote")
-    if remote is None:
-        return Measured(1.0 / statistics.median(per_step), share)
     seconds = run.ended_t - run.started_t
+    parent = 100.0 * parent_s / seconds
+    if remote is None:
+        return Measured(1.0 / statistics.median(per_step), share, parent)
 
     def percent(*keys: str) -> float:
         values = [remote.get(k) for k in keys]
@@ -90,6 +100,7 @@ def measure(store: Store, config: Config, options: RunOptions) -> Measured:
     return Measured(
         1.0 / statistics.median(per_step),
         share,
+        parent,
         percent("agent_cpu_s", "channel_cpu_s"),
         percent("client_cpu_s"),
     )
@@ -160,6 +171,12 @@ def main() -> None:
         f"(agent's relaying and sampling + sshd) {statistics.median(host):.2f} "
         f"({max(host):.2f}); the ssh client, on the desktop in a real setup but on these same "
         f"cores here, {statistics.median(client):.2f} ({max(client):.2f})"
+    )
+    parent = {name: statistics.median(m.parent_percent for m in got[name]) for name in names}
+    print(
+        "  FrameDuel's parent (this process), % of one core per second of a run (median): "
+        f"direct {parent['direct']:.2f} (its own sampler included), ssh {parent['ssh']:.2f} "
+        "(decoding the agent's samples instead); on a desktop, off the host"
     )
 
 
