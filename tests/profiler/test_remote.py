@@ -25,6 +25,7 @@ from profiler.session import ComparisonSession, RunOptions
 from profiler.store import Store
 from tests.profiler.conftest import tiny_config
 from tests.profiler.sshd import DEAD_ALIAS, SshServer, needs_sshd, running_sshd
+from workloads import agent
 
 pytestmark = needs_sshd
 
@@ -229,3 +230,86 @@ def test_the_cli_names_an_unreachable_host_and_exits_2(sshd: SshServer, tmp_path
     assert f"run.hosts: cannot reach host {DEAD_ALIAS} over ssh: ssh: connect to host" in (
         done.stderr
     )
+
+
+# What decides how fast the workload runs, besides the code: read from /proc while it runs.
+_SCHEDULING_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "PYTHONUNBUFFERED")
+
+
+def _scheduling(pid: int) -> dict[str, object]:
+    """Policy and niceness of each of ``pid``'s threads, its CPU affinity and thread settings."""
+    threads = set()
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError):
+            threads.add(
+                (os.sched_getscheduler(int(tid)), os.getpriority(os.PRIO_PROCESS, int(tid)))
+            )
+    env = psutil.Process(pid).environ()
+    return {
+        "threads": threads,
+        "affinity": os.sched_getaffinity(pid),
+        "env": {k: env.get(k) for k in _SCHEDULING_ENV},
+    }
+
+
+class _SchedulingOnFirstWindow(NullListener):
+    """Reads the child's scheduling (and, on a remote run, the agent's threads') once the run
+    measures, then stops the session."""
+
+    def __init__(self, session: ComparisonSession) -> None:
+        self.session = session
+        self.child: dict[str, object] | None = None
+        self.agent_threads: set[tuple[int, int]] = set()
+
+    def run_event(self, run_id: int, t: float, event: Event) -> None:
+        if event.kind != "window" or self.child is not None:
+            return
+        child = self.session._current
+        assert child is not None
+        if isinstance(child, RemoteChild):
+            self.child = _scheduling(int(child.started["pid"]))
+            agent = int(child.hello["pid"])
+            self.agent_threads = {
+                (os.sched_getscheduler(int(tid)), os.getpriority(os.PRIO_PROCESS, int(tid)))
+                for tid in os.listdir(f"/proc/{agent}/task")
+            }
+        else:
+            self.child = _scheduling(child.pid)
+        threading.Thread(target=self.session.stop).start()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_host_runs_the_child_as_a_direct_run_would_while_the_agent_yields_to_it(
+    sshd: SshServer, store: Store
+) -> None:
+    seen = {}
+    for where in ("direct", "ssh"):
+        hosts = {"hosts": ["gpu-box"], "python": {"gpu-box": sys.executable}}
+        config = tiny_config(["torch"], timeout_s=120, **(hosts if where == "ssh" else {}))
+        config = config.model_copy(
+            update={"threads": 1, "train": config.train.model_copy(update={"steps": 200_000})}
+        )
+        options = RunOptions(ssh_args=sshd.ssh_args) if where == "ssh" else RunOptions()
+        session = ComparisonSession(config, store, options=options)
+        listener = _SchedulingOnFirstWindow(session)
+        session.listener = listener
+        (outcome,) = session.run()
+        assert outcome.status == "stopped", outcome
+        seen[where] = listener
+    direct, remote = seen["direct"].child, seen["ssh"].child
+    assert direct is not None and remote is not None
+    # the workload's threads: the policy and niceness this test runs with, on the same cores,
+    # with the same thread settings, as in the run started directly
+    mine = (os.sched_getscheduler(0), os.getpriority(os.PRIO_PROCESS, 0))
+    assert direct["threads"] == {mine}
+    assert remote == direct
+    assert direct["env"] == {
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    # the agent's own threads (relaying, sampling, watchdog) all yield to the workload
+    lowered = {(os.SCHED_BATCH, min(19, mine[1] + agent.AGENT_NICE))}
+    assert seen["ssh"].agent_threads == lowered

@@ -7,12 +7,19 @@ import math
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import psutil
 
 from profiler.remote import sample_from_agent
-from workloads.agent import RUN_TOKEN_ENV, kill_run, process_tree, processes_with_token
+from workloads.agent import (
+    RUN_TOKEN_ENV,
+    TreeSampler,
+    kill_run,
+    process_tree,
+    processes_with_token,
+)
 
 # a parent with a child, and a grandchild that leaves the tree (double fork) but keeps the token
 TREE = """
@@ -89,3 +96,23 @@ def test_an_agent_sample_lands_on_the_parents_clock_with_nan_for_the_unknown() -
     assert math.isnan(sample.gpu_util_percent) and math.isnan(sample.gpu_mem_mib)
     bad = sample_from_agent({"t": 5.0, "threads": True, "rss_mib": "lots"}, offset_s=0.0)
     assert bad.threads == 0 and math.isnan(bad.rss_mib)
+
+
+def test_the_agents_first_sample_in_its_own_thread_shows_the_busy_cores() -> None:
+    # a child that keeps one core busy while the sampler thread takes its first reading
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        tree = TreeSampler(psutil, busy.pid)  # made in this thread, as the agent does
+        time.sleep(0.5)
+        readings: list[dict[str, object]] = []
+        sampler = threading.Thread(target=lambda: readings.append(tree.sample()))
+        sampler.start()
+        sampler.join()
+    finally:
+        busy.kill()
+        busy.wait()
+    cores = readings[0]["cpu_per_core"]
+    assert isinstance(cores, list) and len(cores) == psutil.cpu_count()
+    # psutil's cpu_percent keeps its baseline per thread: primed in another thread, this first
+    # reading was 0 % on every core
+    assert max(cores) > 50.0
