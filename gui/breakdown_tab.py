@@ -12,7 +12,6 @@ one is shown; until then, and for a session without a trace, it says why it is e
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -58,15 +57,20 @@ LEGEND_PX = 170
 CHART_LEAST_PX = 220  # the chart's least width in the splitter: its bars stay bars
 LEGEND_BELOW_PX = 470  # a chart narrower than this has its legend below the bars, not beside
 LABEL_GAP_PX = 6  # between a bar's end and its total
-ROW_PX = 20  # a framework's row: its name, its bar and its total, none on the next one's
+ROW_PX = 18  # a framework's row: its name, its bar and its total, none on the next one's
 AXIS_PX = 30  # the ms axis below the bars
+
+
+SHORT_LABELS = {  # a category's name in a narrow legend (the full one in its tooltip)
+    Category.DATA_INPUT.label: "data input",
+    Category.HOST_OVERHEAD.label: "host overhead",
+}
 
 
 def short_label(label: str) -> str:
     """A category's name for a narrow legend: ``matmul / dense`` -> ``matmul``,
     ``framework host overhead (Python & dispatch)`` -> ``host overhead``."""
-    short = re.split(r" / | \(| & ", label, maxsplit=1)[0]
-    return short.removeprefix("framework ")
+    return SHORT_LABELS.get(label, label.split(maxsplit=1)[0])
 
 
 class FrameworkAxis(pg.AxisItem):  # type: ignore[misc]  # pyqtgraph is untyped
@@ -110,7 +114,7 @@ class ChartBox(QWidget):
     def refit(self) -> None:
         """Be at least ``ROW_PX`` a framework tall for the bars, plus the legend below them."""
         rows = self.rows * ROW_PX + AXIS_PX
-        legend = self.legend.heightForWidth(max(self.width(), CHART_LEAST_PX))
+        legend = max(0, self.legend.heightForWidth(max(self.width(), CHART_LEAST_PX)))
         below = self.legend_below()
         self.legend.setMinimumHeight(legend if below else 0)  # whole, never a line cut off
         self.setMinimumHeight(rows + (legend + self.box.spacing() if below else 0))
@@ -220,6 +224,11 @@ class BreakdownTab(QWidget):
         controls = QHBoxLayout()
         self.pair_box = QComboBox(gap)
         self.pair_box.setToolTip("The fastest framework against each other one")
+        # "TensorFlow vs PyTorch" need not set the gap's least width: the chart needs it more
+        self.pair_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.pair_box.setMinimumContentsLength(10)
         self.level_box = QComboBox(gap)
         self.level_box.addItem("by category", "category")
         self.level_box.addItem("by operator", "op")
@@ -234,7 +243,7 @@ class BreakdownTab(QWidget):
         top = QSplitter(Qt.Orientation.Horizontal, page)
         top.addWidget(chart)
         top.addWidget(gap)
-        top.setSizes([430, 610])
+        top.setSizes([480, 560])  # in proportion: a narrow tab keeps the bars wide enough
         top.setCollapsible(0, False)
 
         ops = QWidget(page)
@@ -258,6 +267,7 @@ class BreakdownTab(QWidget):
         ops_layout.addLayout(ops_head)
         self.ops = CellsModel(self)
         self.ops_view, self.ops_proxy = make_table(self.ops, ops, sortable=True)
+        self.ops_view.setMinimumHeight(60)  # a short window gives its height to the bars
         ops_layout.addWidget(self.ops_view, 1)
 
         split = QSplitter(Qt.Orientation.Vertical, page)
@@ -470,6 +480,10 @@ class BreakdownTab(QWidget):
     def showing_placeholder(self) -> bool:
         """Whether the tab shows a sentence instead of a breakdown."""
         return self.stack.currentWidget() is self.placeholder
+
+    def framework_names(self) -> list[str]:
+        """The frameworks named on the bars' axis, top row first."""
+        return list(self.names_axis.colors)
 
     def legend_labels(self) -> list[str]:
         """The legend's category names, top segment first."""

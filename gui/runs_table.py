@@ -13,7 +13,9 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QPoint,
     QRect,
+    QSize,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QAction, QBrush, QColor, QPainter, QPalette, QPixmap
@@ -487,18 +489,27 @@ class RunsTable(QTableView):
                 self.setColumnWidth(col, self.fit_width(col))
 
     def fit_width(self, col: int) -> int:
-        """Pixels column ``col`` needs for its header and its widest live text."""
+        """Pixels column ``col`` needs for its header and its widest live text, as the style
+        sizes an item (its margins, and the swatch or warning icon before the text)."""
         style = self.style()
-        cell_pad = 2 * (style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self) + 1)
         header = self.horizontalHeader()
-        header_pad = 2 * style.pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, None, header) + 4
-        title = header.fontMetrics().horizontalAdvance(COLUMNS[col]) + header_pad
+        title = header.sectionSizeFromContents(col).width()
         if col not in FIT_TEXTS:
             return title
-        text = max(self.fontMetrics().horizontalAdvance(t) for t in FIT_TEXTS[col]) + cell_pad
+        option = QStyleOptionViewItem()
+        self.initViewItemOption(option)
+        option.features |= QStyleOptionViewItem.ViewItemFeature.HasDisplay
         if col in (COL_FRAMEWORK, COL_STATUS):  # its swatch; the warning icon of a warned run
-            # (a decoration takes the view's icon size, however small its pixmap)
-            text += style.pixelMetric(QStyle.PixelMetric.PM_SmallIconSize, None, self) + cell_pad
+            option.features |= QStyleOptionViewItem.ViewItemFeature.HasDecoration
+            icon = style.pixelMetric(QStyle.PixelMetric.PM_SmallIconSize, None, self)
+            option.decorationSize = QSize(icon, icon)
+        text = 0
+        for t in FIT_TEXTS[col]:
+            option.text = t
+            size = style.sizeFromContents(
+                QStyle.ContentsType.CT_ItemViewItem, option, QSize(), self
+            )
+            text = max(text, size.width())
         return max(text, title, PROGRESS_MIN_PX if col == COL_PROGRESS else 0)
 
     def show_column(self, col: int, shown: bool) -> None:
@@ -531,7 +542,7 @@ class RunsTable(QTableView):
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self.fit_columns()
+            QTimer.singleShot(0, self.fit_columns)  # once the header has the new font too
 
     def _double_clicked(self, index: QModelIndex) -> None:
         self.detailsRequested.emit(int(index.data(RUN_ID_ROLE)))
