@@ -291,8 +291,10 @@ def test_runs_table_shows_errors_in_words_with_the_details_one_click_away(qtbot:
 
     assert model.index(1, COL_STATUS).data() == "failed"
     # where it ended, now that the Phase column is hidden by default
-    assert model.index(1, COL_STATUS).data(Qt.ItemDataRole.ToolTipRole).startswith(
-        "failed, ended in start-up\n\nout of memory"
+    assert (
+        model.index(1, COL_STATUS)
+        .data(Qt.ItemDataRole.ToolTipRole)
+        .startswith("failed, ended in start-up\n\nout of memory")
     )
     assert model.index(1, COL_DETAILS).data() == "out of memory: could not allocate 4 GiB"
     assert error in model.index(1, COL_DETAILS).data(Qt.ItemDataRole.ToolTipRole)
