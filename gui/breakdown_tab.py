@@ -381,7 +381,9 @@ class BreakdownTab(QWidget):
         self._set_legend_text()
         for i, b in enumerate(cmp.per_framework):
             label = pg.TextItem(
-                html=f'<span style="color:{self.theme.plot_foreground}">{fmt(b.step_ms)} ms</span>',
+                html=f'<div style="margin-left:{LABEL_GAP_PX}px">'  # clear of the bar's end
+                f'<span style="color:{self.theme.plot_foreground}">{fmt(b.step_ms)} ms</span>'
+                "</div>",
                 anchor=(0.0, 0.5),
             )
             label.textItem.document().setDocumentMargin(0)  # as tall as its text: rows are short

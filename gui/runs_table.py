@@ -519,7 +519,9 @@ class RunsTable(QTableView):
             self.setColumnWidth(col, self.fit_width(col))
 
     def _header_menu(self, pos: QPoint) -> None:
-        self.columns_menu().popup(self.horizontalHeader().mapToGlobal(pos))
+        menu = self.columns_menu()
+        menu.aboutToHide.connect(menu.deleteLater)  # a new one, with the current ticks, each time
+        menu.popup(self.horizontalHeader().mapToGlobal(pos))
 
     def columns_menu(self) -> QMenu:
         """A menu of the columns to show (every one but Framework), as a header's context menu."""
