@@ -1,7 +1,8 @@
 """The Breakdown tab: why one framework is faster, from each framework's own profiler.
 
-Stacked bars of ms per traced step by category (one colour per category, a legend beside them,
-each framework named in its colour), the differences ranked by how much of the step-time gap
+Horizontal stacked bars of ms per traced step by category (a row per framework, named in its
+colour on the left and its total at the bar's end; one colour per category, the legend beside
+the bars or, in a narrow chart, below them), the differences ranked by how much of the step-time gap
 they explain (by category or by operator, for each pair against the fastest), the sentence that
 names the largest contributors, and the top operators side by side in a sortable table.
 
@@ -12,10 +13,13 @@ one is shown; until then, and for a session without a trace, it says why it is e
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QResizeEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QCheckBox,
     QComboBox,
     QHBoxLayout,
@@ -50,6 +54,86 @@ HOST_SPANS = frozenset({Category.HOST_OVERHEAD.label, Category.IDLE.label})
 NAME_COLUMN_PX = 300
 DIFFERENCE_NAME_PX = 170
 LEGEND_PX = 170
+CHART_LEAST_PX = 220  # the chart's least width in the splitter: its bars stay bars
+LEGEND_BELOW_PX = 470  # a chart narrower than this has its legend below the bars, not beside
+LABEL_GAP_PX = 6  # between a bar's end and its total
+ROW_PX = 18  # a framework's row: its name, its bar and its total, none on the next one's
+AXIS_PX = 30  # the ms axis below the bars
+
+
+SHORT_LABELS = {  # a category's name in a narrow legend (the full one in its tooltip)
+    Category.DATA_INPUT.label: "data input",
+    Category.HOST_OVERHEAD.label: "host overhead",
+}
+
+
+def short_label(label: str) -> str:
+    """A category's name for a narrow legend: ``matmul / dense`` -> ``matmul``,
+    ``framework host overhead (Python & dispatch)`` -> ``host overhead``."""
+    return SHORT_LABELS.get(label, label.split(maxsplit=1)[0])
+
+
+class FrameworkAxis(pg.AxisItem):  # type: ignore[misc]  # pyqtgraph is untyped
+    """A category axis whose tick labels (framework names) are drawn each in its own colour."""
+
+    def __init__(self, orientation: str, **kwargs: Any) -> None:
+        super().__init__(orientation, **kwargs)
+        self.colors: dict[str, str] = {}  # tick text -> colour
+        self.drawn: dict[str, QRectF] = {}  # tick text -> where it was last painted
+
+    def drawPicture(self, p: QPainter, axisSpec: Any, tickSpecs: Any, textSpecs: Any) -> None:
+        super().drawPicture(p, axisSpec, tickSpecs, [])
+        self.drawn = {text: QRectF(rect) for rect, _flags, text in textSpecs}
+        if self.style["tickFont"] is not None:
+            p.setFont(self.style["tickFont"])
+        p.setClipRect(self.boundingRect().toAlignedRect())
+        for rect, flags, text in textSpecs:
+            p.setPen(QColor(self.colors.get(text, self.textPen().color())))
+            font = p.font()
+            font.setBold(True)
+            p.setFont(font)
+            p.drawText(rect, int(flags), text)
+
+
+class ChartBox(QWidget):
+    """The bars and their legend: side by side, or the legend below once the box is narrow
+    (``legendMoved`` then)."""
+
+    legendMoved = Signal()
+
+    def __init__(self, graphics: QWidget, legend: QLabel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.legend = legend
+        self.box = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self.box.setContentsMargins(0, 0, 0, 0)
+        self.box.addWidget(graphics, 1)
+        self.box.addWidget(legend)
+        self.rows = 2  # frameworks, a bar each
+        self.setMinimumWidth(CHART_LEAST_PX)
+
+    def refit(self) -> None:
+        """Be at least ``ROW_PX`` a framework tall for the bars, plus the legend below them."""
+        rows = self.rows * ROW_PX + AXIS_PX
+        legend = max(0, self.legend.heightForWidth(max(self.width(), CHART_LEAST_PX)))
+        below = self.legend_below()
+        self.legend.setMinimumHeight(legend if below else 0)  # whole, never a line cut off
+        self.setMinimumHeight(rows + (legend + self.box.spacing() if below else 0))
+
+    def legend_below(self) -> bool:
+        """Whether the legend runs below the bars (a narrow chart)."""
+        return self.box.direction() == QBoxLayout.Direction.TopToBottom
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        below = event.size().width() < LEGEND_BELOW_PX
+        if below != self.legend_below():
+            direction = (
+                QBoxLayout.Direction.TopToBottom if below else QBoxLayout.Direction.LeftToRight
+            )
+            self.box.setDirection(direction)
+            self.legend.setMaximumWidth(16_777_215 if below else LEGEND_PX)
+            self.legendMoved.emit()
+        super().resizeEvent(event)
+        self.refit()  # the legend's lines change with the width
 
 
 class BreakdownTab(QWidget):
@@ -108,13 +192,18 @@ class BreakdownTab(QWidget):
         body.addWidget(self.notes)
 
         self.graphics = pg.GraphicsLayoutWidget(page)
-        self.plot = self.graphics.addPlot(row=0, col=0)
+        # Horizontal bars: a row per framework needs little height (a 768-line screen leaves the
+        # tab little), and the names sit on the left axis, never on each other.
+        self.names_axis = FrameworkAxis("left")
+        self.plot = self.graphics.addPlot(row=0, col=0, axisItems={"left": self.names_axis})
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
-        self.plot.setLabel("left", "ms per traced step")
-        self.plot.setTitle("Where each step goes")
-        self.plot.showGrid(y=True, alpha=0.25)
+        # no axis title: each total says "ms", the tooltip says what (a title costs the height
+        # of a bar on a 768-line screen)
+        self.plot.showGrid(x=True, alpha=0.25)
+        self.plot.getViewBox().sigResized.connect(self._fit_x_range)
+        self.graphics.setToolTip("Where each step goes: ms per traced step, by category")
         # a Qt label beside the plot: a legend inside the plot would cover the bars
         self.legend = QLabel(page)
         self.legend.setObjectName("breakdownLegend")
@@ -122,12 +211,12 @@ class BreakdownTab(QWidget):
         self.legend.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.legend.setWordWrap(True)
         self.legend.setMaximumWidth(LEGEND_PX)
-        chart = QWidget(page)
-        chart_layout = QHBoxLayout(chart)
-        chart_layout.setContentsMargins(0, 0, 0, 0)
-        chart_layout.addWidget(self.graphics, 1)
-        chart_layout.addWidget(self.legend)
+        self.chart = ChartBox(self.graphics, self.legend, page)
+        chart = self.chart
         self._legend: list[str] = []
+        self._legend_colors: list[str] = []
+        self._top_ms = 1.0
+        self.chart.legendMoved.connect(self._set_legend_text)
 
         gap = QWidget(page)
         gap_layout = QVBoxLayout(gap)
@@ -135,6 +224,11 @@ class BreakdownTab(QWidget):
         controls = QHBoxLayout()
         self.pair_box = QComboBox(gap)
         self.pair_box.setToolTip("The fastest framework against each other one")
+        # "TensorFlow vs PyTorch" need not set the gap's least width: the chart needs it more
+        self.pair_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.pair_box.setMinimumContentsLength(10)
         self.level_box = QComboBox(gap)
         self.level_box.addItem("by category", "category")
         self.level_box.addItem("by operator", "op")
@@ -149,7 +243,8 @@ class BreakdownTab(QWidget):
         top = QSplitter(Qt.Orientation.Horizontal, page)
         top.addWidget(chart)
         top.addWidget(gap)
-        top.setSizes([430, 610])
+        top.setSizes([480, 560])  # in proportion: a narrow tab keeps the bars wide enough
+        top.setCollapsible(0, False)
 
         ops = QWidget(page)
         ops_layout = QVBoxLayout(ops)
@@ -172,13 +267,15 @@ class BreakdownTab(QWidget):
         ops_layout.addLayout(ops_head)
         self.ops = CellsModel(self)
         self.ops_view, self.ops_proxy = make_table(self.ops, ops, sortable=True)
+        self.ops_view.setMinimumHeight(60)  # a short window gives its height to the bars
         ops_layout.addWidget(self.ops_view, 1)
 
         split = QSplitter(Qt.Orientation.Vertical, page)
         split.addWidget(top)
         split.addWidget(ops)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 1)
+        split.setSizes([400, 200])  # in proportion: a short window keeps the bars tall enough
         body.addWidget(split, 1)
         self.stack.addWidget(page)
         self.page = page
@@ -256,14 +353,15 @@ class BreakdownTab(QWidget):
         for item in [*self.bars.values(), *self.labels]:
             self.plot.removeItem(item)
         self.bars, self.labels = {}, []
-        x = list(range(len(cmp.frameworks)))
-        bottom = [0.0] * len(x)
+        n = len(cmp.frameworks)
+        y = [n - 1 - i for i in range(n)]  # the config's first framework on top
+        left = [0.0] * n
         for category, values in cmp.stacked_ms().items():
             bars = pg.BarGraphItem(
-                x=x,
-                y0=bottom,
-                height=values,
-                width=BAR_WIDTH,
+                x0=left,
+                width=values,
+                y=y,
+                height=BAR_WIDTH,
                 brush=category_color(category),
                 pen=pg.mkPen(self.theme.plot_background, width=1),
             )
@@ -277,30 +375,81 @@ class BreakdownTab(QWidget):
             )
             self.plot.addItem(bars)
             self.bars[category.value] = bars
-            bottom = [a + b for a, b in zip(bottom, values, strict=True)]
+            left = [a + b for a, b in zip(left, values, strict=True)]
         self._legend = [c.label for c in reversed(cmp.categories)]  # as the segments stack
-        self.legend.setText(
-            "".join(
-                f'<div style="margin-bottom:4px"><span style="color:{category_color(c)}; '
-                f'font-size:14px">■</span>&nbsp;{c.label}</div>'
-                for c in reversed(cmp.categories)
-            )
-        )
+        self._legend_colors = [category_color(c) for c in reversed(cmp.categories)]
+        self._set_legend_text()
         for i, b in enumerate(cmp.per_framework):
             label = pg.TextItem(
-                html=f'<b style="color:{color_of(b.framework)}">{label_of(b.framework)}</b>'
-                f'<br><span style="color:{self.theme.plot_foreground}">{fmt(b.step_ms)} ms</span>',
-                anchor=(0.5, 1.0),
+                html=f'<div style="margin-left:{LABEL_GAP_PX}px">'  # clear of the bar's end
+                f'<span style="color:{self.theme.plot_foreground}">{fmt(b.step_ms)} ms</span>'
+                "</div>",
+                anchor=(0.0, 0.5),
             )
-            label.setPos(i, bottom[i])
+            label.textItem.document().setDocumentMargin(0)  # as tall as its text: rows are short
+            label.setPos(left[i], y[i])
             self.plot.addItem(label)
             self.labels.append(label)
-        # no tick labels: each bar is named in its colour above it (names crowd a narrow axis)
-        axis = self.plot.getAxis("bottom")
-        axis.setTicks([[(i, "") for i in x]])
-        top = max(bottom, default=1.0) or 1.0
-        self.plot.setXRange(-0.7, len(x) - 0.3, padding=0)
-        self.plot.setYRange(0.0, top * 1.25, padding=0)
+        names = [label_of(fw) for fw in cmp.frameworks]
+        self.names_axis.colors = {label_of(fw): color_of(fw) for fw in cmp.frameworks}
+        self.names_axis.setTicks([list(zip(y, names, strict=True))])
+        bold = QFont(self.graphics.font())
+        bold.setBold(True)
+        widest = max((QFontMetrics(bold).horizontalAdvance(name) for name in names), default=0)
+        self.names_axis.setWidth(widest + 14)  # all names whole from the first paint
+        self._top_ms = max(left, default=1.0) or 1.0
+        self.chart.rows = n
+        self.chart.refit()
+        self.plot.setYRange(-0.6, n - 0.4, padding=0)
+        self._fit_x_range()
+
+    def _fit_x_range(self, *_: object) -> None:
+        """Leave room right of the longest bar for its total, in pixels of the plot's width."""
+        width = self.plot.getViewBox().width()
+        label_px = max((lab.boundingRect().width() for lab in self.labels), default=0.0)
+        room = label_px + 2 * LABEL_GAP_PX
+        share = min(0.6, room / width) if width > 0 else 0.3
+        self.plot.setXRange(0.0, self._top_ms / (1.0 - share), padding=0)
+
+    def _set_legend_text(self) -> None:
+        items = list(zip(self._legend_colors, self._legend, strict=True))
+        swatch = '<span style="color:{}; font-size:13px">■</span>&nbsp;'
+        if self.chart.legend_below():  # a flow of short names (the full ones in the tooltip)
+            self.legend.setText(
+                "&nbsp;&nbsp; ".join(
+                    swatch.format(color) + short_label(label).replace(" ", "&nbsp;")
+                    for color, label in items
+                )
+            )
+            self.legend.setToolTip("\n".join(label for _color, label in items))
+        else:
+            self.legend.setToolTip("")
+            self.legend.setText(
+                "".join(
+                    f'<div style="margin-bottom:4px">{swatch.format(color)}{label}</div>'
+                    for color, label in items
+                )
+            )
+        self.chart.refit()
+
+    def chart_items_px(self) -> dict[str, QRectF]:
+        """Where the chart's framework names (as last painted), totals, bars and legend lie, in
+        the chart box's pixels: tests check that none covers another or is cut off."""
+        view = self.graphics
+        at = QPointF(view.mapTo(self.chart, QPoint(0, 0)))
+
+        def box_px(item: pg.GraphicsObject, rect: QRectF) -> QRectF:
+            scene: QRectF = item.mapRectToScene(rect)
+            return QRectF(view.mapFromScene(scene).boundingRect()).translated(at)
+
+        rects = {f"name {t}": box_px(self.names_axis, r) for t, r in self.names_axis.drawn.items()}
+        for label in self.labels:
+            rects[f"total {label.textItem.toPlainText()}"] = box_px(label, label.boundingRect())
+        for key, bars in self.bars.items():
+            rects[f"bars {key}"] = box_px(bars, bars.boundingRect())
+        rects["plot"] = box_px(self.plot.getViewBox(), self.plot.getViewBox().boundingRect())
+        rects["legend"] = QRectF(self.legend.geometry())
+        return rects
 
     def _show_differences(self, *_: object) -> None:
         cmp = self.state.comparison
@@ -322,7 +471,6 @@ class BreakdownTab(QWidget):
             axis = self.plot.getAxis(name)
             axis.setPen(theme.plot_foreground)
             axis.setTextPen(theme.plot_foreground)
-        self.plot.setTitle("Where each step goes", color=theme.plot_foreground)
         self.sentence.setStyleSheet(f"font-weight: bold; color: {theme.text};")
         self.notes.setStyleSheet(f"color: {theme.danger};")
         cmp = self.state.comparison
@@ -334,6 +482,10 @@ class BreakdownTab(QWidget):
     def showing_placeholder(self) -> bool:
         """Whether the tab shows a sentence instead of a breakdown."""
         return self.stack.currentWidget() is self.placeholder
+
+    def framework_names(self) -> list[str]:
+        """The frameworks named on the bars' axis, top row first."""
+        return list(self.names_axis.colors)
 
     def legend_labels(self) -> list[str]:
         """The legend's category names, top segment first."""

@@ -69,32 +69,41 @@ class DockSizes(QObject):
 
 
 WIDE_BOTTOM_PX = 1250  # below this, Runs, Summary and Log side by side cut each other
-NARROW_BOTTOM_PX = 900  # below this, the Summary is sized for two frameworks, not three
+# Below this, the Summary is sized for two frameworks, not three: a 1366-px laptop screen leaves
+# about 1010 px below the plots, where a three-framework Summary would squeeze the Runs to a
+# third of their live columns; the default 1400-px window (1060) keeps three.
+NARROW_BOTTOM_PX = 1040
 
 
 def arrange_first_launch(
     window: QMainWindow,
     docks: dict[str, QDockWidget],
     width: int,
-    summary_px: Callable[[list[str]], int],
+    summary_px: Callable[[list[str], bool], int],
+    runs_px: int = 0,
 ) -> None:
     """The docks' first arrangement for a window ``width`` wide: the side panel runs the full
     height (its controls fit a 768-line screen); below the plots, Runs, Summary and Log side by
     side when there is room, else Log as a tab beside Runs, so the Summary keeps the width
-    ``summary_px(frameworks)`` says its columns need (three frameworks, or two in a narrow
-    window)."""
+    ``summary_px(frameworks, True)`` says its columns need (three frameworks, or two in a narrow
+    window). The Runs get the ``runs_px`` their live columns need when the Summary can give it
+    and keep ``summary_px(frameworks, False)`` (its values uncut, an interval scrolled to)."""
     window.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
     bottom = width - max(docks["configs"].width(), docks["configs"].minimumSizeHint().width())
     frameworks = list(FRAMEWORKS) if bottom >= NARROW_BOTTOM_PX else list(FRAMEWORKS[:2])
-    summary_width = summary_px(frameworks)
+    summary_width = summary_px(frameworks, True)
     runs, summary, log = docks["runs"], docks["summary"], docks["log"]
     if bottom < WIDE_BOTTOM_PX:
         window.tabifyDockWidget(runs, log)
         runs.raise_()
-        sizes = {runs: bottom - summary_width, summary: summary_width}
+        runs_width = bottom - summary_width
+        if runs_width < runs_px <= bottom - summary_px(frameworks, False):
+            runs_width = runs_px
+        sizes = {runs: runs_width, summary: bottom - runs_width}
     else:
         rest = bottom - summary_width
-        sizes = {runs: rest * 6 // 10, summary: summary_width, log: rest * 4 // 10}
+        runs_width = max(rest * 6 // 10, min(runs_px, rest * 7 // 10))
+        sizes = {runs: runs_width, summary: summary_width, log: rest - runs_width}
     # Sizes hold once the window is laid out (before, Qt takes them as mere proportions).
     QTimer.singleShot(
         0, lambda: window.resizeDocks(list(sizes), list(sizes.values()), Orientation.Horizontal)

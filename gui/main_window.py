@@ -386,7 +386,13 @@ class MainWindow(QMainWindow):
         if geometry is None or not self.restoreGeometry(geometry):
             self.setGeometry(initial_geometry(screen.availableGeometry(), self.minimumSizeHint()))
         if state is None or not self.restoreState(state):
-            arrange_first_launch(self, self.docks, self.width(), self.summary.preferred_width)
+            arrange_first_launch(
+                self,
+                self.docks,
+                self.width(),
+                self.summary.preferred_width,
+                self.runs_table.live_width(),
+            )
         else:  # the user's own dock sizes are the ones to grow back to
             QTimer.singleShot(0, self.dock_sizes.remember_current)
         order, hidden, axis = self.settings.plot_layout()

@@ -8,10 +8,14 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QEvent,
     QModelIndex,
     QPersistentModelIndex,
+    QPoint,
     QRect,
+    QSize,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QAction, QBrush, QColor, QPainter, QPalette, QPixmap
@@ -19,6 +23,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QHeaderView,
+    QMenu,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionProgressBar,
@@ -31,18 +36,21 @@ from gui.models.live import Batch
 from gui.models.metrics import format_duration
 from gui.theme import LIGHT, Theme
 from profiler.colors import color_of, label_of
+from profiler.config import FRAMEWORKS
 from profiler.events import Done, Hello
 from profiler.report.summary import RunFigures, SessionSummary, format_figure
 from profiler.session import RunInfo, RunOutcome
 
+# The live figures sit beside the progress bar: the latest window's speed first, then the
+# median the report will say, the time left and whether the measurement can be trusted.
 COLUMNS: tuple[str, ...] = (
     "Framework",
-    "Repeat",
+    "#",
     "Status",
     "Phase",
     "Progress",
-    "Steps/s",
     "Now",
+    "Steps/s",
     "ETA",
     "Quality",
     "Details",
@@ -53,24 +61,43 @@ COLUMNS: tuple[str, ...] = (
     COL_STATUS,
     COL_PHASE,
     COL_PROGRESS,
-    COL_SPEED,
     COL_NOW,
+    COL_SPEED,
     COL_ETA,
     COL_QUALITY,
     COL_DETAILS,
 ) = range(10)
 HEADER_TIPS = {
-    COL_STATUS: "pending, running, finishing (the process exits), ok, failed, timeout or stopped",
-    COL_PHASE: "what the run is doing: importing, building, compiling, warming up, measuring",
+    COL_REPEAT: "repeat: which of this framework's repeated runs it is (1, 2, …)",
+    COL_STATUS: "pending; while running, what the run is doing (importing, building, compiling, "
+    "warming up, measuring, tracing); finishing (the process exits); then ok, failed, timeout "
+    "or stopped",
+    COL_PHASE: "what the run is doing, or where it ended (the Status column says it while the "
+    "run is live: right-click a header to show this one)",
     COL_PROGRESS: "training steps done out of the configured total",
     COL_SPEED: "training steps per second: the median over the used measure windows (steady, not "
     "disturbed), as the report says it; updated every few seconds while the run measures",
     COL_NOW: "while the run is live: steps per second in its latest timing window",
-    COL_ETA: "time left for this run at its latest speed",
+    COL_ETA: "estimated time left for this run at its latest speed (minutes:seconds)",
     COL_QUALITY: "measurement-quality warnings, as the report says them (other processes' CPU, "
     "throttling, drift, disturbed windows); hover for all of them",
     COL_DETAILS: "framework version and device; for a failed run, the error (double-click: all)",
 }
+# What each column is sized for, in the table's font: the widest text it shows while a run is
+# live (a longer one, such as a second quality tag, elides and is whole in its tooltip).
+FIT_TEXTS: dict[int, tuple[str, ...]] = {
+    COL_FRAMEWORK: tuple(label_of(fw) for fw in FRAMEWORKS),
+    COL_REPEAT: ("99",),
+    COL_STATUS: ("measuring", "warming up", "compiling", "finishing", "timeout"),
+    COL_PHASE: ("measuring", "ended in compile"),  # hidden unless the user shows it
+    COL_PROGRESS: ("100%",),
+    COL_NOW: ("12,345",),
+    COL_SPEED: ("12,345",),
+    COL_ETA: ("1:02:05",),
+    COL_QUALITY: ("⚠ busy machine",),
+}
+PROGRESS_MIN_PX = 64  # the bar stays a bar, its percentage readable on it
+SWATCH_PX = 10
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1
 PROGRESS_CHUNK = "#8FB3DE"
 RUN_ID_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -209,8 +236,8 @@ class RunsModel(QAbstractTableModel):
             return label_of(row.info.framework)
         if col == COL_REPEAT:
             return str(row.info.repeat + 1)
-        if col == COL_STATUS:
-            return row.status
+        if col == COL_STATUS:  # "running" says less than what it is doing
+            return row.phase if row.status == "running" and row.phase else row.status
         if col == COL_PHASE:
             return row.phase
         if col == COL_PROGRESS:
@@ -221,7 +248,7 @@ class RunsModel(QAbstractTableModel):
             live = row.status == "running" and not math.isnan(row.steps_per_s)
             return format_figure(row.steps_per_s) if live else ""
         if col == COL_ETA:
-            return format_duration(row.eta_s)
+            return compact_duration(row.eta_s)
         if col == COL_QUALITY:
             tags = row.figures.tags if row.figures is not None else ()
             return f"⚠ {', '.join(tags)}" if tags else ""
@@ -232,13 +259,22 @@ class RunsModel(QAbstractTableModel):
 
     def _tooltip(self, row: RunRow, col: int) -> str | None:
         if row.error and col in (COL_STATUS, COL_DETAILS):
-            return f"{row.error}\n\n(double-click for the details and the log)"
+            where = f"{row.status}, {row.phase}\n\n" if col == COL_STATUS and row.phase else ""
+            return f"{where}{row.error}\n\n(double-click for the details and the log)"
         if col == COL_PROGRESS:
             return f"{row.step} of {row.info.total_steps} steps"
+        if col == COL_PHASE and row.phase:
+            return row.phase  # in full where a narrow column elides it
+        if col == COL_ETA and not math.isnan(row.eta_s):
+            return f"{format_duration(row.eta_s)} left at the latest speed"
         if col == COL_DETAILS and row.details:
             return row.details
         if col in (COL_QUALITY, COL_STATUS) and row.figures is not None and row.figures.warnings:
-            return "Measurement quality:\n" + "\n".join(f"• {n}" for n in row.figures.warnings)
+            head = f"{row.status}: {row.phase}\n\n" if col == COL_STATUS and row.phase else ""
+            notes = "\n".join(f"• {n}" for n in row.figures.warnings)
+            return f"{head}Measurement quality:\n{notes}"
+        if col == COL_STATUS and row.phase:
+            return f"{row.status}: {row.phase}"
         if col == COL_SPEED and row.figures is not None:
             f = row.figures
             return f"median of {f.windows_used} used of {f.windows_total} measure windows"
@@ -351,12 +387,23 @@ class RunsModel(QAbstractTableModel):
         self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
 
 
+def compact_duration(seconds: float) -> str:
+    """``0:42``, ``3:05``, ``1:02:05`` (as a progress display counts down); empty when unknown."""
+    if math.isnan(seconds):
+        return ""
+    s = round(seconds)
+    minutes, s = divmod(s, 60)
+    if minutes < 60:
+        return f"{minutes}:{s:02d}"
+    return f"{minutes // 60}:{minutes % 60:02d}:{s:02d}"
+
+
 def _warned(row: RunRow) -> bool:
     return row.figures is not None and bool(row.figures.tags)
 
 
 def _swatch(color: str) -> QPixmap:
-    pixmap = QPixmap(10, 10)
+    pixmap = QPixmap(SWATCH_PX, SWATCH_PX)
     pixmap.fill(QColor(color))
     return pixmap
 
@@ -415,21 +462,14 @@ class RunsTable(QTableView):
         header = self.horizontalHeader()
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        widths = {
-            COL_FRAMEWORK: 100,
-            COL_REPEAT: 52,
-            COL_STATUS: 68,
-            COL_PHASE: 110,
-            COL_PROGRESS: 96,
-            COL_SPEED: 62,
-            COL_NOW: 56,
-            COL_ETA: 64,
-            COL_QUALITY: 150,
-        }
-        for col, width in widths.items():
+        header.setMinimumSectionSize(16)  # the "#" column is narrower than Qt's default least
+        for col in FIT_TEXTS:
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
-            self.setColumnWidth(col, width)
+        self.setColumnHidden(COL_PHASE, True)  # the Status column names the live phase
+        self.fit_columns()
         header.setSectionResizeMode(COL_DETAILS, QHeaderView.ResizeMode.Stretch)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._header_menu)
         self.doubleClicked.connect(self._double_clicked)
         self.details_action = QAction("Show &details…", self)
         self.details_action.triggered.connect(self._details_of_current)
@@ -439,6 +479,72 @@ class RunsTable(QTableView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.selectionModel().selectionChanged.connect(self._selection_changed)
         self._selection_changed()
+
+    def fit_columns(self) -> None:
+        """Size each shown column to the widest text it shows while a run is live, in the
+        current font and style (not fixed pixels): compact enough that the live columns fit the
+        Runs dock of a 1366-px laptop screen. Details takes what is left."""
+        for col in FIT_TEXTS:
+            if not self.isColumnHidden(col):  # sizing a hidden section would show it
+                self.setColumnWidth(col, self.fit_width(col))
+
+    def fit_width(self, col: int) -> int:
+        """Pixels column ``col`` needs for its header and its widest live text, as the style
+        sizes an item (its margins, and the swatch or warning icon before the text)."""
+        style = self.style()
+        header = self.horizontalHeader()
+        title = header.sectionSizeFromContents(col).width()
+        if col not in FIT_TEXTS:
+            return title
+        option = QStyleOptionViewItem()
+        self.initViewItemOption(option)
+        option.features |= QStyleOptionViewItem.ViewItemFeature.HasDisplay
+        if col in (COL_FRAMEWORK, COL_STATUS):  # its swatch; the warning icon of a warned run
+            option.features |= QStyleOptionViewItem.ViewItemFeature.HasDecoration
+            icon = style.pixelMetric(QStyle.PixelMetric.PM_SmallIconSize, None, self)
+            option.decorationSize = QSize(icon, icon)
+        text = 0
+        for t in FIT_TEXTS[col]:
+            option.text = t
+            size = style.sizeFromContents(
+                QStyle.ContentsType.CT_ItemViewItem, option, QSize(), self
+            )
+            text = max(text, size.width())
+        return max(text, title, PROGRESS_MIN_PX if col == COL_PROGRESS else 0)
+
+    def show_column(self, col: int, shown: bool) -> None:
+        """Show or hide a column (the header's context menu), a shown one at its fitting width."""
+        self.setColumnHidden(col, not shown)
+        if shown and col in FIT_TEXTS:
+            self.setColumnWidth(col, self.fit_width(col))
+
+    def _header_menu(self, pos: QPoint) -> None:
+        menu = self.columns_menu()
+        menu.aboutToHide.connect(menu.deleteLater)  # a new one, with the current ticks, each time
+        menu.popup(self.horizontalHeader().mapToGlobal(pos))
+
+    def columns_menu(self) -> QMenu:
+        """A menu of the columns to show (every one but Framework), as a header's context menu."""
+        menu = QMenu(self)
+        for col in range(1, len(COLUMNS)):
+            title = "Repeat (#)" if col == COL_REPEAT else COLUMNS[col]
+            action = menu.addAction(title)
+            action.setCheckable(True)
+            action.setChecked(not self.isColumnHidden(col))
+            action.toggled.connect(lambda on, c=col: self.show_column(c, on))
+        return menu
+
+    def live_width(self) -> int:
+        """Pixels the table needs to show every column but Details without scrolling sideways,
+        with room for a vertical scroll bar (many repeats)."""
+        columns = sum(self.columnWidth(c) for c in FIT_TEXTS if not self.isColumnHidden(c))
+        bar = self.verticalScrollBar().sizeHint().width()
+        return columns + self.horizontalHeader().minimumSectionSize() + 2 * self.frameWidth() + bar
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            QTimer.singleShot(0, self.fit_columns)  # once the header has the new font too
 
     def _double_clicked(self, index: QModelIndex) -> None:
         self.detailsRequested.emit(int(index.data(RUN_ID_ROLE)))

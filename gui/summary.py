@@ -125,9 +125,11 @@ class SummaryTable(QWidget):
         fw = self.baseline_box.currentData()
         return str(fw) if fw else self._preferred
 
-    def preferred_width(self, frameworks: list[str]) -> int:
+    def preferred_width(self, frameworks: list[str], intervals: bool = True) -> int:
         """Pixels the table needs to show these frameworks' values and ratios (to the first)
-        uncut, with typical values (``1,032``, ``12.9× [12.3–13.4] n.s.``)."""
+        uncut, with typical values (``1,032``, ``12.9× [12.3–13.4] n.s.``); without
+        ``intervals``, for ratios of one run a side (``0.78× ?``): the least a window short of
+        room gives it (an interval then scrolls into view)."""
         fm = self.table.fontMetrics()
         pad = 16  # the cell's margins, as the header and the items draw them
 
@@ -137,7 +139,9 @@ class SummaryTable(QWidget):
         metric = width(*(f.title for f in FIGURES if not f.gpu))
         columns = [width(label_of(fw), "1,032") for fw in frameworks]
         base = f"/ {label_of(frameworks[0])}" if frameworks else ""
-        widest = ("0.78× [0.75–0.81] n.s.", "12.9× [12.3–13.4] n.s.", "160× [153–167] n.s.")
+        widest: tuple[str, ...] = ("0.78× ?", "12.9× ?", "160× ?")
+        if intervals:
+            widest = ("0.78× [0.75–0.81] n.s.", "12.9× [12.3–13.4] n.s.", "160× [153–167] n.s.")
         columns += [width(label_of(fw), base, *widest) for fw in frameworks[1:]]
         bar = self.table.verticalScrollBar().sizeHint().width()  # when the rows overflow
         return metric + sum(columns) + 2 * self.table.frameWidth() + bar + 4

@@ -10,8 +10,9 @@ so History has more than one entry, then the real one. Saves, in ``docs/screensh
 - ``compare.png``: the two sessions compared, step time against time since each run's launch;
 - ``export-preview.png``: the in-app preview of the session's PDF report;
 - ``window-dark.png``: the finished session in the dark theme;
-- ``window-1366x768.png``: the finished session in a window of a 1366×768 laptop screen, x axis
-  since each run's launch, throughput and step time on log scales.
+- ``window-1366x768.png``: the finished session in a window of a 1366×768 laptop screen, its
+  docks arranged as a first launch on that screen arranges them (the Runs table's live columns
+  in sight), x axis since each run's launch, throughput and step time on log scales.
 
 The CPU plot is smoothed (a rolling median over faint raw points), as a user would set it.
 
@@ -42,6 +43,7 @@ if str(ROOT) not in sys.path:  # run as a script: make the project importable
 from PySide6.QtCore import QTimer  # noqa: E402
 
 from gui.app import create_application  # noqa: E402
+from gui.dock_sizes import arrange_first_launch  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
 from gui.models.live import Batch  # noqa: E402
 from gui.settings import isolated_settings  # noqa: E402
@@ -183,6 +185,14 @@ class ScreenshotTaker:
         for key in ("samples_per_s", "step_time_ms"):
             w.dashboard.set_log(key, True)
         w.resize(*SMALL_SIZE)
+        QTimer.singleShot(SETTLE_MS, self._small_layout)
+
+    def _small_layout(self) -> None:
+        w = self.window
+        # as a first launch on that screen lays the docks out, not the 1400-px window squeezed
+        arrange_first_launch(
+            w, w.docks, w.width(), w.summary.preferred_width, w.runs_table.live_width()
+        )
         QTimer.singleShot(SETTLE_MS, self._small_shot)
 
     def _small_shot(self) -> None:

@@ -78,18 +78,22 @@ def test_a_stored_traced_session_fills_the_tab(
     assert tab.notes.isHidden()
     # one bar item per category, stacked: each framework's segments add up to its traced step
     assert list(tab.bars) == ["matmul", "elementwise", "optimizer", "host_overhead", "idle"]
-    tops = np.zeros(2)
+    ends = np.zeros(2)  # horizontal bars: each segment starts where the last one ended
     for bars in tab.bars.values():
         opts = bars.opts
-        assert np.allclose(opts["y0"], tops)
-        tops = tops + np.asarray(opts["height"])
-    assert tops == pytest.approx([2.62, 2.10])  # PyTorch first: the config's order
+        assert np.allclose(opts["x0"], ends)
+        ends = ends + np.asarray(opts["width"])
+    assert ends == pytest.approx([2.62, 2.10])
+    assert list(tab.bars["matmul"].opts["y"]) == [1, 0]  # PyTorch on top: the config's order
     assert tab.bars["optimizer"].opts["brush"] == "#B6992D"
-    assert tab.legend_labels()[0] == "idle / waiting"  # the top segment first
-    assert "optimizer update" in tab.legend.text()
-    names = [label.textItem.toPlainText() for label in tab.labels]
-    assert names == ["PyTorch\n2.62 ms", "TensorFlow\n2.10 ms"]
-    assert "#E4572E" in tab.labels[0].textItem.toHtml().upper()
+    assert tab.legend_labels()[0] == "idle / waiting"  # the last segment first
+    assert "optimizer" in tab.legend.text()
+    totals = [label.textItem.toPlainText() for label in tab.labels]
+    assert totals == ["2.62 ms", "2.10 ms"]
+    assert [tab.labels[i].pos().x() for i in range(2)] == pytest.approx([2.62, 2.10])
+    axis = tab.names_axis  # each framework named on the left, in its colour
+    assert tab.framework_names() == ["PyTorch", "TensorFlow"]
+    assert axis.colors["PyTorch"].upper() == "#E4572E"
 
     diffs = tab.differences
     assert diffs.cell_text(0, 1) == "optimizer update"
@@ -105,6 +109,7 @@ def test_a_stored_traced_session_fills_the_tab(
     window.apply_settings()
     assert tab.graphics.backgroundBrush().color().name() == DARK.plot_background.lower()
     assert DARK.plot_foreground.lower() in tab.labels[0].textItem.toHtml().lower()
+    assert axis.colors["PyTorch"].upper() == "#E4572E"  # the framework's colour in any theme
     assert len(tab.bars) == 5  # redrawn in the theme's colours, not lost
 
 

@@ -259,11 +259,13 @@ def test_runs_table_follows_a_run_from_pending_to_ok(qtbot: QtBot) -> None:
     batch.events.append((1, 0.1, Event("hello", 0.0, HELLO)))
     model.add_batch(batch)
 
-    assert model.index(0, COL_STATUS).data() == "running"
+    assert model.index(0, COL_STATUS).data() == "measuring"  # what the running run does
+    assert model.rows[0].status == "running"
     assert model.index(0, COL_PROGRESS).data() == "50%"
     assert model.rows[0].phase == "measuring"
     assert model.rows[0].steps_per_s == 125.0
-    assert model.index(0, COL_ETA).data() == "0 s"  # 50 steps left at 125 steps/s
+    assert model.index(0, COL_ETA).data() == "0:00"  # 50 steps left at 125 steps/s
+    assert model.index(0, COL_ETA).data(Qt.ItemDataRole.ToolTipRole).startswith("0 s left")
     assert model.index(0, COL_DETAILS).data() == "2.1 on cpu"
     assert model.index(1, COL_STATUS).data() == "pending"
     assert model.index(1, COL_ETA).data() == ""
@@ -288,6 +290,12 @@ def test_runs_table_shows_errors_in_words_with_the_details_one_click_away(qtbot:
     model.run_finished(RunOutcome(2, "tensorflow", "failed", error, 1))
 
     assert model.index(1, COL_STATUS).data() == "failed"
+    # where it ended, now that the Phase column is hidden by default
+    assert (
+        model.index(1, COL_STATUS)
+        .data(Qt.ItemDataRole.ToolTipRole)
+        .startswith("failed, ended in start-up\n\nout of memory")
+    )
     assert model.index(1, COL_DETAILS).data() == "out of memory: could not allocate 4 GiB"
     assert error in model.index(1, COL_DETAILS).data(Qt.ItemDataRole.ToolTipRole)
     asked: list[int] = []
