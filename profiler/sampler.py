@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import sys
@@ -16,11 +15,6 @@ import psutil
 
 from profiler.events import SAMPLE_COLUMNS
 from profiler.nvml import GpuMonitor, GpuReading
-
-# How much nicer than the program the sampler's own thread runs (Linux): the workload has the
-# cores first. Not 19: a nice-19 thread gets under 1% of a core the workload saturates, less
-# than a 10 Hz tick of a many-process job takes, so ticks would be skipped.
-SAMPLER_NICENESS = 10
 
 
 def _children_lists() -> bool:
@@ -58,18 +52,6 @@ def descendants(root: int) -> dict[int, int] | None:
                     found[kid] = pid
                     stack.append(kid)
     return found
-
-
-def lower_thread_priority(niceness: int) -> None:
-    """Make the calling thread ``niceness`` nicer (at most 19). On Linux niceness belongs to the
-    thread: threads it starts inherit it, processes started from other threads do not, so the
-    workload keeps the program's priority. Elsewhere, or where refused, nothing changes."""
-    if not sys.platform.startswith("linux") or niceness <= 0:
-        return
-    tid = threading.get_native_id()
-    with contextlib.suppress(OSError):
-        now = os.getpriority(os.PRIO_PROCESS, tid)
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, now + niceness))
 
 
 @dataclass(frozen=True)
@@ -313,9 +295,10 @@ def _busy_percent(before: Any, after: Any) -> float:
 class SamplerThread:
     """Calls ``on_sample`` at ``hz`` with the tree's and the GPU's readings, without drift.
 
-    Its thread runs ``niceness`` nicer than the program (Linux), so on a machine the workload
-    saturates a tick waits for a free core rather than taking one from the workload. A thread
-    it starts is as nice: the store's writer, when a sample is the first row after a flush.
+    Its thread keeps the program's priority: a nicer one was measured no faster (issue #16: a
+    4-rank DDP job on 2 cores, 50 Hz, sampler states interleaved within each run; at nice 10,
+    1-5% slower in 4 of 6 runs), and the threads it starts (the store's writer) would inherit
+    its niceness.
     """
 
     def __init__(
@@ -325,13 +308,10 @@ class SamplerThread:
         hz: float = 10.0,
         gpu: GpuMonitor | None = None,
         cores: CoreMeter | None = None,
-        *,
-        niceness: int = SAMPLER_NICENESS,
     ) -> None:
         """``cores``: a meter made when the caller started the tree, so the first sample's
         machine CPU covers that start as the tree's own CPU may (``ProcessTreeSampler``'s
         ``started``); None: made here."""
-        self._niceness = niceness
         self._tree = tree
         self._cores = CoreMeter() if cores is None else cores
         self._gpu = gpu
@@ -351,7 +331,6 @@ class SamplerThread:
             self._thread.join()
 
     def _loop(self) -> None:
-        lower_thread_priority(self._niceness)
         next_tick = time.monotonic()
         while True:
             self._on_sample(self._measure())

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-import os
 import subprocess
 import sys
 import threading
@@ -15,11 +14,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import psutil
-import pytest
 
 from profiler.nvml import GpuMonitor
 from profiler.sampler import (
-    SAMPLER_NICENESS,
     CoreMeter,
     ProcessTreeSampler,
     Sample,
@@ -101,38 +98,6 @@ def test_the_tree_walk_finds_what_psutil_finds_across_threads_and_generations() 
         sampler = ProcessTreeSampler(proc.pid)
         sampler.sample()
         assert sampler.pids() == {proc.pid, *expected}
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness is Linux's")
-def test_the_sampler_thread_is_nicer_and_a_process_started_meanwhile_is_not() -> None:
-    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    if mine >= 19:
-        pytest.skip("the tests already run at the lowest priority")
-    sampler_nice: list[int] = []
-    # on_sample runs in the sampler's thread: it reads that thread's own niceness
-    thread = SamplerThread(
-        ProcessTreeSampler(os.getpid()),
-        lambda s: sampler_nice.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id())),
-        hz=20,
-    )
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not sampler_nice:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-        try:
-            child_nice = psutil.Process(child.pid).nice()
-        finally:
-            child.kill()
-            child.wait()
-    finally:
-        thread.stop()
-    assert sampler_nice[0] > mine
-    assert set(sampler_nice) == {min(19, mine + SAMPLER_NICENESS)}
-    assert child_nice == mine  # the workload keeps the program's priority
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine
 
 
 BURN_THEN_SLEEP = """
