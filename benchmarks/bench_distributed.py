@@ -12,7 +12,12 @@ interleaved within one run (A B C, C B A, ...); the median over rounds of each r
 
 Throughput is global samples/s from the job's own clock: the samples of the measured steps of
 every rank over the job windows' time (last rank to start to last rank to end), the same
-whichever way it runs.
+whichever way it runs. Each run measures 2,000 steps (about 4 s at 16,000 samples/s). 800
+steps (1.7 s) left a round's ratio to a second or two of other sessions' load: on the shared
+2-core machine at load 4-12, events / bare, two cases that differ only in the event rate, ranged
+0.80-1.22 over 8 rounds and measured / bare 0.70-1.10. The one-minute load average is printed
+with every run and the quartiles with each median: a 1% cost can be read only from a run whose
+quartiles are that close.
 
 Run: ``.venv/bin/python -m benchmarks.bench_distributed [--rounds N] [--ranks N]``.
 """
@@ -20,6 +25,7 @@ Run: ``.venv/bin/python -m benchmarks.bench_distributed [--rounds N] [--ranks N]
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 from pathlib import Path
@@ -29,7 +35,7 @@ from profiler.scaling_session import scaling_sessions
 from profiler.session import RunOptions
 from profiler.store import Store
 
-STEPS = 1200
+STEPS = 2400
 WINDOW = 10
 BARE_WINDOW = 400
 
@@ -72,7 +78,7 @@ def samples_per_s(store: Store, ranks: int, window_steps: int, sampling: bool) -
 def main() -> None:
     """Print measured / bare throughput at the given rank count."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--ranks", type=int, default=4)
     args = parser.parse_args()
     cases = {"measured": (WINDOW, True), "events": (WINDOW, False), "bare": (BARE_WINDOW, False)}
@@ -83,15 +89,20 @@ def main() -> None:
             for name in names if r % 2 == 0 else names[::-1]:
                 window, sampling = cases[name]
                 got[name].append(samples_per_s(store, args.ranks, window, sampling))
-                print(f"round {r + 1} {name}: {got[name][-1]:,.0f} samples/s", flush=True)
+                print(
+                    f"round {r + 1} {name}: {got[name][-1]:,.0f} samples/s "
+                    f"(load {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
     # each round runs every case back to back: its ratios cancel the drift between rounds
     for name in ("measured", "events"):
         ratios = [m / b for m, b in zip(got[name], got["bare"], strict=True)]
         ratio = statistics.median(ratios)
+        low, _, high = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratio] * 3
         print(
             f"{args.ranks} ranks, {args.rounds} rounds: {name} / bare samples/s per round "
             f"{', '.join(f'{r:.3f}' for r in ratios)}; median {ratio:.3f} "
-            f"(cost {100 * (1 - ratio):+.1f}%)"
+            f"(cost {100 * (1 - ratio):+.1f}%), quartiles {low:.3f}-{high:.3f}"
         )
 
 

@@ -231,6 +231,11 @@ class JobSampler:
         with self._procs_lock:
             rss: dict[int, float] = {}
             for rank, pid in self._rank_pids().items():
+                # a rank in a tree was measured in this tick: no second read of its memory
+                seen = next((m for t in self._trees if (m := t.rss_mib_of(pid)) is not None), None)
+                if seen is not None:
+                    rss[rank] = seen
+                    continue
                 proc = self._rank_procs.get(rank)
                 try:
                     if proc is None or proc.pid != pid:

@@ -16,7 +16,13 @@ from typing import Any
 import psutil
 
 from profiler.nvml import GpuMonitor
-from profiler.sampler import CoreMeter, ProcessTreeSampler, Sample, SamplerThread
+from profiler.sampler import (
+    CoreMeter,
+    ProcessTreeSampler,
+    Sample,
+    SamplerThread,
+    descendants,
+)
 
 
 @contextlib.contextmanager
@@ -58,6 +64,40 @@ def test_tree_sampler_sums_cpu_and_rss_over_grandchildren() -> None:
         assert 10 < s.cpu_percent < 250  # one busy loop (shared with other load), 2 cores
         assert s.threads >= 3
         assert math.isnan(s.gpu_util_percent)
+
+
+FORKS_FROM_A_THREAD = """
+import subprocess, sys, threading, time
+hold = [sys.executable, "-c", "import time; time.sleep(60)"]
+nest = [sys.executable, "-c", "import subprocess, sys, time; "
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)"]
+kids = [subprocess.Popen(nest)]
+def fork_and_stay():  # the kernel lists this child under the thread that started it
+    kids.append(subprocess.Popen(hold))
+    time.sleep(60)
+threading.Thread(target=fork_and_stay, daemon=True).start()
+while len(kids) < 2:
+    time.sleep(0.01)
+time.sleep(0.5)  # the nested child's own child starts
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_the_tree_walk_finds_what_psutil_finds_across_threads_and_generations() -> None:
+    with ready_tree(FORKS_FROM_A_THREAD) as proc:
+        root = psutil.Process(proc.pid)
+        deadline = time.monotonic() + 30
+        while len(root.children(recursive=True)) < 3:  # the grandchild, on a loaded machine
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        expected = {p.pid: p.ppid() for p in root.children(recursive=True)}
+        walked = descendants(proc.pid)
+        if walked is not None:  # None: a kernel without children lists (psutil walks instead)
+            assert walked == expected
+        sampler = ProcessTreeSampler(proc.pid)
+        sampler.sample()
+        assert sampler.pids() == {proc.pid, *expected}
 
 
 BURN_THEN_SLEEP = """
