@@ -43,8 +43,10 @@ def ready_tree(script: str) -> Iterator[subprocess.Popen[str]]:
 
 BURN_WITH_CHILDREN = """
 import subprocess, sys, time
-hold = "b = bytearray(64 * 2**20); import time; time.sleep(60)"
-kids = [subprocess.Popen([sys.executable, "-c", hold]) for _ in range(2)]
+hold = "b = bytearray(64 * 2**20); print('held', flush=True); import time; time.sleep(60)"
+kids = [subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE) for _ in range(2)]
+for kid in kids:  # "ready" only once both buffers are allocated, however loaded the machine
+    kid.stdout.readline()
 print("ready", flush=True)
 end = time.time() + 60
 while time.time() < end:
@@ -54,7 +56,6 @@ while time.time() < end:
 
 def test_tree_sampler_sums_cpu_and_rss_over_grandchildren() -> None:
     with ready_tree(BURN_WITH_CHILDREN) as proc:
-        time.sleep(0.3)  # let the grandchildren allocate their 64 MiB
         sampler = ProcessTreeSampler(proc.pid, refresh_s=0.1)
         sampler.sample()
         time.sleep(0.5)
