@@ -259,8 +259,8 @@ def test_a_real_traced_session_fills_the_tab_when_it_ends_and_when_reopened(
     cmp = tab.state.comparison
     assert cmp is not None and cmp.frameworks == ("torch", "tensorflow")
     for i, b in enumerate(cmp.per_framework):
-        top = sum(float(bars.opts["height"][i]) for bars in tab.bars.values())
-        assert top == pytest.approx(b.step_ms)  # the bars stack to the traced step
+        total = sum(float(bars.opts["width"][i]) for bars in tab.bars.values())
+        assert total == pytest.approx(b.step_ms)  # the bars stack to the traced step
     assert "PyTorch" in tab.sentence.text() and "TensorFlow" in tab.sentence.text()
     matmul = next(r for r in cmp.ops if r.key == "matmul")
     assert matmul.has("torch") and matmul.has("tensorflow")  # aten::addmm ~ MatMul
