@@ -544,7 +544,8 @@ class RunsTable(QTableView):
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            QTimer.singleShot(0, self.fit_columns)  # once the header has the new font too
+            # once the header has the new font too; dropped if the table is gone by then
+            QTimer.singleShot(0, self, self.fit_columns)
 
     def _double_clicked(self, index: QModelIndex) -> None:
         self.detailsRequested.emit(int(index.data(RUN_ID_ROLE)))
