@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from profiler.config import Config
+from profiler.cpus import session_cpus
 from profiler.describe import architecture, param_mismatch
 from profiler.distributed_run import DistributedRun
 from profiler.environment import machine_environment
@@ -141,6 +142,8 @@ class ComparisonSession:
         # Each finished run's steady-state step times (ms), for the verdict's certainty.
         self._steady: dict[str, list[Any]] = {fw: [] for fw in config.frameworks}
         self.stop_record: StopRecord | None = None
+        # the config local runs get (CPUs chosen once; see _local_config)
+        self._local: Config | None = None
         # Each run's final outcome once it has one, and the run whose child is live; from them
         # every planned run gets a true final status whatever ends the loop.
         self._outcomes: dict[int, RunOutcome] = {}
@@ -313,6 +316,18 @@ class ComparisonSession:
         self.listener.run_finished(outcome)
         return outcome
 
+    def _local_config(self) -> Config:
+        """The config a local single-process run gets: under ``run.affinity: auto``, the CPUs
+        chosen once for the whole session (``profiler.cpus.session_cpus``), so every framework
+        and repeat is pinned to the same ones."""
+        if self._local is None:
+            cpus = session_cpus(self.config.run.affinity, self.config.threads)
+            run = self.config.run.model_copy(update={"affinity": cpus})
+            self._local = (
+                self.config if cpus is None else self.config.model_copy(update={"run": run})
+            )
+        return self._local
+
     def _update_certainty(self) -> Certainty | None:
         """The verdict's certainty after a round, told to the listener (None: nothing to
         compare, a single framework)."""
@@ -481,7 +496,9 @@ class ComparisonSession:
                     child = DistributedRun(info.framework, self.config, workers, **io)
                 else:
                     trace_dir = self.traces.plan(run_id, info.framework, info.repeat)
-                    child = ChildProcess(info.framework, self.config, trace_dir=trace_dir, **io)
+                    child = ChildProcess(
+                        info.framework, self._local_config(), trace_dir=trace_dir, **io
+                    )
             except Exception as exc:
                 # E2BIG, a missing interpreter, a full disk for the spec file: the run failed,
                 # and says why, rather than staying pending.
