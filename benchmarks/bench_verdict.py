@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from profiler.config import Config, load_config
+from profiler.events import EnvInfo
 from profiler.paths import resources_dir
 from profiler.repeats import StopRecord
 from profiler.session import ComparisonSession
@@ -41,6 +42,7 @@ class Protocol:
 
     wall_s: float
     record: StopRecord
+    cpus: str = ""  # the CPUs its runs were pinned to
 
     @property
     def half_width(self) -> float:
@@ -77,7 +79,11 @@ def run_protocol(store: Store, config: Config) -> Protocol:
     if failed:
         raise SystemExit(f"bench_verdict: a run failed: {failed[0].error}")
     assert session.stop_record is not None
-    return Protocol(wall, session.stop_record)
+    stored = store.load(session.session_id or -1)
+    cpus = {
+        str(info.settings.get("cpu_affinity")) for r in stored.runs for _, info in r.views(EnvInfo)
+    }
+    return Protocol(wall, session.stop_record, ", ".join(sorted(cpus)))
 
 
 def _fmt(p: Protocol) -> str:
@@ -85,7 +91,7 @@ def _fmt(p: Protocol) -> str:
     hw = f"±{p.half_width * 100:.1f}%" if math.isfinite(p.half_width) else "unknown"
     return (
         f"{p.wall_s:6.0f} s, {runs:2d} runs/side, ratio {p.ratio:.3f} {hw}, "
-        f"stopped: {p.record.reason}"
+        f"stopped: {p.record.reason}, pinned to {p.cpus or 'nothing'}"
     )
 
 

@@ -2,8 +2,8 @@
 
 The worker pins itself (``workloads.affinity``); for local single-process runs the session
 chooses the CPUs once, before its first run, and hands every run the same explicit list, so every
-framework and every repeat runs on the same cores. It takes the least busy CPUs at that moment
-(the highest-numbered among equally idle ones): pinning blindly to the highest-numbered CPU would
+framework and every repeat runs on the same cores. It takes the highest-numbered CPUs that are not
+taken at that moment (more than half busy): pinning blindly to the highest-numbered CPU would
 put two sessions, or a session and another pinned program, on one core while another idles.
 """
 
@@ -17,8 +17,10 @@ import psutil
 
 # How long the CPUs are watched before choosing (once per session).
 WATCH_S = 0.25
-# Busy shares closer than this count as equally idle (then the highest-numbered CPUs win).
-BUSY_RESOLUTION = 0.1
+# A CPU counts as taken above this busy share; the highest-numbered CPUs that are not win. Below
+# it is the parent itself (starting the session, drawing its window) and passing noise, which
+# must not move a session off the CPUs an idle machine would give it.
+BUSY_THRESHOLD = 0.5
 
 
 def cpu_busy(cpus: Sequence[int], watch_s: float = WATCH_S) -> dict[int, float]:
@@ -50,5 +52,5 @@ def session_cpus(
     if threads >= len(allowed):
         return None
     busy = cpu_busy(allowed, watch_s)
-    ranked = sorted(allowed, key=lambda c: (round(busy.get(c, 0.0) / BUSY_RESOLUTION), -c))
+    ranked = sorted(allowed, key=lambda c: (busy.get(c, 0.0) > BUSY_THRESHOLD, -c))
     return sorted(ranked[:threads])

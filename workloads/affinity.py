@@ -9,7 +9,7 @@ fewer threads than it may use to the highest-numbered CPUs it may use, the same 
 framework (CPU 0 usually takes the interrupts, and the parent runs wherever is left); a
 data-parallel rank gets its own CPUs when the ranks' threads fit side by side, and is left
 unpinned otherwise. ``off`` never pins; a list of CPU numbers pins every run to exactly those.
-For local single-process runs the session chooses the CPUs once (the least busy, see
+For local single-process runs the session chooses the CPUs once (the highest idle ones, see
 ``profiler.cpus``) and passes them as such a list, so ``auto`` here serves the other runs.
 """
 
