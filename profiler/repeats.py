@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from profiler.stats import compare_runs
+from profiler.stats import CONFIDENCE, compare_runs
 from profiler.store import StoredEvent, StoredRun
 
 # Below this many runs per side, run-to-run variation is too poorly known to call anything certain.
@@ -42,7 +42,6 @@ HEADLINE_METRIC = "step_time_ms"
 # Computed at 97%, every simulated scenario keeps the 95% promise (A/A 0.5-5.0%, coverage
 # 93.8-99.0%).
 AUTO_CONFIDENCE = 0.97
-FIXED_CONFIDENCE = 0.95
 
 
 def round_order(frameworks: Sequence[str], round_index: int) -> list[str]:
@@ -136,7 +135,7 @@ class Certainty:
 def verdict_confidence(mode: str | None) -> float:
     """The level a session's intervals are computed at: ``AUTO_CONFIDENCE`` for auto repeats
     (``mode`` of its StopRecord), else 95%. Either way the session's verdict is a 95% one."""
-    return AUTO_CONFIDENCE if mode == "auto" else FIXED_CONFIDENCE
+    return AUTO_CONFIDENCE if mode == "auto" else CONFIDENCE
 
 
 def certainty(

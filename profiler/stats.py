@@ -354,6 +354,8 @@ class RatioEstimate:
     df: float = math.nan
 
 
+# The level every interval is labelled with; a difference is significant at 1 - CONFIDENCE.
+CONFIDENCE = 0.95
 METHOD_RUNS = "Welch t on run medians"
 METHOD_ONE_RUN = "within-run only (one run on a side)"
 
@@ -401,7 +403,7 @@ def compare_runs(
     a_runs: Sequence[ArrayLike],
     b_runs: Sequence[ArrayLike],
     *,
-    confidence: float = 0.95,
+    confidence: float = CONFIDENCE,
     seed: int = 0,
 ) -> RatioEstimate:
     """Compare side B with side A, each given as runs of steady-state per-window values

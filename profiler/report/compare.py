@@ -17,10 +17,14 @@ import numpy as np
 
 from profiler.report.events import FloatArray, Measured
 from profiler.report.runs import RunSummary
-from profiler.stats import METHOD_RUNS, compare_runs, describe, finite_or_none, run_location
-
-# The confidence of every interval; a difference is significant at 1 - CONFIDENCE.
-CONFIDENCE = 0.95
+from profiler.stats import (
+    CONFIDENCE,
+    METHOD_RUNS,
+    compare_runs,
+    describe,
+    finite_or_none,
+    run_location,
+)
 
 # Metric name -> whether a higher value is better; the order reports show them in. Optional
 # metrics (GPU memory, energy) are compared only when some run has a value.

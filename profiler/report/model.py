@@ -36,6 +36,7 @@ from profiler.report.runs import (
     run_series,
     summarize_run,
 )
+from profiler.stats import CONFIDENCE
 from profiler.store import StoredRun, StoredSession
 
 if TYPE_CHECKING:
@@ -117,7 +118,7 @@ class Report:
     scaling: ScalingReport | None = None
     # the level its intervals are computed at (profiler.repeats.verdict_confidence): every
     # surface that recomputes a ratio uses it, so all show the same interval
-    confidence: float = 0.95
+    confidence: float = CONFIDENCE
 
     @property
     def frameworks(self) -> tuple[str, ...]:

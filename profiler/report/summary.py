@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from profiler.quality import BUSY_MACHINE_WARNING
-from profiler.report.compare import CONFIDENCE, Comparison, compare
+from profiler.report.compare import Comparison, compare
 from profiler.report.figures import (
     FIGURES,
     FIGURES_BY_KEY,
@@ -42,6 +42,7 @@ from profiler.report.verdicts import (
     run_quality,
     unknown_spread,
 )
+from profiler.stats import CONFIDENCE
 from profiler.store import StoredSession
 
 __all__ = [
