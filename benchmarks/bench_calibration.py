@@ -334,6 +334,15 @@ def export_fixture(store_path: Path, out: Path, source: str) -> None:
     out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
+def _print_row(c: Calibration, runs: str, note: str = "") -> bool:
+    """Print one table row (``runs``: the runs-per-side column); whether it meets the targets."""
+    ok = passes(c)
+    print(f"{c.scenario:<10}{runs:>10}{c.windows:>9}{c.false_positive:>13.1%}"
+          f"{c.given:>10.1%}{c.coverage:>10.1%}{c.half_width:>12.1%}"
+          f"{c.ms_per_comparison:>9.2f}{note}{'' if ok else '  MISSED'}", flush=True)  # fmt: skip
+    return ok
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the calibration table; 1 when a row misses a target."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -355,23 +364,12 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     for name in SCENARIOS:
         for runs, windows in PROTOCOLS:
-            c = calibrate(name, runs, windows, args.sims)
-            ok = passes(c)
-            failed += not ok
-            print(f"{c.scenario:<10}{c.runs:>10}{c.windows:>9}{c.false_positive:>13.1%}"
-                  f"{c.given:>10.1%}{c.coverage:>10.1%}{c.half_width:>12.1%}"
-                  f"{c.ms_per_comparison:>9.2f}"
-                  f"{'' if ok else '  MISSED'}", flush=True)  # fmt: skip
+            failed += not _print_row(calibrate(name, runs, windows, args.sims), str(runs))
     for name in SCENARIOS:
         for multiple in AUTO_TARGETS:
             target = auto_target(name, multiple)
             c = calibrate_auto(name, target, args.sims)
-            ok = passes(c)
-            failed += not ok
-            print(f"{c.scenario:<10}{'auto ' + f'{c.runs}':>10}{c.windows:>9}"
-                  f"{c.false_positive:>13.1%}{c.given:>10.1%}{c.coverage:>10.1%}"
-                  f"{c.half_width:>12.1%}{c.ms_per_comparison:>9.2f}"
-                  f"  (target ±{target:.1%}){'' if ok else '  MISSED'}", flush=True)  # fmt: skip
+            failed += not _print_row(c, f"auto {c.runs}", f"  (target ±{target:.1%})")
     print(f"targets: A/A significant <= {MAX_FALSE_POSITIVE:.0%}, coverage >= {MIN_COVERAGE:.0%}; "
           f"{failed} row(s) missed")  # fmt: skip
     return 1 if failed else 0
