@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import os
 import subprocess
 import sys
 import threading
@@ -14,6 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import psutil
+import pytest
 
 from profiler.nvml import GpuMonitor
 from profiler.sampler import (
@@ -22,6 +24,7 @@ from profiler.sampler import (
     Sample,
     SamplerThread,
     descendants,
+    proc_stat,
 )
 
 
@@ -99,6 +102,44 @@ def test_the_tree_walk_finds_what_psutil_finds_across_threads_and_generations() 
         sampler = ProcessTreeSampler(proc.pid)
         sampler.sample()
         assert sampler.pids() == {proc.pid, *expected}
+
+
+@pytest.mark.skipif(proc_stat(os.getpid()) is None, reason="no /proc/PID/stat here")
+def test_one_stat_read_gives_what_psutil_reads_from_three_files() -> None:
+    with ready_tree(BURN_WITH_CHILDREN) as proc:
+        p = psutil.Process(proc.pid)
+        for _ in range(3):
+            before = p.cpu_times()
+            got = proc_stat(proc.pid)
+            after = p.cpu_times()
+            assert got is not None and not got.zombie
+            # the root burns CPU: its times move between the reads, never backwards
+            assert before.user + before.system <= got.own_s <= after.user + after.system
+            assert got.reaped_s == after.children_user + after.children_system
+            assert got.threads == p.num_threads()
+            # the root's RSS does not change while it spins: the same pages whichever file
+            assert abs(got.rss - p.memory_info().rss) <= 64 * 1024
+        stat = proc_stat(proc.pid)
+        assert stat is not None and stat.start_ticks > 0
+    assert proc_stat(proc.pid) is None  # gone and reaped
+
+
+def test_a_pid_that_names_another_process_is_dropped() -> None:
+    """A tracked pid whose process started at another time than first read is not the same
+    process (the kernel reused the pid): it is not measured as the run's."""
+    with ready_tree(BURN_WITH_CHILDREN) as proc:
+        sampler = ProcessTreeSampler(proc.pid, refresh_s=600.0)  # no walk to re-find it
+        sampler.sample()
+        kid = next(iter(sampler.pids() - {proc.pid}))
+        sampler._start_ticks[kid] -= 1  # as if first read from the pid's earlier owner
+        s = sampler.sample()
+        if proc_stat(proc.pid) is not None:  # the check rides on /proc/PID/stat
+            assert kid not in sampler.pids()
+            # the dropped process's 64 MiB buffer is no longer counted
+            assert (
+                s.rss_mib
+                < sum(psutil.Process(p).memory_info().rss for p in (proc.pid, kid)) / 2**20
+            )
 
 
 BURN_THEN_SLEEP = """
