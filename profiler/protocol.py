@@ -201,6 +201,17 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _plain_scalar(value: Any) -> bool:
+    """Whether ``value`` is a JSON scalar with nothing to report (the common case, checked
+    without building the path a report would name: every window event comes through here)."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    return kind is int and -MAX_INT <= value <= MAX_INT
+
+
 def _plain_json_problem(value: Any, where: str, depth: int = 0) -> str | None:
     """Why ``value`` is not plain, finite, shallow JSON (None when it is)."""
     if depth > MAX_DEPTH:
@@ -211,10 +222,14 @@ def _plain_json_problem(value: Any, where: str, depth: int = 0) -> str | None:
         return f"{where} is an integer beyond ±2**53"
     if isinstance(value, dict):
         for key, item in value.items():
+            if _plain_scalar(item):
+                continue
             if (problem := _plain_json_problem(item, f"{where}.{key}", depth + 1)) is not None:
                 return problem
     elif isinstance(value, list):
         for i, item in enumerate(value):
+            if _plain_scalar(item):
+                continue
             if (problem := _plain_json_problem(item, f"{where}[{i}]", depth + 1)) is not None:
                 return problem
     return None
@@ -234,9 +249,16 @@ def check_payload(kind: str, payload: Mapping[str, Any], *, complete: bool = Tru
         if not ok(value):
             return f"{kind} event: {name!r} must be {what}, not {_short(value)}"
     for name, value in payload.items():
+        if _plain_scalar(value):
+            continue
         if (problem := _plain_json_problem(value, f"{kind}.{name}")) is not None:
             return problem
     return None
+
+
+def _quote(text: str) -> str:
+    """The start of a bad line, as a reason quotes it."""
+    return repr(text[:REASON_CHARS])
 
 
 def decode_event(line: str | bytes) -> Event:
@@ -248,31 +270,30 @@ def decode_event(line: str | bytes) -> Event:
     if isinstance(line, bytes):
         line = line.decode("utf-8", errors="replace")
     text = line.strip()
-    quoted = repr(text[:REASON_CHARS])
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise GarbageLine(f"not JSON ({exc.msg}): {quoted}") from None
+        raise GarbageLine(f"not JSON ({exc.msg}): {_quote(text)}") from None
     except (ValueError, RecursionError) as exc:  # a 5,000-digit integer, 10,000-deep nesting
-        raise GarbageLine(f"not usable JSON ({type(exc).__name__}): {quoted}") from None
+        raise GarbageLine(f"not usable JSON ({type(exc).__name__}): {_quote(text)}") from None
     if not isinstance(obj, dict):
-        raise GarbageLine(f"not a JSON object: {quoted}")
+        raise GarbageLine(f"not a JSON object: {_quote(text)}")
     kind = obj.pop("kind", None)
     t = obj.pop("t", None)
     version = obj.pop("v", None)
     if not isinstance(kind, str) or not _is_num(t):
-        raise GarbageLine(f"event without a string 'kind' and a numeric 't': {quoted}")
+        raise GarbageLine(f"event without a string 'kind' and a numeric 't': {_quote(text)}")
     if version != PROTOCOL_VERSION or type(version) is not int:
         raise GarbageLine(
-            f"protocol version {_short(version)}, expected {PROTOCOL_VERSION}: {quoted}"
+            f"protocol version {_short(version)}, expected {PROTOCOL_VERSION}: {_quote(text)}"
         )
     if kind in PARENT_KINDS:
-        raise GarbageLine(f"kind {kind!r} is the parent's own, not a child's: {quoted}")
+        raise GarbageLine(f"kind {kind!r} is the parent's own, not a child's: {_quote(text)}")
     if not 0.0 <= t <= MAX_CLOCK_S:
-        raise GarbageLine(f"'t' {_short(t)} is not a monotonic clock reading: {quoted}")
+        raise GarbageLine(f"'t' {_short(t)} is not a monotonic clock reading: {_quote(text)}")
     problem = check_payload(kind, obj)
     if problem is not None:
-        raise GarbageLine(f"{problem}: {quoted}")
+        raise GarbageLine(f"{problem}: {_quote(text)}")
     return Event(kind=kind, t=float(t), payload=obj, v=version)
 
 
