@@ -188,10 +188,14 @@ def test_a_configured_address_is_where_the_job_meets(sshd: SshServer, store: Sto
         ("node-a", "127.0.0.2", "run.distributed.addresses"),
         ("node-b", "127.0.0.1", "ssh -G"),
     ]
-    assert stored.env["addresses"] == {
+    used = {
         "node-a": {"address": "127.0.0.2", "from": "run.distributed.addresses"},
         "node-b": {"address": "127.0.0.1", "from": "ssh -G"},
     }
+    assert stored.env["addresses"] == used
+    # and the report says so
+    report = json.loads(render_text(build_report(stored), "json"))
+    assert report["environment"]["addresses"] == used
     assert len(run.events_of("window")) > 0
     assert all(w.payload["ranks"] == 2 for w in run.events_of("window"))
     # node-b's torchrun and rank really joined the store there, not at ssh's 127.0.0.1
