@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from profiler.node_address import address_problem
 from profiler.presets import PresetError, resolve_preset
 from profiler.ssh import SshTarget
 
@@ -66,6 +67,7 @@ MAX_TIMEOUT_S = 7 * 24 * 3600.0
 # is refused before a launcher forks hundreds of interpreters.
 MAX_WORKERS = 256
 MAX_WORKER_COUNTS = 12
+MAX_HOSTS = 64
 
 Width = Annotated[int, Field(gt=0, le=MAX_WIDTH)]
 Layers = Annotated[int, Field(gt=0, le=MAX_LAYERS)]
@@ -462,6 +464,18 @@ class DistributedConfig(_Strict):
         default=[1, 2], min_length=1, max_length=MAX_WORKER_COUNTS
     )
     scaling: Literal["weak", "strong"] = "weak"
+    # Multi-node: the address the other hosts reach a host of run.hosts at (profiler.node_address);
+    # a host not listed is reached at the hostname its ssh config gives it (ssh -G).
+    addresses: Annotated[dict[str, str], Field(max_length=MAX_HOSTS)] = Field(default_factory=dict)
+
+    @field_validator("addresses")
+    @classmethod
+    def _addresses(cls, value: dict[str, str]) -> dict[str, str]:
+        for host, address in value.items():
+            problem = address_problem(address)
+            if problem is not None:
+                raise FieldError(host, problem)
+        return value
 
     @field_validator("workers")
     @classmethod
@@ -476,7 +490,6 @@ class DistributedConfig(_Strict):
         return sorted(value)
 
 
-MAX_HOSTS = 64
 # An interpreter on a host: not checked here (it is not a local file), but by the host check.
 RemotePython = Annotated[str, Field(min_length=1, max_length=4096, pattern=r"^[^\x00\n\r]+$")]
 
@@ -996,6 +1009,13 @@ def _check_hosts(config: Config) -> None:
     for name in run.host_python:
         if name not in run.hosts:
             raise FieldError(f"run.python.{name}", "not a framework nor a host in run.hosts")
+    for name in run.distributed.addresses if run.distributed is not None else ():
+        if name not in run.hosts:
+            raise FieldError(
+                f"run.distributed.addresses.{name}",
+                "not a host in run.hosts: addresses are where the other hosts of a multi-node "
+                "run reach each one, keyed by the host as run.hosts names it",
+            )
     if not run.hosts:
         return
     if run.commands:

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from profiler.node_address import host_port
+
 Strategy = Literal["torch_ddp", "tf_multi_worker_mirrored", "tf_mirrored", "jax_distributed"]
 Scaling = Literal["weak", "strong"]
 
@@ -312,7 +314,7 @@ def _tf_config(rdzv: Rendezvous, rank: int) -> str:
     workers, rank_of = [], 0
     for node in rdzv.nodes:
         for _ in range(node.nproc):
-            workers.append(f"{node.address}:{rdzv.port + rank_of}")
+            workers.append(host_port(node.address, rdzv.port + rank_of))
             rank_of += 1
     return json.dumps(
         {"cluster": {"worker": workers}, "task": {"type": "worker", "index": rank}},
@@ -344,7 +346,7 @@ def _per_rank(
                 ENV_BACKEND: backend,
                 ENV_RANK: str(rank),
                 ENV_LOCAL_RANK: str(local),
-                ENV_COORDINATOR: f"{rdzv.master}:{rdzv.port}",
+                ENV_COORDINATOR: host_port(rdzv.master, rdzv.port),
             }
             if tf_config:
                 env["TF_CONFIG"] = _tf_config(rdzv, rank)

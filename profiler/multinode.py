@@ -6,8 +6,8 @@ said hello and its clock offset is measured, the job is built with each framewor
 rendezvous (``profiler.distributed.build_launch``: ``torchrun --nnodes N --node-rank i
 --master-addr host0 --master-port p``, ``TF_CONFIG`` naming every worker's host:port, the JAX
 coordinator on host 0) and every agent starts its node's part. The rendezvous address of a host
-is the ``hostname`` its ssh config gives it (``ssh -G``), the port one the first host's agent
-found free.
+is ``run.distributed.addresses[host]``, else the ``hostname`` its ssh config gives it (``ssh -G``;
+``profiler.node_address``), the port one the first host's agent found free.
 
 Each agent relays its ranks' events (each rank's named pipe is read on its own host) with the
 rank in front, on that host's clock turned into this one's; ``RankMerger`` lines the ranks up
@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from profiler.config import Config
+from profiler.config import Config, ConfigError
 from profiler.distributed import (
     DistributedConfigError,
     DistributedLaunch,
@@ -42,11 +42,12 @@ from profiler.distributed import (
 )
 from profiler.distributed_run import RankMerger
 from profiler.launcher import WORKER_MODULE
+from profiler.node_address import AddressError, NodeAddress, pick_addresses
 from profiler.nvml import device_index
 from profiler.protocol import Event
 from profiler.remote import RemoteChild, host_interpreter
 from profiler.sampler import Sample
-from profiler.ssh import SshTarget, ssh_hostname
+from profiler.ssh import RemoteHostError, SshTarget
 
 # Mirrored in workloads.agent (profiler imports no workloads): replaced there by the host's
 # interpreter and the run's folder.
@@ -70,10 +71,30 @@ def node_layout(workers: int, hosts: Sequence[str]) -> list[tuple[str, int]]:
     return [(h, workers // len(hosts)) for h in hosts]
 
 
+def check_addresses(
+    config: Config, ssh_args: Sequence[str], config_path: str | None = None
+) -> dict[str, dict[str, str]]:
+    """The rendezvous address of every host the config's largest multi-node job uses, and
+    where it came from (``{host: {address, from}}``), checked before any run: ConfigError
+    naming run.distributed.addresses when a loopback address would meet another host's."""
+    dist = config.run.distributed
+    if dist is None or not config.run.hosts:
+        return {}
+    hosts = [h for h, _ in node_layout(max(dist.workers), config.run.hosts)]
+    source = config_path or "<config>"
+    try:
+        picked = pick_addresses(hosts, dist.addresses, ssh_args)
+    except AddressError as exc:
+        raise ConfigError(source, str(exc), "run.distributed.addresses") from None
+    except RemoteHostError as exc:
+        raise ConfigError(source, str(exc), "run.hosts") from None
+    return {n.host: n.record() for n in picked}
+
+
 @dataclass
 class _NodeState:
     host: str
-    address: str
+    address: NodeAddress
     nproc: int
     child: RemoteChild | None = None
     sample: Sample | None = None
@@ -105,10 +126,11 @@ class MultiNodeRun:
         self._on_log = on_log
         self._lock = threading.Lock()
         self.nodes: list[_NodeState] = []
-        for host, nproc in node_layout(workers, config.run.hosts):
-            target = SshTarget.parse(host)
-            self.nodes.append(_NodeState(host, ssh_hostname(target, ssh_args), nproc))
-        rendezvous_nodes = tuple(Node(n.address, n.nproc) for n in self.nodes)
+        layout = node_layout(workers, config.run.hosts)
+        addresses = pick_addresses([h for h, _ in layout], dist.addresses, ssh_args)
+        for (host, nproc), address in zip(layout, addresses, strict=True):
+            self.nodes.append(_NodeState(host, address, nproc))
+        rendezvous_nodes = tuple(Node(n.address.address, n.nproc) for n in self.nodes)
         ranks = tuple(range(sum(n.nproc for n in self.nodes)))
         self.merger = RankMerger(ranks, on_event, self._rank_rss)
         # the hosts' clocks agree only to within half a ping's round trip
@@ -294,7 +316,9 @@ class MultiNodeRun:
             nodes.append(
                 {
                     **info,
-                    "address": n.address,
+                    "address": n.address.address,
+                    # ssh -G or run.distributed.addresses: which one the job met at
+                    "address_from": n.address.source,
                     "ranks": n.nproc,
                     # what FrameDuel set for the node's processes: the rendezvous among it
                     "launch_env": [dict(p.env) for p in mine],

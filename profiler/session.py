@@ -35,7 +35,7 @@ from profiler.events import (
 )
 from profiler.launcher import WORKER_MODULE, ChildProcess, describe_exit
 from profiler.listener import NullListener, RunInfo, RunOutcome, SessionListener
-from profiler.multinode import MultiNodeRun
+from profiler.multinode import MultiNodeRun, check_addresses
 from profiler.nvml import GpuMonitor, device_index
 from profiler.paths import cache_dir_for
 from profiler.protocol import PROTOCOL_VERSION, Event
@@ -184,9 +184,9 @@ class ComparisonSession:
         framework, the order reversed every other round (A B, B A, ...). With auto repeats only
         the first round is planned; later rounds are added while the session runs."""
         self.store.check_writable()
-        hosts = check_hosts(
-            self.config, self._ssh_args(), self.config_path
-        )  # before anything is recorded
+        # before anything is recorded: the rendezvous addresses (local, cheap), then the hosts
+        addresses = check_addresses(self.config, self._ssh_args(), self.config_path)
+        hosts = check_hosts(self.config, self._ssh_args(), self.config_path)
         if self._gpu is None:
             self._gpu = GpuMonitor(device_index(self.config.device))
         # the event protocol this FrameDuel speaks; each run's info says what its child sent
@@ -197,6 +197,8 @@ class ComparisonSession:
             env = {**env, "distributed": dict(self.options.distributed)}
         if hosts:
             env = {**env, "hosts": hosts}
+        if addresses:  # where the hosts of a multi-node job meet, and from where
+            env = {**env, "addresses": addresses}
         self.t0 = time.monotonic()
         self.session_id = self.store.create_session(
             self.config.name, self.config.model_dump(mode="json"), self.config_path, env

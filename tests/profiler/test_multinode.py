@@ -132,6 +132,7 @@ def test_two_hosts_run_one_data_parallel_job(sshd: SshServer, store: Store, fram
         ("node-a", "127.0.0.1", 1),
         ("node-b", "127.0.0.1", 1),
     ]
+    assert all(n["address_from"] == "ssh -G" for n in nodes)  # no run.distributed.addresses
     # two agents, two runs' folders, each gone
     assert nodes[0]["agent_pid"] != nodes[1]["agent_pid"]
     # both ranks measured every window, from the same initial weights
@@ -159,6 +160,71 @@ def test_two_hosts_run_one_data_parallel_job(sshd: SshServer, store: Store, fram
         points[2]["samples_per_s"] / (2 * points[1]["samples_per_s"]), rel=0.05
     )
     assert points[2]["same_initial_weights"] is True
+
+
+@needs_sshd
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_configured_address_is_where_the_job_meets(sshd: SshServer, store: Store) -> None:
+    # node-a's ssh hostname is 127.0.0.1; the job is told to meet it at 127.0.0.2 instead (Linux
+    # routes all of 127/8 to loopback, and torchrun's store on node 0 listens on every address),
+    # so node-b's torchrun can only have joined at the configured address
+    addresses = {"node-a": "127.0.0.2"}
+    config = _config(["torch"], steps=30, distributed={"workers": [1, 2], "addresses": addresses})
+    options = RunOptions(
+        ssh_args=sshd.ssh_args, distributed={"group": "addr", "workers": 2, "scaling": "weak"}
+    )
+    session = ComparisonSession(config, store, options=options)
+    listener = _PeersOfNodeB(session)
+    session.listener = listener
+    (outcome,) = session.run()
+    stored = store.load(session.session_id or -1)
+    (run,) = stored.runs
+    assert outcome.status == "ok", (outcome.error, [line for _, line in run.logs][-40:])
+    argv = [" ".join(p) for p in run.info["distributed"]["processes"]]
+    assert len(argv) == 2 and all("--master-addr=127.0.0.2" in a for a in argv)
+    nodes = run.info["remote"]["nodes"]
+    assert [(n["host"], n["address"], n["address_from"]) for n in nodes] == [
+        ("node-a", "127.0.0.2", "run.distributed.addresses"),
+        ("node-b", "127.0.0.1", "ssh -G"),
+    ]
+    used = {
+        "node-a": {"address": "127.0.0.2", "from": "run.distributed.addresses"},
+        "node-b": {"address": "127.0.0.1", "from": "ssh -G"},
+    }
+    assert stored.env["addresses"] == used
+    # and the report says so
+    report = json.loads(render_text(build_report(stored), "json"))
+    assert report["environment"]["addresses"] == used
+    assert len(run.events_of("window")) > 0
+    assert all(w.payload["ranks"] == 2 for w in run.events_of("window"))
+    # node-b's torchrun and rank really joined the store there, not at ssh's 127.0.0.1
+    assert listener.peers is not None and "127.0.0.2" in listener.peers, listener.peers
+
+
+class _PeersOfNodeB(NullListener):
+    """At the job's first window: the addresses node-b's processes hold TCP connections to."""
+
+    def __init__(self, session: ComparisonSession) -> None:
+        self.session = session
+        self.peers: set[str] | None = None
+
+    def run_event(self, run_id: int, t: float, event: Event) -> None:
+        if event.kind != "window" or self.peers is not None:
+            return
+        job = self.session._current
+        assert isinstance(job, MultiNodeRun)
+        node_b = job.nodes[1].child
+        assert node_b is not None
+        peers: set[str] = set()
+        for proc in _processes_with_token({node_b.token}):
+            with contextlib.suppress(psutil.Error):
+                peers |= {
+                    c.raddr.ip.removeprefix("::ffff:")
+                    for c in proc.net_connections(kind="tcp")
+                    if c.raddr
+                }
+        self.peers = peers
 
 
 def _processes_with_token(tokens: set[str]) -> list[psutil.Process]:
