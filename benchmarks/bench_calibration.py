@@ -10,6 +10,9 @@ sigma * e_t (sigma = 0.15: the 14-30% spread seen on this project's machines), w
 - ``bursty``: AR(1) 0.5 windows plus bursts of outside load (a burst starts in 2% of windows,
   lasts 10 windows on average and slows them by 30%);
 - ``combined``: AR(1) 0.8, a 2% run offset and bursts together;
+- ``bimodal``: two kinds of run, a quarter of them 10% slower, the rest within 0.3% of each other,
+  windows 3% apart (runs that agree closely except when they do not: with two runs per side
+  both often come from one kind, which is why an auto session needs three to stop);
 - ``real``: the stored window series of six real runs (tests/profiler/data/real_windows.json,
   see its ``source``), each less its own median; a simulated run is a random circular shift of
   one of them (autocorrelation, spread and bursts kept; repeated when longer), shifted by the
@@ -114,6 +117,22 @@ def _synthetic(
     return draw
 
 
+BIMODAL_SLOW_SHARE = 0.25
+BIMODAL_SLOWDOWN = 1.10
+BIMODAL_SIGMA = 0.03
+BIMODAL_JITTER = 0.003
+
+
+def _bimodal(
+    rng: np.random.Generator, runs: int, n: int, side: str
+) -> tuple[FloatArray, FloatArray]:
+    """Two kinds of run: a quarter 10% slower, the rest within 0.3% of each other, windows 3%
+    apart (a quiet, pinned run). TensorFlow's runs were so on this project's VM unpinned."""
+    slow = rng.random(runs) < BIMODAL_SLOW_SHARE
+    shift = rng.normal(0.0, BIMODAL_JITTER, runs) + np.where(slow, math.log(BIMODAL_SLOWDOWN), 0.0)
+    return BIMODAL_SIGMA * rng.standard_normal((runs, n)) + shift[:, None], shift
+
+
 def _real(rng: np.random.Generator, runs: int, n: int, side: str) -> tuple[FloatArray, FloatArray]:
     stored = real_series()
     out = np.empty((runs, n))
@@ -150,6 +169,7 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("offset", _synthetic(0.0, RUN_OFFSET, False)),
         Scenario("bursty", _synthetic(0.5, 0.0, True)),
         Scenario("combined", _synthetic(0.8, RUN_OFFSET, True)),
+        Scenario("bimodal", _bimodal),
         Scenario("real", _real),
     )
 }
