@@ -298,6 +298,13 @@ class RunsTable(QTableView):
         """A menu of the columns to show (every one but Framework) in the order shown, and a
         way back to the default columns, as a header's context menu."""
         menu = QMenu(self)
+        self.fill_columns_menu(menu)
+        return menu
+
+    def fill_columns_menu(self, menu: QMenu) -> None:
+        """Put ``columns_menu``'s entries, with the current ticks, in ``menu`` (View ▸ Runs
+        columns is filled as it opens)."""
+        menu.clear()
         menu.setToolTipsVisible(True)
         header = self.horizontalHeader()
         for visual in range(1, len(COLUMNS)):
@@ -316,7 +323,6 @@ class RunsTable(QTableView):
         reset = menu.addAction("Reset columns")
         reset.setToolTip("The default columns, in their default order and widths")
         reset.triggered.connect(self.reset_columns)
-        return menu
 
     def live_width(self) -> int:
         """Pixels the table needs to show every wanted column but Details without scrolling

@@ -63,7 +63,11 @@ def test_column_choices_come_back_at_the_next_start_and_reset_to_the_defaults(
     table = first.runs_table
     header = table.horizontalHeader()
     assert not table.isColumnHidden(COL_ETA)
-    action(table, "ETA").trigger()  # unticked in the header's menu
+    view_menu = first.commands.runs_columns_menu  # View ▸ Runs columns, as the header's menu
+    view_menu.aboutToShow.emit()
+    eta = next(a for a in view_menu.actions() if a.text() == "ETA")
+    assert eta.isChecked()
+    eta.trigger()  # unticked
     assert table.isColumnHidden(COL_ETA)
     header.moveSection(header.visualIndex(COL_SPEED), 1)  # as a drag moves it: after Framework
     header.resizeSection(COL_QUALITY, 150)  # as dragging its edge does
