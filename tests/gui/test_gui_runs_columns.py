@@ -162,7 +162,8 @@ def test_a_narrow_table_leaves_out_the_least_important_columns(
     tip = model.index(0, COL_FRAMEWORK).data(Qt.ItemDataRole.ToolTipRole)
     for col in (COL_ETA, COL_QUALITY, COL_NOW):
         assert f"{COLUMNS[col]}: {model.index(0, col).data()}" in tip, (COLUMNS[col], tip)
-    assert "steps)" in tip and model.rows[0].details in tip
+    details = model.rows[0].details
+    assert "steps)" in tip and details and f"Details: {details}" in tip
 
     window.docks["runs"].resize(table.live_width() + 200, 200)  # room again: all come back
     settle(qtbot)
