@@ -171,19 +171,24 @@ def test_a_narrow_table_leaves_out_the_least_important_columns(
     in_view(table, [c for c in range(len(COLUMNS)) if c != COL_PHASE])
 
 
-def test_a_column_the_user_shows_is_shown_even_in_a_table_without_room_for_it(
+def test_unticking_a_column_left_out_for_room_makes_hiding_it_the_users_choice(
     qtbot: QtBot,
 ) -> None:
     table = RunsTable()
     qtbot.addWidget(table)
     table.show()
-    table.resize(sum(table.fit_width(c) for c in KEY_COLUMNS) + 30, 150)
+    table.resize(sum(table.fit_width(c) for c in KEY_COLUMNS) + 10, 150)
     settle(qtbot)
-    for col in (COL_REPEAT, COL_NOW, COL_ETA):
-        assert col in table.dropped_columns()
+    assert {COL_REPEAT, COL_NOW, COL_ETA} <= table.dropped_columns()
+    assert all(not table.isColumnHidden(c) for c in KEY_COLUMNS)
     table.show_column(COL_ETA, False)  # unticked: now the user's choice, not for lack of room
     assert COL_ETA not in table.dropped_columns()
-    assert "ETA" in table.column_choices()["hidden"]  # type: ignore[operator]
+    assert "ETA" in table.column_choices()["hidden"]
+    table.resize(table.live_width() + 100, 150)  # room again: all but ETA (and Phase) come back
+    settle(qtbot)
+    assert not table.dropped_columns()
+    hidden = {c for c in range(len(COLUMNS)) if table.isColumnHidden(c)}
+    assert hidden == {COL_ETA, COL_PHASE}
     QApplication.processEvents()
 
 
