@@ -69,10 +69,6 @@ class DockSizes(QObject):
 
 
 WIDE_BOTTOM_PX = 1250  # below this, Runs, Summary and Log side by side cut each other
-# Below this, the Summary is sized for two frameworks, not three: a 1366-px laptop screen leaves
-# about 1010 px below the plots, where a three-framework Summary would squeeze the Runs to a
-# third of their live columns; the default 1400-px window (1060) keeps three.
-NARROW_BOTTOM_PX = 1040
 
 
 def arrange_first_launch(
@@ -81,33 +77,50 @@ def arrange_first_launch(
     width: int,
     summary_px: Callable[[list[str], bool], int],
     runs_px: int = 0,
+    *,
+    follow_px: int = 0,
 ) -> None:
     """The docks' first arrangement for a window ``width`` wide: the side panel runs the full
     height (its controls fit a 768-line screen); below the plots, Runs, Summary and Log side by
-    side when there is room, else Log as a tab beside Runs, so the Summary keeps the width
-    ``summary_px(frameworks, True)`` says its columns need (three frameworks, or two in a narrow
-    window). The Runs get the ``runs_px`` their live columns need when the Summary can give it
-    and keep ``summary_px(frameworks, False)`` (its values uncut, an interval scrolled to)."""
+    side when there is room for all three (the Summary at the width ``summary_px(frameworks,
+    True)`` says three frameworks need).
+
+    In a narrower window Log is a tab beside Runs, and the Runs get the ``runs_px`` their
+    live columns need before the Summary gets more than its least (``summary_px`` of two
+    frameworks without intervals: its values uncut, an interval scrolled to): the Runs are
+    what a user follows a session by, and a 1400-px window has room for both. Where even that
+    would leave the Runs less than ``follow_px`` (the columns a live run is followed by: a
+    1024-px laptop), the Summary is a tab beside them too, each then shown whole."""
     window.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
     bottom = width - max(docks["configs"].width(), docks["configs"].minimumSizeHint().width())
-    frameworks = list(FRAMEWORKS) if bottom >= NARROW_BOTTOM_PX else list(FRAMEWORKS[:2])
-    summary_width = summary_px(frameworks, True)
     runs, summary, log = docks["runs"], docks["summary"], docks["log"]
-    if bottom < WIDE_BOTTOM_PX:
-        window.tabifyDockWidget(runs, log)
-        runs.raise_()
-        runs_width = bottom - summary_width
-        if runs_width < runs_px <= bottom - summary_px(frameworks, False):
-            runs_width = runs_px
-        sizes = {runs: runs_width, summary: bottom - runs_width}
-    else:
-        rest = bottom - summary_width
+    sizes: dict[QDockWidget, int] = {}
+    # side by side first: undoes the tabs of an arrangement for another width
+    for dock in (runs, summary, log):
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+    window.splitDockWidget(runs, summary, Orientation.Horizontal)
+    window.splitDockWidget(summary, log, Orientation.Horizontal)
+    if bottom >= WIDE_BOTTOM_PX:
+        rest = bottom - summary_px(list(FRAMEWORKS), True)
         runs_width = max(rest * 6 // 10, min(runs_px, rest * 7 // 10))
-        sizes = {runs: runs_width, summary: summary_width, log: rest - runs_width}
+        sizes = {runs: runs_width, summary: bottom - rest, log: rest - runs_width}
+    else:
+        least = summary_px(list(FRAMEWORKS[:2]), False)
+        if bottom - least < follow_px:  # tabs in the order Runs, Summary, Log
+            window.tabifyDockWidget(runs, summary)
+            window.tabifyDockWidget(summary, log)
+        else:  # never more to the Summary than three frameworks' intervals can use
+            window.tabifyDockWidget(runs, log)
+            three = summary_px(list(FRAMEWORKS), True)
+            runs_width = max(min(runs_px, bottom - least), bottom - three)
+            sizes = {runs: runs_width, summary: bottom - runs_width}
+        runs.raise_()
     # Sizes hold once the window is laid out (before, Qt takes them as mere proportions).
-    QTimer.singleShot(
-        0, lambda: window.resizeDocks(list(sizes), list(sizes.values()), Orientation.Horizontal)
-    )
+    if sizes:
+        QTimer.singleShot(
+            0,
+            lambda: window.resizeDocks(list(sizes), list(sizes.values()), Orientation.Horizontal),
+        )
 
 
 def initial_geometry(available: QRect, least: QSize) -> QRect:

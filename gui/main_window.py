@@ -269,6 +269,7 @@ class MainWindow(QMainWindow):
         self.controller.sessionFinished.connect(self._refresh_history)
         self.runs_table.selectionModel().selectionChanged.connect(self._on_run_selected)
         self.runs_table.detailsRequested.connect(self._on_run_details)
+        self.runs_table.columnsChanged.connect(self._save_runs_columns)
         self.log_pane.titleChanged.connect(self.docks["log"].setWindowTitle)
         self.history.table.selectionModel().selectionChanged.connect(self.refresh_controls)
         self.tabs.currentChanged.connect(self._on_tab_changed)
@@ -385,6 +386,8 @@ class MainWindow(QMainWindow):
         screen = self.screen() or QGuiApplication.primaryScreen()
         if geometry is None or not self.restoreGeometry(geometry):
             self.setGeometry(initial_geometry(screen.availableGeometry(), self.minimumSizeHint()))
+        # the user's Runs columns first: the docks' first arrangement makes room for them
+        self.runs_table.restore_columns(self.settings.runs_columns)
         if state is None or not self.restoreState(state):
             arrange_first_launch(
                 self,
@@ -392,6 +395,7 @@ class MainWindow(QMainWindow):
                 self.width(),
                 self.summary.preferred_width,
                 self.runs_table.live_width(),
+                follow_px=self.runs_table.follow_width(),
             )
         else:  # the user's own dock sizes are the ones to grow back to
             QTimer.singleShot(0, self.dock_sizes.remember_current)
@@ -405,6 +409,9 @@ class MainWindow(QMainWindow):
     def _save_plot_layout(self, *_: object) -> None:
         d = self.dashboard
         self.settings.save_plot_layout(d.order, sorted(d.hidden), d.axis_mode)
+
+    def _save_runs_columns(self) -> None:
+        self.settings.runs_columns = self.runs_table.column_choices()
 
     def save_layout(self) -> None:
         """Remember the window's geometry, docks and plots."""

@@ -1,5 +1,5 @@
 """The app's persisted settings (QSettings): sampling, frameworks, interpreters, store, theme,
-recent files and the window's layout.
+recent files, the window's layout and the Runs table's columns.
 
 ``AppSettings`` wraps one QSettings object, so tests hand it an INI file in a temporary folder
 and never touch the user's settings. Lists and maps are stored as JSON text: INI files keep
@@ -179,6 +179,17 @@ class AppSettings:
         self._set_json("plots/order", order)
         self._set_json("plots/hidden", sorted(hidden))
         self.q.setValue("plots/axis", axis)
+
+    @property
+    def runs_columns(self) -> dict[str, Any]:
+        """The Runs table's column choices (``gui.models.columns``: shown, order, widths);
+        empty when none are saved or the value is unreadable (the defaults)."""
+        value: dict[str, Any] = self._get_json("runs/columns", {})
+        return value
+
+    @runs_columns.setter
+    def runs_columns(self, value: dict[str, Any]) -> None:
+        self._set_json("runs/columns", value)
 
     def sync(self) -> None:
         """Write everything to disk now."""

@@ -161,6 +161,10 @@ class WindowActions:
             plots.addAction(action)
         plots.addSeparator()
         plots.addAction(self.arrange)
+        self.runs_columns_menu = view.addMenu("Runs &columns")  # as the Runs header's menu
+        self.runs_columns_menu.aboutToShow.connect(
+            lambda: w.runs_table.fill_columns_menu(self.runs_columns_menu)
+        )
         self.panels_menu = view.addMenu("Pa&nels")
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.shortcuts_help)

@@ -191,7 +191,12 @@ class ScreenshotTaker:
         w = self.window
         # as a first launch on that screen lays the docks out, not the 1400-px window squeezed
         arrange_first_launch(
-            w, w.docks, w.width(), w.summary.preferred_width, w.runs_table.live_width()
+            w,
+            w.docks,
+            w.width(),
+            w.summary.preferred_width,
+            w.runs_table.live_width(),
+            follow_px=w.runs_table.follow_width(),
         )
         QTimer.singleShot(SETTLE_MS, self._small_shot)
 

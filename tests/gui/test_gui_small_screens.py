@@ -56,6 +56,7 @@ def first_launch_on(window: MainWindow, qtbot: QtBot, screen: tuple[int, int]) -
         window.width(),
         window.summary.preferred_width,
         window.runs_table.live_width(),
+        follow_px=window.runs_table.follow_width(),
     )
     settle(qtbot)
 
