@@ -197,8 +197,11 @@ def test_a_real_traced_session_compares_and_reports(tmp_path: Path) -> None:
     for b in cmp.per_framework:  # the stack adds up to the traced step
         assert sum(cmp.stacked_ms()[c][cmp.frameworks.index(b.framework)]
                    for c in cmp.categories) == pytest.approx(b.step_ms, rel=0.10)  # fmt: skip
-    matmul = next(r for r in cmp.ops if r.key == "matmul")
-    assert matmul.has("torch") and matmul.has("jax")  # aten::addmm/mm ~ dot / XLA fusions
+    # aten::addmm/mm ~ dot / XLA fusions, matched in one row. A second "matmul" row may hold
+    # torch's wrappers' own time (aten::linear, AddmmBackward0: dispatch, host overhead), and
+    # on a loaded machine it can outgrow the compute row (seen in CI), so it is not "the first"
+    matmul = [r for r in cmp.ops if r.key == "matmul"]
+    assert any(r.has("torch") and r.has("jax") for r in matmul), matmul
     (pair,) = cmp.pairs
     if not pair.same_speed:
         shares = sum(d.share_of_gap or 0.0 for d in pair.categories)
