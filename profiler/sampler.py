@@ -65,7 +65,7 @@ class ProcStat:
 
     own_s: float  # user + system CPU seconds
     reaped_s: float  # the CPU seconds of the children it has waited for
-    rss: int  # bytes
+    rss: int  # bytes (the kernel's approximate per-CPU count: within about 1 MiB of statm's)
     threads: int
     zombie: bool
     start_ticks: int  # when it started (clock ticks after boot): tells a reused pid apart

@@ -109,16 +109,21 @@ def test_one_stat_read_gives_what_psutil_reads_from_three_files() -> None:
     with ready_tree(BURN_WITH_CHILDREN) as proc:
         p = psutil.Process(proc.pid)
         for _ in range(3):
-            before = p.cpu_times()
+            before, rss_before = p.cpu_times(), p.memory_info().rss
             got = proc_stat(proc.pid)
-            after = p.cpu_times()
+            after, rss_after = p.cpu_times(), p.memory_info().rss
             assert got is not None and not got.zombie
             # the root burns CPU: its times move between the reads, never backwards
             assert before.user + before.system <= got.own_s <= after.user + after.system
             assert got.reaped_s == after.children_user + after.children_system
             assert got.threads == p.num_threads()
-            # the root's RSS does not change while it spins: the same pages whichever file
-            assert abs(got.rss - p.memory_info().rss) <= 64 * 1024
+            # the same counters whichever file, but stat's is the kernel's approximate per-CPU
+            # sum (seen up to 30 pages below statm's on a 12 MiB process), and a process still
+            # settling may grow between reads: within psutil's two, give or take 1 MiB
+            slack = 2**20
+            assert (
+                min(rss_before, rss_after) - slack <= got.rss <= max(rss_before, rss_after) + slack
+            )
         stat = proc_stat(proc.pid)
         assert stat is not None and stat.start_ticks > 0
     assert proc_stat(proc.pid) is None  # gone and reaped
